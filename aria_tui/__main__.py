@@ -1,0 +1,3 @@
+from aria_tui.cli import main
+
+raise SystemExit(main())

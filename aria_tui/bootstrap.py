@@ -1,0 +1,47 @@
+"""Create a profile's schema on a target. Idempotent: a second run changes nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import psycopg
+
+from aria_tui.errors import AriaError
+from aria_tui.profiles import Profile
+from aria_tui.target.catalog import read_catalog
+
+
+@dataclass(frozen=True)
+class BootstrapResult:
+    profile: str
+    created: tuple[str, ...]  # tables that did not exist before
+    existing: tuple[str, ...]  # tables that were already there
+
+
+def needs_bootstrap(conn: psycopg.Connection, profile: Profile) -> bool:
+    """True when any of the profile's schemas is missing from the target."""
+    rows = conn.execute(
+        "SELECT nspname FROM pg_namespace WHERE nspname = ANY(%s)", (list(profile.schemas),)
+    ).fetchall()
+    return len(rows) < len(profile.schemas)
+
+
+def bootstrap(conn: psycopg.Connection, profile: Profile) -> BootstrapResult:
+    """Run the profile's schema.sql in one transaction."""
+    before = set(read_catalog(conn, list(profile.schemas)).tables)
+    conn.commit()
+    try:
+        with conn.transaction():
+            # a concurrent bootstrap of the same target must not interleave with ours
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext('aria-tui bootstrap'))")
+            conn.execute(profile.schema_sql)
+    except psycopg.Error as exc:
+        detail = (exc.diag.message_primary or str(exc)).strip().rstrip(".")
+        raise AriaError(f"Bootstrapping the {profile.name} schema failed: {detail}.") from None
+    after = set(read_catalog(conn, list(profile.schemas)).tables)
+    conn.commit()
+    return BootstrapResult(
+        profile=profile.name,
+        created=tuple(sorted(after - before)),
+        existing=tuple(sorted(after & before)),
+    )

@@ -1,0 +1,88 @@
+"""Command line: `aria-tui [EXPORT_DIR]` opens the wizard; `aria-tui SUBCOMMAND ...` runs one step headless.
+
+Each subcommand lives in its own module with `configure(parser)` and `run(args) -> int`; the wizard
+and the subcommands call the same core functions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from aria_tui import __version__
+from aria_tui.errors import EXIT_FAILED, AriaError
+
+# name -> (module, one-line help); modules are imported only when their command runs
+COMMANDS: dict[str, tuple[str, str]] = {
+    "scan": ("aria_tui.cli.scan_cmd", "inventory and schema diff of an export folder"),
+    "load": ("aria_tui.cli.load_cmd", "load the selected tables in foreign-key order"),
+    "validate": ("aria_tui.cli.validate_cmd", "prove the cutover: counts, keys, checksums, FKs, vectors"),
+    "bootstrap": ("aria_tui.cli.bootstrap_cmd", "create a profile's schema on the target"),
+    "sample": ("aria_tui.cli.sample_cmd", "write a realistic sample export (Aria v3 or Archon)"),
+    "export": ("aria_tui.cli.export_cmd", "export a live database to CSV files with a manifest"),
+}
+
+
+def _available() -> dict[str, tuple[str, str]]:
+    return {
+        name: spec
+        for name, spec in COMMANDS.items()
+        if importlib.util.find_spec(spec[0]) is not None
+    }
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="aria-tui",
+        description="Cut a PostgreSQL CSV export over into PostgreSQL 16+ / pgvector, with proof. "
+        "Without a subcommand, opens the wizard.",
+    )
+    parser.add_argument("--version", action="version", version=f"aria-tui {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module, help_text) in _available().items():
+        cmd = sub.add_parser(name, help=help_text, description=help_text)
+        importlib.import_module(module).configure(cmd)
+    return parser
+
+
+def build_wizard_parser() -> argparse.ArgumentParser:
+    from aria_tui.cli.common import add_target_args
+
+    parser = argparse.ArgumentParser(
+        prog="aria-tui",
+        description="The cutover wizard: connect, inventory, diff, plan, run, validate. "
+        f"Subcommands for scripts: {', '.join(_available())} (aria-tui COMMAND --help).",
+    )
+    parser.add_argument("export_dir", nargs="?", help="the export folder (one CSV per table)")
+    add_target_args(parser)
+    parser.add_argument("--inline", action="store_true", help="run inline, below the prompt")
+    parser.add_argument("--no-mouse", action="store_true", help="ignore the mouse")
+    parser.add_argument("--ansi", action="store_true", help="use the terminal's own 16 ANSI colours")
+    parser.add_argument("--version", action="version", version=f"aria-tui {__version__}")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    from aria_tui.secrets import scrub_process_title
+
+    scrub_process_title()
+    try:
+        if argv and (argv[0] in COMMANDS or argv[0] in ("-h", "--help")):
+            args = build_parser().parse_args(argv)
+            module = importlib.import_module(COMMANDS[args.command][0]) if args.command else None
+            if module is None:
+                build_parser().print_help()
+                return 0
+            return int(module.run(args) or 0)
+        args = build_wizard_parser().parse_args(argv)
+        from aria_tui.ui.app import run_wizard
+
+        return int(run_wizard(args) or 0)
+    except AriaError as exc:
+        print(f"aria-tui: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("aria-tui: cancelled.", file=sys.stderr)
+        return EXIT_FAILED

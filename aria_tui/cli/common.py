@@ -1,0 +1,46 @@
+"""Arguments and output shared by the subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+
+def add_target_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--dsn",
+        default=None,
+        help="target: 'embedded' (default), 'embedded:DIR', or a libpq URI / key=value string "
+        "(ARIA_TUI_DSN; PG* variables and .pgpass work too)",
+    )
+    parser.add_argument(
+        "--profile",
+        default=None,
+        help="aria_v4, archon, or none (generic); detected from the table names when omitted",
+    )
+
+
+def add_selection_args(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--tables", default=None, help="comma-separated tables (file stems or schema.table)")
+    group.add_argument("--priority", default=None, help="comma-separated priorities, e.g. HIGH,MEDIUM")
+
+
+def split_list(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def emit_json(obj: Any) -> None:
+    json.dump(obj, sys.stdout, indent=2, default=str, ensure_ascii=False)
+    sys.stdout.write("\n")
+    sys.stdout.flush()
+
+
+def stderr_console():
+    from rich.console import Console
+
+    return Console(stderr=True)

@@ -1,0 +1,1 @@
+"""The target database: where it is, how to reach it, what it holds."""

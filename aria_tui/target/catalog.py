@@ -1,0 +1,290 @@
+"""The live target schema read from pg_catalog: the truth every diff, plan and check uses.
+
+Types come from `format_type()`, so an extension type reads as `vector(768)` (information_schema
+would say USER-DEFINED).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import psycopg
+from psycopg import sql
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str  # format_type(): 'vector(768)', 'character varying(255)', 'jsonb', ...
+    base_type: str  # pg_type.typname of the column's type: 'vector', 'varchar', 'uuid', ...
+    type_oid: int
+    not_null: bool
+    default: str | None  # pg_get_expr of the default, None when there is none
+    identity: str | None  # 'always' | 'by default' | None
+    generated: bool  # GENERATED ALWAYS AS (...) STORED: never loaded
+    sequence: str | None  # qualified sequence behind a serial or identity column
+    position: int
+
+    @property
+    def dimension(self) -> int | None:
+        """Declared dimension of a pgvector column (vector(768) -> 768)."""
+        if self.base_type in ("vector", "halfvec", "sparsevec"):
+            m = re.search(r"\((\d+)\)", self.type)
+            return int(m.group(1)) if m else None
+        return None
+
+    @property
+    def is_vector(self) -> bool:
+        return self.base_type in ("vector", "halfvec")
+
+    @property
+    def has_default(self) -> bool:
+        return self.default is not None or self.identity is not None or self.generated
+
+
+@dataclass(frozen=True)
+class UniqueKey:
+    name: str
+    columns: tuple[str, ...]
+    primary: bool
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    name: str
+    table: str  # qualified 'schema.table' of the referencing table
+    columns: tuple[str, ...]
+    ref_table: str  # qualified referenced table
+    ref_columns: tuple[str, ...]
+    on_delete: str  # 'NO ACTION' | 'RESTRICT' | 'CASCADE' | 'SET NULL' | 'SET DEFAULT'
+    deferrable: bool
+
+    @property
+    def self_reference(self) -> bool:
+        return self.table == self.ref_table
+
+
+@dataclass(frozen=True)
+class Table:
+    schema: str
+    name: str
+    oid: int
+    columns: tuple[Column, ...]
+    primary_key: tuple[str, ...] | None
+    unique_keys: tuple[UniqueKey, ...]  # primary key first, then unique constraints and unique indexes
+    foreign_keys: tuple[ForeignKey, ...]
+    estimated_rows: int
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+    @property
+    def ident(self) -> sql.Composed:
+        return sql.Identifier(self.schema, self.name)
+
+    def column(self, name: str) -> Column | None:
+        for col in self.columns:
+            if col.name == name:
+                return col
+        return None
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    @property
+    def key(self) -> tuple[str, ...] | None:
+        """The key that identifies a row: the primary key, else the first unique key."""
+        if self.primary_key:
+            return self.primary_key
+        return self.unique_keys[0].columns if self.unique_keys else None
+
+    @property
+    def vector_columns(self) -> tuple[Column, ...]:
+        return tuple(c for c in self.columns if c.is_vector)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    server_version: str
+    server_version_num: int
+    database: str
+    extensions: dict[str, str] = field(default_factory=dict)  # name -> version
+    schemas: tuple[str, ...] = ()
+    tables: dict[str, Table] = field(default_factory=dict)  # 'schema.table' -> Table
+
+    def get(self, qualified: str) -> Table | None:
+        return self.tables.get(qualified)
+
+    def find(self, name: str) -> list[Table]:
+        """Every table called `name` in any schema."""
+        return [t for t in self.tables.values() if t.name == name]
+
+    def foreign_keys(self) -> list[ForeignKey]:
+        return [fk for t in self.tables.values() for fk in t.foreign_keys]
+
+    @property
+    def has_pgvector(self) -> bool:
+        return "vector" in self.extensions
+
+
+_SYSTEM_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast")
+
+_TABLES_SQL = """
+SELECT c.oid, n.nspname, c.relname, GREATEST(c.reltuples, 0)::bigint
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p')
+  AND n.nspname <> ALL(%(system)s) AND n.nspname NOT LIKE 'pg_temp%%'
+  AND n.nspname NOT LIKE 'pg_toast%%'
+  AND NOT c.relispartition
+ORDER BY n.nspname, c.relname
+"""
+
+_COLUMNS_SQL = """
+SELECT a.attrelid, a.attname, format_type(a.atttypid, a.atttypmod), t.typname, a.atttypid,
+       a.attnotnull, pg_get_expr(d.adbin, d.adrelid), a.attidentity, a.attgenerated, a.attnum,
+       pg_get_serial_sequence(quote_ident(n.nspname) || '.' || quote_ident(c.relname), a.attname)
+FROM pg_attribute a
+JOIN pg_class c ON c.oid = a.attrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_type t ON t.oid = a.atttypid
+LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+WHERE a.attrelid = ANY(%(oids)s) AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY a.attrelid, a.attnum
+"""
+
+_CONSTRAINTS_SQL = """
+SELECT con.conrelid, con.conname, con.contype,
+       ARRAY(SELECT a.attname FROM unnest(con.conkey) WITH ORDINALITY k(n, i)
+             JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.n ORDER BY k.i)::text[],
+       con.confrelid,
+       ARRAY(SELECT a.attname FROM unnest(con.confkey) WITH ORDINALITY k(n, i)
+             JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.n ORDER BY k.i)::text[],
+       con.confdeltype, con.condeferrable
+FROM pg_constraint con
+WHERE con.conrelid = ANY(%(oids)s) AND con.contype IN ('p', 'u', 'f')
+ORDER BY con.conrelid, con.contype, con.conname
+"""
+
+# unique indexes that are not constraints still make ON CONFLICT DO NOTHING skip rows
+_UNIQUE_INDEXES_SQL = """
+SELECT i.indrelid, ci.relname,
+       ARRAY(SELECT a.attname FROM unnest(i.indkey) WITH ORDINALITY k(n, o)
+             JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n ORDER BY k.o)::text[]
+FROM pg_index i JOIN pg_class ci ON ci.oid = i.indexrelid
+WHERE i.indrelid = ANY(%(oids)s) AND i.indisunique AND i.indpred IS NULL
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint con WHERE con.conindid = i.indexrelid)
+  AND 0 <> ALL(i.indkey)
+ORDER BY i.indrelid, ci.relname
+"""
+
+_ON_DELETE = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
+_IDENTITY = {"a": "always", "d": "by default"}
+
+
+def read_catalog(conn: psycopg.Connection, schemas: list[str] | None = None) -> Catalog:
+    """Read every user table (or those of `schemas`) with columns, keys and foreign keys."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT current_setting('server_version'), current_setting('server_version_num')::int, current_database()")
+        version, version_num, database = cur.fetchone()
+        cur.execute("SELECT extname, extversion FROM pg_extension ORDER BY extname")
+        extensions = dict(cur.fetchall())
+        cur.execute(
+            "SELECT nspname FROM pg_namespace WHERE nspname <> ALL(%(system)s) "
+            "AND nspname NOT LIKE 'pg_%%' ORDER BY nspname",
+            {"system": list(_SYSTEM_SCHEMAS)},
+        )
+        all_schemas = tuple(r[0] for r in cur.fetchall())
+        cur.execute(_TABLES_SQL, {"system": list(_SYSTEM_SCHEMAS)})
+        rels = [r for r in cur.fetchall() if schemas is None or r[1] in schemas]
+        oids = [r[0] for r in rels]
+        cur.execute(_COLUMNS_SQL, {"oids": oids})
+        columns: dict[int, list[Column]] = {}
+        for relid, name, typ, typname, typoid, notnull, default, ident, gen, num, seq in cur.fetchall():
+            columns.setdefault(relid, []).append(
+                Column(
+                    name=name,
+                    type=typ,
+                    base_type=typname,
+                    type_oid=typoid,
+                    not_null=notnull,
+                    default=default if not gen else None,
+                    identity=_IDENTITY.get(ident or ""),
+                    generated=bool(gen),
+                    sequence=seq,
+                    position=num,
+                )
+            )
+        cur.execute(_CONSTRAINTS_SQL, {"oids": oids})
+        constraints = cur.fetchall()
+        cur.execute(_UNIQUE_INDEXES_SQL, {"oids": oids})
+        unique_indexes = cur.fetchall()
+
+    names = {r[0]: f"{r[1]}.{r[2]}" for r in rels}
+    if constraints:
+        missing = {c[4] for c in constraints if c[2] == "f" and c[4] not in names}
+        if missing:  # FK into a schema we did not read: name it anyway
+            with conn.cursor() as cur:
+                cur.execute(
+                    "SELECT c.oid, n.nspname || '.' || c.relname FROM pg_class c "
+                    "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = ANY(%s)",
+                    (list(missing),),
+                )
+                names.update(dict(cur.fetchall()))
+
+    pks: dict[int, tuple[str, ...]] = {}
+    uniques: dict[int, list[UniqueKey]] = {}
+    fks: dict[int, list[ForeignKey]] = {}
+    for relid, conname, contype, cols, frelid, fcols, deltype, deferrable in constraints:
+        if contype == "p":
+            pks[relid] = tuple(cols)
+            uniques.setdefault(relid, []).insert(0, UniqueKey(conname, tuple(cols), True))
+        elif contype == "u":
+            uniques.setdefault(relid, []).append(UniqueKey(conname, tuple(cols), False))
+        else:
+            fks.setdefault(relid, []).append(
+                ForeignKey(
+                    name=conname,
+                    table=names[relid],
+                    columns=tuple(cols),
+                    ref_table=names.get(frelid, str(frelid)),
+                    ref_columns=tuple(fcols),
+                    on_delete=_ON_DELETE.get(deltype, deltype),
+                    deferrable=deferrable,
+                )
+            )
+    for relid, idxname, cols in unique_indexes:
+        uniques.setdefault(relid, []).append(UniqueKey(idxname, tuple(cols), False))
+
+    tables = {}
+    for oid, schema, name, estimate in rels:
+        tables[f"{schema}.{name}"] = Table(
+            schema=schema,
+            name=name,
+            oid=oid,
+            columns=tuple(columns.get(oid, [])),
+            primary_key=pks.get(oid),
+            unique_keys=tuple(uniques.get(oid, [])),
+            foreign_keys=tuple(fks.get(oid, [])),
+            estimated_rows=int(estimate),
+        )
+    return Catalog(
+        server_version=version,
+        server_version_num=version_num,
+        database=database,
+        extensions=extensions,
+        schemas=all_schemas,
+        tables=tables,
+    )
+
+
+def exact_row_count(conn: psycopg.Connection, table: str | Table) -> int:
+    """count(*) of a table, on demand (estimates come with the catalog)."""
+    if isinstance(table, Table):
+        ident = table.ident
+    else:
+        schema, _, name = table.partition(".")
+        ident = sql.Identifier(schema, name)
+    return conn.execute(sql.SQL("SELECT count(*) FROM {}").format(ident)).fetchone()[0]

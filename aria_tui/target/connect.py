@@ -1,0 +1,91 @@
+"""Turn a target spec into something to connect to, and connect with errors a person can read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+from aria_tui.errors import TargetUnreachable
+from aria_tui.target import dsn as dsn_mod
+
+
+@dataclass(frozen=True)
+class Target:
+    """A reachable target. `conninfo` may hold a password: show `display`, never `conninfo`."""
+
+    spec: str
+    conninfo: str
+    display: str
+    embedded_dir: Path | None = None
+
+    @property
+    def key(self) -> str:
+        """Identity of the target for journals: no password, stable across runs."""
+        if self.embedded_dir is not None:
+            return f"embedded:{self.embedded_dir}"
+        return self.display
+
+    def redact(self, text: str) -> str:
+        return dsn_mod.redact(text, self.conninfo, self.spec)
+
+    def connect(self, **kwargs) -> psycopg.Connection:
+        return connect(self, **kwargs)
+
+
+def resolve(spec: str | None, database: str = dsn_mod.DEFAULT_DATABASE) -> Target:
+    """Resolve `--dsn` / ARIA_TUI_DSN / embedded into a Target, starting the embedded server if needed."""
+    parsed = dsn_mod.parse_spec(spec)
+    if parsed.is_embedded:
+        from aria_tui.target import embedded
+
+        server = embedded.start(parsed.embedded_dir)
+        try:
+            uri = embedded.ensure_database(server, database)
+        except psycopg.Error as exc:
+            raise TargetUnreachable(
+                f"The embedded PostgreSQL in {parsed.embedded_dir} did not accept connections: "
+                f"{_reason(exc)}."
+            ) from None
+        return Target(
+            spec=parsed.raw,
+            conninfo=uri,
+            display=f"embedded ({parsed.embedded_dir}), database {database}",
+            embedded_dir=parsed.embedded_dir,
+        )
+    try:
+        psycopg.conninfo.conninfo_to_dict(parsed.raw)
+    except psycopg.ProgrammingError:
+        raise TargetUnreachable(
+            f"The DSN {dsn_mod.redact(parsed.raw, parsed.raw)} is not a valid libpq URI or key=value string."
+        ) from None
+    return Target(spec=parsed.raw, conninfo=parsed.raw, display=dsn_mod.display_dsn(parsed.raw))
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip()
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if not lines:
+        return type(exc).__name__
+    first = lines[0]
+    # libpq: 'connection to server at "h" (1.2.3.4), port 1 failed: Connection refused'
+    if "failed:" in first:
+        first = first.rsplit("failed:", 1)[1].strip()
+    return first.rstrip(".")
+
+
+def connect(target: Target, *, autocommit: bool = False, connect_timeout: int = 10) -> psycopg.Connection:
+    try:
+        conn = psycopg.connect(
+            target.conninfo,
+            autocommit=autocommit,
+            connect_timeout=connect_timeout,
+            application_name="aria-tui",
+        )
+    except psycopg.Error as exc:
+        where = dsn_mod.location(target.conninfo)
+        raise TargetUnreachable(
+            target.redact(f"Cannot connect to PostgreSQL at {where}: {_reason(exc)}.")
+        ) from None
+    return conn

@@ -1,0 +1,97 @@
+"""Target specs (`embedded`, `embedded:DIR`, a libpq URI or key=value string) and their safe display.
+
+A password is never shown: everything meant for a human goes through `display_dsn` or `redact`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from psycopg.conninfo import conninfo_to_dict
+
+EMBEDDED = "embedded"
+DEFAULT_DATABASE = "aria_warehouse"
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    """What the operator asked for, before anything is started or connected."""
+
+    raw: str
+    embedded_dir: Path | None  # set for `embedded` / `embedded:DIR`
+
+    @property
+    def is_embedded(self) -> bool:
+        return self.embedded_dir is not None
+
+
+def default_embedded_dir() -> Path:
+    from aria_tui.paths import data_dir
+
+    return data_dir() / "pgdata"
+
+
+def parse_spec(spec: str | None) -> TargetSpec:
+    """`--dsn` wins, then ARIA_TUI_DSN, then the embedded server."""
+    raw = (spec if spec is not None else os.environ.get("ARIA_TUI_DSN", "")).strip() or EMBEDDED
+    if raw == EMBEDDED:
+        return TargetSpec(raw, default_embedded_dir())
+    if raw.startswith(EMBEDDED + ":"):
+        directory = raw[len(EMBEDDED) + 1 :].strip()
+        if not directory:
+            return TargetSpec(raw, default_embedded_dir())
+        return TargetSpec(raw, Path(directory).expanduser().resolve())
+    return TargetSpec(raw, None)
+
+
+def _parts(conninfo: str) -> dict[str, str]:
+    try:
+        return {k: str(v) for k, v in conninfo_to_dict(conninfo).items() if v is not None}
+    except Exception:
+        return {}
+
+
+def password_of(conninfo: str) -> str | None:
+    return _parts(conninfo).get("password") or None
+
+
+def location(conninfo: str) -> str:
+    """host:port/database as libpq would resolve them (PG* variables included), never the password."""
+    parts = _parts(conninfo)
+    host = parts.get("host") or parts.get("hostaddr") or os.environ.get("PGHOST") or "localhost"
+    port = parts.get("port") or os.environ.get("PGPORT") or "5432"
+    user = parts.get("user") or os.environ.get("PGUSER") or ""
+    database = parts.get("dbname") or os.environ.get("PGDATABASE") or user or "postgres"
+    if host.startswith("/"):
+        return f"socket {host} (port {port}), database {database}"
+    return f"{host}:{port}, database {database}"
+
+
+def display_dsn(conninfo: str) -> str:
+    """A URI for people: user, host, port, database; the password, if any, as ***."""
+    parts = _parts(conninfo)
+    if not parts:
+        return redact(conninfo, conninfo)
+    user = parts.get("user", "")
+    secret = ":***" if parts.get("password") else ""
+    auth = f"{user}{secret}@" if user or secret else ""
+    host = parts.get("host") or parts.get("hostaddr") or ""
+    port = f":{parts['port']}" if parts.get("port") else ""
+    database = parts.get("dbname", "")
+    if host.startswith("/"):
+        return f"postgresql://{auth}/{database}?host={host}"
+    return f"postgresql://{auth}{host}{port}/{database}"
+
+
+def redact(text: str, *conninfos: str) -> str:
+    """Replace every password of the given conninfos (and any URI password) in `text` with ***."""
+    import re
+
+    for conninfo in conninfos:
+        secret = password_of(conninfo) if conninfo else None
+        if secret:
+            text = text.replace(secret, "***")
+    # a URI typed anywhere in the text: scheme://user:secret@host
+    return re.sub(r"(postgres(?:ql)?://[^:/@\s]*:)[^@\s]+@", r"\1***@", text)
