@@ -24,25 +24,24 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def _available() -> dict[str, tuple[str, str]]:
-    return {
-        name: spec
-        for name, spec in COMMANDS.items()
-        if importlib.util.find_spec(spec[0]) is not None
-    }
-
-
 def build_parser() -> argparse.ArgumentParser:
+    """Top-level help; lists the commands without importing them (a broken one can't hide the rest)."""
     parser = argparse.ArgumentParser(
         prog="aria-tui",
         description="Cut a PostgreSQL CSV export over into PostgreSQL 16+ / pgvector, with proof. "
-        "Without a subcommand, opens the wizard.",
+        "Without a subcommand, opens the wizard: aria-tui [EXPORT_DIR] [--dsn DSN].",
     )
     parser.add_argument("--version", action="version", version=f"aria-tui {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, (module, help_text) in _available().items():
-        cmd = sub.add_parser(name, help=help_text, description=help_text)
-        importlib.import_module(module).configure(cmd)
+    for name, (_, help_text) in COMMANDS.items():
+        sub.add_parser(name, help=help_text, add_help=False)
+    return parser
+
+
+def build_command_parser(name: str) -> argparse.ArgumentParser:
+    module, help_text = COMMANDS[name]
+    parser = argparse.ArgumentParser(prog=f"aria-tui {name}", description=help_text)
+    importlib.import_module(module).configure(parser)
     return parser
 
 
@@ -52,7 +51,7 @@ def build_wizard_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="aria-tui",
         description="The cutover wizard: connect, inventory, diff, plan, run, validate. "
-        f"Subcommands for scripts: {', '.join(_available())} (aria-tui COMMAND --help).",
+        f"Subcommands for scripts: {', '.join(COMMANDS)} (aria-tui COMMAND --help).",
     )
     parser.add_argument("export_dir", nargs="?", help="the export folder (one CSV per table)")
     add_target_args(parser)
@@ -69,13 +68,14 @@ def main(argv: list[str] | None = None) -> int:
 
     scrub_process_title()
     try:
-        if argv and (argv[0] in COMMANDS or argv[0] in ("-h", "--help")):
-            args = build_parser().parse_args(argv)
-            module = importlib.import_module(COMMANDS[args.command][0]) if args.command else None
-            if module is None:
-                build_parser().print_help()
-                return 0
-            return int(module.run(args) or 0)
+        if argv and argv[0] in COMMANDS:
+            name = argv[0]
+            args = build_command_parser(name).parse_args(argv[1:])
+            args.command = name
+            return int(importlib.import_module(COMMANDS[name][0]).run(args) or 0)
+        if argv and argv[0] in ("-h", "--help"):
+            build_parser().print_help()
+            return 0
         args = build_wizard_parser().parse_args(argv)
         from aria_tui.ui.app import run_wizard
 
