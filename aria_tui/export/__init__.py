@@ -1,0 +1,35 @@
+"""Export a live PostgreSQL database to a verified export folder (one CSV per table + manifest.json)."""
+
+from aria_tui.export.model import (
+    ExportedTable,
+    ExportEvent,
+    ExportPlanned,
+    ExportProgressFn,
+    ExportResult,
+    TableExported,
+    TableProgress,
+    TableStarted,
+)
+from aria_tui.export.run import (
+    DEFAULT_LOCK_TIMEOUT,
+    export_database,
+    file_name,
+    prepare_out_dir,
+    select_tables,
+)
+
+__all__ = [
+    "DEFAULT_LOCK_TIMEOUT",
+    "ExportEvent",
+    "ExportPlanned",
+    "ExportProgressFn",
+    "ExportResult",
+    "ExportedTable",
+    "TableExported",
+    "TableProgress",
+    "TableStarted",
+    "export_database",
+    "file_name",
+    "prepare_out_dir",
+    "select_tables",
+]

@@ -1,0 +1,220 @@
+"""`scan()`: an export folder and a live target in, an Inventory out.
+
+The CSV side of each file (header, record count, structure, value sample) runs in a thread pool,
+since polars does that work outside the GIL; then the target is asked about the sampled values of
+all files in one statement, on the caller's connection, from the calling thread. A file that
+cannot be read is blocked with its reason; it never stops the scan of the others.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import psycopg
+
+from aria_tui import csvio, profiles
+from aria_tui import manifest as manifest_mod
+from aria_tui.csvio import CsvProblem, ExportFile, Header
+from aria_tui.errors import AriaError
+from aria_tui.profiles import Profile, TableEntry
+from aria_tui.scan.diff import FileSample, align, check_samples, judge, sample_file
+from aria_tui.scan.inventory import classify, default_selected
+from aria_tui.scan.matching import TargetMatch, match_target
+from aria_tui.scan.model import BLOCKED, NO_TARGET, Diff, Inventory, ScanProgress, TableScan
+from aria_tui.target.catalog import Catalog, read_catalog
+
+ProgressCallback = Callable[[ScanProgress], None]
+
+
+@dataclass
+class _FileRead:
+    """The CSV side of one file, produced in a worker thread."""
+
+    file: ExportFile
+    entry: TableEntry | None
+    match: TargetMatch
+    header: Header | None = None
+    rows: int = 0
+    problem: CsvProblem | None = None
+    sample: FileSample | None = None
+
+
+def scan(
+    folder: Path | str,
+    conn: psycopg.Connection,
+    profile: str | Profile | None = None,
+    progress: ProgressCallback | None = None,
+    *,
+    target_display: str | None = None,
+    workers: int | None = None,
+) -> Inventory:
+    """Inventory and schema diff of every CSV file in `folder` against the target behind `conn`.
+
+    `profile`: a name, a Profile, 'none' for generic mode, or None to detect it from the file
+    names. Raises ExportError (one sentence) when the folder itself is unusable. `progress` is
+    called from this thread; an exception it raises (e.g. Cancelled) stops the scan.
+    """
+    folder = Path(folder)
+    files = csvio.discover(folder)
+    prof = profile if isinstance(profile, Profile) else profiles.resolve(profile, [f.stem for f in files])
+    catalog = read_catalog(conn)
+    total = len(files)
+    if progress:
+        progress(ScanProgress(0, total, None))
+
+    reads: dict[int, _FileRead] = {}
+    stop = threading.Event()  # set when the scan is abandoned: workers leave their file early
+    # the workers mostly wait on polars and the disk with the GIL released: more than the cores
+    workers = workers or min(8, 2 * (os.cpu_count() or 2))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="aria-scan") as pool:
+        # the manifest (issue 10) hashes every file: let it run beside the reading, not before it
+        manifest_future = pool.submit(manifest_mod.check_folder, folder, files)
+        futures = {
+            pool.submit(_read_file, f, catalog, prof, stop): i for i, f in enumerate(files)
+        }
+        try:
+            for done, future in enumerate(as_completed(futures), start=1):
+                i = futures[future]
+                reads[i] = future.result()  # _read_file never raises
+                if progress:
+                    progress(ScanProgress(done, total, files[i].name))
+            check = manifest_future.result()  # ExportError: a damaged manifest is no proof
+        except BaseException:
+            stop.set()
+            for f in futures:
+                f.cancel()
+            manifest_future.cancel()
+            raise
+    ordered = [reads[i] for i in range(total)]
+    try:
+        check_samples([r.sample for r in ordered if r.sample is not None and r.problem is None], conn)
+        server_error = None
+    except psycopg.Error as exc:  # the target went away mid-scan: every file says so
+        server_error = f"The target could not check the sampled values: {_first_line(exc)}."
+    tables = [_finish_safely(r, prof, server_error) for r in ordered]
+    if check is not None:
+        tables = [_apply_manifest(t, check, prof) for t in tables]
+    tables = _note_shared_targets(tables)
+
+    return Inventory(
+        export=folder,
+        profile=prof.name if prof else None,
+        target_display=target_display or _display(conn),
+        tables=tuple(tables),
+        catalog=catalog,
+        notes=tuple(fc.reason or fc.file for fc in check.missing) if check else (),
+        manifest=str(check.folder / manifest_mod.MANIFEST_NAME) if check else None,
+    )
+
+
+def _read_file(f: ExportFile, catalog: Catalog, prof: Profile | None, stop: threading.Event) -> _FileRead:
+    entry = prof.entry(f.stem) if prof else None
+    read = _FileRead(file=f, entry=entry, match=match_target(f.stem, catalog, prof, entry))
+    try:
+        header = csvio.read_header(f.path)
+        if isinstance(header, CsvProblem):
+            read.problem = header
+            return read
+        read.header = header
+        read.rows = csvio.count_records(f.path)
+        table = read.match.table
+        if table is not None:
+            # streaming the file for the sample is also its structure check: no second pass
+            alignment = align(header.columns, table, entry.renames if entry else {})
+            read.sample = sample_file(f.path, header, read.rows, alignment, table, stop.is_set)
+            read.problem = read.sample.problem
+        # a file with no target table is not read beyond its header and count: it cannot be
+        # loaded whatever its records hold, and scanning must stay quick
+    except AriaError as exc:
+        read.problem = _problem(f, str(exc))
+    except Exception as exc:  # one unreadable file must not end the scan of the others
+        read.problem = _problem(f, f"could not be read ({type(exc).__name__}: {exc})")
+    return read
+
+
+def _problem(f: ExportFile, reason: str) -> CsvProblem:
+    return CsvProblem(file=f.name, line=None, column=None, reason=reason.rstrip("."))
+
+
+def _finish_safely(read: _FileRead, prof: Profile | None, server_error: str | None) -> TableScan:
+    try:
+        return _finish(read, prof, server_error)
+    except Exception as exc:  # a bug judging one file must not cost the operator the inventory
+        read.problem = read.problem or _problem(read.file, f"could not be judged ({type(exc).__name__}: {exc})")
+        read.sample = None
+        return _finish(read, prof, server_error)
+
+
+def _finish(read: _FileRead, prof: Profile | None, server_error: str | None) -> TableScan:
+    table = read.match.table
+    if table is None:
+        status = BLOCKED if read.match.ambiguous else NO_TARGET
+        diff = Diff(status=status, reason=read.match.reason)
+    elif read.problem is not None or read.sample is None:
+        problem = read.problem or _problem(read.file, "was not read")
+        diff = Diff(status=BLOCKED, reason=problem.sentence())
+    elif server_error is not None:
+        diff = Diff(status=BLOCKED, reason=server_error)
+    else:
+        diff = judge(read.sample, table)
+
+    cls = classify(prof, read.entry)
+    target = table.qualified if table is not None else None
+    return TableScan(
+        file=read.file,
+        header=read.header,
+        rows=read.rows,
+        problem=read.problem,
+        target=target,
+        category=cls.category,
+        priority=cls.priority,
+        reason=cls.reason,
+        selected=default_selected(prof, cls.priority, target, diff),
+        diff=diff,
+    )
+
+
+def _note_shared_targets(tables: list[TableScan]) -> list[TableScan]:
+    """Two files for one table (memories.csv and aria_data.memories.csv.gz) would both be loaded
+    into it: legitimate for an export split in parts, a mistake otherwise, so say it."""
+    by_target: dict[str, list[str]] = {}
+    for t in tables:
+        if t.target:
+            by_target.setdefault(t.target, []).append(t.file.name)
+    out = []
+    for t in tables:
+        others = [n for n in by_target.get(t.target or "", []) if n != t.file.name]
+        if others:
+            note = f"{t.target} also receives {', '.join(others)}"
+            t = replace(t, diff=replace(t.diff, notes=(*t.diff.notes, note)))
+        out.append(t)
+    return out
+
+
+def _apply_manifest(t: TableScan, check: manifest_mod.ManifestCheck, prof: Profile | None) -> TableScan:
+    """A file that differs from what the export wrote (or that it never wrote) is blocked."""
+    state = check.status_for(t.file)
+    diff = replace(t.diff, source_types=check.source_types(t.file))
+    if state in (manifest_mod.CHANGED, manifest_mod.UNLISTED) and diff.status != NO_TARGET:
+        why = (check.reason_for(t.file) or f"{t.file.name} does not match the manifest").rstrip(".")
+        reason = why + "." if diff.status != BLOCKED or not diff.reason else f"{why}; {diff.reason}"
+        diff = replace(diff, status=BLOCKED, reason=reason)
+    return replace(
+        t, diff=diff, manifest=state, selected=default_selected(prof, t.priority, t.target, diff)
+    )
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0].rstrip(".") if text else type(exc).__name__
+
+
+def _display(conn: psycopg.Connection) -> str:
+    info = conn.info
+    where = info.host if info.host.startswith("/") else f"{info.host}:{info.port}"
+    return f"database {info.dbname} at {where}"

@@ -1,0 +1,321 @@
+"""csvio.count_records / check_structure / iter_batches on small files with exact expectations.
+
+Every expectation here was checked against PostgreSQL's own COPY ... (FORMAT csv, HEADER true);
+test_csvio_postgres.py re-checks a set of them against the live server.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import random
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from aria_tui.csvio import (
+    CsvProblem,
+    Header,
+    _blocks,
+    check_structure,
+    count_records,
+    iter_batches,
+    read_header,
+)
+from aria_tui.errors import ExportError
+
+
+def write(tmp_path: Path, data: bytes, name: str = "t.csv") -> Path:
+    path = tmp_path / name
+    if name.endswith(".gz"):
+        path.write_bytes(gzip.compress(data))
+    else:
+        path.write_bytes(data)
+    return path
+
+
+def header_of(path: Path) -> Header:
+    h = read_header(path)
+    assert isinstance(h, Header), h
+    return h
+
+
+def read_all(path: Path, **kw) -> tuple[list[tuple], list[int]]:
+    rows: list[tuple] = []
+    lines: list[int] = []
+    for b in iter_batches(path, header_of(path), **kw):
+        assert all(dt == pl.String for dt in b.frame.dtypes)
+        assert b.lines.dtype == pl.Int64
+        assert len(b.lines) == b.frame.height
+        rows += b.frame.rows()
+        lines += b.lines.to_list()
+    return rows, lines
+
+
+# ----------------------------------------------------------------------- good files, read right
+
+GOOD = {
+    # name: (bytes, rows, start lines)
+    "null_vs_empty": (b'a,b\n,""\n"",\n', [(None, ""), ("", None)], [2, 3]),
+    "multiline_quotes_commas": (
+        b'id,body\n1,"line one, with ""quotes""\nline two,\n\nend"\n2,plain\n',
+        [("1", 'line one, with "quotes"\nline two,\n\nend'), ("2", "plain")],
+        [2, 6],
+    ),
+    "crlf": (b"a,b\r\n1,2\r\n3,\r\n", [("1", "2"), ("3", None)], [2, 3]),
+    "crlf_inside_quotes": (b'a,b\r\n"x\r\ny",2\r\n5,6\r\n', [("x\r\ny", "2"), ("5", "6")], [2, 4]),
+    "bom": (b"\xef\xbb\xbfa,b\n1,2\n", [("1", "2")], [2]),
+    "no_final_newline": (b"a,b\n1,2\n3,4", [("1", "2"), ("3", "4")], [2, 3]),
+    "header_only": (b"a,b\n", [], []),
+    "header_only_no_newline": (b"a,b", [], []),
+    # one column: an empty line is a NULL row, not a blank line to skip
+    "one_column_nulls": (b"a\n1\n\n3\n\n", [("1",), (None,), ("3",), (None,)], [2, 3, 4, 5]),
+    "doubled_quotes_only": (b'a,b\n"""",""""""\n', [('"', '""')], [2]),
+    "backslash_n_is_text": (b"a,b\n\\N,x\n", [("\\N", "x")], [2]),
+    "multiline_header": (
+        b'"a\nb",c\n1,2\n"3\n\n",4\n5,6\n',
+        [("1", "2"), ("3\n\n", "4"), ("5", "6")],
+        [3, 4, 7],
+    ),
+    "unicode": ('a,b\n"é,ñ","日本\n語"\n'.encode(), [("é,ñ", "日本\n語")], [2]),
+    # written by something other than COPY: quote-everything style
+    "quote_all": (b'"a","b"\n"1","2"\n"",""\n', [("1", "2"), ("", "")], [2, 3]),
+    # PostgreSQL opens a quoted part wherever a quote stands; polars would keep these literally
+    "quote_mid_field": (
+        b'a,b\nsay "hi",x\nab"c,d"e,f\n',
+        [("say hi", "x"), ("abc,de", "f")],
+        [2, 3],
+    ),
+    "quote_mid_field_newline": (b'a,b\nab"c\nd"e,f\n1,2\n', [("abc\nde", "f"), ("1", "2")], [2, 4]),
+    "spaces_kept": (b'a,b\n 1 , "2" \n', [(" 1 ", " 2 ")], [2]),
+    # a value that starts with U+FEFF: polars strips it at the start of its input, PostgreSQL keeps it
+    "bom_in_first_value": (b"a,b\n\xef\xbb\xbfx,y\n", [("\ufeffx", "y")], [2]),
+    "lone_cr_inside_quotes": (b'a,b\n"x\ry",z\n', [("x\ry", "z")], [2]),
+    # old Mac line endings: PostgreSQL takes them from the first line
+    "cr_only": (b'a,b\r1,2\r3,"x\ry"\r', [("1", "2"), ("3", "x\ry")], [2, 3]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GOOD))
+@pytest.mark.parametrize("gz", [False, True], ids=["plain", "gz"])
+def test_good_files(tmp_path: Path, name: str, gz: bool) -> None:
+    data, rows, lines = GOOD[name]
+    path = write(tmp_path, data, f"{name}.csv.gz" if gz else f"{name}.csv")
+    assert count_records(path) == len(rows)
+    assert check_structure(path, header_of(path)) is None
+    assert read_all(path) == (rows, lines)
+    assert read_all(path, batch_rows=1) == (rows, lines)
+
+
+def test_zero_byte_file_counts_zero(tmp_path: Path) -> None:
+    assert count_records(write(tmp_path, b"")) == 0
+
+
+# ----------------------------------------------------------------------- problems, first one wins
+
+BAD = {
+    "unterminated_quote_at_eof": (
+        b'a,b\n1,2\n3,"never closed\nmore\n',
+        CsvProblem("t.csv", 3, "b", "unterminated quoted field (its closing quote is missing)"),
+    ),
+    "too_many_fields": (
+        b"a,b\n1,2\n1,2,3\n",
+        CsvProblem("t.csv", 3, None, "row has 3 fields, header has 2"),
+    ),
+    "too_few_fields_after_multiline": (
+        b'a,b,c\n1,2,3\n"x\ny\nz",2,3\n4,5\n',
+        CsvProblem("t.csv", 6, "c", "row has 2 fields, header has 3"),
+    ),
+    "empty_line_multi_column": (
+        b"a,b\n1,2\n\n3,4\n",
+        CsvProblem("t.csv", 3, "b", "empty line (row has 1 field, header has 2)"),
+    ),
+    "trailing_empty_line": (
+        b"a,b\n1,2\n\n",
+        CsvProblem("t.csv", 3, "b", "empty line (row has 1 field, header has 2)"),
+    ),
+    "invalid_utf8": (
+        b'a,b\n1,"multi\nline"\n2,ok\xff\n',
+        CsvProblem("t.csv", 4, "b", "invalid UTF-8 byte 0xff"),
+    ),
+    "invalid_utf8_inside_multiline": (
+        b'a,b\n1,"multi\nli\xe6\x97ne"\n',
+        CsvProblem("t.csv", 3, "b", "invalid UTF-8 byte 0xe6"),
+    ),
+    "nul_byte": (
+        b"a,b\n1,x\x00y\n",
+        CsvProblem("t.csv", 2, "b", "NUL byte (0x00), which PostgreSQL text cannot hold"),
+    ),
+    "stray_cr": (
+        b"a,b\n1,2\r\n",
+        CsvProblem(
+            "t.csv",
+            2,
+            None,
+            "unquoted carriage return in data (a \\r inside a value must be quoted)",
+        ),
+    ),
+    "mixed_line_endings": (
+        b"a,b\r\n1,2\n3,4\r\n",
+        CsvProblem(
+            "t.csv",
+            2,
+            None,
+            "unquoted newline in data (the header line ends with \\r\\n, so every line must)",
+        ),
+    ),
+    "first_problem_wins": (
+        b"a,b\n1\n\xff,2,3\n",
+        CsvProblem("t.csv", 2, "b", "row has 1 field, header has 2"),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD))
+def test_structure_problems(tmp_path: Path, name: str) -> None:
+    data, problem = BAD[name]
+    path = write(tmp_path, data)
+    assert check_structure(path, header_of(path)) == problem
+    with pytest.raises(ExportError) as err:
+        read_all(path)
+    assert str(err.value) == problem.sentence()
+
+
+def test_problem_in_gz_names_the_gz_file(tmp_path: Path) -> None:
+    path = write(tmp_path, b"a,b\n1,2\n3\n", "t.csv.gz")
+    assert check_structure(path, header_of(path)) == CsvProblem(
+        "t.csv.gz", 3, "b", "row has 1 field, header has 2"
+    )
+
+
+def test_truncated_gz_is_a_problem_not_a_traceback(tmp_path: Path) -> None:
+    body = b"a,b\n" + b"".join(b"%d,row %d\n" % (i, i) for i in range(20000))
+    path = tmp_path / "cut.csv.gz"
+    path.write_bytes(gzip.compress(body)[:-200])
+    header = header_of(path)
+    problem = check_structure(path, header)
+    assert problem is not None
+    assert problem.sentence() == (
+        "cut.csv.gz: cannot be read (the gzip stream ends early: the file is truncated)."
+    )
+    with pytest.raises(ExportError, match="truncated"):
+        read_all(path)
+
+
+# ----------------------------------------------------------------------- batches
+
+
+def test_columns_subset_keeps_line_numbers(tmp_path: Path) -> None:
+    data = b'id,body,tag\n1,"a\nb\nc",x\n2,,y\n3,"d",z\n'
+    path = write(tmp_path, data)
+    batches = list(iter_batches(path, header_of(path), columns=["tag", "id"]))
+    assert len(batches) == 1
+    b = batches[0]
+    assert b.frame.columns == ["tag", "id"]
+    assert b.frame.rows() == [("x", "1"), ("y", "2"), ("z", "3")]
+    assert b.lines.to_list() == [2, 5, 6]
+    with pytest.raises(ExportError, match="no column 'nope'"):
+        list(iter_batches(path, header_of(path), columns=["nope"]))
+
+
+def test_batch_rows_start_record_and_bytes_done(tmp_path: Path) -> None:
+    data = b"a,b\n" + b"".join(b'%d,"v\n%d"\n' % (i, i) for i in range(10))
+    path = write(tmp_path, data)
+    batches = list(iter_batches(path, header_of(path), batch_rows=4))
+    assert [b.frame.height for b in batches] == [4, 4, 2]
+    assert [b.start_record for b in batches] == [0, 4, 8]
+    assert [b.lines.to_list() for b in batches] == [
+        [2, 4, 6, 8],
+        [10, 12, 14, 16],
+        [18, 20],
+    ]
+    done = [b.bytes_done for b in batches]
+    assert done == sorted(done)
+    assert done[-1] == len(data)
+
+
+def test_five_megabyte_field(tmp_path: Path) -> None:
+    big = ("x" * 1000 + '"\n,') * 5000  # 5 MB with quotes, newlines and commas
+    quoted = '"' + big.replace('"', '""') + '"'
+    data = f"id,body,n\n1,{quoted},a\n2,small,b\n".encode()
+    path = write(tmp_path, data)
+    assert count_records(path) == 2
+    assert check_structure(path, header_of(path)) is None
+    rows, lines = read_all(path)
+    assert rows == [("1", big, "a"), ("2", "small", "b")]
+    assert lines == [2, 2 + 5000 + 1]
+
+
+def test_gz_batches_and_progress(tmp_path: Path) -> None:
+    body = b"id,note\n" + b"".join(b'%d,"n,\n%d"\n' % (i, i) for i in range(3000))
+    path = write(tmp_path, body, "t.csv.gz")
+    rows, lines = read_all(path)
+    assert len(rows) == 3000 == count_records(path)
+    assert rows[2999] == ("2999", "n,\n2999")
+    assert lines[2999] == 2 + 2 * 2999
+    last = list(iter_batches(path, header_of(path)))[-1]
+    assert last.bytes_done == path.stat().st_size  # compressed bytes, for progress on disk size
+
+
+def _messy_file(rng: random.Random, records: int) -> tuple[bytes, list[tuple[str | None, ...]]]:
+    """A CRLF-free canonical CSV (as COPY writes it) with nasty values, and its values."""
+    pieces = ["", "a", "b,c", 'q"q', "line\nbreak", "\r\n", '""', "x" * 300, "é", " s ", "\\."]
+    out = io.StringIO()
+    out.write("id,v,w\n")
+    rows: list[tuple[str | None, ...]] = []
+    for i in range(records):
+        vals: list[str | None] = [str(i)]
+        for _ in range(2):
+            if rng.random() < 0.2:
+                vals.append(None)
+            else:
+                vals.append("".join(rng.choice(pieces) for _ in range(rng.randint(0, 4))))
+        rows.append(tuple(vals))
+        cells = []
+        for v in vals:
+            if v is None:
+                cells.append("")
+            elif v == "" or any(c in v for c in ',"\r\n'):
+                cells.append('"' + v.replace('"', '""') + '"')
+            else:
+                cells.append(v)
+        out.write(",".join(cells) + "\n")
+    return out.getvalue().encode(), rows
+
+
+def test_tiny_blocks_cut_inside_multiline_records(tmp_path: Path, monkeypatch) -> None:
+    """Blocks far smaller than a record: every cut lands inside quoted newlines somewhere."""
+    data, rows = _messy_file(random.Random(7), 400)
+    path = write(tmp_path, data)
+    expected_lines = []
+    reader = csv.reader(io.StringIO(data.decode(), newline=""))
+    next(reader)
+    prev = reader.line_num
+    for _ in reader:
+        expected_lines.append(prev + 1)
+        prev = reader.line_num
+    reference = read_all(path)
+    assert reference == (rows, expected_lines)
+    for size in (5, 64, 1000):
+        monkeypatch.setattr(_blocks, "BLOCK_BYTES", size)
+        monkeypatch.setattr(_blocks.iter_blocks, "__defaults__", (size,))
+        assert read_all(path) == reference
+        assert check_structure(path, header_of(path)) is None
+    assert count_records(path) == 400
+
+
+def test_fast_path_is_taken_for_copy_written_files(tmp_path: Path, monkeypatch) -> None:
+    """The exact (slow) reader must not run on a clean, COPY-style file."""
+    from aria_tui.csvio import _exact
+
+    data, rows = _messy_file(random.Random(3), 300)
+    path = write(tmp_path, data)
+
+    def refuse(*a, **k):
+        raise AssertionError("exact parser used on a clean file")
+
+    monkeypatch.setattr(_exact, "parse_exact", refuse)
+    assert check_structure(path, header_of(path)) is None
+    assert read_all(path)[0] == rows

@@ -1,0 +1,108 @@
+"""csvio.parse_vectors / vector_binary_payloads: pgvector text in, float32 and binary COPY out."""
+
+from __future__ import annotations
+
+import struct
+
+import polars as pl
+import pytest
+
+from aria_tui.csvio import parse_vectors, vector_binary_payloads
+
+
+def f32(x: float) -> float:
+    return struct.unpack("f", struct.pack("f", x))[0]
+
+
+def test_good_vectors_and_nulls() -> None:
+    s = pl.Series(["[0.1,0.2,0.3]", None, "[1,-2.5e-3,3E2]", " [ 4 , 5,6 ] "])
+    r = parse_vectors(s, 3)
+    assert r.bad == {}
+    assert r.values.dtype == pl.Array(pl.Float32, 3)
+    assert r.values.to_list() == [
+        [f32(0.1), f32(0.2), f32(0.3)],
+        None,
+        [1.0, f32(-0.0025), 300.0],
+        [4.0, 5.0, 6.0],
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("[1,2]", "expected 3 dimensions, got 2"),
+        ("[1,2,3,4]", "expected 3 dimensions, got 4"),
+        ("[1,x,3]", "malformed vector: 'x' is not a number"),
+        ("[1,,3]", "malformed vector: '' is not a number"),
+        ("[1,2,3,]", "malformed vector: '' is not a number"),
+        ("1,2,3", "malformed vector: it must start with '['"),
+        ("[1,2,3", "malformed vector: it must end with ']'"),
+        ("[1,2,3]x", "malformed vector: it must end with ']'"),
+        ("[]", "vector must have at least 1 dimension"),
+        ("[NaN,1,2]", "NaN not allowed in a vector"),
+        ("[1,nan,2]", "NaN not allowed in a vector"),
+        ("[inf,1,2]", "Infinity not allowed in a vector"),
+        ("[1,-Infinity,2]", "Infinity not allowed in a vector"),
+        ("[1e40,1,2]", "value 1e40 is out of range for a vector (float4)"),
+        ("[1_0,2,3]", "malformed vector: '1_0' is not a number"),
+        ("[\u0661,2,3]", "malformed vector: '\u0661' is not a number"),  # Arabic-Indic one
+    ],
+)
+def test_bad_vectors(text: str, reason: str) -> None:
+    r = parse_vectors(pl.Series(["[7,8,9]", text, None]), 3)
+    assert r.bad == {1: reason}
+    assert r.values.to_list() == [[7.0, 8.0, 9.0], None, None]
+
+
+def test_what_strtof_accepts_pgvector_accepts() -> None:
+    r = parse_vectors(pl.Series(["[+1,.5,5.]", "[0x1p3,-0,1e-50]", "[3.4028235e38,1,2]"]), 3)
+    assert r.bad == {}
+    assert r.values.to_list() == [[1.0, 0.5, 5.0], [8.0, -0.0, 0.0], [f32(3.4028235e38), 1.0, 2.0]]
+
+
+def test_no_dimension_check() -> None:
+    r = parse_vectors(pl.Series(["[1,2]", "[3]", None, "[x]"]), None)
+    assert r.bad == {3: "malformed vector: 'x' is not a number"}
+    assert r.values.dtype == pl.List(pl.Float32)
+    assert r.values.to_list() == [[1.0, 2.0], [3.0], None, None]
+    same = parse_vectors(pl.Series(["[1,2]", "[3,4]"]), None)
+    assert same.values.dtype == pl.Array(pl.Float32, 2)
+
+
+def test_many_rows_with_a_few_bad_ones_keep_their_places() -> None:
+    texts = [f"[{i},{i}.5]" for i in range(1000)]
+    texts[10] = "[1,2,3]"
+    texts[500] = "[1,NaN]"
+    texts[999] = None
+    r = parse_vectors(pl.Series(texts), 2)
+    assert r.bad == {10: "expected 2 dimensions, got 3", 500: "NaN not allowed in a vector"}
+    vals = r.values.to_list()
+    assert vals[9] == [9.0, 9.5] and vals[11] == [11.0, 11.5] and vals[998] == [998.0, 998.5]
+    assert vals[10] is None and vals[500] is None and vals[999] is None
+
+
+def test_binary_payloads_are_pgvector_recv_format() -> None:
+    r = parse_vectors(pl.Series(["[1,-2.5,3e-3]", None, "[0,0,1]"]), 3)
+    payloads = vector_binary_payloads(r.values)
+    assert payloads == [
+        struct.pack(">hhfff", 3, 0, 1.0, -2.5, 3e-3),
+        None,
+        struct.pack(">hhfff", 3, 0, 0.0, 0.0, 1.0),
+    ]
+
+
+def test_binary_payloads_of_varying_dimensions() -> None:
+    r = parse_vectors(pl.Series(["[1]", "[2,3]", None]), None)
+    assert vector_binary_payloads(r.values) == [
+        struct.pack(">hhf", 1, 0, 1.0),
+        struct.pack(">hhff", 2, 0, 2.0, 3.0),
+        None,
+    ]
+
+
+def test_binary_payloads_of_a_sliced_chunked_series() -> None:
+    a = pl.Series([[float(i), float(i) + 0.25] for i in range(10)], dtype=pl.Array(pl.Float32, 2))
+    chunked = pl.concat([a.slice(1, 3), a.slice(6, 2)], rechunk=False)
+    assert vector_binary_payloads(chunked) == [
+        struct.pack(">hhff", 2, 0, i, i + 0.25) for i in (1, 2, 3, 6, 7)
+    ]
