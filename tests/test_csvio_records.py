@@ -93,6 +93,9 @@ GOOD = {
     # a value that starts with U+FEFF: polars strips it at the start of its input, PostgreSQL keeps it
     "bom_in_first_value": (b"a,b\n\xef\xbb\xbfx,y\n", [("\ufeffx", "y")], [2]),
     "lone_cr_inside_quotes": (b'a,b\n"x\ry",z\n', [("x\ry", "z")], [2]),
+    # needless quotes next to a mid-field quote: the byte and quote counts balance exactly,
+    # only the count of doubled quotes tells polars' reading ('x"y"z') from PostgreSQL's
+    "needless_quotes_and_mid_field_quote": (b'a,b,c\n"a","a",x"y"z\n', [("a", "a", "xyz")], [2]),
     # old Mac line endings: PostgreSQL takes them from the first line
     "cr_only": (b'a,b\r1,2\r3,"x\ry"\r', [("1", "2"), ("3", "x\ry")], [2, 3]),
 }
@@ -153,7 +156,7 @@ BAD = {
         CsvProblem(
             "t.csv",
             2,
-            None,
+            "b",
             "unquoted carriage return in data (a \\r inside a value must be quoted)",
         ),
     ),
@@ -162,8 +165,30 @@ BAD = {
         CsvProblem(
             "t.csv",
             2,
-            None,
+            "b",
             "unquoted newline in data (the header line ends with \\r\\n, so every line must)",
+        ),
+    ),
+    # a needless quote pair balances the quotes an unquoted \r-holding value lacks: only the
+    # lone \r gives it away
+    "lone_cr_unquoted_behind_needless_quotes": (
+        b'a\r\n"x"\r\nz\rw\r\n',
+        CsvProblem(
+            "t.csv",
+            3,
+            "a",
+            "unquoted carriage return in data (a \\r inside a value must be quoted)",
+        ),
+    ),
+    # polars drops the \r before \n (one byte short) and pads the short row (one byte long):
+    # the size balances, the count of \r does not
+    "cr_dropped_and_short_row": (
+        b"a,b\n1,z\r\n2\n",
+        CsvProblem(
+            "t.csv",
+            2,
+            "b",
+            "unquoted carriage return in data (a \\r inside a value must be quoted)",
         ),
     ),
     "first_problem_wins": (
@@ -217,7 +242,7 @@ def test_columns_subset_keeps_line_numbers(tmp_path: Path) -> None:
     assert b.frame.rows() == [("x", "1"), ("y", "2"), ("z", "3")]
     assert b.lines.to_list() == [2, 5, 6]
     with pytest.raises(ExportError, match="no column 'nope'"):
-        list(iter_batches(path, header_of(path), columns=["nope"]))
+        iter_batches(path, header_of(path), columns=["nope"])  # at the call, not the first next()
 
 
 def test_batch_rows_start_record_and_bytes_done(tmp_path: Path) -> None:
@@ -259,8 +284,11 @@ def test_gz_batches_and_progress(tmp_path: Path) -> None:
     assert last.bytes_done == path.stat().st_size  # compressed bytes, for progress on disk size
 
 
-def _messy_file(rng: random.Random, records: int) -> tuple[bytes, list[tuple[str | None, ...]]]:
-    """A CRLF-free canonical CSV (as COPY writes it) with nasty values, and its values."""
+def _messy_file(
+    rng: random.Random, records: int, quote_all: bool = False
+) -> tuple[bytes, list[tuple[str | None, ...]]]:
+    """A CSV as COPY writes it (or, quote_all, as quote-everything writers do) with nasty values,
+    and its values."""
     pieces = ["", "a", "b,c", 'q"q', "line\nbreak", "\r\n", '""', "x" * 300, "é", " s ", "\\."]
     out = io.StringIO()
     out.write("id,v,w\n")
@@ -277,7 +305,7 @@ def _messy_file(rng: random.Random, records: int) -> tuple[bytes, list[tuple[str
         for v in vals:
             if v is None:
                 cells.append("")
-            elif v == "" or any(c in v for c in ',"\r\n'):
+            elif quote_all or v == "" or any(c in v for c in ',"\r\n'):
                 cells.append('"' + v.replace('"', '""') + '"')
             else:
                 cells.append(v)
@@ -298,7 +326,7 @@ def test_tiny_blocks_cut_inside_multiline_records(tmp_path: Path, monkeypatch) -
         prev = reader.line_num
     reference = read_all(path)
     assert reference == (rows, expected_lines)
-    for size in (5, 64, 1000):
+    for size in (48, 1000):
         monkeypatch.setattr(_blocks, "BLOCK_BYTES", size)
         monkeypatch.setattr(_blocks.iter_blocks, "__defaults__", (size,))
         assert read_all(path) == reference
@@ -306,11 +334,12 @@ def test_tiny_blocks_cut_inside_multiline_records(tmp_path: Path, monkeypatch) -
     assert count_records(path) == 400
 
 
-def test_fast_path_is_taken_for_copy_written_files(tmp_path: Path, monkeypatch) -> None:
-    """The exact (slow) reader must not run on a clean, COPY-style file."""
+@pytest.mark.parametrize("quote_all", [False, True], ids=["copy", "quote-all"])
+def test_fast_path_is_taken_for_clean_files(tmp_path: Path, monkeypatch, quote_all: bool) -> None:
+    """The exact (slow) reader must not run on a clean file, COPY-written or quote-everything."""
     from aria_tui.csvio import _exact
 
-    data, rows = _messy_file(random.Random(3), 300)
+    data, rows = _messy_file(random.Random(3), 300, quote_all)
     path = write(tmp_path, data)
 
     def refuse(*a, **k):
@@ -319,3 +348,22 @@ def test_fast_path_is_taken_for_copy_written_files(tmp_path: Path, monkeypatch) 
     monkeypatch.setattr(_exact, "parse_exact", refuse)
     assert check_structure(path, header_of(path)) is None
     assert read_all(path)[0] == rows
+
+
+def test_abandoned_iteration_stops_the_reading_thread(tmp_path: Path, monkeypatch) -> None:
+    import threading
+
+    monkeypatch.setattr(_blocks.iter_blocks, "__defaults__", (4096,))
+    data = b"id,v\n" + b"".join(b'%d,"x\n%d"\n' % (i, i) for i in range(3000))
+    path = write(tmp_path, data)
+    it = iter_batches(path, header_of(path), batch_rows=10)
+    first = next(it)
+    assert first.lines.to_list() == list(range(2, 22, 2))
+    it.close()
+    assert not [t for t in threading.enumerate() if t.name == "csvio-blocks"]
+    # a problem found early ends check_structure, and its thread, before the file is read through
+    bad = write(tmp_path, b"id,v\n1\n" + data[5:], "bad.csv")
+    assert check_structure(bad, header_of(bad)) == CsvProblem(
+        "bad.csv", 2, "v", "row has 1 field, header has 2"
+    )
+    assert not [t for t in threading.enumerate() if t.name == "csvio-blocks"]

@@ -5,7 +5,7 @@ Because PostgreSQL toggles "inside quotes" at every quote character, a line term
 record boundary exactly when an even number of quotes precede it, so cutting needs nothing but
 quote counts (C-speed `bytes.count`), and memory stays flat whatever the file size.
 
-Each block is parsed by `polars.read_csv` (about 1.5 GB/s here) and then *verified* against
+Each block is parsed by `polars.read_csv` (up to 1.5 GB/s here) and then *verified* against
 counts of its raw bytes (see `_verify`): its size, its quotes, its carriage returns and its
 doubled quotes must be exactly what PostgreSQL's own CSV writer would produce for the values
 polars returned. Polars reads some input differently from PostgreSQL without complaint, and
@@ -27,8 +27,13 @@ COPY never need it.
 
 from __future__ import annotations
 
+import queue
+import re
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import BinaryIO
 
 import polars as pl
@@ -36,10 +41,12 @@ import polars as pl
 from aria_tui.csvio import _exact
 from aria_tui.csvio.files import raw_position
 
-# Peak memory grows with about ten times the block size (the block, the next read, polars' parse
-# buffers and what its allocator keeps for reuse): 4 MB blocks kept a 1.5 GB file of 1536-d
-# embeddings at 118 MB peak RSS, 8 MB at 154 MB, for 10% less CPU. Per-block overhead is ~1 ms.
+# Peak memory grows with about ten times the block size (the block, the one read ahead, polars'
+# parse buffers and what its allocator keeps for reuse): 4 MB blocks kept a 1.5 GB file of
+# 1536-d embeddings at 130 MB peak RSS (90 MB anonymous, the rest shared libraries); 8 MB blocks
+# cost ~40 MB more for ~10% less CPU. Per-block overhead is about a millisecond.
 BLOCK_BYTES = 4 * 1024 * 1024
+_LONE_CR = re.compile(rb"\r(?!\n)")
 
 
 @dataclass
@@ -48,6 +55,62 @@ class Block:
     quotes: int  # quote characters in data
     final: bool  # the file ends with this block
     raw_done: int | None  # on-disk bytes consumed once this block was read (compressed for .gz)
+    # Counted ahead by the reading thread (see `reading`), else on demand by _verify:
+    pairs: int | None = None  # non-overlapping "" in data
+    crs: tuple[int, bool] | None = None  # (\\r in data, one of them not followed by \\n)
+
+
+_END = object()
+
+
+@contextmanager
+def reading(stream: BinaryIO, eol: bytes) -> Iterator[Iterator[Block]]:
+    """iter_blocks run ahead in a thread, which also does the blocks' byte counts.
+
+    Those counts are C loops that hold the GIL while polars, parsing the previous block, does
+    not: on two cores the two overlap. At most one block waits in the queue. Leaving the `with`
+    stops the thread before the caller closes the stream.
+    """
+    q: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for block in iter_blocks(stream, eol):
+                block.pairs = block.data.count(b'""') if block.quotes else 0
+                if eol == b"\r\n" or b"\r" in block.data:
+                    block.crs = _carriage_returns(block.data, eol)
+                if not put(block):
+                    return
+            put(_END)
+        except BaseException as exc:  # handed to the consumer, which raises it
+            put(exc)
+
+    def consume() -> Iterator[Block]:
+        while True:
+            item = q.get()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item  # type: ignore[misc]
+
+    worker = threading.Thread(target=produce, name="csvio-blocks", daemon=True)
+    worker.start()
+    try:
+        yield consume()
+    finally:
+        stop.set()
+        worker.join()
 
 
 def iter_blocks(stream: BinaryIO, eol: bytes, block_bytes: int = BLOCK_BYTES) -> Iterator[Block]:
@@ -142,6 +205,46 @@ def fast_frame(
     return df, newlines
 
 
+@lru_cache(maxsize=128)
+def _verify_exprs(ncols: int, with_cr: bool) -> tuple[list[pl.Expr], pl.Expr, pl.Expr]:
+    """(sums per column, per-record embedded newlines, their total), built once per width:
+    building expressions costs more Python time than a small block takes to check."""
+    sums, nls = [], []
+    for name in names(ncols):
+        v = pl.col(name)
+        length = v.str.len_bytes().cast(pl.Int64)
+        inner = v.str.count_matches('"', literal=True).cast(pl.Int64)
+        # fields any writer must quote; others may be quoted too (PostgreSQL's writer does not,
+        # a quote-everything writer does), which the raw quote count accounts for
+        quoted = ((length == 0) | v.str.contains(r'[",\r\n]')).cast(pl.Int64)
+        sums += [
+            length.sum(),
+            quoted.sum(),
+            inner.sum(),
+            # "" pairs a written field adds beyond its inner quotes: 1 for '' or '"' * k
+            v.str.contains(r'\A"*\z').cast(pl.Int64).sum(),
+        ]
+        if with_cr:
+            sums.append(v.str.count_matches("\r", literal=True).cast(pl.Int64).sum())
+        nls.append(v.str.count_matches("\n", literal=True).cast(pl.Int64).fill_null(0))
+    sums = [e.alias(f"s{i}") for i, e in enumerate(sums)]
+    return sums, pl.sum_horizontal(nls).alias("nl"), pl.sum_horizontal([e.sum() for e in nls])
+
+
+def _carriage_returns(data: bytes, eol: bytes) -> tuple[int, bool]:
+    """(number of \\r in data, whether one of them is not followed by \\n)."""
+    if eol == b"\r\n":  # one per record: counting in C beats a loop per record
+        return data.count(b"\r"), _LONE_CR.search(data) is not None
+    count, lone = 0, False
+    i = data.find(b"\r")  # memchr: ten times faster than bytes.count when \r is rare
+    while i >= 0:
+        count += 1
+        if data[i + 1 : i + 2] != b"\n":
+            lone = True
+        i = data.find(b"\r", i + 1)
+    return count, lone
+
+
 def _verify(
     df: pl.DataFrame, block: Block, ncols: int, eol: bytes, per_record: bool = True
 ) -> pl.Series | None:
@@ -150,61 +253,50 @@ def _verify(
     (see the module docstring), else None.
 
     Counts of the raw block must match the values: bytes, quotes, carriage returns, doubled
-    quotes; and a lone \r (not part of \r\n) is not accepted here at all. Each way polars can
-    read differently moves at least one of them and no combination cancels out: a quote polars
-    kept literally leaves fewer doubled quotes than its value implies; a \r it dropped shows in
-    the CR count, one it kept unquoted is a lone \r; with those gone, extra quoting by a
-    non-PostgreSQL writer has nothing left to offset it in the quote count; and then only a
-    missing field (or an empty line, or a byte-order mark polars strips at the start of a block)
-    is left to move the size, always downwards.
+    quotes; and a lone \\r (not part of \\r\\n) is not accepted here at all. Each way polars can
+    read differently moves one of them: a quote polars kept literally (PostgreSQL would have
+    opened a quoted part there) leaves fewer doubled quotes than its value implies; a \\r it
+    dropped shows in the CR count, one it kept unquoted is a lone \\r; what is left (a missing
+    field, an empty line, a byte-order mark polars strips at the start of a block) can only make
+    the block shorter than its values say, so nothing can cancel it out in the size. Quoting
+    that is not needed (a quote-everything writer) changes none of these: it is read the same
+    way by both and accounted for through the raw quote count.
     """
     n = df.height
     if n == 0:
         return pl.Series("nl", [], dtype=pl.Int64) if not block.data else None
-    sums, nls = [], []
-    for name in df.columns:
-        v = pl.col(name)
-        length = v.str.len_bytes().cast(pl.Int64)
-        inner = v.str.count_matches('"', literal=True).cast(pl.Int64)
-        # PostgreSQL's writer must quote these; quoting anything else is a writer's choice,
-        # which these sums do not model, so such a block goes to the exact parser.
-        quoted = ((length == 0) | v.str.contains(r'[",\r\n]')).cast(pl.Int64)
-        sums += [
-            length.sum(),
-            (quoted * (inner + 1)).sum(),  # quote bytes: 2 per quoted field + 2 per inner quote
-            quoted.sum(),
-            inner.sum(),
-            v.str.count_matches("\r", literal=True).cast(pl.Int64).sum(),
-            # "" pairs a written field adds beyond its inner quotes: 1 for '' or '"' * k
-            v.str.contains(r'\A"*\z').cast(pl.Int64).sum(),
-        ]
-        nls.append(v.str.count_matches("\n", literal=True).cast(pl.Int64).fill_null(0))
-    sums = [e.alias(f"s{i}") for i, e in enumerate(sums)]
+    data = block.data
+    with_cr = eol == b"\r\n" or b"\r" in data
+    sums, per_row_nl, total_nl = _verify_exprs(ncols, with_cr)
     if per_record:
-        out = df.lazy().select(*sums, pl.sum_horizontal(nls).alias("nl")).collect()
+        out = df.lazy().select(*sums, per_row_nl).collect()
         newlines = out.get_column("nl")
         agg = out.drop("nl").row(0)
     else:
-        out = df.lazy().select(*sums, pl.sum_horizontal([e.sum() for e in nls]).alias("nl"))
-        row = out.collect().row(0)
+        row = df.lazy().select(*sums, total_nl).collect().row(0)
         agg, newlines = row[:-1], pl.Series("nl", [row[-1]], dtype=pl.Int64)
-    lengths, half_quotes, quoted_fields, inner, crs, all_quotes = (sum(agg[i::6]) for i in range(6))
-    data = block.data
+    k = 5 if with_cr else 4
+    lengths, must_quote, inner, all_quotes = (sum(agg[i::k]) for i in range(4))
     terminators = n - (1 if block.final and not data.endswith(eol) else 0)
-    # bytes: values, one extra byte per inner quote plus the two around each quoted field
-    # (= half_quotes + quoted_fields), the commas, the terminators
-    size = lengths + half_quotes + quoted_fields + n * (ncols - 1) + terminators * len(eol)
-    if size != len(data) or 2 * half_quotes != block.quotes:
+    # Quotes not inside values: two around each quoted field (whether the writer had to or not)
+    around = block.quotes - 2 * inner
+    if around < 2 * must_quote or around % 2:
         return None
-    if eol == b"\r\n" or b"\r" in data:
-        cr = data.count(b"\r")
-        if cr != crs + (terminators if eol == b"\r\n" else 0):
+    # bytes: values, one extra byte per quote inside a value, the quotes around fields, the
+    # commas, the terminators
+    size = lengths + inner + around + n * (ncols - 1) + terminators * len(eol)
+    if size != len(data):
+        return None
+    if with_cr:
+        cr, lone = block.crs if block.crs is not None else _carriage_returns(data, eol)
+        if cr != sum(agg[4::k]) + (terminators if eol == b"\r\n" else 0):
             return None  # polars dropped a \r (before a comma or a \n) that PostgreSQL refuses
-        if cr != data.count(b"\r\n"):
-            # A lone \r: fine inside quotes, an error outside, and an unquoted one could hide
-            # behind a needlessly quoted field in the sums above. Rare: let the exact parser see.
+        if lone:
+            # A lone \r: fine inside quotes, an error outside, and an unquoted one that polars
+            # keeps would pass every count above. Rare: let the exact parser decide.
             return None
-    if inner and data.count(b'""') != inner + all_quotes:
+    pairs = block.pairs if block.pairs is not None else data.count(b'""') if inner else 0
+    if inner and pairs != inner + all_quotes:
         return None
     return newlines
 

@@ -215,7 +215,8 @@ def parse_exact(
             return res
         if term_problem is not None:
             off, reason = term_problem
-            res.problem = Problem(line + data.count(nl, pos, off), None, reason)
+            column = _column(columns, field_index(rec, off - pos))
+            res.problem = Problem(line + data.count(nl, pos, off), column, reason)
             return res
         if open_quote is not None:
             off = open_quote - pos

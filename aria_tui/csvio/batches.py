@@ -50,31 +50,50 @@ def iter_batches(
         raise ExportError(f"{path.name} has no column {missing[0]!r} in its header.")
     positions = [header.columns.index(c) for c in wanted]
     picked = [_blocks.names(len(header.columns))[i] for i in positions]
+    # checked above, now; the reading below starts at the first next()
+    return _iterate(path, header, batch_rows, picked, wanted)
+
+
+def _iterate(
+    path: Path, header: Header, batch_rows: int, picked: list[str], wanted: list[str]
+) -> Iterator[Batch]:
     eol = header.eol.encode("ascii")
     gz = is_gzip(path)
-
-    line = header.lines + 1
-    record = 0
-    done = header.bytes
     try:
         with open_bytes(path) as stream:
             skip(stream, header.bytes)
-            for block in _blocks.iter_blocks(stream, eol):
-                before = done
-                done = (block.raw_done or done) if gz else done + len(block.data)
-                frame, lines, line = _read_block(path, header, block, line, picked, wanted)
-                height = frame.height
-                for off in range(0, height, batch_rows):
-                    size = min(batch_rows, height - off)
-                    yield Batch(
-                        frame=frame.slice(off, size),
-                        lines=lines.slice(off, size),
-                        start_record=record + off,
-                        bytes_done=before + (done - before) * (off + size) // height,
-                    )
-                record += height
+            with _blocks.reading(stream, eol) as blocks:
+                yield from _batches(path, header, blocks, batch_rows, picked, wanted, gz)
     except (OSError, EOFError, zlib.error) as exc:
         raise ExportError(f"{path.name} cannot be read ({unreadable(exc)}).") from None
+
+
+def _batches(
+    path: Path,
+    header: Header,
+    blocks: Iterator[_blocks.Block],
+    batch_rows: int,
+    picked: list[str],
+    wanted: list[str],
+    gz: bool,
+) -> Iterator[Batch]:
+    line = header.lines + 1
+    record = 0
+    done = header.bytes
+    for block in blocks:
+        before = done
+        done = (block.raw_done or done) if gz else done + len(block.data)
+        frame, lines, line = _read_block(path, header, block, line, picked, wanted)
+        height = frame.height
+        for off in range(0, height, batch_rows):
+            size = min(batch_rows, height - off)
+            yield Batch(
+                frame=frame.slice(off, size),
+                lines=lines.slice(off, size),
+                start_record=record + off,
+                bytes_done=before + (done - before) * (off + size) // height,
+            )
+        record += height
 
 
 def _read_block(

@@ -17,6 +17,7 @@ import re
 import struct
 import sys
 from array import array
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import polars as pl
@@ -58,8 +59,7 @@ def parse_vectors(values: pl.Series, dim: int | None) -> VectorParse:
     fast_rows = plain.arg_true()
     slow_rows = (~plain & s.is_not_null()).arg_true().to_list()
 
-    flat, lens = _split_cast(s.gather(fast_rows))
-    suspect = (flat.is_null() | flat.is_nan() | flat.is_infinite()).arg_true()
+    flat, lens, suspect = _split_cast(s.gather(fast_rows))
     if len(suspect):
         # an element polars could not read, or NaN/inf: let the exact reader decide and explain
         ends = lens.cum_sum()
@@ -97,28 +97,51 @@ def _dim_reason(dim: int, got: int) -> str:
     return f"expected {dim} dimensions, got {got}"
 
 
-def _split_cast(s: pl.Series) -> tuple[pl.Series, pl.Series]:
-    """All elements of bracketed rows as one float32 series, and each row's element count.
+# Text split and cast per slice of about this size: the split holds a 16-byte view per element
+# (1.2 GB for 50,000 x 1536 at once), so slicing keeps the peak near the size of the result.
+_SLICE_BYTES = 32 * 1024 * 1024
 
-    One lazy query so polars can split and cast on every core. An element it cannot read becomes
-    null (strict=False) rather than failing the batch.
+
+def _split_cast(s: pl.Series) -> tuple[pl.Series, pl.Series, pl.Series]:
+    """(every element of these bracketed rows as float32, each row's element count, positions
+    in the first series of elements that are null, NaN or infinite).
+
+    An element polars cannot read becomes null (strict=False) rather than failing the batch.
     """
     if len(s) == 0:
-        return pl.Series("x", [], dtype=pl.Float32), pl.Series("n", [], dtype=pl.UInt32)
-    parts = (
-        pl.LazyFrame({"v": s})
-        .select(pl.col("v").str.slice(1, pl.col("v").str.len_bytes() - 2).str.split(",").alias("p"))
-        .collect()
-        .get_column("p")
-    )
-    lens = parts.list.len()
-    flat = (
-        pl.LazyFrame({"p": parts})
-        .select(pl.col("p").explode().cast(pl.Float32, strict=False).alias("x"))
-        .collect()
-        .get_column("x")
-    )
-    return flat, lens
+        empty = pl.Series("x", [], dtype=pl.Float32)
+        return empty, pl.Series("n", [], dtype=pl.UInt32), pl.Series("i", [], dtype=pl.UInt32)
+    sizes = s.str.len_bytes()
+    per_row = max(1, int(sizes.sum()) // len(s))
+    step = max(1, _SLICE_BYTES // per_row)
+    parts = [s.slice(start, step) for start in range(0, len(s), step)]
+    # Series string kernels run on one core; polars releases the GIL, so slices in threads use
+    # them all (2x on this 2-core machine), with at most one slice per thread in memory.
+    workers = min(len(parts), max(1, pl.thread_pool_size()))
+    if workers > 1:
+        with ThreadPoolExecutor(workers) as pool:
+            results = list(pool.map(_split_cast_slice, parts))
+    else:
+        results = [_split_cast_slice(p) for p in parts]
+    flats, lens, suspects = [], [], []
+    seen = 0
+    for flat, n_elems, bad in results:
+        flats.append(flat)
+        lens.append(n_elems)
+        if len(bad):
+            suspects.append(bad + seen)
+        seen += len(flat)
+    suspect = pl.concat(suspects) if suspects else pl.Series("i", [], dtype=pl.UInt32)
+    return pl.concat(flats, rechunk=True), pl.concat(lens), suspect
+
+
+def _split_cast_slice(part: pl.Series) -> tuple[pl.Series, pl.Series, pl.Series]:
+    # len_bytes is O(1) where len_chars scans; a row with multi-byte junk gets a wrong cut,
+    # an unreadable last element, and so the exact reader, which is where it belongs anyway
+    lists = part.str.slice(1, part.str.len_bytes() - 2).str.split(",")
+    flat = lists.explode().cast(pl.Float32, strict=False)
+    bad = (flat.is_null() | flat.is_nan() | flat.is_infinite()).arg_true()
+    return flat, lists.list.len(), bad
 
 
 def _parse_one(text: str) -> list[float] | str:
@@ -187,7 +210,10 @@ def _assemble(
     else:
         dtype = pl.List(pl.Float32)
         fast_vals = _implode(flat, lens)
-    parts = [pl.DataFrame({"row": pl.Series(rows, dtype=pl.Int64), "v": fast_vals.cast(dtype)})]
+    fast_vals = fast_vals.cast(dtype)
+    if not slow_good and len(rows) == n:
+        return fast_vals.rename("vector")  # every row good and read in bulk: already in order
+    parts = [pl.DataFrame({"row": pl.Series(rows, dtype=pl.Int64), "v": fast_vals})]
     if slow_good:
         parts.append(
             pl.DataFrame(
@@ -235,40 +261,38 @@ def vector_binary_payloads(vectors: pl.Series) -> list[bytes | None]:
     interface, so numpy is not needed), byte-swapped in one C call, then sliced per row.
     """
     dtype = vectors.dtype
-    if isinstance(dtype, pl.Array):
-        lens_all = None
-        width = dtype.size
-        present = vectors.is_not_null()
-        dense = vectors.filter(present)
-        flat = dense.reshape((-1,)) if len(dense) else pl.Series([], dtype=pl.Float32)
-    elif isinstance(dtype, pl.List):
-        present = vectors.is_not_null()
-        dense = vectors.filter(present)
-        lens_all = dense.list.len().to_list()
-        width = None
-        flat = dense.explode() if len(dense) else pl.Series([], dtype=pl.Float32)
-    else:
+    if not isinstance(dtype, pl.Array | pl.List):
         raise TypeError(f"expected an Array or List series of floats, got {dtype}")
+    present = vectors.is_not_null()
+    dense = vectors.filter(present) if vectors.null_count() else vectors
+    if isinstance(dtype, pl.Array):
+        widths = None
+        flat = dense.reshape((-1,)) if len(dense) else pl.Series([], dtype=pl.Float32)
+    else:
+        widths = iter(dense.list.len().to_list())
+        flat = dense.explode() if len(dense) else pl.Series([], dtype=pl.Float32)
     flat = flat.cast(pl.Float32)
     if flat.null_count():
         raise ValueError("a vector holds a null element; parse_vectors never returns one")
-    raw = _float32_bytes(flat)
+    floats = _float32_array(flat)
     if sys.byteorder == "little":
-        swapped = array("f")
-        swapped.frombytes(raw)
-        swapped.byteswap()
-        raw = swapped.tobytes()
-    view = memoryview(raw)
+        floats.byteswap()  # in place, one C loop: big-endian is what vector_recv reads
+    view = memoryview(floats).cast("B")
     out: list[bytes | None] = []
     pos = 0
-    lens_iter = iter(lens_all) if lens_all is not None else None
+    fixed = dtype.size if isinstance(dtype, pl.Array) else 0
+    head = struct.pack(">hh", fixed, 0)
     for ok in present.to_list():
         if not ok:
             out.append(None)
             continue
-        d = width if lens_iter is None else next(lens_iter)
-        end = pos + 4 * d
-        out.append(struct.pack(">hh", d, 0) + view[pos:end])
+        if widths is None:
+            end = pos + 4 * fixed
+            out.append(head + view[pos:end])
+        else:
+            d = next(widths)
+            end = pos + 4 * d
+            out.append(struct.pack(">hh", d, 0) + view[pos:end])
         pos = end
     return out
 
@@ -316,20 +340,22 @@ _capsule_pointer.restype = ctypes.c_void_p
 _capsule_pointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
 
 
-def _float32_bytes(flat: pl.Series) -> bytes:
-    """The native-endian bytes of a null-free Float32 series, copied once per chunk.
+def _float32_array(flat: pl.Series) -> array:
+    """The values of a null-free Float32 series as an array('f'), copied once, chunk by chunk.
 
-    Uses the Arrow C stream interface (`__arrow_c_stream__`, a stable ABI every polars since
-    1.0 exports); falls back to Python floats if it is ever unavailable.
+    Reads polars' buffers through the Arrow C stream interface (`__arrow_c_stream__`, a stable
+    ABI every polars since 1.0 exports), so numpy is not needed; falls back to Python floats if
+    the interface is ever missing.
     """
+    out = array("f")
     try:
         capsule = flat.__arrow_c_stream__()
     except Exception:  # pragma: no cover - only an exotic polars build lacks the interface
-        return array("f", flat.to_list()).tobytes()
+        out.extend(flat.to_list())
+        return out
     stream = ctypes.cast(
         _capsule_pointer(capsule, b"arrow_array_stream"), ctypes.POINTER(_ArrowArrayStream)
     ).contents
-    chunks: list[bytes] = []
     try:
         while True:
             arr = _ArrowArray()
@@ -341,10 +367,11 @@ def _float32_bytes(flat: pl.Series) -> bytes:
                 if arr.n_buffers != 2:
                     raise RuntimeError("unexpected Arrow layout for float32 values")
                 if arr.length:
-                    chunks.append(ctypes.string_at(arr.buffers[1] + 4 * arr.offset, 4 * arr.length))
+                    address = arr.buffers[1] + 4 * arr.offset
+                    out.frombytes((ctypes.c_char * (4 * arr.length)).from_address(address))
             finally:
-                arr.release(ctypes.byref(arr))
+                arr.release(ctypes.byref(arr))  # polars' memory is not touched after this
     finally:
         if stream.release:
             stream.release(ctypes.byref(stream))
-    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    return out

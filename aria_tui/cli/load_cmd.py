@@ -1,0 +1,294 @@
+"""`aria-tui load EXPORT_DIR`: load the selected tables in foreign-key order (issue 5).
+
+Exit 0 when every table loaded with nothing rejected, 1 when the run finished with rejects,
+failures or a cancel, 2 for unusable input (bad folder, bad DSN, no confirmation possible).
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from pathlib import Path
+
+import psycopg
+
+from aria_tui import csvio, profiles
+from aria_tui.cli.common import add_selection_args, add_target_args, emit_json, split_list
+from aria_tui.errors import EXIT_FAILED, EXIT_OK, EXIT_UNUSABLE, AriaError
+from aria_tui.load import (
+    LoadPlan,
+    Log,
+    RunResult,
+    TableFinished,
+    TableProgress,
+    TableStarted,
+    make_plan,
+    run_plan,
+)
+from aria_tui.target.connect import Target, resolve
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "export_dir", metavar="EXPORT_DIR", help="the export folder (one CSV per table)"
+    )
+    add_target_args(parser)
+    add_selection_args(parser)
+    parser.add_argument("--dry-run", action="store_true", help="run the real plan and roll it back")
+    parser.add_argument(
+        "--bootstrap", action="store_true", help="create the profile's schema first when missing"
+    )
+    parser.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    parser.add_argument(
+        "--force-staging", action="store_true", help="load every table through the staging table"
+    )
+    parser.add_argument(
+        "--lock-timeout",
+        default="10s",
+        help="how long to wait for a table another session has locked",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    folder = Path(args.export_dir)
+    files = csvio.discover(folder)  # a bad folder fails here, before any server starts
+    profile = profiles.resolve(args.profile, [f.stem for f in files])
+    target = resolve(args.dsn)
+    inventory = _scan(target, folder, profile, args)
+    plan = make_plan(inventory, split_list(args.tables), split_list(args.priority))
+    if not plan.tables and not plan.skipped:
+        raise AriaError(f"Nothing to load from {folder}: no table is selected.")
+    if not args.yes:
+        _confirm(plan, target, args)
+    cancel = threading.Event()
+    with _Display(enabled=not args.json and sys.stderr.isatty()) as display, _ctrl_c(cancel):
+        result = run_plan(
+            target,
+            plan,
+            dry_run=args.dry_run,
+            on_event=display.on_event,
+            cancel=cancel,
+            force_staging=args.force_staging,
+            lock_timeout=args.lock_timeout,
+        )
+    if args.json:
+        emit_json(result.to_json())
+    else:
+        _print_result(result)
+    return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def _scan(target: Target, folder: Path, profile, args: argparse.Namespace):
+    from aria_tui.scan import scan
+
+    try:
+        with target.connect() as conn:
+            if args.bootstrap and profile is not None:
+                from aria_tui.bootstrap import bootstrap, needs_bootstrap
+
+                if needs_bootstrap(conn, profile):
+                    result = bootstrap(conn, profile)
+                    if not args.json:
+                        print(
+                            f"Bootstrapped {profile.name}: {len(result.created)} tables created.",
+                            file=sys.stderr,
+                        )
+            # the scan reads the catalog itself, so a bootstrap above is seen
+            inventory = scan(folder, conn, profile or profiles.NONE, target_display=target.display)
+            conn.rollback()
+            return inventory
+    except psycopg.Error as exc:
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise AriaError(
+            target.redact(f"The target failed while reading the export plan: {text.rstrip('.')}.")
+        ) from None
+
+
+def _confirm(plan: LoadPlan, target: Target, args: argparse.Namespace) -> None:
+    if not sys.stdin.isatty():
+        raise AriaError(
+            "Refusing to load without confirmation: stdin is not a terminal; pass --yes to load "
+            "without asking.",
+            exit_code=EXIT_UNUSABLE,
+        )
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    _print_plan(plan, target, console, args.dry_run)
+    answer = console.input("Proceed? [y/N] ").strip().lower()
+    if answer not in ("y", "yes"):
+        raise AriaError("Nothing loaded: the plan was not confirmed.", exit_code=EXIT_FAILED)
+
+
+def _print_plan(plan: LoadPlan, target: Target, console, dry_run: bool) -> None:
+    from rich.table import Table
+
+    table = Table(
+        title=f"{'Dry run' if dry_run else 'Load'} into {target.display}", show_lines=False
+    )
+    for col in ("#", "file", "target", "rows", "MB", "mapping", "sequences"):
+        table.add_column(col, justify="right" if col in ("#", "rows", "MB") else "left")
+    for tp in plan.tables:
+        dropped = [c for c in tp.csv_columns if c not in {s for s, _ in tp.columns}]
+        renamed = [f"{s}->{t}" for s, t in tp.columns if s != t]
+        mapping = (
+            "direct"
+            if tp.direct
+            else ", ".join(([f"drop {', '.join(dropped)}"] if dropped else []) + renamed)
+        )
+        table.add_row(
+            str(tp.order),
+            tp.scan.file.name,
+            tp.target + (f" (cycle group {tp.group})" if tp.group else ""),
+            f"{tp.scan.rows:,}",
+            f"{tp.scan.file.bytes / 1e6:.1f}",
+            mapping,
+            ", ".join(s for _, s in tp.sequences),
+        )
+    console.print(table)
+    for scan, reason in plan.skipped:
+        console.print(f"[red]not loadable[/red] {scan.file.name}: {reason}")
+
+
+class _ctrl_c:
+    """Ctrl-C sets the cancel event (the current table rolls back) instead of killing the run."""
+
+    def __init__(self, cancel: threading.Event) -> None:
+        self.cancel = cancel
+        self.previous = None
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame) -> None:
+        if self.cancel.is_set():  # a second Ctrl-C: the operator really means it
+            raise KeyboardInterrupt
+        self.cancel.set()
+        print("\naria-tui: cancelling: rolling back the current table...", file=sys.stderr)
+
+    def __exit__(self, *exc) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+
+
+class _Display:
+    """Live Rich progress on stderr (per table and overall: rows, rows/s, ETA) for people."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.progress = None
+        self.tasks: dict[str, int] = {}
+        self.overall = None
+        self.lock = threading.Lock()
+
+    def __enter__(self):
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                Progress,
+                TaskProgressColumn,
+                TextColumn,
+                TimeRemainingColumn,
+            )
+
+            self.progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TaskProgressColumn(),
+                TextColumn("{task.fields[rows]}"),
+                TextColumn("{task.fields[rate]}"),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+            )
+            self.progress.__enter__()
+        return self
+
+    def on_event(self, event) -> None:
+        if self.progress is None:
+            if isinstance(event, Log) and event.level != "info":
+                print(f"aria-tui: {event.message}", file=sys.stderr)
+            return
+        with self.lock:
+            p = self.progress
+            if isinstance(event, TableStarted):
+                if self.overall is None:
+                    self.overall = p.add_task(
+                        f"overall ({event.count} tables)", total=event.count, rows="", rate=""
+                    )
+                self.tasks[event.target] = p.add_task(
+                    f"{event.index}/{event.count} {event.target}",
+                    total=max(event.bytes_total, 1),
+                    rows=f"0/{event.rows_total:,} rows",
+                    rate="",
+                )
+            elif isinstance(event, TableProgress) and event.target in self.tasks:
+                p.update(
+                    self.tasks[event.target],
+                    completed=event.bytes_done,
+                    rows=f"{event.rows_done:,}/{event.rows_total:,} rows"
+                    + ("" if event.phase == "copy" else f" ({event.phase})"),
+                    rate=f"{event.rows_per_s:,.0f} rows/s",
+                )
+            elif isinstance(event, TableFinished):
+                r = event.result
+                task = self.tasks.get(r.target)
+                if task is not None:
+                    p.update(
+                        task,
+                        completed=p.tasks[task].total,
+                        rows=f"{r.status}: {r.inserted:,} new, {r.duplicates:,} dup, {r.rejected:,} rejected",
+                    )
+                if self.overall is not None:
+                    p.advance(self.overall)
+            elif isinstance(event, Log):
+                p.console.print(
+                    f"[{'yellow' if event.level == 'warning' else 'red'}]{event.message}"
+                )
+
+    def __exit__(self, *exc) -> None:
+        if self.progress is not None:
+            self.progress.__exit__(*exc)
+
+
+def _print_result(result: RunResult) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    table = Table(title="Dry run (rolled back)" if result.dry_run else "Load")
+    for col in ("target", "status", "csv rows", "inserted", "duplicates", "rejected", "s"):
+        table.add_column(col, justify="left" if col in ("target", "status") else "right")
+    style = {
+        "loaded": "green",
+        "resumed": "cyan",
+        "failed": "bold red",
+        "blocked": "red",
+        "skipped": "yellow",
+    }
+    for t in result.tables:
+        table.add_row(
+            t.target,
+            f"[{style.get(t.status, '')}]{t.status}[/]",
+            f"{t.csv_rows:,}",
+            f"{t.inserted:,}",
+            f"{t.duplicates:,}",
+            f"{t.rejected:,}",
+            f"{t.seconds:.1f}",
+        )
+    console.print(table)
+    for t in result.tables:
+        if t.error:
+            console.print(f"[red]{t.target}[/red]: {t.error}")
+        if t.reject_file:
+            console.print(f"{t.target}: {t.rejected} rejected rows in {t.reject_file}")
+    if result.cancelled:
+        console.print(
+            "[yellow]Cancelled: finished tables are kept, the current one was rolled back.[/yellow]"
+        )
+    console.print("[green]OK[/green]" if result.ok else "[red]Not OK[/red]")

@@ -1,0 +1,166 @@
+"""`aria-tui validate EXPORT_DIR`: prove the cutover from the export folder and the live target.
+
+Exit 0 when every selected table passes every check, 1 when any fails, 2 for unusable input (a bad
+folder, an unreachable target). The report path is printed either way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import psycopg
+
+from aria_tui import csvio
+from aria_tui.cli.common import add_selection_args, add_target_args, emit_json, split_list
+from aria_tui.errors import EXIT_FAILED, EXIT_OK, AriaError
+from aria_tui.target.connect import resolve
+from aria_tui.validate import CHECK_NAMES, ValidateEvent, Validation, validate
+from aria_tui.validate.report import STATUS_TEXT
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("export_dir", metavar="EXPORT_DIR", help="the export folder (one CSV per table)")
+    add_target_args(parser)
+    add_selection_args(parser)
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    parser.add_argument(
+        "--report-dir",
+        default=None,
+        help="where to write the Markdown and JSON report (default: the user data dir's reports/)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    folder = Path(args.export_dir)
+    # the folder is checked before the target, so a typo fails at once, before a server starts
+    csvio.discover(folder)
+    target = resolve(args.dsn)
+    try:
+        with _progress(enabled=not args.json) as tick:
+            result = validate(
+                folder,
+                target,
+                profile=args.profile,
+                tables=split_list(args.tables),
+                priorities=split_list(args.priority),
+                report_dir=Path(args.report_dir) if args.report_dir else None,
+                on_event=tick,
+            )
+    except psycopg.Error as exc:
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise AriaError(
+            target.redact(f"The target failed during validation: {text.rstrip('.')}.")
+        ) from None
+    if args.json:
+        emit_json(result.to_json())
+    else:
+        print_validation(result)
+    return EXIT_OK if result.ok else EXIT_FAILED
+
+
+class _progress:
+    """A transient status line on stderr while a person watches; silent otherwise."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled and sys.stderr.isatty()
+        self.bar = None
+        self.task = None
+
+    def __enter__(self):
+        if not self.enabled:
+            return None
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        self.bar = Progress(
+            TextColumn("validating"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.description}"),
+            transient=True,
+            console=_console(stderr=True),
+        )
+        self.bar.__enter__()
+        self.task = self.bar.add_task("", total=None)
+        return self.tick
+
+    def tick(self, event: ValidateEvent) -> None:
+        self.bar.update(self.task, total=event.total, completed=event.done, description=event.message)
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+
+def _console(stderr: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False)
+
+
+# short headers keep the table inside 80 columns; the caption spells them out
+_HEADS = {
+    "reconciliation": "Cnt",
+    "presence": "Key",
+    "content": "Sum",
+    "foreign_keys": "FK",
+    "vectors": "Vec",
+    "sequences": "Seq",
+}
+_LEGEND = "Cnt counts · Key keys present · Sum checksum · FK foreign keys · Vec vectors · Seq sequences"
+_LEGEND_COMPACT = "counts, keys present, checksum, foreign keys, vectors, sequences (— does not apply)"
+
+
+def print_validation(v: Validation) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    console = _console()
+    # one column per check when the terminal is wide; one compact column on an 80-column SSH
+    wide = console.width >= 110
+    table = Table(
+        title=f"{v.export} → {v.target_display}",
+        caption=_LEGEND if wide else "Checks: " + _LEGEND_COMPACT,
+        show_edge=False,
+        pad_edge=False,
+    )
+    table.add_column("Table", overflow="fold", min_width=12)
+    table.add_column("CSV", justify="right", no_wrap=True)
+    table.add_column("Target", justify="right", no_wrap=True)
+    if wide:
+        for name in CHECK_NAMES:
+            table.add_column(_HEADS[name], justify="center", no_wrap=True)
+    else:
+        table.add_column("Checks", no_wrap=True)
+    table.add_column("Result", no_wrap=True)
+    for t in v.tables:
+        marks = []
+        for name in CHECK_NAMES:
+            check = t.check(name)
+            if check is None:
+                # a table that could not be checked at all fails every column
+                unchecked = t.check("status") is not None
+                marks.append(Text("✗", style="bold red") if unchecked else Text("—", style="dim"))
+            else:
+                marks.append(Text("✓", style="green") if check.ok else Text("✗", style="bold red"))
+        result = (
+            Text("passed", style="green")
+            if t.ok
+            else Text(STATUS_TEXT.get(t.status, t.status), style="bold red")
+        )
+        cells = marks if wide else [Text(" ").join(marks)]
+        table.add_row(t.target, f"{t.csv_rows:,}", f"{t.target_rows:,}", *cells, result)
+    console.print(table)
+    for t in v.tables:
+        for c in t.failures:
+            # details quote data ("[0.1, ...]"), which Rich would read as markup
+            console.print(Text.assemble(("✗ ", "bold red"), f"{t.target} {c.name}: {c.detail}"))
+    verdict = "[bold green]PASS[/]" if v.ok else "[bold red]FAIL[/]"
+    console.print(
+        f"{verdict}: {v.passed} of {len(v.tables)} tables passed in {v.seconds:.1f} s; "
+        f"{len(v.not_selected)} files not selected."
+    )
+    console.print(f"Report: {v.report_path}", markup=False)
+    if v.json_path:
+        console.print(f"        {v.json_path}", markup=False)

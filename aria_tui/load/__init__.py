@@ -1,0 +1,51 @@
+"""Loading (issue 5): `make_plan(inventory, selection, priorities) -> LoadPlan`, then
+`run_plan(target, plan, ...) -> RunResult`, with progress through one `on_event` callback.
+
+Never imports Textual: the wizard and the CLI both drive it through the same functions.
+"""
+
+from aria_tui.load.events import (
+    Log,
+    RunFinished,
+    TableFinished,
+    TableProgress,
+    TableStarted,
+)
+from aria_tui.load.model import (
+    BINARY,
+    BLOCKED,
+    FAILED,
+    FAST,
+    LOADED,
+    RESUMED,
+    SKIPPED,
+    STAGING,
+    LoadPlan,
+    RunResult,
+    TablePlan,
+    TableResult,
+)
+from aria_tui.load.plan import make_plan
+from aria_tui.load.run import run_plan
+
+__all__ = [
+    "BINARY",
+    "BLOCKED",
+    "FAILED",
+    "FAST",
+    "LOADED",
+    "RESUMED",
+    "SKIPPED",
+    "STAGING",
+    "LoadPlan",
+    "Log",
+    "RunFinished",
+    "RunResult",
+    "TableFinished",
+    "TablePlan",
+    "TableProgress",
+    "TableResult",
+    "TableStarted",
+    "make_plan",
+    "run_plan",
+]

@@ -1,0 +1,67 @@
+"""Raw byte passthrough COPY: the file's bytes go to the server untouched, in ~1 MB writes.
+
+`copy.write(bytes)` sends the bytes as they are; `write_row` would send COPY *text* format even
+inside `COPY ... (FORMAT csv)`. No per-row Python: this runs at psql's speed. Used for an empty
+target with a direct mapping and no vector columns (fast path), and for filling a text staging
+table (staging path); the caller runs it inside a savepoint so a failure rolls back cleanly.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from aria_tui.csvio.files import is_gzip, open_bytes, raw_position
+from aria_tui.load.chunks import READ_BYTES
+from aria_tui.load.events import Emitter
+
+
+class CancelledLoad(Exception):
+    """The operator cancelled; the table's transaction must roll back."""
+
+
+def stream_file(
+    conn: psycopg.Connection,
+    statement: sql.Composable,
+    path: Path,
+    emitter: Emitter,
+    cancel: threading.Event | None,
+    hasher=None,
+) -> int:
+    """COPY `path` through `statement` (a `COPY ... FROM STDIN (FORMAT csv, HEADER true)`).
+
+    Returns the server's record count (PostgreSQL's own count of CSV records). `hasher` sees
+    the bytes sent: pass one only for an uncompressed file (then it hashes the file on disk).
+    """
+    done = 0
+    with conn.cursor() as cur:
+        with cur.copy(statement) as copy:
+            compressed = is_gzip(path)
+            with open_bytes(path) as fh:
+                while block := fh.read(READ_BYTES):
+                    if cancel is not None and cancel.is_set():
+                        raise CancelledLoad()
+                    if hasher is not None:
+                        hasher.update(block)
+                    copy.write(block)
+                    done = (raw_position(fh) or done) if compressed else done + len(block)
+                    emitter.progress(bytes_done=done)
+        return cur.rowcount
+
+
+def copy_into_target(
+    conn: psycopg.Connection,
+    table_ident: sql.Composable,
+    columns: list[str],
+    path: Path,
+    emitter: Emitter,
+    cancel: threading.Event | None,
+    hasher=None,
+) -> int:
+    statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv, HEADER true)").format(
+        table_ident, sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+    )
+    return stream_file(conn, statement, path, emitter, cancel, hasher)

@@ -1,0 +1,751 @@
+"""`run_plan()`: execute a LoadPlan on a target, one transaction per table, and prove the counts.
+
+Per table (or per FK-cycle group): one transaction; `SET LOCAL lock_timeout`, then `LOCK TABLE
+... IN SHARE ROW EXCLUSIVE MODE` so that nobody writes to the table while its emptiness decides
+the path and its counts are taken, and so that a table locked by someone else ends in a sentence
+naming the table and the session holding it instead of a hang. Then:
+
+- fast: empty table, direct mapping, no vectors: raw bytes COPY into the table (savepoint);
+- binary: vector columns: client-side parsing, binary COPY into a stage, INSERT ... SELECT;
+- staging: anything else, or when the fast or binary path hits a bad value.
+
+After the insert: sequences move past the loaded maximum (never backwards), and the invariant
+csv_rows == inserted + duplicates + rejected is checked against a count(*) of the table before
+and after, so a load can never report success for rows that are not there (seed 004).
+
+Dry run: the same work in ONE outer transaction with a savepoint per table (children need
+their parents' rows to judge their foreign keys), rolled back at the end; never journaled,
+sequences untouched (setval is not transactional).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import zlib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import polars as pl
+import psycopg
+from psycopg import sql
+
+from aria_tui.errors import AriaError
+from aria_tui.load import journal as journal_mod
+from aria_tui.load.binary import Encoding, load_direct, load_staged
+from aria_tui.load.chunks import file_digest, new_hash, read_header
+from aria_tui.load.encoders import Unencodable
+from aria_tui.load.events import Emitter, EventCallback, RunFinished, TableFinished, TableStarted
+from aria_tui.load.fastpath import CancelledLoad, copy_into_target, stream_file
+from aria_tui.load.model import (
+    BINARY,
+    BLOCKED,
+    FAILED,
+    FAST,
+    LOADED,
+    RESUMED,
+    SKIPPED,
+    STAGING,
+    LoadPlan,
+    RunResult,
+    TablePlan,
+    TableResult,
+)
+from aria_tui.load.rejects import RejectWriter, reject_path
+from aria_tui.load.staging import DATA_ERRORS, Stage, _message
+from aria_tui.target.connect import Target
+
+
+class _TableFailed(Exception):
+    """One sentence about one table; its transaction rolls back, the run goes on."""
+
+
+class _Stop(Exception):
+    """The run cannot go on (connection lost): the sentence names the table."""
+
+
+class _Rollback(Exception):
+    """Ends a dry run's outer transaction."""
+
+
+@dataclass
+class _Work:
+    plan: TablePlan
+    writer: RejectWriter
+    started: float
+    csv_rows: int = 0
+    inserted: int = 0
+    rejected: int = 0
+    path: str | None = None
+    sha256: str | None = None
+    size: int = 0
+    mtime_ns: int = 0
+    sequences: tuple[str, ...] = ()
+    notes: list[str] = field(default_factory=list)
+    empty_before: bool = False
+
+    def result(self, status: str, error: str | None = None) -> TableResult:
+        loaded = status == LOADED
+        return TableResult(
+            target=self.plan.target,
+            file=self.plan.scan.file.name,
+            csv_rows=self.csv_rows if loaded else self.plan.scan.rows,
+            inserted=self.inserted if loaded else 0,
+            duplicates=(self.csv_rows - self.inserted - self.rejected) if loaded else 0,
+            rejected=self.rejected if loaded else 0,
+            status=status,
+            error=error,
+            reject_file=self.writer.written if loaded else None,
+            seconds=time.monotonic() - self.started,
+            path=self.path,
+            bytes=self.size,
+            sequences_reset=self.sequences if loaded else (),
+            notes=tuple(self.notes),
+        )
+
+
+def run_plan(
+    target: Target,
+    plan: LoadPlan,
+    *,
+    dry_run: bool = False,
+    on_event: EventCallback | None = None,
+    cancel: threading.Event | None = None,
+    force_staging: bool = False,
+    lock_timeout: str = "10s",
+) -> RunResult:
+    """Load every table of `plan` into `target`. Raises only when the target is unreachable."""
+    started = time.monotonic()
+    emitter = Emitter(on_event)
+    export = Path(plan.export or ".")
+    journal = None if dry_run else journal_mod.Journal(export, target.key, target.display)
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    run_key = f"{journal_mod.run_key(export, target.key)}-{stamp}{'-dry' if dry_run else ''}"
+
+    results: list[TableResult] = [
+        TableResult(
+            target=scan.target or scan.name,
+            file=scan.file.name,
+            csv_rows=scan.rows,
+            inserted=0,
+            duplicates=0,
+            rejected=0,
+            status=BLOCKED,
+            error=reason,
+        )
+        for scan, reason in plan.skipped
+    ]
+    conn = target.connect()
+    watcher = _CancelWatch(conn, cancel)
+    cancelled = False
+    notes: list[str] = []
+    try:
+        conn.execute("SET client_encoding = 'UTF8'")
+        # temp_buffers can only change before the session's first temp table: keep stages in memory
+        conn.execute("SET temp_buffers = '64MB'")
+        conn.commit()
+        try:  # a typo in the lock timeout is the operator's, said once, before any table
+            conn.execute("SELECT set_config('lock_timeout', %s, true)", (lock_timeout,))
+        except psycopg.Error:
+            raise AriaError(
+                f"The lock timeout {lock_timeout!r} is not a PostgreSQL duration (e.g. '10s', "
+                "'500ms', '2min')."
+            ) from None
+        finally:
+            conn.rollback()
+        runner = _Runner(
+            conn, target, emitter, cancel, force_staging, lock_timeout, run_key, journal, dry_run
+        )
+        units = _units(plan.tables)
+        total = len(plan.tables)
+        try:
+            if dry_run:
+                try:
+                    with conn.transaction():
+                        for unit in units:
+                            results += runner.unit(unit, total)
+                            if runner.stopped:
+                                break
+                        raise _Rollback()
+                except _Rollback:
+                    pass
+                except psycopg.Error:
+                    if not (conn.broken or conn.closed):  # a lost connection was reported already
+                        raise
+            else:
+                for unit in units:
+                    results += runner.unit(unit, total)
+                    if runner.stopped:
+                        break
+        finally:
+            cancelled = runner.cancelled
+        done = {r.target for r in results}
+        for tp in plan.tables:  # tables never reached (cancel, lost connection)
+            if tp.target not in done:
+                why = (
+                    "Not loaded: the run was cancelled before this table."
+                    if cancelled
+                    else f"Not loaded: the run stopped after {runner.stopped_at} failed."
+                )
+                results.append(_not_reached(tp, why))
+        if runner.stopped and runner.stop_reason:
+            notes.append(runner.stop_reason)
+    finally:
+        watcher.close()
+        try:
+            conn.close()
+        except Exception:
+            pass
+    order = {tp.target: tp.order for tp in plan.tables}
+    results.sort(key=lambda r: order.get(r.target, 0))
+    result = RunResult(
+        dry_run=dry_run,
+        tables=tuple(results),
+        cancelled=cancelled,
+        seconds=time.monotonic() - started,
+        journal=str(journal.path) if journal and journal.path.exists() else None,
+        notes=tuple(notes),
+    )
+    emitter.emit(RunFinished(result))
+    return result
+
+
+def _not_reached(tp: TablePlan, why: str) -> TableResult:
+    return TableResult(
+        target=tp.target,
+        file=tp.scan.file.name,
+        csv_rows=tp.scan.rows,
+        inserted=0,
+        duplicates=0,
+        rejected=0,
+        status=SKIPPED,
+        error=why,
+    )
+
+
+def _units(tables: tuple[TablePlan, ...]) -> list[list[TablePlan]]:
+    """One unit per table, except the tables of one FK cycle, which share a transaction."""
+    units: list[list[TablePlan]] = []
+    for tp in tables:
+        if tp.group is not None and units and units[-1][0].group == tp.group:
+            units[-1].append(tp)
+        else:
+            units.append([tp])
+    return units
+
+
+class _CancelWatch:
+    """Interrupts a long server statement when the operator cancels (checked between chunks too)."""
+
+    def __init__(self, conn: psycopg.Connection, cancel: threading.Event | None) -> None:
+        self._done = threading.Event()
+        self._thread = None
+        if cancel is not None:
+            self._thread = threading.Thread(target=self._run, args=(conn, cancel), daemon=True)
+            self._thread.start()
+
+    def _run(self, conn: psycopg.Connection, cancel: threading.Event) -> None:
+        while not self._done.wait(0.1):
+            if cancel.is_set():
+                try:
+                    conn.cancel_safe(timeout=5)
+                except Exception:
+                    pass
+                return
+
+    def close(self) -> None:
+        self._done.set()
+        if self._thread is not None:
+            self._thread.join(timeout=6)
+
+
+class _Runner:
+    def __init__(
+        self,
+        conn: psycopg.Connection,
+        target: Target,
+        emitter: Emitter,
+        cancel: threading.Event | None,
+        force_staging: bool,
+        lock_timeout: str,
+        run_key: str,
+        journal: journal_mod.Journal | None,
+        dry_run: bool,
+    ) -> None:
+        self.conn = conn
+        self.target = target
+        self.emitter = emitter
+        self.cancel = cancel
+        self.force_staging = force_staging
+        self.lock_timeout = lock_timeout
+        self.run_key = run_key
+        self.journal = journal
+        self.dry_run = dry_run
+        self.stopped = False
+        self.stopped_at: str | None = None
+        self.stop_reason: str | None = None
+        self.cancelled = False
+
+    # -- a unit: one table, or the tables of one deferrable FK cycle ---------------------------
+    def unit(self, unit: list[TablePlan], total: int) -> list[TableResult]:
+        out: list[TableResult] = []
+        todo: list[TablePlan] = []
+        for tp in unit:
+            resumed = self._resume(tp)
+            if resumed is not None:
+                self.emitter.emit(TableFinished(resumed))
+                out.append(resumed)
+            else:
+                todo.append(tp)
+        if not todo:
+            return out
+        works: list[_Work] = []
+        current: _Work | None = None
+        try:
+            with self.conn.transaction():
+                self.conn.execute(
+                    sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(self.lock_timeout))
+                )
+                if len(todo) > 1:
+                    self.conn.execute("SET CONSTRAINTS ALL DEFERRED")
+                members = tuple(tp.target for tp in todo)
+                for tp in todo:
+                    current = self._start(tp, total)
+                    works.append(current)
+                    with self.emitter.heartbeat():
+                        if self.dry_run or len(todo) > 1:
+                            with self.conn.transaction():
+                                self._load(current, tuple(m for m in members if m != tp.target))
+                        else:
+                            self._load(current, ())
+                if len(todo) > 1:
+                    self.conn.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the cycle's FKs, now
+                current = None
+        except _TableFailed as exc:
+            return out + self._fail_all(works, current, str(exc))
+        except CancelledLoad:
+            self.cancelled = True
+            self.stopped = True
+            return out + self._fail_all(
+                works,
+                current,
+                "Cancelled by the operator: this table was rolled back, nothing of it was committed.",
+                SKIPPED,
+            )
+        except psycopg.Error as exc:
+            who = current.plan if current else todo[0]
+            if self.cancel is not None and self.cancel.is_set():
+                self.cancelled = True
+                self.stopped = True
+                return out + self._fail_all(
+                    works,
+                    current,
+                    "Cancelled by the operator: this table was rolled back, nothing of it was committed.",
+                    SKIPPED,
+                )
+            if self.conn.broken or self.conn.closed:
+                self.stopped = True
+                self.stopped_at = who.target
+                why = _message(exc)
+                self.stop_reason = (
+                    f"Lost the connection to the target while loading {who.target} ({why}); "
+                    "nothing of that table was committed, and a re-run resumes."
+                )
+                return out + self._fail_all(works, current, self.stop_reason)
+            if isinstance(exc, psycopg.errors.LockNotAvailable):
+                return out + self._fail_all(works, current, self._lock_sentence(who))
+            return out + self._fail_all(works, current, self._failure(who, exc))
+        except (OSError, EOFError, zlib.error, pl.exceptions.PolarsError, ValueError) as exc:
+            # the export file or the state dir, not the target: unreadable, vanished, damaged
+            # (a truncated .gz), a disk full under the reject file, not CSV the parser accepts
+            who = current.plan if current else todo[0]
+            why = str(exc).strip() or type(exc).__name__
+            return out + self._fail_all(
+                works,
+                current,
+                f"Loading {who.target} from {who.scan.file.name} failed: {why.rstrip('.')}; "
+                "nothing of it was committed.",
+            )
+        # committed (or, in a dry run, released to the outer transaction)
+        results = []
+        for work in works:
+            result = work.result(LOADED)
+            if self.journal is not None:
+                try:
+                    self._journal(work, result)
+                except OSError as exc:
+                    # the rows are committed; only the bookkeeping failed. A re-run re-checks
+                    # the table and counts its rows as duplicates: say so, and fail the run
+                    result = replace(
+                        result,
+                        error=(
+                            f"{result.target} was committed, but the run journal "
+                            f"{self.journal.path} could not be written ({exc.strerror or exc}); "
+                            "a re-run will load it again and count its rows as duplicates."
+                        ),
+                    )
+            work.writer.close()
+            self.emitter.emit(TableFinished(result))
+            results.append(result)
+        return out + results
+
+    def _journal(self, work: _Work, result: TableResult) -> None:
+        assert self.journal is not None
+        self.journal.record(
+            journal_mod.Entry(
+                target=result.target,
+                file=result.file,
+                size=work.size,
+                mtime_ns=work.mtime_ns,
+                sha256=work.sha256 or "",
+                csv_rows=result.csv_rows,
+                inserted=result.inserted,
+                duplicates=result.duplicates,
+                rejected=result.rejected,
+                reject_file=result.reject_file,
+                path=result.path,
+                committed_at=time.time(),
+            )
+        )
+
+    def _fail_all(
+        self, works: list[_Work], current: _Work | None, why: str, status: str = FAILED
+    ) -> list[TableResult]:
+        out = []
+        for work in works:
+            work.writer.discard()
+            err = (
+                why
+                if work is current or current is None
+                else (f"Rolled back with its foreign-key cycle group: {why}")
+            )
+            result = work.result(status, err)
+            self.emitter.emit(TableFinished(result))
+            out.append(result)
+        return out
+
+    # -- resume --------------------------------------------------------------------------------
+    def _resume(self, tp: TablePlan) -> TableResult | None:
+        if self.journal is None:
+            return None
+        entry = self.journal.get(tp.target)
+        if entry is None:
+            return None
+        path = Path(tp.file)
+        try:
+            ident = journal_mod.identity(path)
+        except OSError as exc:
+            return _blocked(
+                tp, f"Cannot read {path.name} to check it against the journal: {exc.strerror}."
+            )
+        if (
+            entry.file == tp.scan.file.name
+            and ident.size == entry.size
+            and ident.sha256 == entry.sha256
+        ):
+            # the journal is not the truth, the target is: a table emptied since (TRUNCATE, a
+            # database recreated at the same DSN) must not be reported as loaded
+            holds = self._holds(tp)
+            expected = entry.inserted + entry.duplicates
+            if holds is None or holds < expected:
+                self.emitter.log(
+                    f"{tp.target}: the journal says {expected} rows of {tp.scan.file.name} were "
+                    f"loaded, but the table now holds {holds}; loading it again (rows still "
+                    "there count as duplicates).",
+                    "warning",
+                )
+                return None
+            return TableResult(
+                target=tp.target,
+                file=tp.scan.file.name,
+                csv_rows=entry.csv_rows,
+                inserted=entry.inserted,
+                duplicates=entry.duplicates,
+                rejected=entry.rejected,
+                status=RESUMED,
+                error=None,
+                reject_file=entry.reject_file,
+                seconds=0.0,
+                path=entry.path,
+                bytes=entry.size,
+            )
+        return _blocked(
+            tp,
+            f"{tp.target} was already loaded from {entry.file} by an earlier run, and "
+            f"{tp.scan.file.name} has changed since (size {entry.size} -> {ident.size} bytes, "
+            "different checksum); aria-tui will not mix two versions of a table: empty the table and "
+            f"delete the journal {self.journal.path} to load the new file.",
+        )
+
+    def _holds(self, tp: TablePlan) -> int | None:
+        try:
+            n = _count(self.conn, tp)
+        except psycopg.Error:
+            n = None
+        if not self.dry_run:
+            # end the implicit transaction the count opened, or the table's own transaction
+            # would become a savepoint inside it and never commit
+            self.conn.rollback()
+        return n
+
+    # -- one table -----------------------------------------------------------------------------
+    def _start(self, tp: TablePlan, total: int) -> _Work:
+        writer = RejectWriter(reject_path(self.run_key, tp.target), tp.csv_columns)
+        work = _Work(plan=tp, writer=writer, started=time.monotonic())
+        self.emitter.start_table(
+            TableStarted(
+                target=tp.target,
+                file=tp.scan.file.name,
+                rows_total=tp.scan.rows,
+                bytes_total=tp.scan.file.bytes,
+                index=tp.order,
+                count=total,
+            )
+        )
+        return work
+
+    def _load(self, work: _Work, group_members: tuple[str, ...]) -> None:
+        conn = self.conn
+        tp = work.plan
+        path = Path(tp.file)
+        try:
+            st = path.stat()
+        except OSError as exc:
+            raise _TableFailed(f"Cannot read {path}: {exc.strerror}.") from None
+        work.size, work.mtime_ns = st.st_size, st.st_mtime_ns
+        if self.cancel is not None and self.cancel.is_set():
+            raise CancelledLoad()
+        conn.execute(sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(tp.table.ident))
+        before = _count(conn, tp)
+        work.empty_before = before == 0
+        if before and not tp.conflict_keys:
+            raise _TableFailed(
+                f"{tp.target} already holds {before} rows and has no primary key or unique "
+                "constraint, so aria-tui cannot tell which of them the file repeats; loading would "
+                "duplicate rows. Empty the table (or add a unique key) and run again."
+            )
+        vectors = bool(tp.vector_columns)
+
+        def fresh():  # inline hashing sees the bytes read, which are the file's only uncompressed
+            return None if tp.scan.file.compressed else new_hash()
+
+        hasher = fresh()
+        done = False
+        if not self.force_staging and not vectors and before == 0 and tp.direct:
+            try:
+                with conn.transaction():
+                    n = copy_into_target(
+                        conn,
+                        tp.table.ident,
+                        [t for _, t in tp.columns],
+                        path,
+                        self.emitter,
+                        self.cancel,
+                        hasher,
+                    )
+                work.csv_rows, work.inserted, work.rejected, work.path = n, n, 0, FAST
+                done = True
+            except DATA_ERRORS as exc:
+                self.emitter.log(
+                    f"{tp.target}: the direct COPY stopped ({_message(exc)}); loading it through "
+                    "the staging table to find the bad rows.",
+                    "warning",
+                )
+                hasher = fresh()
+        if (
+            not done
+            and vectors
+            and not self.force_staging
+            and before == 0
+            and Encoding.direct_possible(tp)
+        ):
+            try:
+                with conn.transaction():
+                    rows, ins, rej = load_direct(
+                        conn, tp, work.writer, self.emitter, self.cancel, hasher
+                    )
+                work.csv_rows, work.inserted, work.rejected, work.path = rows, ins, rej, BINARY
+                done = True
+            except (*DATA_ERRORS, Unencodable, pl.exceptions.PolarsError, UnicodeError) as exc:
+                work.writer.discard()
+                self.emitter.log(
+                    f"{tp.target}: the direct binary COPY stopped ({_short(exc)}); staging it to "
+                    "sort good rows from bad.",
+                    "warning",
+                )
+                hasher = fresh()
+        if not done and vectors and not self.force_staging:
+            try:
+                with conn.transaction():
+                    stage = Stage(
+                        tp,
+                        f"aria_stage_{tp.order}",
+                        typed_vectors=True,
+                        with_line=bool(tp.self_fks),
+                    )
+                    stage.create(conn, identity_rec=False)
+                    rows, ins, rej = load_staged(
+                        conn,
+                        stage,
+                        work.writer,
+                        self.emitter,
+                        self.cancel,
+                        hasher,
+                        group_members,
+                        plain_first=work.empty_before,
+                    )
+                    conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(stage.ident))
+                work.csv_rows, work.inserted, work.rejected, work.path = rows, ins, rej, BINARY
+                done = True
+            except (*DATA_ERRORS, pl.exceptions.PolarsError, UnicodeError) as exc:
+                work.writer.discard()
+                self.emitter.log(
+                    f"{tp.target}: the binary COPY stopped ({_short(exc)}); loading it through "
+                    "the text staging table instead.",
+                    "warning",
+                )
+                hasher = fresh()
+        if not done:
+            self._staging(work, path, hasher, group_members)
+        work.sha256 = hasher.hexdigest() if hasher is not None else file_digest(path)
+        if self.cancel is not None and self.cancel.is_set():
+            raise CancelledLoad()  # a cancel that reached no running statement: never commit
+        if not self.dry_run:
+            work.sequences = _reset_sequences(conn, tp)
+        after = _count(conn, tp)
+        self._check(work, before, after)
+
+    def _staging(self, work: _Work, path: Path, hasher, group_members: tuple[str, ...]) -> None:
+        conn = self.conn
+        tp = work.plan
+        stage = Stage(tp, f"aria_stage_{tp.order}", typed_vectors=False)
+        stage.create(conn, identity_rec=True)
+        statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv, HEADER true)").format(
+            stage.ident, stage.copy_columns
+        )
+        try:
+            with conn.transaction():
+                rows = stream_file(conn, statement, path, self.emitter, self.cancel, hasher)
+        except DATA_ERRORS as exc:
+            raise _TableFailed(_copy_failure(tp, exc)) from None
+        _, _, header_lines = read_header(path)
+        # the table's heartbeat keeps ticking through the long INSERT
+        self.emitter.progress(phase="insert", force=True)
+        inserted, rejected = stage.settle(
+            conn,
+            work.writer,
+            header_lines=header_lines,
+            skip_fk_to=group_members,
+            on_phase=lambda p: self.emitter.progress(phase=p, force=True),
+            plain_first=work.empty_before,
+        )
+        conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(stage.ident))
+        work.csv_rows, work.inserted, work.rejected, work.path = rows, inserted, rejected, STAGING
+
+    def _check(self, work: _Work, before: int, after: int) -> None:
+        tp = work.plan
+        duplicates = work.csv_rows - work.inserted - work.rejected
+        if after - before != work.inserted or duplicates < 0:
+            raise _TableFailed(
+                f"{tp.target}: the counts do not add up (read {work.csv_rows} records, inserted "
+                f"{work.inserted}, rejected {work.rejected}, but the table went from {before} to "
+                f"{after} rows); the table was rolled back rather than reported as loaded."
+            )
+        if tp.scan.rows != work.csv_rows:
+            work.notes.append(
+                f"The scan counted {tp.scan.rows} records in {tp.scan.file.name} but the load read "
+                f"{work.csv_rows}: the file may have changed since the scan."
+            )
+
+    # -- sentences -----------------------------------------------------------------------------
+    def _lock_sentence(self, tp: TablePlan) -> str:
+        holders = ""
+        try:
+            rows = self.conn.execute(
+                "SELECT a.pid, l.mode, coalesce(nullif(a.application_name, ''), 'no application name'), "
+                "coalesce(a.state, '?') FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                "WHERE l.relation = %s AND l.granted AND a.pid <> pg_backend_pid() ORDER BY a.pid",
+                (tp.table.oid,),
+            ).fetchall()
+            if not self.dry_run:  # in a dry run this would end the outer transaction
+                self.conn.rollback()
+            if rows:
+                holders = (
+                    " (held by "
+                    + "; ".join(
+                        f"pid {pid}, {mode}, {app}, {state}" for pid, mode, app, state in rows
+                    )
+                    + ")"
+                )
+        except psycopg.Error:
+            pass
+        return (
+            f"Gave up on {tp.target} after waiting {self.lock_timeout} for a lock on it: another "
+            f"session holds a conflicting lock{holders}; end that session or run again later."
+        )
+
+    def _failure(self, tp: TablePlan, exc: psycopg.Error) -> str:
+        return f"Loading {tp.target} from {tp.scan.file.name} failed: {_message(exc)}."
+
+
+def _short(exc: BaseException) -> str:
+    if isinstance(exc, psycopg.Error):
+        return _message(exc)
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:200]
+
+
+def _blocked(tp: TablePlan, why: str) -> TableResult:
+    return TableResult(
+        target=tp.target,
+        file=tp.scan.file.name,
+        csv_rows=tp.scan.rows,
+        inserted=0,
+        duplicates=0,
+        rejected=0,
+        status=BLOCKED,
+        error=why,
+    )
+
+
+def _count(conn: psycopg.Connection, tp: TablePlan) -> int:
+    return conn.execute(sql.SQL("SELECT count(*) FROM {}").format(tp.table.ident)).fetchone()[0]
+
+
+def _reset_sequences(conn: psycopg.Connection, tp: TablePlan) -> tuple[str, ...]:
+    """Move each serial/identity sequence past the loaded maximum; never backwards."""
+    moved = []
+    for column, seq in tp.sequences:
+        top = conn.execute(
+            sql.SQL("SELECT max({})::bigint FROM {}").format(sql.Identifier(column), tp.table.ident)
+        ).fetchone()[0]
+        if top is None:
+            continue
+        last, called = conn.execute(
+            sql.SQL("SELECT last_value, is_called FROM {}").format(sql.SQL(_seq_ident(seq)))
+        ).fetchone()
+        used = last if called else last - 1
+        if top > used:
+            conn.execute("SELECT setval(%s::regclass, %s, true)", (seq, top))
+            moved.append(f"{seq} -> {top}")
+    return tuple(moved)
+
+
+def _seq_ident(seq: str) -> str:
+    # pg_get_serial_sequence() already returns a quoted, qualified name
+    return seq
+
+
+def _copy_failure(tp: TablePlan, exc: BaseException) -> str:
+    """A COPY into the text stage failed: the CSV itself is malformed (scan should have said)."""
+    import re
+
+    diag = getattr(exc, "diag", None)
+    context = (diag.context or "") if diag is not None else ""
+    # COPY counts physical lines (a quoted newline too), header = 1: the file's own numbering
+    m = re.search(r"line (\d+)", context)
+    where = f" at line {m.group(1)}" if m else ""
+    return (
+        f"{tp.scan.file.name} cannot be read as CSV{where}: {_message(exc)}; "
+        f"nothing was loaded into {tp.target}."
+    )

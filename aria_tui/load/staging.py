@@ -1,0 +1,440 @@
+"""The general path: a session TEMP staging table, bad rows found in SQL, good rows inserted.
+
+The staging table has one column per CSV column (`c1..cN`, so odd or duplicate header names never
+matter), `text` except vector columns filled by the binary path (`vector(n)`: parsed and checked
+on the client), plus `rec`, the record number in file order.
+
+`settle()` moves staged rows into the target:
+1. optimistically, `INSERT INTO target SELECT <casts> FROM stage ORDER BY rec ON CONFLICT DO
+   NOTHING` in a savepoint: clean data costs one statement;
+2. if that fails on a value, find the bad rows in SQL: `pg_input_is_valid()` per column (PG16+),
+   NOT NULL columns receiving NULL, vectors by regex and dimension count (pgvector's input has no
+   soft errors), foreign keys by anti-join (to the parent table, and to the staged rows themselves
+   for a self-reference, repeated until nothing changes, so a reply before its parent in the file
+   loads and a reply to a rejected parent is rejected too); insert the rest;
+3. if the insert still fails (a CHECK constraint, a trigger...), bisect record ranges in
+   savepoints until each failing record is alone, and reject it with the server's own message.
+ON CONFLICT DO NOTHING without a conflict target skips a row that collides with ANY unique
+constraint or index, so rows the target already has are counted as duplicates, never errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import psycopg
+from psycopg import sql
+
+from aria_tui.load.model import TablePlan
+from aria_tui.load.rejects import RejectWriter
+from aria_tui.target.catalog import Column, ForeignKey
+
+STRING_TYPES = frozenset({"text", "varchar", "bpchar", "name", "citext"})
+BIT_TYPES = frozenset({"bit", "varbit"})
+
+_NUM = r"[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?"
+VECTOR_RE = rf"^\s*\[\s*{_NUM}(\s*,\s*{_NUM})*\s*\]\s*$"
+
+# errors that mean "some value or row is bad", as opposed to a lost connection, a cancel, a lock
+# timeout or a bug: only these make the loader look for bad rows instead of failing the table
+DATA_ERRORS: tuple[type[Exception], ...] = (
+    psycopg.errors.DataError,
+    psycopg.errors.IntegrityError,
+    psycopg.errors.RaiseException,
+)
+
+
+@dataclass(frozen=True)
+class StageColumn:
+    index: int  # position in the CSV header, 0-based
+    csv_name: str
+    ident: str  # staging column name: c1, c2, ...
+    target: Column | None  # None: the column is dropped
+    typed_vector: bool  # staged as vector(n) (binary path) rather than text
+
+
+class Stage:
+    """One table's staging table and the SQL that reads it."""
+
+    def __init__(
+        self, plan: TablePlan, name: str, typed_vectors: bool, with_line: bool = False
+    ) -> None:
+        self.plan = plan
+        self.name = name
+        self.with_line = with_line
+        mapped = dict(plan.columns)
+        cols = []
+        for i, csv_name in enumerate(plan.csv_columns):
+            target_name = mapped.get(csv_name) if _first(plan.csv_columns, csv_name, i) else None
+            target = plan.table.column(target_name) if target_name else None
+            cols.append(
+                StageColumn(
+                    index=i,
+                    csv_name=csv_name,
+                    ident=f"c{i + 1}",
+                    target=target,
+                    typed_vector=bool(typed_vectors and target is not None and target.is_vector),
+                )
+            )
+        self.columns = tuple(cols)
+        self.ident = sql.Identifier(name)
+        self.rej = sql.Identifier(f"{name}_rej")
+        self._rej_made = False
+
+    # -- DDL -----------------------------------------------------------------------------------
+    def create(self, conn: psycopg.Connection, *, identity_rec: bool) -> None:
+        rec = "rec bigint GENERATED ALWAYS AS IDENTITY" if identity_rec else "rec bigint"
+        parts = [sql.SQL(rec)]
+        if self.with_line:
+            parts.append(sql.SQL("line bigint"))
+        for c in self.columns:
+            # STORAGE EXTERNAL: a long value (a vector's text, a document) is moved out of line
+            # but never compressed; the stage is read once, pglz would cost more than it saves
+            typ = sql.SQL(c.target.type) if c.typed_vector else sql.SQL("text STORAGE EXTERNAL")
+            parts.append(sql.SQL("{} {}").format(sql.Identifier(c.ident), typ))
+        conn.execute(
+            sql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DROP").format(
+                self.ident, sql.SQL(", ").join(parts)
+            )
+        )
+
+    @property
+    def copy_columns(self) -> sql.Composable:
+        return sql.SQL(", ").join(sql.Identifier(c.ident) for c in self.columns)
+
+    def truncate(self, conn: psycopg.Connection) -> None:
+        conn.execute(sql.SQL("TRUNCATE {}").format(self.ident))
+        if self._rej_made:
+            conn.execute(sql.SQL("TRUNCATE {}").format(self.rej))
+
+    # -- expressions ---------------------------------------------------------------------------
+    @property
+    def loaded(self) -> tuple[StageColumn, ...]:
+        return tuple(c for c in self.columns if c.target is not None)
+
+    def value(self, c: StageColumn, alias: str = "s") -> sql.Composable:
+        """The staged value as the target type, with COPY's semantics (no silent truncation)."""
+        ref = sql.Identifier(alias, c.ident)
+        col = c.target
+        assert col is not None
+        if c.typed_vector or col.base_type in STRING_TYPES:
+            # an explicit cast to varchar(n) would truncate; assignment raises, as COPY does
+            return ref
+        if col.base_type in BIT_TYPES:
+            return sql.SQL("{}::varbit").format(ref)
+        return sql.SQL("{}::{}").format(ref, sql.SQL(col.type))
+
+    def insert_sql(
+        self, *, exclude_rejects: bool, rec_range: bool = False, on_conflict: bool = True
+    ) -> sql.Composed:
+        plan = self.plan
+        overriding = any(c.target.identity == "always" for c in self.loaded if c.target)
+        where = []
+        if exclude_rejects:
+            where.append(
+                sql.SQL("NOT EXISTS (SELECT 1 FROM {} r WHERE r.rec = s.rec)").format(self.rej)
+            )
+        if rec_range:
+            where.append(sql.SQL("s.rec BETWEEN %(lo)s AND %(hi)s"))
+        # No ORDER BY: a TEMP table is scanned in physical order (never in parallel, never a
+        # synchronized scan), which is file order, so the first of two rows with one key wins
+        # without paying for a sort.
+        return sql.SQL(
+            "INSERT INTO {table} ({cols}) {overriding}SELECT {values} FROM {stage} s {where}{conflict}"
+        ).format(
+            conflict=sql.SQL("ON CONFLICT DO NOTHING" if on_conflict else ""),
+            table=plan.table.ident,
+            cols=sql.SQL(", ").join(sql.Identifier(c.target.name) for c in self.loaded if c.target),
+            overriding=sql.SQL("OVERRIDING SYSTEM VALUE " if overriding else ""),
+            values=sql.SQL(", ").join(self.value(c) for c in self.loaded),
+            stage=self.ident,
+            where=sql.SQL("WHERE {} ").format(sql.SQL(" AND ").join(where))
+            if where
+            else sql.SQL(""),
+        )
+
+    # -- settling ------------------------------------------------------------------------------
+    def settle(
+        self,
+        conn: psycopg.Connection,
+        writer: RejectWriter,
+        *,
+        line_of: Callable[[list[int]], dict[int, int]] | None = None,
+        header_lines: int = 1,
+        skip_fk_to: Iterable[str] = (),
+        on_phase: Callable[[str], None] | None = None,
+        plain_first: bool = False,
+    ) -> tuple[int, int]:
+        """Insert the staged rows; returns (inserted, rejected). Rejects go to `writer`.
+
+        `plain_first`: the table was empty, so a plain INSERT (no ON CONFLICT, whose speculative
+        insertion costs about a third more) is tried first; a unique violation means the file
+        repeats a key, and the ON CONFLICT version runs instead.
+        """
+        try_conflict = True
+        if plain_first:
+            try:
+                with conn.transaction():
+                    return conn.execute(
+                        self.insert_sql(exclude_rejects=False, on_conflict=False)
+                    ).rowcount, 0
+            except psycopg.errors.UniqueViolation:
+                pass
+            except DATA_ERRORS:
+                try_conflict = False  # a bad value: the ON CONFLICT version would fail the same way
+        if try_conflict:
+            try:
+                with conn.transaction():
+                    return conn.execute(self.insert_sql(exclude_rejects=False)).rowcount, 0
+            except DATA_ERRORS:
+                pass
+        if on_phase:
+            on_phase("check")
+        self._find_bad_rows(conn, set(skip_fk_to))
+        inserted = 0
+        if on_phase:
+            on_phase("insert")
+        try:
+            with conn.transaction():
+                inserted = conn.execute(self.insert_sql(exclude_rejects=True)).rowcount
+        except DATA_ERRORS:
+            inserted = self._bisect(conn)
+        rejected = self._write_rejects(conn, writer, line_of, header_lines)
+        return inserted, rejected
+
+    def _make_rej(self, conn: psycopg.Connection) -> None:
+        if not self._rej_made:
+            conn.execute(
+                sql.SQL(
+                    "CREATE TEMP TABLE {} (rec bigint PRIMARY KEY, reason text NOT NULL) ON COMMIT DROP"
+                ).format(self.rej)
+            )
+            self._rej_made = True
+
+    def _find_bad_rows(self, conn: psycopg.Connection, skip_fk_to: set[str]) -> None:
+        self._make_rej(conn)
+        cases = []
+        for c in self.loaded:
+            col = c.target
+            assert col is not None
+            ref = sql.Identifier("s", c.ident)
+            label = sql.Literal(f'column "{c.csv_name}": ')
+            if col.not_null:
+                cases.append(
+                    sql.SQL("WHEN {ref} IS NULL THEN {msg}").format(
+                        ref=ref,
+                        msg=sql.Literal(
+                            f'column "{c.csv_name}" is empty (NULL) but {self.plan.target}.'
+                            f"{col.name} is NOT NULL"
+                        ),
+                    )
+                )
+            if c.typed_vector:
+                continue
+            if col.is_vector:
+                dim = col.dimension
+                cases.append(
+                    sql.SQL("WHEN {ref} !~ {re} THEN {label} || 'not a vector literal'").format(
+                        ref=ref, re=sql.Literal(VECTOR_RE), label=label
+                    )
+                )
+                if dim:
+                    count = sql.SQL("(length({ref}) - length(replace({ref}, ',', '')) + 1)").format(
+                        ref=ref
+                    )
+                    cases.append(
+                        sql.SQL(
+                            "WHEN {count} <> {dim} THEN {label} || 'expected {d} dimensions, not ' || {count}"
+                        ).format(
+                            count=count, dim=sql.Literal(dim), label=label, d=sql.SQL(str(dim))
+                        )
+                    )
+                continue
+            if col.base_type == "text":
+                continue
+            typ = sql.Literal(col.type)
+            cases.append(
+                sql.SQL(
+                    "WHEN {ref} IS NOT NULL AND NOT pg_input_is_valid({ref}, {typ}) "
+                    "THEN {label} || (pg_input_error_info({ref}, {typ})).message"
+                ).format(ref=ref, typ=typ, label=label)
+            )
+        if cases:
+            conn.execute(
+                sql.SQL(
+                    "INSERT INTO {rej} (rec, reason) SELECT rec, reason FROM "
+                    "(SELECT s.rec, CASE {cases} END AS reason FROM {stage} s) x "
+                    "WHERE reason IS NOT NULL ON CONFLICT (rec) DO NOTHING"
+                ).format(rej=self.rej, cases=sql.SQL(" ").join(cases), stage=self.ident)
+            )
+        for fk in self.plan.table.foreign_keys:
+            if fk.ref_table in skip_fk_to and not fk.self_reference:
+                continue
+            self._check_fk(conn, fk)
+
+    def _check_fk(self, conn: psycopg.Connection, fk: ForeignKey) -> None:
+        by_target = {c.target.name: c for c in self.loaded if c.target}
+        if not all(k in by_target for k in fk.columns):
+            return  # columns filled by defaults: the insert itself (and bisection) will judge
+        keys = [by_target[k] for k in fk.columns]
+        schema, _, name = fk.ref_table.partition(".")
+        parent = sql.Identifier(schema, name)
+        select = [sql.SQL("s.rec")]
+        select += [
+            sql.SQL("{} AS {}").format(self.value(k), sql.Identifier(f"k{i}"))
+            for i, k in enumerate(keys)
+        ]
+        refs: list[StageColumn] = []
+        if fk.self_reference:
+            if not all(r in by_target for r in fk.ref_columns):
+                return
+            refs = [by_target[r] for r in fk.ref_columns]
+            select += [
+                sql.SQL("{} AS {}").format(self.value(r), sql.Identifier(f"r{i}"))
+                for i, r in enumerate(refs)
+            ]
+        not_null = sql.SQL(" AND ").join(
+            sql.SQL("g.{} IS NOT NULL").format(sql.Identifier(f"k{i}")) for i in range(len(keys))
+        )
+        in_parent = sql.SQL(" AND ").join(
+            sql.SQL("p.{} = g.{}").format(sql.Identifier(rc), sql.Identifier(f"k{i}"))
+            for i, rc in enumerate(fk.ref_columns)
+        )
+        shown = " || ', ' || ".join(f"coalesce(g.k{i}::text, '')" for i in range(len(keys)))
+        reason = sql.SQL("{} || {}").format(
+            sql.Literal(
+                f"{', '.join(k.csv_name for k in keys)}: no row in {fk.ref_table} "
+                f"({', '.join(fk.ref_columns)}) = "
+            ),
+            sql.SQL(shown),
+        )
+        in_stage = sql.SQL("")
+        if fk.self_reference:
+            in_stage = sql.SQL(" AND NOT EXISTS (SELECT 1 FROM good h WHERE {})").format(
+                sql.SQL(" AND ").join(
+                    sql.SQL("h.{} = g.{}").format(sql.Identifier(f"r{i}"), sql.Identifier(f"k{i}"))
+                    for i in range(len(keys))
+                )
+            )
+        query = sql.SQL(
+            "WITH good AS MATERIALIZED (SELECT {select} FROM {stage} s "
+            "WHERE NOT EXISTS (SELECT 1 FROM {rej} r WHERE r.rec = s.rec)) "
+            "INSERT INTO {rej} (rec, reason) SELECT g.rec, {reason} FROM good g "
+            "WHERE {not_null} AND NOT EXISTS (SELECT 1 FROM {parent} p WHERE {in_parent}){in_stage} "
+            "ON CONFLICT (rec) DO NOTHING"
+        ).format(
+            select=sql.SQL(", ").join(select),
+            stage=self.ident,
+            rej=self.rej,
+            reason=reason,
+            not_null=not_null,
+            parent=parent,
+            in_parent=in_parent,
+            in_stage=in_stage,
+        )
+        # a reply whose parent was just rejected loses its parent too: repeat until stable
+        while conn.execute(query).rowcount and fk.self_reference:
+            pass
+
+    def _bisect(self, conn: psycopg.Connection) -> int:
+        """Insert in ever smaller record ranges; a range of one failing record is a reject."""
+        conn.execute(
+            sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (rec)").format(
+                sql.Identifier(f"{self.name}_rec"), self.ident
+            )
+        )
+        lo, hi = conn.execute(
+            sql.SQL("SELECT min(rec), max(rec) FROM {}").format(self.ident)
+        ).fetchone()
+        if lo is None:
+            return 0
+        query = self.insert_sql(exclude_rejects=True, rec_range=True)
+        inserted = 0
+        stack = [(lo, hi)]
+        while stack:
+            a, b = stack.pop()
+            try:
+                with conn.transaction():
+                    inserted += conn.execute(query, {"lo": a, "hi": b}).rowcount
+            except DATA_ERRORS as exc:
+                if a == b:
+                    conn.execute(
+                        sql.SQL(
+                            "INSERT INTO {} (rec, reason) VALUES (%s, %s) ON CONFLICT DO NOTHING"
+                        ).format(self.rej),
+                        (a, _message(exc)),
+                    )
+                    continue
+                mid = (a + b) // 2
+                stack.append((mid + 1, b))
+                stack.append((a, mid))
+        return inserted
+
+    def _write_rejects(
+        self,
+        conn: psycopg.Connection,
+        writer: RejectWriter,
+        line_of: Callable[[list[int]], dict[int, int]] | None,
+        header_lines: int,
+    ) -> int:
+        fields = sql.SQL(", ").join(
+            sql.SQL("s.{}::text").format(sql.Identifier(c.ident)) for c in self.columns
+        )
+        rows = conn.execute(
+            sql.SQL(
+                "SELECT r.rec, r.reason, {fields} FROM {rej} r JOIN {stage} s ON s.rec = r.rec ORDER BY r.rec"
+            ).format(fields=fields, rej=self.rej, stage=self.ident)
+        ).fetchall()
+        if not rows:
+            return 0
+        recs = [r[0] for r in rows]
+        lines = line_of(recs) if line_of else self._lines_in_sql(conn, recs, header_lines)
+        writer.write((lines.get(r[0], 0), r[1], r[2:]) for r in rows)
+        return len(rows)
+
+    def _lines_in_sql(
+        self, conn: psycopg.Connection, recs: list[int], header_lines: int
+    ) -> dict[int, int]:
+        """Physical start line of each record: header lines + records before + their embedded newlines."""
+        if self.with_line:
+            got = conn.execute(
+                sql.SQL("SELECT rec, line FROM {} WHERE rec = ANY(%s)").format(self.ident), (recs,)
+            ).fetchall()
+            return dict(got)
+        newlines = (
+            sql.SQL(" + ").join(
+                sql.SQL("coalesce(length({c}) - length(replace({c}, E'\\n', '')), 0)").format(
+                    c=sql.SQL("{}::text").format(sql.Identifier(c.ident))
+                )
+                for c in self.columns
+            )
+            if self.columns
+            else sql.SQL("0")
+        )
+        got = conn.execute(
+            sql.SQL(
+                "SELECT rec, line FROM (SELECT rec, {h} + rec + coalesce(sum(nl) OVER "
+                "(ORDER BY rec ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS line "
+                "FROM (SELECT rec, {nl} AS nl FROM {stage}) x) y WHERE rec = ANY(%s)"
+            ).format(h=sql.Literal(header_lines), nl=newlines, stage=self.ident),
+            (recs,),
+        ).fetchall()
+        return {r: int(line) for r, line in got}
+
+
+def _first(names: tuple[str, ...], name: str, i: int) -> bool:
+    """Only the first of duplicate header names is mapped (scan blocks such files anyway)."""
+    return names.index(name) == i
+
+
+def _message(exc: BaseException) -> str:
+    diag = getattr(exc, "diag", None)
+    primary = diag.message_primary if diag is not None else None
+    text = (
+        (primary or str(exc)).strip().splitlines()[0]
+        if (primary or str(exc)).strip()
+        else type(exc).__name__
+    )
+    detail = diag.message_detail if diag is not None else None
+    return f"{text} ({detail})" if detail else text

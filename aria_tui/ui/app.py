@@ -1,0 +1,485 @@
+"""The wizard App: owns the wizard state, runs every long step in a thread worker, routes results.
+
+Screens never start work themselves: popping a screen cancels its workers, and a load must outlive
+the screen that asked for it. Each worker calls the same core function as its subcommand and ends
+by posting a typed past-tense message; one Worker.StateChanged handler turns any failure into an
+error dialog with one sentence.
+"""
+
+from __future__ import annotations
+
+import argparse
+import threading
+import time
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.clock import Clock
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from aria_tui.errors import AriaError, Cancelled
+from aria_tui.ui import messages as msg
+from aria_tui.ui.commands import WizardCommands
+from aria_tui.ui.fmt import error_sentence
+from aria_tui.ui.state import STEPS, Connection, WizardState
+
+# progress ticks per second sent from a worker: enough for a smooth bar (≥ 4 repaints/s) without
+# flooding the message queue of the UI thread while a fast table streams
+PROGRESS_HZ = 10.0
+ANSI_THEME = "ansi-dark"
+
+# which worker group does what, for the error dialog's title
+_GROUP_TITLES = {
+    "connect": "Cannot connect",
+    "bootstrap": "Bootstrap failed",
+    "scan": "Scan failed",
+    "dryrun": "Dry run failed",
+    "load": "Load failed",
+    "validate": "Validation failed",
+}
+
+
+class AriaApp(App[int]):
+    """The cutover wizard: connect → inventory (→ diff) → plan → run → validate."""
+
+    TITLE = "aria-tui"
+    CSS_PATH = "aria.tcss"
+    COMMANDS = App.COMMANDS | {WizardCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit", id="quit"),
+        Binding("question_mark,f1", "help", "Help", id="help", key_display="?"),
+    ]
+
+    def __init__(
+        self,
+        state: WizardState,
+        *,
+        ansi: bool = False,
+        clock: Clock | None = None,
+    ) -> None:
+        super().__init__(ansi_color=True if ansi else None)
+        self.state = state
+        self.ansi = ansi
+        # rates and ETAs shown by the wizard use this clock, so tests can freeze time
+        self.clock = clock or Clock()
+        self._cancel: threading.Event | None = None
+        self._quit_after_load = False
+        self._screens: dict[str, Any] = {}
+
+    # -- life cycle --------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        if self.ansi:
+            self.theme = ANSI_THEME
+        from aria_tui.ui.screens.connect import ConnectScreen
+
+        self.open_step("connect", ConnectScreen())
+        self.connect_target()
+
+    @property
+    def blink(self) -> bool:
+        """No blinking cursor in headless runs: screenshots and snapshots must be repeatable."""
+        return not self.is_headless
+
+    def open_step(self, step: str, screen: Any) -> None:
+        self._screens[step] = screen
+        self.push_screen(screen)
+
+    def step_screen(self, step: str) -> Any | None:
+        screen = self._screens.get(step)
+        return screen if screen is not None and screen in self.screen_stack else None
+
+    def sync_screens(self) -> None:
+        """Repaint every step screen from the state (cheap: a handful of widgets each)."""
+        for screen in self.screen_stack:
+            sync = getattr(screen, "sync", None)
+            if sync is not None:
+                sync()
+        self.refresh_bindings()
+
+    # -- navigation ---------------------------------------------------------------------------
+
+    def next_step(self, step: str) -> None:
+        """Leave `step` forward; each step's screen is made fresh so it shows the current state."""
+        if not self.state.can_leave(step):
+            return
+        if step == "connect":
+            from aria_tui.ui.screens.inventory import InventoryScreen
+
+            self.open_step("inventory", InventoryScreen())
+            if self.state.inventory is None or self.state.inventory.export != self.state.export_dir:
+                self.scan_export()
+        elif step == "inventory":
+            from aria_tui.ui.screens.plan import PlanScreen
+
+            self.make_plan()
+            self.open_step("plan", PlanScreen())
+        elif step == "plan":
+            self.confirm_load()
+        elif step == "run":
+            from aria_tui.ui.screens.validate import ValidateScreen
+
+            self.open_step("validate", ValidateScreen())
+            self.validate_load()
+
+    def back_step(self) -> None:
+        if self.state.running or len(self.screen_stack) <= 2:
+            return
+        self.pop_screen()
+        self.call_after_refresh(self.sync_screens)
+
+    def confirm_load(self) -> None:
+        from aria_tui.ui import fmt
+        from aria_tui.ui.screens.dialogs import ConfirmModal
+
+        tables, records, size = self.state.totals()
+        target = self.state.connection.target.display if self.state.connection else "the target"
+        question = (
+            f"Load {tables} tables ({fmt.count(records)} records, {fmt.size(size)}) into {target}? "
+            "Each table commits on its own; a cancel rolls back only the table in progress."
+        )
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                from aria_tui.ui.screens.run import RunScreen
+
+                self.open_step("run", RunScreen())
+                self.run_load()
+
+        self.push_screen(ConfirmModal("Start the load?", question, yes="Load"), answered)
+
+    # -- actions --------------------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        from aria_tui.ui.screens.help import HelpScreen
+
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(self.screen))
+
+    async def action_quit(self) -> None:
+        if not self.state.running:
+            self.exit(self.exit_code())
+            return
+        from aria_tui.ui.screens.dialogs import ConfirmModal
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._quit_after_load = True
+                self.cancel_load()
+
+        self.push_screen(
+            ConfirmModal(
+                "Quit during the load?",
+                "The table in progress rolls back, finished tables stay loaded; "
+                "the wizard quits once the rollback is done.",
+                yes="Cancel load and quit",
+            ),
+            answered,
+        )
+
+    def exit_code(self) -> int:
+        """0 after a green validation (or before anything was loaded), 1 when the cutover is not proven."""
+        validation = self.state.validation
+        if validation is not None:
+            return 0 if validation.ok else 1
+        if self.state.run is not None or self.state.run_cancelled:
+            return 1
+        return 0
+
+    def cancel_load(self) -> None:
+        if self._cancel is not None:
+            self._cancel.set()
+        screen = self.step_screen("run")
+        if screen is not None:
+            screen.cancelling()
+
+    # -- workers (one core call each) ------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="connect")
+    def connect_target(self) -> None:
+        from aria_tui.target.connect import resolve
+
+        target = resolve(self.state.dsn)  # may start the embedded server: seconds, not ms
+        self.post_message(msg.TargetConnected(self._describe_target(target)))
+
+    def _describe_target(self, target: Any) -> Connection:
+        from aria_tui import profiles
+        from aria_tui.bootstrap import needs_bootstrap
+        from aria_tui.target.catalog import read_catalog
+
+        stems, export_error = self._export_stems()
+        profile = profiles.resolve(self.state.profile_name, stems)
+        with target.connect() as conn:
+            catalog = read_catalog(conn)
+            needs = needs_bootstrap(conn, profile) if profile is not None else False
+        return Connection(
+            target=target,
+            catalog=catalog,
+            profile=profile,
+            needs_bootstrap=needs,
+            export_files=len(stems),
+            export_error=export_error,
+        )
+
+    def _export_stems(self) -> tuple[list[str], str | None]:
+        """File stems of the export (for profile detection), or why the folder is unusable."""
+        if self.state.export_dir is None:
+            return [], "No export folder chosen yet."
+        from aria_tui.csvio import discover
+
+        try:
+            return [f.stem for f in discover(self.state.export_dir)], None
+        except AriaError as exc:
+            return [], str(exc)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="bootstrap")
+    def bootstrap_target(self) -> None:
+        from aria_tui.bootstrap import bootstrap
+
+        connection = self.state.connection
+        if connection is None or connection.profile is None:
+            return
+        with connection.target.connect() as conn:
+            result = bootstrap(conn, connection.profile)
+        self.post_message(msg.SchemaBootstrapped(result))
+        self.post_message(msg.TargetConnected(self._describe_target(connection.target)))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="scan")
+    def scan_export(self) -> None:
+        from aria_tui.scan import scan
+
+        state = self.state
+        assert state.connection is not None and state.export_dir is not None
+        worker = get_current_worker()
+        profile = state.connection.profile.name if state.connection.profile else "none"
+
+        target = state.connection.target
+
+        def progress(event: Any) -> None:
+            if worker.is_cancelled:  # a newer scan replaced this one: stop reading files
+                raise Cancelled("The scan was replaced by a newer one.")
+            self.post_message(
+                msg.ScanProgressed(event.files_done, event.files_total, event.current_file or "")
+            )
+
+        try:
+            with target.connect() as conn:
+                inventory = scan(
+                    state.export_dir, conn, profile, progress=progress, target_display=target.display
+                )
+                conn.rollback()
+        except Cancelled:
+            return
+        self.post_message(msg.InventoryScanned(inventory))
+
+    def make_plan(self) -> None:
+        """Planning is pure and fast (the live catalog is already in the inventory): no worker."""
+        from aria_tui.load import make_plan
+
+        if self.state.plan is not None or self.state.inventory is None:
+            return
+        try:
+            self.state.plan = make_plan(self.state.inventory, sorted(self.state.selected))
+        except AriaError as exc:
+            self.show_error("Cannot plan the load", str(exc))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="dryrun")
+    def dry_run(self) -> None:
+        self._run_plan(dry_run=True)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="load")
+    def run_load(self) -> None:
+        self._run_plan(dry_run=False)
+
+    def _run_plan(self, dry_run: bool) -> None:
+        from aria_tui.load import run_plan
+
+        state = self.state
+        assert state.connection is not None and state.plan is not None
+        plan = state.plan
+        cancel = threading.Event()
+        self._cancel = cancel
+        if not dry_run:
+            state.running = True
+            state.run_cancelled = False
+        on_event = self._event_relay(dry_run)
+        try:
+            result = run_plan(
+                state.connection.target, plan, dry_run=dry_run, on_event=on_event, cancel=cancel
+            )
+        except Cancelled:
+            # the core stops at a table boundary and rolls the current one back; what finished
+            # before is in the TableFinished events the screen already shows
+            self.post_message(msg.LoadFinished(None, cancelled=True))
+            return
+        if dry_run:
+            self.post_message(msg.DryRunFinished(result, plan))
+        else:
+            cancelled = bool(getattr(result, "cancelled", False)) or cancel.is_set()
+            self.post_message(msg.LoadFinished(result, cancelled=cancelled))
+
+    def _event_relay(self, dry_run: bool):
+        """The core's on_event callback: forwards events from the worker thread, throttling progress.
+
+        Only post_message crosses threads here: call_from_thread would make the load wait for the UI.
+        """
+        from aria_tui.load.events import TableProgress
+
+        last: dict[str, float] = {}
+        interval = 1.0 / PROGRESS_HZ
+
+        def relay(event: Any) -> None:
+            if isinstance(event, TableProgress):
+                now = time.monotonic()
+                if now - last.get(event.target, 0.0) < interval and event.rows_done < event.rows_total:
+                    return
+                last[event.target] = now
+                self.post_message(msg.LoadProgressed(event, dry_run))
+            else:
+                self.post_message(msg.LoadLogged(event, dry_run))
+
+        return relay
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="validate")
+    def validate_load(self) -> None:
+        from aria_tui.validate import validate
+
+        state = self.state
+        assert state.connection is not None and state.export_dir is not None
+        profile = state.connection.profile.name if state.connection.profile else "none"
+        validation = validate(
+            state.export_dir,
+            state.connection.target,
+            profile=profile,
+            tables=sorted(state.selected),
+            on_event=lambda event: self.post_message(msg.ValidationProgressed(event)),
+        )
+        self.post_message(msg.ValidationFinished(validation))
+
+    # -- results ----------------------------------------------------------------------------------
+
+    def on_target_connected(self, message: msg.TargetConnected) -> None:
+        previous = self.state.connection
+        self.state.connection = message.connection
+        if previous is not None and previous.target.key != message.connection.target.key:
+            self.state.inventory = None
+            self.state.invalidate_plan()
+        self.sync_screens()
+
+    def on_schema_bootstrapped(self, message: msg.SchemaBootstrapped) -> None:
+        result = message.result
+        self.notify(
+            f"{result.profile}: {len(result.created)} tables created, {len(result.existing)} already there.",
+            title="Bootstrapped",
+        )
+
+    def on_scan_progressed(self, message: msg.ScanProgressed) -> None:
+        screen = self.step_screen("inventory")
+        if screen is not None:
+            screen.scan_progress(message.done, message.total, message.name)
+
+    def on_inventory_scanned(self, message: msg.InventoryScanned) -> None:
+        self.state.set_inventory(message.inventory)
+        self.sync_screens()
+
+    def on_load_progressed(self, message: msg.LoadProgressed) -> None:
+        screen = self.step_screen("plan" if message.dry_run else "run")
+        if screen is not None:
+            screen.load_event(message.event)
+
+    def on_load_logged(self, message: msg.LoadLogged) -> None:
+        screen = self.step_screen("plan" if message.dry_run else "run")
+        if screen is not None:
+            screen.load_event(message.event)
+
+    def on_dry_run_finished(self, message: msg.DryRunFinished) -> None:
+        if message.plan is not self.state.plan:
+            return  # the ticks changed while it ran: its numbers describe another plan
+        self.state.dry_run = message.result
+        self.sync_screens()
+
+    def on_load_finished(self, message: msg.LoadFinished) -> None:
+        self.state.running = False
+        self.state.run = message.result
+        self.state.run_cancelled = message.cancelled
+        self._cancel = None
+        screen = self.step_screen("run")
+        if screen is not None:
+            screen.finished(message.result, message.cancelled)
+        self.sync_screens()
+        if self._quit_after_load:
+            self.exit(self.exit_code())
+
+    def on_validation_progressed(self, message: msg.ValidationProgressed) -> None:
+        screen = self.step_screen("validate")
+        if screen is not None:
+            screen.validation_event(message.event)
+
+    def on_validation_finished(self, message: msg.ValidationFinished) -> None:
+        self.state.validation = message.validation
+        self.sync_screens()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The one place where a worker's failure becomes something the operator can read."""
+        worker = event.worker
+        if event.state == WorkerState.ERROR:
+            if worker.group == "load":
+                self.state.running = False
+                screen = self.step_screen("run")
+                if screen is not None:
+                    screen.failed(error_sentence(worker.error))
+            error = worker.error
+            self.show_error(_GROUP_TITLES.get(worker.group, "Error"), error_sentence(error))
+            if self._quit_after_load and worker.group == "load":
+                self.exit(self.exit_code())
+        if event.state in (WorkerState.RUNNING, WorkerState.SUCCESS, WorkerState.ERROR):
+            self.sync_screens()
+
+    def show_error(self, title: str, sentence: str) -> None:
+        from aria_tui.target.dsn import redact
+        from aria_tui.ui.screens.dialogs import ErrorModal
+
+        # the core already redacts its sentences; an unexpected exception's text might not be
+        conninfos = [self.state.dsn or ""]
+        if self.state.connection is not None:
+            conninfos.append(self.state.connection.target.conninfo)
+        self.push_screen(ErrorModal(title, redact(sentence, *conninfos)))
+
+    def busy(self, group: str) -> bool:
+        """True while a worker of `group` runs; screens grey out actions that would race it."""
+        return any(w.group == group and not w.is_finished for w in self.workers)
+
+
+def create_app(
+    export_dir: Path | None,
+    dsn: str | None,
+    profile: str | None,
+    ansi: bool = False,
+    *,
+    clock: Clock | None = None,
+) -> AriaApp:
+    """The one way to build the wizard: the CLI, the tests and the screenshot script share it."""
+    export = Path(export_dir).expanduser().resolve() if export_dir else None
+    state = WizardState(export_dir=export, dsn=dsn, profile_name=profile)
+    return AriaApp(state, ansi=ansi, clock=clock)
+
+
+def run_wizard(args: argparse.Namespace) -> int:
+    """`aria-tui [EXPORT_DIR] [--dsn ...] [--profile ...] [--inline] [--no-mouse] [--ansi]`."""
+    app = create_app(
+        Path(args.export_dir) if args.export_dir else None,
+        args.dsn,
+        args.profile,
+        ansi=bool(getattr(args, "ansi", False)),
+    )
+    result = app.run(inline=bool(args.inline), mouse=not bool(args.no_mouse))
+    if app.return_code:  # Textual's own failure (an unhandled exception): never hide it behind 0
+        return int(app.return_code)
+    return int(result or 0)
+
+
+__all__ = ["AriaApp", "STEPS", "create_app", "run_wizard"]

@@ -1,0 +1,1 @@
+"""Widgets the step screens are built from, one module each."""

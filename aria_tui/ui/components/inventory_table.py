@@ -1,0 +1,136 @@
+"""The inventory grid: one row per export file, ticks, sort and filter.
+
+Rows are rebuilt from the wizard state on every change (88 files is nothing); the cursor stays on
+the same file across a sort or a filter so the operator never loses their place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from aria_tui.ui import fmt
+from aria_tui.ui.state import why_blocked
+
+if TYPE_CHECKING:
+    from aria_tui.scan.model import TableScan
+
+PRIORITY_ORDER = {"HIGH": 0, "MEDIUM": 1, "LOW": 2, "SKIP": 3}
+PRIORITY_STYLE = {"HIGH": "bold", "MEDIUM": "", "LOW": "dim", "SKIP": "dim italic"}
+VERDICT_STYLE = {"match": "green", "drift": "yellow", "blocked": "bold red", "no_target": "dim"}
+VERDICT_LABEL = {"match": "match", "drift": "drift", "blocked": "blocked", "no_target": "no target"}
+CATEGORY_SHORT = {"infrastructure": "infra", "third-party": "3rd-party"}
+
+# (label shown in the totals line, sort key); the first is the export's own order
+SORTS: tuple[tuple[str, Callable[[TableScan], object] | None], ...] = (
+    ("export order", None),
+    ("file", lambda t: t.file.name.lower()),
+    ("records ↓", lambda t: -t.rows),
+    ("size ↓", lambda t: -t.file.bytes),
+    ("priority", lambda t: (PRIORITY_ORDER.get(t.priority or "", 9), t.file.name.lower())),
+    ("category", lambda t: (t.category or "~", t.file.name.lower())),
+    ("verdict", lambda t: (t.diff.status, t.file.name.lower())),
+)
+
+FILE_WIDTH = 22
+REASON_WIDTH = 60
+
+
+def tick_cell(table: TableScan, ticked: bool) -> Text:
+    if ticked:
+        return Text("[x]", style="bold green")
+    if why_blocked(table) is not None:
+        return Text("[-]", style="red")
+    return Text("[ ]")
+
+
+def matches(table: TableScan, needle: str) -> bool:
+    if not needle:
+        return True
+    hay = " ".join(
+        str(x)
+        for x in (
+            table.file.name,
+            table.target,
+            table.category,
+            table.priority,
+            VERDICT_LABEL.get(table.diff.status, table.diff.status),
+            table.reason,
+        )
+        if x
+    ).lower()
+    return needle.lower() in hay
+
+
+class InventoryTable(DataTable):
+    def __init__(self) -> None:
+        super().__init__(id="inventory", cursor_type="row", zebra_stripes=True)
+        self.sort_index = 0
+        self.filter_text = ""
+        self.shown: list[TableScan] = []
+
+    def on_mount(self) -> None:
+        self._ensure_columns()
+
+    def _ensure_columns(self) -> None:
+        if self.columns:
+            return
+        self.add_column(Text("✓"), key="tick", width=3)
+        self.add_column("File", key="file", width=FILE_WIDTH)
+        self.add_column(Text("Records", justify="right"), key="rows", width=8)
+        self.add_column(Text("Size", justify="right"), key="size", width=8)
+        self.add_column("Prio", key="priority", width=6)
+        self.add_column("Category", key="category", width=9)
+        self.add_column("Verdict", key="verdict", width=9)
+        self.add_column("Target", key="target")
+        self.add_column("Reason", key="reason", width=REASON_WIDTH)
+
+    @property
+    def sort_label(self) -> str:
+        return SORTS[self.sort_index][0]
+
+    def populate(self, tables: tuple[TableScan, ...], selected: set[str]) -> None:
+        self._ensure_columns()
+        keep = self.current_name()
+        rows = [t for t in tables if matches(t, self.filter_text)]
+        key = SORTS[self.sort_index][1]
+        if key is not None:
+            rows.sort(key=key)
+        self.shown = rows
+        self.clear()
+        for t in rows:
+            self.add_row(*self._cells(t, t.name in selected), key=t.name)
+        if keep is not None and any(t.name == keep for t in rows):
+            self.move_cursor(row=self.get_row_index(keep), animate=False)
+
+    def refresh_ticks(self, selected: set[str]) -> None:
+        """Only the tick column changes when ticking: update cells, keep scroll and cursor."""
+        for t in self.shown:
+            self.update_cell(t.name, "tick", tick_cell(t, t.name in selected))
+
+    def current(self) -> TableScan | None:
+        if not self.shown or self.cursor_row < 0 or self.cursor_row >= len(self.shown):
+            return None
+        return self.shown[self.cursor_row]
+
+    def current_name(self) -> str | None:
+        current = self.current()
+        return current.name if current is not None else None
+
+    @staticmethod
+    def _cells(t: TableScan, ticked: bool) -> list[object]:
+        status = t.diff.status
+        return [
+            tick_cell(t, ticked),
+            Text(fmt.clip(t.file.name, FILE_WIDTH)),
+            Text(fmt.count(t.rows), justify="right"),
+            Text(fmt.size(t.file.bytes), justify="right"),
+            Text(t.priority or "—", style=PRIORITY_STYLE.get(t.priority or "", "")),
+            Text(CATEGORY_SHORT.get(t.category or "", t.category or "—")),
+            Text(VERDICT_LABEL.get(status, status), style=VERDICT_STYLE.get(status, "")),
+            Text(t.target or "—", style="" if t.target else "dim"),
+            Text(fmt.clip(t.reason or (why_blocked(t) or ""), REASON_WIDTH), style="dim"),
+        ]

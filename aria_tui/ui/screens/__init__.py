@@ -1,0 +1,1 @@
+"""One Screen per step of the journey, plus the dialogs and the help screen."""

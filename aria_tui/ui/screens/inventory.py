@@ -1,0 +1,252 @@
+"""Step 2: every file of the export, what it is, whether it fits the target, and what to load."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.widgets import DataTable, Input, ProgressBar, Static
+
+from aria_tui.profiles import CATEGORIES
+from aria_tui.ui import fmt
+from aria_tui.ui.components.inventory_table import SORTS, VERDICT_LABEL, InventoryTable
+from aria_tui.ui.screens.base import StepScreen
+from aria_tui.ui.state import why_blocked
+
+_TICK = Binding.Group("Tick priority")
+
+
+class InventoryScreen(StepScreen):
+    STEP = "inventory"
+    HELP = (
+        "Every CSV file of the export with its target table, records (counted as PostgreSQL's "
+        "CSV COPY counts them), size, category, priority and the reason for it, and the schema "
+        "verdict: match, drift (loadable with the mapping the diff shows), blocked (with the "
+        "reason) or no target. HIGH and MEDIUM files are ticked by default; blocked files cannot "
+        "be ticked. enter or d shows the column-by-column diff of the highlighted file."
+    )
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("space", "toggle", "Tick", id="tick"),
+        Binding("h", "tick_priority('HIGH')", "HIGH", id="tick-high", group=_TICK),
+        Binding("m", "tick_priority('MEDIUM')", "MEDIUM", id="tick-medium", group=_TICK),
+        Binding("l", "tick_priority('LOW')", "LOW", id="tick-low", group=_TICK),
+        Binding("c", "tick_category", "Category", id="tick-category"),
+        Binding("s", "sort", "Sort", id="sort"),
+        Binding("slash", "filter", "Filter", id="filter", key_display="/"),
+        Binding("d", "diff", "Diff", id="diff"),
+        Binding("r", "rescan", "Rescan", id="rescan"),
+    ]
+
+    def compose_body(self) -> ComposeResult:
+        with Horizontal(id="scan-progress"):
+            yield Static("Scanning…", id="scan-label")
+            yield ProgressBar(id="scan-bar", show_eta=False, clock=self.wizard.clock)
+        yield InventoryTable()
+        yield Static(id="detail")
+        yield Input(placeholder="filter: file, table, category, priority, verdict, reason", id="filter-input", compact=True)
+        yield Static(id="totals")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._announced: object = None
+
+    def on_mount(self) -> None:
+        field = self.query_one("#filter-input", Input)
+        field.cursor_blink = self.wizard.blink
+        field.display = False
+        self.focus_main()
+        super().on_mount()
+
+    @property
+    def grid(self) -> InventoryTable:
+        return self.query_one(InventoryTable)
+
+    def focus_main(self) -> None:
+        self.grid.focus()
+
+    # -- state → widgets ----------------------------------------------------------------------------
+
+    def sync(self) -> None:
+        scanning = self.wizard.busy("scan")
+        self.query_one("#scan-progress").display = scanning
+        inventory = self.state.inventory
+        if inventory is None:
+            self.grid.clear()
+            self.grid.shown = []
+            self.query_one("#detail", Static).update("")
+            self.query_one("#totals", Static).update("")
+            if not scanning:
+                self.status("No inventory: r scans the export folder.")
+            return
+        self.query_one(InventoryTable).populate(inventory.tables, self.state.selected)
+        self.show_totals()
+        self.show_detail()
+        if not scanning and inventory is not self._announced:
+            # once per scan: later repaints (a closed dialog, a return from the diff) keep the
+            # status line's last message, e.g. what a category tick just did
+            self._announced = inventory
+            self.status(self._summary())
+
+    def _summary(self) -> str:
+        tables = self.state.tables()
+        counts: dict[str, int] = {}
+        for t in tables:
+            counts[t.diff.status] = counts.get(t.diff.status, 0) + 1
+        parts = [f"{n} {VERDICT_LABEL.get(s, s)}" for s, n in sorted(counts.items())]
+        return f"{len(tables)} files: " + ", ".join(parts) + ". space ticks, enter shows the diff."
+
+    def scan_progress(self, done: int, total: int, name: str) -> None:
+        self.query_one("#scan-progress").display = True
+        self.query_one("#scan-bar", ProgressBar).update(total=total, progress=done)
+        self.query_one("#scan-label", Static).update(f"Scanning {done}/{total} {fmt.clip(name, 30)}")
+        self.status("Counting records and sampling values of every file…")
+
+    def show_totals(self) -> None:
+        tables, records, size = self.state.totals()
+        grid = self.grid
+        text = Text.assemble(
+            ("Ticked ", "bold"),
+            (f"{tables}", "bold"),
+            (f"/{len(self.state.tables())} files · {fmt.count(records)} records · {fmt.size(size)}", ""),
+            (f"  sort: {grid.sort_label}", "dim"),
+        )
+        if grid.filter_text:
+            text.append(f"  /{fmt.clip(grid.filter_text, 12)}: {len(grid.shown)} shown", style="yellow")
+        self.query_one("#totals", Static).update(text)
+
+    def show_detail(self) -> None:
+        current = self.grid.current()
+        detail = self.query_one("#detail", Static)
+        if current is None:
+            detail.update("")
+            return
+        text = Text(no_wrap=False)
+        text.append(current.file.name, style="bold")
+        text.append(f" → {current.target or 'no target table'}")
+        text.append(f"  {current.priority or '—'} · {current.category or '—'}", style="dim")
+        blocked = why_blocked(current)
+        if blocked:
+            text.append(f"\n{blocked}", style="red")
+        elif current.reason:
+            text.append(f"\n{current.reason}")
+        detail.update(text)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.show_detail()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_diff()
+
+    # -- actions ---------------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        scanning = self.wizard.busy("scan")
+        if action in ("toggle", "tick_priority", "tick_category", "sort", "filter", "diff"):
+            return None if scanning or self.state.inventory is None else True
+        if action == "rescan":
+            return None if scanning else True
+        if action == "next" and scanning:
+            return None
+        return super().check_action(action, parameters)
+
+    def action_toggle(self) -> None:
+        current = self.grid.current()
+        if current is None:
+            return
+        refused = self.state.toggle(current)
+        if refused:
+            self.status(f"Cannot tick {current.file.name}: {refused}", error=True)
+        else:
+            ticked = current.name in self.state.selected
+            self.status(f"{'Ticked' if ticked else 'Unticked'} {current.file.name}.")
+        self._ticks_changed()
+
+    def action_tick_priority(self, priority: str) -> None:
+        group = [t for t in self.state.tables() if t.priority == priority]
+        self._tick_group(group, priority)
+
+    def action_tick_category(self) -> None:
+        from aria_tui.ui.screens.dialogs import ChoiceModal
+
+        tables = self.state.tables()
+        present = [c for c in CATEGORIES if any(t.category == c for t in tables)]
+        present += sorted({t.category for t in tables if t.category and t.category not in CATEGORIES})
+        choices = []
+        for category in present:
+            members = [t for t in tables if t.category == category]
+            ticked = sum(1 for t in members if t.name in self.state.selected)
+            choices.append((category, f"{category:<15} {ticked:>3}/{len(members)} ticked"))
+        if not choices:
+            self.status("The profile gives these files no category (generic mode).")
+            return
+
+        def picked(category: str | None) -> None:
+            if category:
+                self._tick_group([t for t in tables if t.category == category], category)
+
+        self.app.push_screen(ChoiceModal("Tick or untick a category", choices), picked)
+
+    def _tick_group(self, group: list, label: str) -> None:
+        if not group:
+            self.status(f"No {label} files in this export.")
+            return
+        ticked, changed = self.state.tick_group(group)
+        blocked = sum(1 for t in group if why_blocked(t) is not None)
+        verb = "Ticked" if ticked else "Unticked"
+        note = f" ({blocked} blocked, left unticked)" if blocked and ticked else ""
+        self.status(f"{verb} {changed} {label} files{note}; the same key again reverses it.")
+        self._ticks_changed()
+
+    def _ticks_changed(self) -> None:
+        self.grid.refresh_ticks(self.state.selected)
+        self.show_totals()
+        self.refresh_bindings()
+
+    def action_sort(self) -> None:
+        grid = self.grid
+        grid.sort_index = (grid.sort_index + 1) % len(SORTS)
+        grid.populate(self.state.tables(), self.state.selected)
+        self.show_totals()
+        self.status(f"Sorted by {grid.sort_label}; s again for the next column.")
+
+    def action_filter(self) -> None:
+        field = self.query_one("#filter-input", Input)
+        field.display = True
+        field.value = self.grid.filter_text
+        self.set_focus(field)  # at once: the next keys typed are the filter's
+        self.status("Type to filter; enter keeps the filter, esc clears it.")
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "filter-input":
+            self.grid.filter_text = event.value.strip()
+            self.grid.populate(self.state.tables(), self.state.selected)
+            self.show_totals()
+            self.show_detail()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "filter-input":
+            event.input.display = bool(self.grid.filter_text)
+            self.focus_main()
+
+    def leave_input(self, field: Input) -> None:
+        if field.id == "filter-input":
+            field.value = ""  # fires Changed: the grid shows every file again
+            field.display = False
+        self.focus_main()
+
+    def action_diff(self) -> None:
+        current = self.grid.current()
+        if current is None:
+            return
+        from aria_tui.ui.screens.diff import DiffScreen
+
+        self.app.push_screen(DiffScreen([t.name for t in self.grid.shown], current.name))
+
+    def action_rescan(self) -> None:
+        self.state.inventory = None
+        self.state.invalidate_plan()
+        self.wizard.scan_export()
+        self.sync()

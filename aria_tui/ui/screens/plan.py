@@ -1,0 +1,253 @@
+"""Step 3: the ticked tables in load order, how each maps and dedupes, and a dry run's numbers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.widgets import DataTable, ProgressBar, Static
+
+from aria_tui.ui import fmt
+from aria_tui.ui.screens.base import StepScreen
+
+
+@dataclass(frozen=True)
+class PlanEntry:
+    """What the Plan and Run screens show of one TablePlan."""
+
+    order: int
+    target: str
+    file: str
+    rows: int
+    bytes: int
+    mapping: str
+    conflict: str
+    sequences: str
+    detail: str
+    plan: Any
+
+
+def plan_entries(plan: Any) -> list[PlanEntry]:
+    return [
+        PlanEntry(
+            order=tp.order,
+            target=tp.target,
+            file=tp.scan.file.name,
+            rows=tp.scan.rows,
+            bytes=tp.scan.file.bytes,
+            mapping=mapping_summary(tp),
+            conflict=conflict_summary(tp),
+            sequences=", ".join(column for column, _ in tp.sequences) if tp.sequences else "—",
+            detail=mapping_detail(tp),
+            plan=tp,
+        )
+        for tp in plan.tables
+    ]
+
+
+def mapping_summary(tp: Any) -> str:
+    loaded = len(tp.columns)
+    dropped = len(tp.csv_columns) - loaded
+    renamed = sum(1 for source, target in tp.columns if source != target)
+    parts = [f"{loaded} cols"]
+    if renamed:
+        parts.append(f"{renamed} renamed")
+    if dropped:
+        parts.append(f"{dropped} dropped")
+    if tp.self_fks:
+        parts.append("self-ref")
+    return ", ".join(parts)
+
+
+def conflict_summary(tp: Any) -> str:
+    keys = tp.conflict_keys
+    if not keys:
+        return "no key: insert all"
+    return "skip dup on " + " | ".join(f"({', '.join(k)})" for k in keys)
+
+
+def mapping_detail(tp: Any) -> str:
+    loaded = dict(tp.columns)
+    parts = []
+    for source in tp.csv_columns:
+        target = loaded.get(source)
+        if target is None:
+            parts.append(f"{source} (dropped)")
+        elif source != target:
+            parts.append(f"{source}→{target}")
+        else:
+            parts.append(source)
+    if tp.group is not None:
+        parts.append(f"[FK cycle group {tp.group}{', deferred FKs' if tp.deferred else ''}]")
+    return ", ".join(parts)
+
+
+class PlanScreen(StepScreen):
+    STEP = "plan"
+    HELP = (
+        "The ticked tables in foreign-key order (parents first, across schemas), with the column "
+        "mapping from the diff, the conflict policy (rows the target already has are skipped and "
+        "counted as duplicates) and the sequences reset after the load. r runs a dry run: the real "
+        "plan, executed and rolled back, so its numbers are what a real run would do. n starts "
+        "the load (after a confirmation)."
+    )
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("r", "dry_run", "Dry run", id="dry-run"),
+        Binding("n", "next", "Load", id="next"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entries: list[PlanEntry] = []
+        self.dry: dict[str, Any] = {}  # target -> dry-run TableResult as the events come in
+
+    def compose_body(self) -> ComposeResult:
+        with Horizontal(id="dry-run-progress"):
+            yield Static("Dry run…", id="dry-run-label")
+            yield ProgressBar(id="dry-run-bar", show_eta=False, clock=self.wizard.clock)
+        yield DataTable(id="plan-table", cursor_type="row", zebra_stripes=True)
+        yield Static(id="plan-detail")
+        yield Static(id="plan-summary")
+
+    def on_mount(self) -> None:
+        table = self.query_one("#plan-table", DataTable)
+        table.add_column(Text("#", justify="right"), key="order", width=3)
+        table.add_column("Table", key="target", width=30)
+        table.add_column(Text("Records", justify="right"), key="rows", width=8)
+        table.add_column(Text("Insert", justify="right"), key="inserted", width=8)
+        table.add_column(Text("Dup", justify="right"), key="duplicates", width=6)
+        table.add_column(Text("Rej", justify="right"), key="rejected", width=5)
+        table.add_column("Mapping", key="mapping")
+        table.add_column("Conflict", key="conflict")
+        table.add_column("Sequences", key="sequences")
+        self.focus_main()
+        super().on_mount()
+
+    def focus_main(self) -> None:
+        self.query_one("#plan-table", DataTable).focus()
+
+    def sync(self) -> None:
+        dry_running = self.wizard.busy("dryrun")
+        self.query_one("#dry-run-progress").display = dry_running
+        plan = self.state.plan
+        table = self.query_one("#plan-table", DataTable)
+        if plan is None:
+            table.clear()
+            self.entries = []
+            self.status("No plan: go back (esc) and tick at least one loadable file.")
+            return
+        if not self.entries:
+            self.entries = plan_entries(plan)
+        keep = table.cursor_row
+        table.clear()
+        if self.state.dry_run is not None:
+            self.dry = {r.target: r for r in self.state.dry_run.tables}
+        for e in self.entries:
+            r = self.dry.get(e.target)
+            table.add_row(
+                Text(str(e.order), justify="right"),
+                Text(fmt.clip(e.target, 30)),
+                Text(fmt.count(e.rows), justify="right"),
+                *_dry_cells(r),
+                e.mapping,
+                e.conflict,
+                e.sequences,
+                key=e.target,
+            )
+        if 0 <= keep < len(self.entries):
+            table.move_cursor(row=keep, animate=False)
+        self.show_detail()
+        self.show_summary()
+        if dry_running:
+            self.status("Dry run: the real plan, executed and rolled back…")
+        elif self.state.dry_run is None:
+            self.status("r: dry run (nothing is kept) · n: load for real.")
+        else:
+            self.status("Dry run done: these are the numbers a real run produces. n loads.")
+
+    def show_summary(self) -> None:
+        rows = sum(e.rows for e in self.entries)
+        size = sum(e.bytes for e in self.entries)
+        text = Text.assemble(
+            (f"{len(self.entries)} tables", "bold"),
+            f" · {fmt.count(rows)} records · {fmt.size(size)}",
+        )
+        result = self.state.dry_run
+        if result is not None:
+            inserted = sum(r.inserted for r in result.tables)
+            dup = sum(r.duplicates for r in result.tables)
+            rej = sum(r.rejected for r in result.tables)
+            text.append(
+                f"   dry run: {fmt.count(inserted)} insert · {fmt.count(dup)} dup · {fmt.count(rej)} rej",
+                style="green" if rej == 0 else "yellow",
+            )
+        self.query_one("#plan-summary", Static).update(text)
+
+    def show_detail(self) -> None:
+        table = self.query_one("#plan-table", DataTable)
+        detail = self.query_one("#plan-detail", Static)
+        if not self.entries or not (0 <= table.cursor_row < len(self.entries)):
+            detail.update("")
+            return
+        e = self.entries[table.cursor_row]
+        text = Text()
+        text.append(f"{e.file} → {e.target}", style="bold")
+        text.append(f"   conflict: {e.conflict} · sequences: {e.sequences}\n", style="dim")
+        text.append(f"columns: {e.detail}")
+        r = self.dry.get(e.target)
+        if r is not None and (r.error or r.reject_file):
+            text.append(f"\n{r.error or 'rejects: ' + str(r.reject_file)}", style="yellow")
+        detail.update(text)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.show_detail()
+
+    def load_event(self, event: Any) -> None:
+        """Dry-run events: a bar over the tables, numbers filled in as each table finishes."""
+        from aria_tui.load.events import TableFinished, TableStarted
+
+        if isinstance(event, TableStarted):
+            bar = self.query_one("#dry-run-bar", ProgressBar)
+            bar.update(total=event.count, progress=event.index - 1)
+            self.query_one("#dry-run-label", Static).update(
+                f"Dry run {event.index}/{event.count} {event.target}"
+            )
+        elif isinstance(event, TableFinished):
+            result = event.result
+            self.dry[result.target] = result
+            table = self.query_one("#plan-table", DataTable)
+            cells = _dry_cells(result)
+            for key, value in zip(("inserted", "duplicates", "rejected"), cells, strict=True):
+                table.update_cell(result.target, key, value)
+
+    # -- actions ---------------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        dry_running = self.wizard.busy("dryrun")
+        if action == "dry_run":
+            return None if dry_running or self.state.plan is None else True
+        if action in ("next", "back") and dry_running:
+            return None  # a dry run holds its own transaction: let it finish (seconds)
+        return super().check_action(action, parameters)
+
+    def action_dry_run(self) -> None:
+        self.state.dry_run = None
+        self.dry = {}
+        self.wizard.dry_run()
+        self.sync()
+
+
+def _dry_cells(result: Any) -> list[Text]:
+    if result is None:
+        return [Text("·", justify="right", style="dim")] * 3
+    if result.error:
+        return [Text("failed", style="red"), Text(""), Text("")]
+    return [
+        Text(fmt.count(result.inserted), justify="right", style="green"),
+        Text(fmt.count(result.duplicates), justify="right", style="dim" if not result.duplicates else ""),
+        Text(fmt.count(result.rejected), justify="right", style="red" if result.rejected else "dim"),
+    ]

@@ -1,0 +1,280 @@
+"""Step 4: the load. Overall and per-table progress, a log, and a cancel that says what it did."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.widgets import ProgressBar, RichLog, Static
+
+from aria_tui.ui import fmt
+from aria_tui.ui.components.table_meter import TableMeter
+from aria_tui.ui.screens.base import StepScreen
+from aria_tui.ui.screens.plan import plan_entries
+
+REPAINT_S = 0.25  # the overall line (elapsed, rate, ETA) repaints 4×/s even between events
+
+
+class RunScreen(StepScreen):
+    STEP = "run"
+    HELP = (
+        "The load, table by table in foreign-key order. Each table is one transaction: it is "
+        "either fully loaded or untouched. Cancel (ctrl+c or esc, then y) rolls back the table in "
+        "progress; finished tables stay committed, and running the load again resumes after them. "
+        "When the load is done, n validates it."
+    )
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+c", "cancel", "Cancel", id="cancel", priority=True, key_display="^c/esc"),
+        Binding("escape", "cancel", "Cancel", id="cancel-esc", show=False),
+        Binding("escape", "back", "Back", id="back"),
+        Binding("n", "next", "Validate", id="next"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.meters: dict[str, TableMeter] = {}
+        self.bytes_done: dict[str, int] = {}
+        self.rows_done: dict[str, int] = {}
+        self.rows_total = 0
+        self.bytes_total = 0
+        self.started_at: float | None = None
+        self.finished_at: float | None = None
+        self.current: str | None = None
+        self.cancel_requested = False
+        self.phase = "copy"
+
+    def compose_body(self) -> ComposeResult:
+        entries = plan_entries(self.state.plan) if self.state.plan is not None else []
+        self.rows_total = sum(e.rows for e in entries)
+        self.bytes_total = sum(e.bytes for e in entries)
+        with Vertical(id="overall"):
+            yield ProgressBar(total=max(self.bytes_total, 1), id="overall-bar", show_eta=False, clock=self.wizard.clock)
+            yield Static(id="overall-text")
+        with VerticalScroll(id="tables"):
+            for e in entries:
+                meter = TableMeter(e.target, e.rows, clock=self.wizard.clock)
+                self.meters[e.target] = meter
+                yield meter
+        yield Static(id="run-outcome")
+        yield RichLog(id="log", wrap=True, markup=False, max_lines=2000)
+
+    def on_mount(self) -> None:
+        self.started_at = self.wizard.clock.time
+        self.set_interval(REPAINT_S, self.repaint_overall)
+        self.query_one("#tables").focus()
+        super().on_mount()
+
+    def focus_main(self) -> None:
+        self.query_one("#tables").focus()
+
+    # -- events from the load worker (via the App) -----------------------------------------------
+
+    def elapsed(self) -> float:
+        end = self.finished_at if self.finished_at is not None else self.wizard.clock.time
+        return max(end - (self.started_at or 0.0), 0.0)
+
+    def log_line(self, text: str, style: str = "") -> None:
+        self.query_one(RichLog).write(Text(f"[{fmt.duration(self.elapsed()):>6}] {text}", style=style))
+
+    def load_event(self, event: Any) -> None:
+        from aria_tui.load.events import Log, TableFinished, TableProgress, TableStarted
+
+        if isinstance(event, TableProgress):
+            meter = self.meters.get(event.target)
+            self.rows_done[event.target] = event.rows_done
+            self.bytes_done[event.target] = event.bytes_done
+            if meter is not None:
+                meter.progressed(
+                    event.rows_done, event.rows_total, event.rows_per_s, event.eta_s, event.phase
+                )
+            self.phase = event.phase
+            self.repaint_overall()
+        elif isinstance(event, TableStarted):
+            self.current = event.target
+            meter = self.meters.get(event.target)
+            if meter is not None:
+                meter.started()
+                meter.scroll_visible(animate=False)
+        elif isinstance(event, TableFinished):
+            self.table_finished(event.result)
+        elif isinstance(event, Log):
+            style = {"warning": "yellow", "error": "red"}.get(event.level, "")
+            self.log_line(event.message, style)
+
+    def table_finished(self, result: Any) -> None:
+        from aria_tui.load import LOADED, RESUMED, SKIPPED
+
+        self.current = None
+        meter = self.meters.get(result.target)
+        self.rows_done[result.target] = result.csv_rows
+        self.bytes_done[result.target] = self._bytes_of(result.target)
+        if result.status in (LOADED, RESUMED):
+            summary = table_summary(result)
+            if meter is not None:
+                meter.finished(True, summary)
+            self.log_line(f"{result.target}: {summary}", "yellow" if result.rejected else "")
+            if result.reject_file:
+                self.log_line(f"  rejects: {result.reject_file}", "yellow")
+        elif result.status == SKIPPED and self.cancel_requested:
+            # the table in progress when the operator cancelled: its transaction rolled back
+            self.rows_done[result.target] = 0
+            self.bytes_done[result.target] = 0
+            if meter is not None and meter.state == "running":
+                meter.rolled_back()
+            elif meter is not None:
+                meter.not_started()
+            self.log_line(f"{result.target}: {result.error or 'rolled back'}", "yellow")
+        else:
+            if meter is not None:
+                meter.finished(False, table_summary(result))
+            self.log_line(f"{result.target}: {table_summary(result)}", "red")
+        self.repaint_overall()
+
+    @property
+    def loaded_tables(self) -> list[str]:
+        return [t for t, m in self.meters.items() if m.state == "done"]
+
+    def _bytes_of(self, target: str) -> int:
+        for e in plan_entries(self.state.plan):
+            if e.target == target:
+                return e.bytes
+        return 0
+
+    def repaint_overall(self) -> None:
+        done_bytes = sum(self.bytes_done.values())
+        done_rows = sum(self.rows_done.values())
+        self.query_one("#overall-bar", ProgressBar).update(progress=min(done_bytes, max(self.bytes_total, 1)))
+        elapsed = self.elapsed()
+        rate = done_rows / elapsed if elapsed > 0 else 0.0
+        byte_rate = done_bytes / elapsed if elapsed > 0 else 0.0
+        eta = None
+        if byte_rate > 0 and self.finished_at is None and self.phase == "copy":
+            eta = (self.bytes_total - done_bytes) / byte_rate
+        text = Text()
+        finished = sum(1 for m in self.meters.values() if m.state in ("done", "failed"))
+        text.append(f"{finished}/{len(self.meters)} tables", style="bold")
+        text.append(
+            f" · {fmt.count(done_rows)}/{fmt.count(self.rows_total)} records · {fmt.rate(rate)}"
+            f" · elapsed {fmt.duration(elapsed)}"
+        )
+        if eta is not None:
+            text.append(f" · ETA {fmt.duration(eta)}")
+        self.query_one("#overall-text", Static).update(text)
+
+    # -- outcome ---------------------------------------------------------------------------------------
+
+    def cancelling(self) -> None:
+        self.cancel_requested = True
+        current = self.current or "the table in progress"
+        self._outcome(
+            f"Cancelling: {current} is rolling back; finished tables stay loaded.", "cancelled"
+        )
+        self.log_line("cancel requested", "yellow")
+
+    def finished(self, result: Any, cancelled: bool) -> None:
+        self.finished_at = self.wizard.clock.time
+        if result is not None and result.seconds:
+            # the core timed the run; the screen's clock may be a test's frozen one
+            self.finished_at = (self.started_at or 0.0) + result.seconds
+        if cancelled:
+            rolled = [t for t, m in self.meters.items() if m.state in ("running", "rolled")]
+            for t in rolled:
+                if self.meters[t].state == "running":
+                    self.meters[t].rolled_back()
+            waiting = [t for t, m in self.meters.items() if m.state == "waiting"]
+            for t in waiting:
+                self.meters[t].not_started()
+            kept = len(self.loaded_tables)
+            parts = [f"Cancelled. {kept} finished table{'s' if kept != 1 else ''} stay loaded"]
+            if rolled:
+                parts.append(f"{', '.join(rolled)} rolled back (nothing of it was written)")
+            if waiting:
+                parts.append(f"{len(waiting)} not started")
+            self._outcome("; ".join(parts) + ". Running the load again resumes.", "cancelled")
+            self.log_line("cancelled: " + "; ".join(parts[1:] or ["no table was in progress"]), "yellow")
+            self.status("n validates what is loaded; esc goes back to the plan.")
+        elif result is not None and result.ok:
+            self._outcome(
+                f"Loaded {len(self.loaded_tables)} tables in {fmt.duration(result.seconds)}. "
+                "n validates.",
+                "ok",
+            )
+            self.status("n validates the cutover.")
+        else:
+            failed = [t.target for t in (result.tables if result else ()) if not t.ok]
+            self._outcome(
+                f"Finished with problems in {len(failed)} table{'s' if len(failed) != 1 else ''} "
+                f"({', '.join(failed[:3])}{'…' if len(failed) > 3 else ''}): see the log. "
+                "n validates to see exactly what.",
+                "failed",
+            )
+            self.status("n validates the cutover.")
+        self.repaint_overall()
+        self.log_line("load finished" if not cancelled else "load stopped")
+
+    def failed(self, sentence: str) -> None:
+        self.finished_at = self.wizard.clock.time
+        for m in self.meters.values():
+            if m.state == "running":
+                m.rolled_back()
+        self._outcome(f"The load stopped: {sentence}", "failed")
+        self.log_line(sentence, "red")
+
+    def _outcome(self, text: str, kind: str) -> None:
+        widget = self.query_one("#run-outcome", Static)
+        for k in ("ok", "cancelled", "failed"):
+            widget.set_class(k == kind, f"-{k}")
+        widget.update(text)
+
+    def sync(self) -> None:
+        if self.state.running:
+            self.status("Loading… ctrl+c or esc cancels (the current table rolls back).")
+
+    # -- actions ---------------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # escape means cancel while the load runs and back to the plan afterwards
+        if action == "cancel":
+            if not self.state.running:
+                return False
+            return None if self.cancel_requested else True
+        if action == "back" and self.state.running:
+            return False
+        return super().check_action(action, parameters)
+
+    def action_cancel(self) -> None:
+        from aria_tui.ui.screens.dialogs import ConfirmModal
+
+        if not self.state.running or self.cancel_requested:
+            return
+        current = self.current or "The table in progress"
+
+        def answered(yes: bool | None) -> None:
+            if yes and self.state.running:
+                self.wizard.cancel_load()
+
+        self.app.push_screen(
+            ConfirmModal(
+                "Cancel the load?",
+                f"{current} rolls back (nothing of it is written). The {len(self.loaded_tables)} "
+                "finished tables stay loaded; running the load again resumes after them.",
+                yes="Cancel the load",
+                no="Keep loading",
+            ),
+            answered,
+        )
+
+
+def table_summary(result: Any) -> str:
+    """'51 new · 2 dup · 0 rej · 0s' (new = inserted), or the status and error for a table that did not load."""
+    if result.error:
+        return f"{result.status}: {result.error}"
+    if result.status == "resumed":
+        return f"already loaded (resumed) · {fmt.count(result.csv_rows)} records"
+    return (
+        f"{fmt.count(result.inserted)} new · {fmt.count(result.duplicates)} dup · "
+        f"{fmt.count(result.rejected)} rej · {fmt.duration(result.seconds)}"
+    )

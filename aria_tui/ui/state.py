@@ -1,0 +1,149 @@
+"""The one wizard-state value the App owns: what each step produced and what the operator ticked.
+
+Screens read it and never keep their own copy, so going back and forth between steps cannot show
+stale numbers. No Textual here: the state is plain data that tests can inspect directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from aria_tui.profiles import Profile
+    from aria_tui.scan.model import Inventory, TableScan
+    from aria_tui.target.catalog import Catalog
+    from aria_tui.target.connect import Target
+
+STEPS = ("connect", "inventory", "plan", "run", "validate")
+STEP_TITLES = {
+    "connect": "Connect",
+    "inventory": "Inventory",
+    "plan": "Plan",
+    "run": "Run",
+    "validate": "Validate",
+}
+
+
+@dataclass
+class Connection:
+    """What the Connect step learned about the target."""
+
+    target: Target
+    catalog: Catalog
+    profile: Profile | None
+    needs_bootstrap: bool
+    export_files: int = 0  # CSV files found in the export folder
+    export_error: str | None = None  # why the export folder is unusable, one sentence
+
+    @property
+    def missing_schemas(self) -> list[str]:
+        if self.profile is None:
+            return []
+        return [s for s in self.profile.schemas if s not in self.catalog.schemas]
+
+
+@dataclass
+class WizardState:
+    export_dir: Path | None
+    dsn: str | None
+    profile_name: str | None
+    connection: Connection | None = None
+    inventory: Inventory | None = None
+    selected: set[str] = field(default_factory=set)  # TableScan.name of every ticked file
+    plan: Any = None  # aria_tui.load LoadPlan of the current selection
+    dry_run: Any = None  # RunResult of the last dry run of `plan`
+    run: Any = None  # RunResult of the real run
+    run_cancelled: bool = False
+    running: bool = False  # a real load is in progress: leaving the Run step is not allowed
+    validation: Any = None  # aria_tui.validate Validation
+
+    # -- selection ---------------------------------------------------------------------------
+
+    def tables(self) -> tuple[TableScan, ...]:
+        return self.inventory.tables if self.inventory is not None else ()
+
+    def set_inventory(self, inventory: Inventory) -> None:
+        """A new scan resets everything downstream: old plans and results describe other files."""
+        self.inventory = inventory
+        self.selected = {t.name for t in inventory.tables if t.selected and why_blocked(t) is None}
+        self.invalidate_plan()
+
+    def invalidate_plan(self) -> None:
+        self.plan = None
+        self.dry_run = None
+
+    def toggle(self, table: TableScan) -> str | None:
+        """Tick or untick one file; returns why it cannot be ticked, or None when done."""
+        if table.name in self.selected:
+            self.selected.discard(table.name)
+            self.invalidate_plan()
+            return None
+        reason = why_blocked(table)
+        if reason is not None:
+            return reason
+        self.selected.add(table.name)
+        self.invalidate_plan()
+        return None
+
+    def tick_group(self, tables: list[TableScan]) -> tuple[bool, int]:
+        """Tick every tickable file of a group, or untick them all when they are all ticked already.
+
+        Returns (ticked, how many files changed) so the status line can say what happened.
+        """
+        tickable = [t for t in tables if why_blocked(t) is None]
+        if tickable and all(t.name in self.selected for t in tickable):
+            for t in tickable:
+                self.selected.discard(t.name)
+            self.invalidate_plan()
+            return False, len(tickable)
+        changed = [t for t in tickable if t.name not in self.selected]
+        self.selected.update(t.name for t in changed)
+        if changed:
+            self.invalidate_plan()
+        return True, len(changed)
+
+    def selected_tables(self) -> list[TableScan]:
+        return [t for t in self.tables() if t.name in self.selected]
+
+    def totals(self) -> tuple[int, int, int]:
+        """(tables, records, bytes) of what is ticked."""
+        chosen = self.selected_tables()
+        return len(chosen), sum(t.rows for t in chosen), sum(t.file.bytes for t in chosen)
+
+    # -- step validity (drives check_action on "Next") -----------------------------------------
+
+    def can_leave(self, step: str) -> bool:
+        if step == "connect":
+            return (
+                self.connection is not None
+                and not self.connection.needs_bootstrap
+                and self.export_dir is not None
+                and self.connection.export_error is None
+                and self.connection.export_files > 0
+            )
+        if step == "inventory":
+            return self.inventory is not None and bool(self.selected)
+        if step == "plan":
+            return self.plan is not None
+        if step == "run":
+            return self.run is not None and not self.running
+        return False
+
+
+def why_blocked(table: TableScan) -> str | None:
+    """One sentence saying why a file cannot be loaded, or None when it can be ticked.
+
+    The scan already decided (a broken CSV, a blocking column, a file that differs from its
+    manifest are all `blocked`); the wizard only puts it in words.
+    """
+    if table.diff.loadable and table.target is not None:
+        return None
+    if table.diff.reason:
+        return table.diff.reason
+    if table.problem is not None:
+        return table.problem.sentence()
+    if table.diff.status == "no_target":
+        return f"{table.file.name} has no table on the target."
+    return f"{table.file.name} is blocked by the schema diff."

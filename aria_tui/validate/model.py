@@ -1,0 +1,137 @@
+"""The values validation produces: a Check per question asked of a table, a TableValidation per
+table, a Validation for the whole cutover. `Validation.to_json()` is the `validate --json` object."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+# check names, in the order the report shows them
+RECONCILIATION = "reconciliation"
+PRESENCE = "presence"
+CONTENT = "content"
+FOREIGN_KEYS = "foreign_keys"
+VECTORS = "vectors"
+SEQUENCES = "sequences"
+STATUS = "status"  # the only check of a table that could not be validated at all
+CHECK_NAMES = (RECONCILIATION, PRESENCE, CONTENT, FOREIGN_KEYS, VECTORS, SEQUENCES)
+
+# TableValidation.status
+PASSED = "passed"
+FAILED = "failed"
+NO_TARGET = "no_target"  # the target has no table for the file
+BLOCKED = "blocked"  # the scan found the file unloadable (missing column, broken CSV, ...)
+SKIPPED = "skipped"  # the load journal says the load skipped or failed this table
+ERROR = "error"  # a check could not run (the server refused the file, ...)
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str  # one or two sentences a person can paste into a ticket
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "ok": self.ok, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class TableValidation:
+    target: str  # 'schema.table' (the file stem when the target has no such table)
+    file: str  # file name inside the export folder
+    csv_rows: int  # records in the file, counted the way PostgreSQL's CSV COPY reads them
+    target_rows: int  # count(*) of the target table now
+    checks: tuple[Check, ...]
+    status: str
+    seconds: float = 0.0
+    priority: str | None = None
+    # records the export holds that the target should not (values that do not cast, vectors of
+    # the wrong dimension, NULL in a NOT NULL column, a foreign key with no parent)
+    rejected: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.status == PASSED
+
+    def check(self, name: str) -> Check | None:
+        for c in self.checks:
+            if c.name == name:
+                return c
+        return None
+
+    @property
+    def failures(self) -> tuple[Check, ...]:
+        return tuple(c for c in self.checks if not c.ok)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "file": self.file,
+            "csv_rows": self.csv_rows,
+            "target_rows": self.target_rows,
+            "ok": self.ok,
+            "status": self.status,
+            "priority": self.priority,
+            "rejected": self.rejected,
+            "seconds": round(self.seconds, 3),
+            "checks": [c.to_json() for c in self.checks],
+        }
+
+
+@dataclass(frozen=True)
+class Validation:
+    ok: bool
+    tables: tuple[TableValidation, ...]
+    report_path: Path | None  # the Markdown report; the JSON one sits next to it
+    export: Path = Path()
+    target_display: str = ""
+    profile: str | None = None
+    not_selected: tuple[str, ...] = ()  # files of the export that were not validated
+    started_at: str = ""  # ISO 8601, UTC
+    seconds: float = 0.0
+    json_path: Path | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def passed(self) -> int:
+        return sum(1 for t in self.tables if t.ok)
+
+    @property
+    def failed(self) -> int:
+        return len(self.tables) - self.passed
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "report": str(self.report_path) if self.report_path else None,
+            "report_json": str(self.json_path) if self.json_path else None,
+            "export": str(self.export),
+            "target": self.target_display,
+            "profile": self.profile,
+            "started_at": self.started_at,
+            "seconds": round(self.seconds, 3),
+            "summary": {
+                "tables": len(self.tables),
+                "passed": self.passed,
+                "failed": self.failed,
+                "csv_rows": sum(t.csv_rows for t in self.tables),
+                "target_rows": sum(t.target_rows for t in self.tables),
+            },
+            "tables": [t.to_json() for t in self.tables],
+            "not_selected": list(self.not_selected),
+            "notes": list(self.notes),
+        }
+
+
+@dataclass(frozen=True)
+class ValidateEvent:
+    """Progress for the wizard and the CLI: `check` is None when a table starts or ends."""
+
+    table: str
+    index: int  # 0-based position of the table in the selection
+    total: int
+    check: str | None = None
+    message: str = ""
+    result: TableValidation | None = None  # set on the event that ends a table
+    done: int = 0  # tables finished so far (tables run side by side, so not `index`)

@@ -1,0 +1,388 @@
+"""`validate()`: scan the export against the live target, then ask each selected table the checks.
+
+Everything runs on one connection in one REPEATABLE READ transaction, so foreign keys are judged
+against one consistent picture of the target, and the transaction is rolled back at the end: the
+only things validation creates are temporary tables and functions.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import psycopg
+from psycopg import sql
+
+from aria_tui.errors import AriaError, Cancelled
+from aria_tui.target.catalog import exact_row_count
+from aria_tui.target.connect import Target
+from aria_tui.validate import checks
+from aria_tui.validate import journal as journal_mod
+from aria_tui.validate import report as report_mod
+from aria_tui.validate import staging as st
+from aria_tui.validate.model import (
+    BLOCKED,
+    ERROR,
+    FAILED,
+    NO_TARGET,
+    PASSED,
+    SKIPPED,
+    STATUS,
+    Check,
+    TableValidation,
+    ValidateEvent,
+    Validation,
+)
+
+if TYPE_CHECKING:
+    from aria_tui.scan.model import Inventory, TableScan
+
+# the scan's diff statuses this module reacts to (aria_tui.scan.model)
+SCAN_BLOCKED, SCAN_NO_TARGET = "blocked", "no_target"
+
+EventCallback = Callable[[ValidateEvent], None]
+MAX_WORKERS = 4
+CancelSignal = Callable[[], bool] | threading.Event | None
+IMPORTANT = ("HIGH", "MEDIUM")
+
+
+def validate(
+    folder: Path,
+    target: Target,
+    *,
+    profile: str | None = None,
+    tables: list[str] | None = None,
+    priorities: list[str] | None = None,
+    report_dir: Path | None = None,
+    on_event: EventCallback | None = None,
+    cancel: CancelSignal = None,
+) -> Validation:
+    """Prove the cutover of `folder` into `target`; writes the Markdown + JSON report.
+
+    Raises AriaError (exit 2) for an unusable folder or target, Cancelled when `cancel` fires.
+    """
+    from aria_tui.scan import scan as scan_export
+
+    folder = Path(folder)
+    started = time.monotonic()
+    started_at = datetime.now(UTC).replace(microsecond=0)
+    check_cancel = _canceller(cancel)
+    emit = _serialised(on_event)
+    with target.connect() as conn:
+        _prepare_session(conn)
+        inventory = scan_export(folder, conn, profile, target_display=target.display)
+        conn.rollback()  # the scan's reads must not pin the snapshot validation takes next
+        chosen = choose(inventory, tables, priorities)
+        if not chosen:
+            raise AriaError(
+                f"Nothing to validate in {folder}: no table is selected (name some with --tables)."
+            )
+        entries = journal_mod.read_entries(folder, target)
+        _begin(conn)
+        conns = [conn]
+        try:
+            conns += _helpers(conn, target, _worker_count(chosen))
+            results = _run_tables(conns, inventory, chosen, entries, check_cancel, emit)
+        finally:
+            for c in conns:
+                if not c.closed:
+                    c.rollback()
+            for c in conns[1:]:
+                c.close()
+    chosen_ids = {id(t) for t in chosen}
+    not_selected = tuple(t.file.name for t in inventory.tables if id(t) not in chosen_ids)
+    validation = Validation(
+        ok=all(r.ok for r in results),
+        tables=tuple(results),
+        report_path=None,
+        export=folder.resolve(),
+        target_display=target.display,
+        profile=inventory.profile,
+        not_selected=not_selected,
+        started_at=started_at.isoformat().replace("+00:00", "Z"),
+        seconds=time.monotonic() - started,
+        notes=tuple(inventory.notes),
+    )
+    return report_mod.write(validation, target, report_dir)
+
+
+def _prepare_session(conn: psycopg.Connection) -> None:
+    # staged files live in temporary tables: let them stay in memory (a session setting that
+    # only takes before the first temporary table, and only if committed)
+    conn.execute("SET temp_buffers = '128MB'")
+    conn.commit()
+
+
+def _begin(conn: psycopg.Connection, snapshot: str | None = None) -> None:
+    """One consistent picture of the target for every check, on every connection."""
+    conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+    if snapshot is not None:
+        conn.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot)))
+    # hash joins of a whole table at a time: give them room rather than spill to disk
+    conn.execute("SET LOCAL work_mem = '64MB'")
+
+
+def _worker_count(chosen: list[TableScan]) -> int:
+    # the server does the work: one backend per core it can use, and never more than the tables
+    return max(1, min(MAX_WORKERS, os.cpu_count() or 1, len(chosen)))
+
+
+def _helpers(conn: psycopg.Connection, target: Target, count: int) -> list[psycopg.Connection]:
+    """Extra connections that see exactly the snapshot of `conn` (pg_export_snapshot), so tables
+    checked side by side are judged against the same target; none when that is not possible."""
+    if count <= 1:
+        return []
+    conn.execute("SAVEPOINT aria_snapshot")
+    try:
+        snapshot = conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
+    except psycopg.Error:  # e.g. a hot standby: validate on one connection
+        conn.execute("ROLLBACK TO SAVEPOINT aria_snapshot")
+        return []
+    conn.execute("RELEASE SAVEPOINT aria_snapshot")
+    helpers: list[psycopg.Connection] = []
+    try:
+        for _ in range(count - 1):
+            helper = target.connect()
+            helpers.append(helper)
+            _prepare_session(helper)
+            _begin(helper, snapshot)
+    except (psycopg.Error, AriaError):
+        for helper in helpers:  # too few connection slots: fewer workers is still correct
+            helper.close()
+        return []
+    return helpers
+
+
+def _run_tables(
+    conns: list[psycopg.Connection],
+    inventory: Inventory,
+    chosen: list[TableScan],
+    entries: dict[str, journal_mod.JournalEntry],
+    check_cancel: Callable[[], None],
+    emit: EventCallback,
+) -> list[TableValidation]:
+    """Validate the tables on the connections side by side, biggest file first; results come
+    back in the order of `chosen`, whatever order they finished in."""
+    total = len(chosen)
+    pending = sorted(range(total), key=lambda i: -chosen[i].file.bytes)
+    results: list[TableValidation | None] = [None] * total
+    lock = threading.Lock()
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def work(conn: psycopg.Connection) -> None:
+        while not stop.is_set():
+            with lock:
+                if not pending:
+                    return
+                i = pending.pop(0)
+            ts = chosen[i]
+            name = ts.target or ts.name
+            try:
+                check_cancel()
+                emit(ValidateEvent(name, i, total, None, f"validating {ts.file.name}"))
+                result = _validate_table(conn, inventory, ts, entries, check_cancel, emit, i, total)
+            except BaseException as exc:  # noqa: BLE001 - handed to the calling thread below
+                errors.append(exc)
+                stop.set()
+                return
+            results[i] = result
+            emit(ValidateEvent(name, i, total, None, result.status, result))
+
+    threads = [threading.Thread(target=work, args=(c,), daemon=True) for c in conns[1:]]
+    for t in threads:
+        t.start()
+    try:
+        work(conns[0])
+    except BaseException:
+        stop.set()
+        raise
+    finally:
+        if stop.is_set():
+            for c in conns[1:]:
+                c.cancel_safe()  # a helper deep in a long statement: end it now
+        for t in threads:
+            t.join()
+    if errors:
+        raise errors[0]
+    return [r for r in results if r is not None]
+
+
+def _serialised(on_event: EventCallback | None) -> EventCallback:
+    """Events arrive from several threads; the wizard and Rich see them one at a time, each
+    stamped with the number of tables finished so far."""
+    lock = threading.Lock()
+    done = [0]
+
+    def emit(event: ValidateEvent) -> None:
+        with lock:
+            if event.result is not None:
+                done[0] += 1
+            if on_event is not None:
+                on_event(replace(event, done=done[0]))
+
+    return emit
+
+
+def choose(inventory: Inventory, tables: list[str] | None, priorities: list[str] | None) -> list[TableScan]:
+    """The loader's selection, plus what the operator asked for that cannot load (reported as a
+    failure, never left out quietly): named tables, or important ones the profile marks."""
+    if tables:
+        chosen: list[TableScan] = []
+        for name in tables:
+            found = inventory.table(name)
+            if found is None:
+                raise AriaError(f"The export has no file for table '{name}' (or the name is ambiguous).")
+            if found not in chosen:
+                chosen.append(found)
+        return chosen
+    wanted = {p.upper() for p in priorities} if priorities else None
+    chosen = []
+    for t in inventory.tables:
+        if wanted is not None:
+            pick = t.priority in wanted
+        else:
+            pick = t.selected or (inventory.profile is not None and t.priority in IMPORTANT)
+        if pick:
+            chosen.append(t)
+    return chosen
+
+
+def _validate_table(
+    conn: psycopg.Connection,
+    inventory: Inventory,
+    ts: TableScan,
+    entries: dict[str, journal_mod.JournalEntry],
+    check_cancel: Callable[[], None],
+    on_event: EventCallback,
+    index: int,
+    total: int,
+) -> TableValidation:
+    started = time.monotonic()
+    name = ts.target or ts.name
+    table = inventory.catalog.get(ts.target) if ts.target else None
+
+    def done(status: str, found: list[Check], target_rows: int = 0, rejected: int = 0) -> TableValidation:
+        return TableValidation(
+            target=name,
+            file=ts.file.name,
+            csv_rows=ts.rows,
+            target_rows=target_rows,
+            checks=tuple(found),
+            status=status,
+            seconds=time.monotonic() - started,
+            priority=ts.priority,
+            rejected=rejected,
+        )
+
+    if table is None or ts.status == SCAN_NO_TARGET:
+        why = ts.diff.reason or f"the target has no table for {ts.file.name}"
+        return done(NO_TARGET, [Check(STATUS, False, f"Not validated: {why.rstrip('.')}.")])
+    if ts.status == SCAN_BLOCKED or ts.problem is not None or ts.header is None:
+        why = ts.problem.sentence() if ts.problem is not None else ts.diff.reason or "the scan blocked it"
+        rows = _row_count(conn, table)
+        return done(
+            BLOCKED, [Check(STATUS, False, f"Not loadable, so not validated: {why.rstrip('.')}.")], rows
+        )
+
+    entry = entries.get(table.qualified) or entries.get(ts.file.name)
+    found: list[Check] = []
+
+    def step(check: str) -> None:
+        check_cancel()
+        on_event(ValidateEvent(name, index, total, check, f"{check} of {ts.file.name}"))
+
+    lay = st.layout(table, tuple(ts.header.columns), ts.diff.mapping)
+    conn.execute("SAVEPOINT aria_table")
+    try:
+        step("staging")
+        try:
+            records, source = st.stage(conn, ts.file.path, lay, check_cancel=check_cancel)
+        except psycopg.Error as exc:
+            conn.execute("ROLLBACK TO SAVEPOINT aria_table")
+            reason = _server_reason(exc, lay)
+            return done(
+                ERROR,
+                [Check(STATUS, False, f"PostgreSQL cannot read {ts.file.name} as CSV: {reason}.")],
+                _row_count(conn, table),
+            )
+        target_rows = exact_row_count(conn, table)
+        step("presence")
+        staged = checks.measure(conn, lay, ts.file.name, ts.rows, records, source)
+        found.append(
+            checks.reconciliation(
+                staged, target_rows, entry, journal_found=bool(entries), file_bytes=ts.file.bytes
+            )
+        )
+        found.append(checks.presence(staged))
+        step("content")
+        found.append(checks.content(conn, staged))
+        # these three apply only when the table has foreign keys, vector columns, sequences
+        step("foreign_keys")
+        optional = [checks.foreign_keys(conn, table, lay)]
+        step("vectors")
+        optional.append(checks.vectors(conn, table))
+        step("sequences")
+        optional.append(checks.sequences(conn, table))
+        found += [c for c in optional if c is not None]
+        st.drop_all(conn)
+        conn.execute("RELEASE SAVEPOINT aria_table")
+    except Cancelled:
+        raise
+    except psycopg.Error as exc:
+        conn.execute("ROLLBACK TO SAVEPOINT aria_table")
+        found.append(Check(STATUS, False, f"A check could not run: {_server_reason(exc, lay)}."))
+        return done(ERROR, found, _row_count(conn, table))
+    status = PASSED if all(c.ok for c in found) else FAILED
+    if entry is not None and entry.status not in ("loaded", "resumed"):
+        status = SKIPPED
+    return done(status, found, target_rows, staged.rejected)
+
+
+def _row_count(conn: psycopg.Connection, table) -> int:
+    """count(*) for a table whose checks could not run; 0 when even that is refused (the
+    failing check says why)."""
+    conn.execute("SAVEPOINT aria_count")
+    try:
+        n = exact_row_count(conn, table)
+    except psycopg.Error:
+        conn.execute("ROLLBACK TO SAVEPOINT aria_count")
+        return 0
+    conn.execute("RELEASE SAVEPOINT aria_count")
+    return n
+
+
+def _server_reason(exc: psycopg.Error, lay: st.Layout | None = None) -> str:
+    """The server's message, with COPY's "line N, column cK" in the file's own terms."""
+    diag = getattr(exc, "diag", None)
+    text = (diag.message_primary if diag and diag.message_primary else str(exc)).strip()
+    context = diag.context if diag and diag.context else ""
+    for part in context.splitlines():
+        m = re.search(r"\bline (\d+)(?:, column (\w+))?", part)
+        if m:
+            where = f"line {m.group(1)}"
+            if m.group(2) and lay is not None and m.group(2) in lay.stage_columns:
+                where += f", column {lay.header[lay.stage_columns.index(m.group(2))]}"
+            return f"{text.rstrip('.')} ({where})"
+    return text.rstrip(".")
+
+
+def _canceller(cancel: CancelSignal) -> Callable[[], None]:
+    def check() -> None:
+        if cancel is None:
+            return
+        fired = cancel.is_set() if isinstance(cancel, threading.Event) else cancel()
+        if fired:
+            raise Cancelled("Validation cancelled; nothing was changed.")
+
+    return check
+
+
+__all__ = ["choose", "validate"]

@@ -1,0 +1,468 @@
+"""The export file as the server sees it: a staging copy, its values cast through the target's own
+types.
+
+Validation must not trust aria-tui's own CSV reader or the loader, so the file goes to the server
+byte for byte (COPY ... FORMAT csv, as `psql \\copy` would read it) and every comparison afterwards
+happens in SQL. Temporary tables per file:
+
+- `_aria_typed` (one column per CSV column, of the target column's type; vectors stay text, see
+  `Layout.text_vectors`) or, when some value does not fit its type, `_aria_raw` (all text), each
+  with `_aria_rec`, the record number in the file;
+- `_aria_cast`: per record `_aria_rec`, `_aria_reason` (why the record cannot be loaded, NULL when
+  it can), the typed values of the key, unique-key and foreign-key columns under their target
+  names, and `_aria_h`, an md5 over the binary form (`record_send`) of the loaded columns. Binary,
+  so timestamps compare as instants whatever the session's TimeZone, JSON as jsonb normalises it,
+  numbers by value;
+- `_aria_missing` (checks.measure): loadable records whose key the target lacks, and why.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from aria_tui.target.catalog import Column, Table
+
+RAW = "_aria_raw"
+TYPED = "_aria_typed"
+CAST = "_aria_cast"
+MISSING = "_aria_missing"
+# internal column names nobody's table is likely to use for its own
+REC = "_aria_rec"
+REASON = "_aria_reason"
+HASH = "_aria_h"
+CHUNK = 1 << 20
+
+# types whose input function accepts any text: no need to ask pg_input_is_valid
+_ANY_TEXT = {"text", "character varying"}
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One loaded column: CSV column `csv` (staged as `stage`) into target column `column`."""
+
+    stage: str
+    csv: str
+    column: Column
+
+    @property
+    def name(self) -> str:
+        return self.column.name
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How one file lines up with its target table."""
+
+    table: Table
+    header: tuple[str, ...]  # the CSV header
+    stage_columns: tuple[str, ...]  # c1..cn, one per CSV header column
+    pairs: tuple[Pair, ...]  # mapped, non-generated columns, in CSV order
+    key: tuple[str, ...] | None  # target columns identifying a row; None = keyless table
+    uniques: tuple[tuple[str, ...], ...]  # other unique keys whose columns are all loaded
+    fks: tuple[tuple[str, tuple[str, ...], str, tuple[str, ...]], ...]  # (name, cols, ref, ref cols)
+    kept: tuple[str, ...]  # target columns kept typed in the cast table
+
+    @property
+    def dropped(self) -> tuple[str, ...]:
+        """CSV columns the mapping does not load."""
+        loaded = {p.csv for p in self.pairs}
+        return tuple(h for h in self.header if h not in loaded)
+
+    @property
+    def text_vectors(self) -> tuple[Pair, ...]:
+        """Vector columns compared as text against the target's output, row by row (keyed tables).
+
+        The export's vectors are the source server's own output, so the text of a loaded vector
+        is, byte for byte, what the target prints for it: printing the stored vector is about
+        twice as cheap as parsing the text, and text that differs is still parsed and compared by
+        value, so a non-canonical spelling of the same vector is equal too. Keyless tables compare
+        whole rows as a multiset and parse their vectors instead."""
+        if not self.key:
+            return ()
+        return tuple(p for p in self.pairs if p.column.is_vector)
+
+    @property
+    def hashed(self) -> tuple[Pair, ...]:
+        """The columns `_aria_h` covers: every loaded column but the text-compared vectors."""
+        skip = {p.stage for p in self.text_vectors}
+        return tuple(p for p in self.pairs if p.stage not in skip)
+
+    def pair(self, column: str) -> Pair | None:
+        for p in self.pairs:
+            if p.column.name == column:
+                return p
+        return None
+
+
+def layout(table: Table, header: tuple[str, ...], mapping: tuple[tuple[str, str | None], ...]) -> Layout:
+    """Pair the CSV header with the target columns through the scan's mapping."""
+    stage_columns = tuple(f"c{i + 1}" for i in range(len(header)))
+    mapped = dict(mapping)
+    pairs: list[Pair] = []
+    seen: set[str] = set()
+    for i, csv_col in enumerate(header):
+        target_col = mapped.get(csv_col)
+        col = table.column(target_col) if target_col else None
+        # a generated column cannot be loaded, and two CSV columns into one target column would
+        # make the loader pick one: compare the first, as the mapping lists it
+        if col is None or col.generated or col.name in seen:
+            continue
+        seen.add(col.name)
+        pairs.append(Pair(stage_columns[i], csv_col, col))
+    loaded = {p.column.name for p in pairs}
+
+    def all_loaded(cols: tuple[str, ...]) -> bool:
+        return bool(cols) and all(c in loaded for c in cols)
+
+    key: tuple[str, ...] | None = None
+    if table.primary_key and all_loaded(table.primary_key):
+        key = tuple(table.primary_key)
+    else:
+        for uk in table.unique_keys:
+            if all_loaded(uk.columns):
+                key = tuple(uk.columns)
+                break
+    uniques = tuple(
+        tuple(uk.columns)
+        for uk in table.unique_keys
+        if all_loaded(uk.columns) and tuple(uk.columns) != key
+    )
+    fks = tuple(
+        (fk.name, tuple(fk.columns), fk.ref_table, tuple(fk.ref_columns))
+        for fk in table.foreign_keys
+        if all_loaded(fk.columns)
+    )
+    kept: list[str] = []
+    for cols in [key or ()] + [u for u in uniques] + [f[1] for f in fks]:
+        for c in cols:
+            if c not in kept:
+                kept.append(c)
+    return Layout(table, tuple(header), stage_columns, tuple(pairs), key, uniques, fks, tuple(kept))
+
+
+def stage(
+    conn: psycopg.Connection,
+    path: Path,
+    lay: Layout,
+    *,
+    check_cancel: Callable[[], None] | None = None,
+) -> tuple[int, str]:
+    """Build `_aria_cast` from the file; returns (records the server's COPY read, the staged
+    table still holding the text of `lay.text_vectors`).
+
+    A clean file (the usual case) is COPYed straight into columns of the target's types, so each
+    value is parsed once, by the same input functions `psql \\copy` would use. Only when that
+    fails on some value is the file staged again as text and cast value by value through
+    pg_input_is_valid, so the bad records are named instead of failing the table. Raises
+    psycopg.Error when the server cannot read the file as CSV at all.
+    """
+    conn.execute("SAVEPOINT aria_stage")
+    try:
+        records = _copy(conn, path, lay, TYPED, typed=True, check_cancel=check_cancel)
+        _create_cast(conn, lay, TYPED, *_typed_columns(lay))
+        source = TYPED
+    except (psycopg.errors.DataError, psycopg.errors.IntegrityError):
+        conn.execute("ROLLBACK TO SAVEPOINT aria_stage")
+        records = _copy(conn, path, lay, RAW, typed=False, check_cancel=check_cancel)
+        _create_cast(conn, lay, RAW, *_careful_columns(conn, lay))
+        source = RAW
+    conn.execute("RELEASE SAVEPOINT aria_stage")
+    # temporary tables are never auto-analyzed; the joins that follow need real row counts
+    conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(CAST)))
+    return records, source
+
+
+def _copy(
+    conn: psycopg.Connection,
+    path: Path,
+    lay: Layout,
+    name: str,
+    *,
+    typed: bool,
+    check_cancel: Callable[[], None] | None,
+) -> int:
+    """COPY the file byte for byte into temporary table `name`: one column per CSV column, of
+    the target column's type (`typed`) or text, after `_aria_rec`, the record number."""
+    as_text = {p.stage for p in lay.text_vectors}
+    types = {p.stage: p.column.type for p in lay.pairs if p.stage not in as_text} if typed else {}
+    cols = sql.SQL(", ").join(
+        sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(types.get(c, "text")))
+        for c in lay.stage_columns
+    )
+    table = sql.Identifier(name)
+    conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(table))
+    conn.execute(
+        sql.SQL("CREATE TEMP TABLE {} ({} bigint GENERATED ALWAYS AS IDENTITY, {})").format(
+            table, sql.Identifier(REC), cols
+        )
+    )
+    # compressing long values only to decompress them a moment later costs more than it saves
+    external = [
+        r[0]
+        for r in conn.execute(
+            "SELECT a.attname FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+            "WHERE a.attrelid = %s::regclass AND a.attnum > 1 AND t.typstorage <> 'p'",
+            (f"pg_temp.{name}",),
+        )
+    ]
+    if external:
+        conn.execute(
+            sql.SQL("ALTER TABLE {} {}").format(
+                table,
+                sql.SQL(", ").join(
+                    sql.SQL("ALTER COLUMN {} SET STORAGE EXTERNAL").format(sql.Identifier(c))
+                    for c in external
+                ),
+            )
+        )
+    statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv, HEADER true, ENCODING 'UTF8')").format(
+        table, sql.SQL(", ").join(map(sql.Identifier, lay.stage_columns))
+    )
+    with conn.cursor() as cur:
+        with cur.copy(statement) as copy, open(path, "rb") as fh:
+            while chunk := fh.read(CHUNK):
+                if check_cancel:
+                    check_cancel()
+                copy.write(chunk)
+        return max(cur.rowcount, 0)
+
+
+_VECTOR_FN = """
+CREATE OR REPLACE FUNCTION pg_temp.{name}(t text, dim integer) RETURNS {typ}
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $fn$
+DECLARE v {typ};
+BEGIN
+  -- not STRICT: an undeclared dimension is a NULL `dim`, and the text must still be parsed
+  IF t IS NULL THEN RETURN NULL; END IF;
+  v := t::{typ};
+  IF dim IS NOT NULL AND vector_dims(v) <> dim THEN RETURN NULL; END IF;
+  RETURN v;
+EXCEPTION WHEN others THEN
+  RETURN NULL;
+END $fn$
+"""
+
+
+def vector_function(conn: psycopg.Connection, col: Column) -> sql.Composable:
+    """A try-cast for a vector type: pgvector's input has no soft errors, so pg_input_is_valid
+    raises on a bad vector instead of answering; an exception block turns that into NULL."""
+    typ = re.sub(r"\(\d+\)$", "", col.type)
+    name = "aria_try_" + re.sub(r"\W", "_", typ)
+    conn.execute(_VECTOR_FN.format(name=name, typ=typ))
+    return sql.SQL("pg_temp.{}").format(sql.Identifier(name))
+
+
+def _literal_type(col: Column) -> sql.Composable:
+    # format_type() output is the server's own spelling of the type, safe to splice as SQL
+    return sql.SQL(col.type)
+
+
+Columns = tuple[list[sql.Composable], list[sql.Composable], list[sql.Composable]]
+
+
+def _typed_columns(lay: Layout) -> Columns:
+    """(inner, typed, reasons) over `_aria_typed`: the values are already of the target's types."""
+    inner: list[sql.Composable] = [sql.Identifier(REC)]
+    typed: list[sql.Composable] = []
+    hashed = {p.stage for p in lay.hashed}
+    for i, p in enumerate(lay.pairs):
+        c = sql.Identifier(p.stage)
+        inner.append(c)
+        if p.stage in hashed:
+            typed.append(sql.SQL("{} AS {}").format(c, sql.Identifier(f"x{i}")))
+    return inner, typed, _null_reasons(lay)
+
+
+def _careful_columns(conn: psycopg.Connection, lay: Layout) -> Columns:
+    """(inner, typed, reasons) over `_aria_raw`: each value checked before it is cast, so a bad one
+    becomes a reason, not an error."""
+    inner: list[sql.Composable] = [sql.Identifier(REC)]
+    typed: list[sql.Composable] = []
+    reasons: list[sql.Composable] = []
+    hashed = {p.stage for p in lay.hashed}
+    for i, p in enumerate(lay.pairs):
+        c = sql.Identifier(p.stage)
+        v = sql.Identifier(f"v{i}")
+        x = sql.Identifier(f"x{i}")
+        col = p.column
+        label = sql.Literal(col.name)
+        inner.append(c)
+        if col.type in _ANY_TEXT:
+            typed.append(sql.SQL("{}::{} AS {}").format(c, _literal_type(col), x))
+        elif col.is_vector:
+            fn = vector_function(conn, col)
+            inner.append(sql.SQL("{}({}, {}) AS {}").format(fn, c, sql.Literal(col.dimension), v))
+            if p.stage in hashed:
+                typed.append(sql.SQL("{} AS {}").format(v, x))
+            reasons.append(vector_reason(c, v, col))
+        else:
+            inner.append(
+                sql.SQL("pg_input_is_valid({}, {}) AS {}").format(c, sql.Literal(col.type), v)
+            )
+            typed.append(
+                sql.SQL("CASE WHEN {v} THEN {c}::{t} END AS {x}").format(
+                    v=v, c=c, t=_literal_type(col), x=x
+                )
+            )
+            reasons.append(
+                sql.SQL(
+                    "CASE WHEN {c} IS NOT NULL AND NOT {v} THEN "
+                    "format('%s is not a valid %s: %s', {label}, {typ}, quote_literal(left({c}, 40))) END"
+                ).format(c=c, v=v, label=label, typ=sql.Literal(col.type))
+            )
+    return inner, typed, reasons + _null_reasons(lay)
+
+
+def vector_reason(c: sql.Composable, v: sql.Composable, col: Column) -> sql.Composable:
+    """Why text `c` whose try-cast `v` is NULL is not a vector of `col`; NULL when it is one."""
+    # say which: a wrong dimension is the common case and the one an operator can act on
+    return sql.SQL(
+        "CASE WHEN {c} IS NOT NULL AND {v} IS NULL THEN CASE WHEN {dim}::int IS NOT NULL "
+        r"AND {c} ~ '^\s*\[.*\]\s*$' "
+        "AND length({c}) - length(replace({c}, ',', '')) + 1 <> {dim}::int "
+        "THEN format('%s has %s dimensions, not %s', {label}, "
+        "length({c}) - length(replace({c}, ',', '')) + 1, {dim}) "
+        "ELSE format('%s is not a valid %s: %s', {label}, {typ}, quote_literal(left({c}, 40))) "
+        "END END"
+    ).format(
+        c=c,
+        v=v,
+        dim=sql.Literal(col.dimension),
+        label=sql.Literal(col.name),
+        typ=sql.Literal(col.type),
+    )
+
+
+def _null_reasons(lay: Layout) -> list[sql.Composable]:
+    """An empty value where the target needs one: the load rejects the record."""
+    reasons: list[sql.Composable] = []
+    for p in lay.pairs:
+        col = p.column
+        in_key = bool(lay.key) and col.name in (lay.key or ())
+        if col.not_null or in_key:
+            why = "is empty but the key" if in_key else "is empty but NOT NULL"
+            reasons.append(
+                sql.SQL("CASE WHEN {c} IS NULL THEN {msg} END").format(
+                    c=sql.Identifier(p.stage), msg=sql.Literal(f"{col.name} {why}")
+                )
+            )
+    return reasons
+
+
+def _create_cast(
+    conn: psycopg.Connection,
+    lay: Layout,
+    source: str,
+    inner: list[sql.Composable],
+    typed: list[sql.Composable],
+    reasons: list[sql.Composable],
+) -> None:
+    """`_aria_cast` from a staged table: the reason a record cannot load, its kept typed columns
+    and the hash of its loaded values (`lay.hashed`)."""
+    index = {p.column.name: i for i, p in enumerate(lay.pairs)}
+    reason = (
+        sql.SQL("NULLIF(concat_ws('; ', {}), '')").format(sql.SQL(", ").join(reasons))
+        if reasons
+        else sql.SQL("NULL::text")
+    )
+    middle = [sql.Identifier(REC), sql.SQL("{} AS {}").format(reason, sql.Identifier(REASON))]
+    middle += typed
+    outer: list[sql.Composable] = [sql.Identifier(REC), sql.Identifier(REASON)]
+    for name in lay.kept:
+        outer.append(
+            sql.SQL("{} AS {}").format(sql.Identifier(f"x{index[name]}"), sql.Identifier(name))
+        )
+    row = sql.SQL(", ").join(
+        sql.Identifier(f"x{index[p.column.name]}") for p in lay.hashed
+    )
+    outer.append(
+        sql.SQL("CASE WHEN {r} IS NULL THEN md5(record_send(ROW({row}))) END AS {h}").format(
+            r=sql.Identifier(REASON), row=row, h=sql.Identifier(HASH)
+        )
+    )
+    conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(CAST)))
+    # OFFSET 0 keeps each level a separate subquery, so a value is parsed once and reused
+    conn.execute(
+        sql.SQL(
+            "CREATE TEMP TABLE {cast} AS SELECT {outer} FROM ("
+            "SELECT {middle} FROM (SELECT {inner} FROM {src} OFFSET 0) AS r OFFSET 0) AS m"
+        ).format(
+            cast=sql.Identifier(CAST),
+            outer=sql.SQL(", ").join(outer),
+            middle=sql.SQL(", ").join(middle),
+            inner=sql.SQL(", ").join(inner),
+            src=sql.Identifier(source),
+        )
+    )
+
+
+def target_hash(lay: Layout, alias: str = "t") -> sql.Composable:
+    """The target-side twin of `_h`: the same columns, in the same order, from the live table."""
+    a = sql.Identifier(alias)
+    row = sql.SQL(", ").join(sql.SQL("{}.{}").format(a, sql.Identifier(p.name)) for p in lay.hashed)
+    return sql.SQL("md5(record_send(ROW({})))").format(row)
+
+
+def vectors_equal(conn: psycopg.Connection, lay: Layout, staged: str, target: str) -> sql.Composable:
+    """True when every text-compared vector of staged row `staged` equals the target row's:
+    the same text as the target prints, or else the same value once parsed."""
+    parts: list[sql.Composable] = []
+    for p in lay.text_vectors:
+        fn = vector_function(conn, p.column)
+        c = sql.SQL("{}.{}").format(sql.Identifier(staged), sql.Identifier(p.stage))
+        t = sql.SQL("{}.{}").format(sql.Identifier(target), sql.Identifier(p.name))
+        parts.append(
+            sql.SQL(
+                "CASE WHEN {c} IS NULL THEN {t} IS NULL WHEN {c} = {t}::text THEN true "
+                "ELSE coalesce({fn}({c}, {dim}) = {t}, false) END"
+            ).format(c=c, t=t, fn=fn, dim=sql.Literal(p.column.dimension))
+        )
+    return sql.SQL(" AND ").join(parts) if parts else sql.SQL("true")
+
+
+def key_match(cols: tuple[str, ...], left: str, right: str) -> sql.Composable:
+    """`left.k1 = right.k1 AND ...`."""
+    return sql.SQL(" AND ").join(
+        sql.SQL("{}.{} = {}.{}").format(
+            sql.Identifier(left), sql.Identifier(c), sql.Identifier(right), sql.Identifier(c)
+        )
+        for c in cols
+    )
+
+
+def fk_match(cols: tuple[str, ...], ref_cols: tuple[str, ...], left: str, right: str) -> sql.Composable:
+    return sql.SQL(" AND ").join(
+        sql.SQL("{}.{} = {}.{}").format(
+            sql.Identifier(right), sql.Identifier(rc), sql.Identifier(left), sql.Identifier(c)
+        )
+        for c, rc in zip(cols, ref_cols, strict=True)
+    )
+
+
+def not_null(cols: tuple[str, ...], alias: str) -> sql.Composable:
+    return sql.SQL(" AND ").join(
+        sql.SQL("{}.{} IS NOT NULL").format(sql.Identifier(alias), sql.Identifier(c)) for c in cols
+    )
+
+
+def key_text(cols: tuple[str, ...], alias: str) -> sql.Composable:
+    """The key's values as text columns, for naming a row in a detail."""
+    return sql.SQL(", ").join(
+        sql.SQL("{}.{}::text").format(sql.Identifier(alias), sql.Identifier(c)) for c in cols
+    )
+
+
+def qualified(name: str) -> sql.Composable:
+    schema, _, table = name.partition(".")
+    return sql.Identifier(schema, table) if table else sql.Identifier(schema)
+
+
+def drop_all(conn: psycopg.Connection) -> None:
+    for name in (RAW, TYPED, CAST, MISSING):
+        conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(name)))

@@ -1,0 +1,66 @@
+"""Helpers shared by the load tests: small hand-made exports, scans and runs on a real target."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import psycopg
+
+from aria_tui.load import RunResult, make_plan, run_plan
+from aria_tui.scan import scan
+from aria_tui.target.connect import Target
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_bytes(text.encode("utf-8"))
+    return path
+
+
+def sql(db: Target, *statements: str) -> None:
+    with psycopg.connect(db.conninfo, autocommit=True) as conn:
+        for s in statements:
+            conn.execute(s)
+
+
+def query(db: Target, statement: str, params=None) -> list[tuple]:
+    with psycopg.connect(db.conninfo, autocommit=True) as conn:
+        return conn.execute(statement, params).fetchall()
+
+
+def plan_for(db: Target, folder: Path, tables: list[str] | None = None):
+    with db.connect() as conn:
+        inventory = scan(folder, conn, "none", target_display=db.display)
+        conn.rollback()
+    return make_plan(inventory, tables)
+
+
+def load(
+    db: Target,
+    folder: Path,
+    tables: list[str] | None = None,
+    *,
+    dry_run: bool = False,
+    force_staging: bool = False,
+    on_event=None,
+    cancel: threading.Event | None = None,
+    lock_timeout: str = "10s",
+) -> RunResult:
+    plan = plan_for(db, folder, tables)
+    return run_plan(
+        db,
+        plan,
+        dry_run=dry_run,
+        force_staging=force_staging,
+        on_event=on_event,
+        cancel=cancel,
+        lock_timeout=lock_timeout,
+    )
+
+
+def assert_counts_add_up(result: RunResult) -> None:
+    for t in result.tables:
+        if t.status in ("loaded", "resumed"):
+            assert t.csv_rows == t.inserted + t.duplicates + t.rejected, t

@@ -1,0 +1,210 @@
+"""The validation checks one by one, on hand-made files and tables in a real PostgreSQL: staging a
+file byte for byte, casting through the target's types, and each check's verdict and detail."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from aria_tui.target.catalog import read_catalog
+from aria_tui.validate import checks
+from aria_tui.validate import staging as st
+from aria_tui.validate.journal import JournalEntry
+
+
+def stage(conn: psycopg.Connection, path: Path, table: str, mapping: dict[str, str | None] | None = None):
+    """Stage `path` against `table` the way validate() does; returns (Layout, Staged)."""
+    header = tuple(path.read_text(encoding="utf-8").splitlines()[0].split(","))
+    mapping = mapping or {h: h for h in header}
+    t = read_catalog(conn).get(table)
+    assert t is not None
+    lay = st.layout(t, header, tuple((h, mapping.get(h)) for h in header))
+    records, source = st.stage(conn, path, lay)
+    return lay, checks.measure(conn, lay, path.name, records, records, source)
+
+
+@pytest.fixture
+def conn(empty_db):
+    with psycopg.connect(empty_db.conninfo) as c:
+        yield c
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_bytes(text.encode("utf-8"))
+    return path
+
+
+def test_casting_makes_text_differences_equal(conn, tmp_path):
+    conn.execute(
+        "CREATE TABLE public.t (id uuid PRIMARY KEY, n numeric(8,3), j jsonb, ts timestamptz, "
+        "b boolean, f double precision, arr int[], v vector(2), s varchar(10))"
+    )
+    conn.execute(
+        "INSERT INTO public.t VALUES ('0b5e9f1e-3a0c-4f8e-9d3b-2c1a0f9e8d7c', 1.5, '{\"a\": [1, 2], \"b\": null}', "
+        "'2024-03-01 12:00:00+00', true, 0.1, '{1,2}', '[0.5, 1]', 'x')"
+    )
+    path = write(
+        tmp_path,
+        "t.csv",
+        "id,n,j,ts,b,f,arr,v,s\r\n"
+        '0B5E9F1E-3A0C-4F8E-9D3B-2C1A0F9E8D7C,1.500,"{""b"":null,""a"":[1,2]}",'
+        '2024-03-01T14:00:00+02:00,t,0.10,"{1, 2}","[5e-1,1.0]",x\r\n',
+    )
+    _, s = stage(conn, path, "public.t")
+    check = checks.content(conn, s)
+    assert check.ok, check.detail
+    assert s.invalid == 0 and checks.presence(s).ok
+
+
+def test_in_file_duplicate_keys_and_duplicates_under_another_unique_key(conn, tmp_path):
+    conn.execute("CREATE TABLE public.m (id int PRIMARY KEY, key text UNIQUE NOT NULL, v text)")
+    # the target's own seed row, under another id than the export's: the load skips it
+    conn.execute("INSERT INTO public.m VALUES (100, 'identity', 'seed')")
+    conn.execute("INSERT INTO public.m VALUES (1, 'a', 'one'), (2, 'b', 'two')")
+    path = write(tmp_path, "m.csv", "id,key,v\n1,a,one\n2,b,two\n2,b,two again\n7,identity,seed\n")
+    _, s = stage(conn, path, "public.m")
+    assert (s.duplicates, s.missing, s.in_file_duplicates) == (1, 0, 1)
+    assert checks.presence(s).ok
+    rec = checks.reconciliation(s, 3, None)
+    assert rec.ok and "repeat a key" in rec.detail and "no journal" in rec.detail
+    # one of the two records of key 2 is in the target, exactly: that is a pass
+    assert checks.content(conn, s).ok
+
+
+def test_missing_and_changed_rows_are_named_with_composite_keys(conn, tmp_path):
+    conn.execute("CREATE TABLE public.w (category text, key text, value jsonb, PRIMARY KEY (category, key))")
+    conn.execute("""INSERT INTO public.w VALUES ('a', 'x', '{"n": 1}'), ('a', 'y', '{"n": 3}')""")
+    path = write(tmp_path, "w.csv", 'category,key,value\na,x,"{""n"": 1}"\na,y,"{""n"": 2}"\nb,z,{}\n')
+    _, s = stage(conn, path, "public.w")
+    presence = checks.presence(s)
+    assert not presence.ok and "(category, key)=(b, z)" in presence.detail and "record 3" in presence.detail
+    content = checks.content(conn, s)
+    assert not content.ok and "(category, key)=(a, y) (record 2: value)" in content.detail
+    assert not checks.reconciliation(s, 2, None).ok
+
+
+def test_keyless_table_compares_a_multiset(conn, tmp_path):
+    conn.execute("CREATE TABLE public.k (tag text, w real)")
+    conn.execute("INSERT INTO public.k VALUES ('x', 1.5), ('y', 2), ('extra', 0)")
+    path = write(tmp_path, "k.csv", "tag,w\nx,1.5\nx,1.50\ny,2\n")
+    _, s = stage(conn, path, "public.k")
+    assert checks.presence(s).ok  # nothing to match one by one
+    content = checks.content(conn, s)
+    assert not content.ok and "1 record" in content.detail and "record 1" in content.detail
+    conn.execute("INSERT INTO public.k VALUES ('x', 1.5)")
+    assert checks.content(conn, s).ok
+
+
+def test_unloadable_records_never_crash_and_are_counted(conn, tmp_path):
+    conn.execute(
+        "CREATE TABLE public.p (id int PRIMARY KEY);"
+        "CREATE TABLE public.c (id int PRIMARY KEY, p int REFERENCES public.p, v vector(3), "
+        "s varchar(3), d date NOT NULL)"
+    )
+    conn.execute("INSERT INTO public.p VALUES (1); INSERT INTO public.c VALUES (1, 1, '[1,2,3]', 'abc', '2024-01-01')")
+    path = write(
+        tmp_path,
+        "c.csv",
+        "id,p,v,s,d\n"
+        '1,1,"[1,2,3]",abc,2024-01-01\n'
+        '2,1,"[1,2]",abc,2024-01-01\n'  # wrong dimension
+        '3,1,"[1,1e39,3]",abc,2024-01-01\n'  # out of range for float4: vector_in raises
+        '4,1,"[1,NaN,3]",abc,2024-01-01\n'
+        '5,1,"[1,2,3]",abcd,2024-01-01\n'  # too long for varchar(3)
+        '6,1,"[1,2,3]",abc,\n'  # NOT NULL
+        '7,1,"[1,2,3]",abc,2024-02-30\n'  # no such date
+        '8,9,"[1,2,3]",abc,2024-01-01\n'  # no parent
+        ',1,"[1,2,3]",abc,2024-01-01\n',  # no key
+    )
+    _, s = stage(conn, path, "public.c")
+    assert (s.invalid, s.orphans, s.missing) == (7, 1, 0)
+    reasons = " | ".join(r for _, r in s.invalid_samples)
+    assert "v has 2 dimensions, not 3" in reasons and "is not a valid vector(3)" in reasons
+    presence = checks.presence(s)
+    assert presence.ok and "rejected for a missing parent" in presence.detail
+    assert checks.content(conn, s).ok
+    assert checks.reconciliation(s, 1, None).ok
+    conn.execute("UPDATE public.c SET d = '2024-01-02', v = '[1,2,4]' WHERE id = 1")
+    content = checks.content(conn, s)  # staged as text (careful path): columns still named
+    assert s.source == st.RAW and "id=1 (record 1: v, d)" in content.detail
+    journal = JournalEntry("loaded", inserted=1, duplicates=0, rejected=8)
+    rec = checks.reconciliation(s, 1, journal)
+    assert rec.ok and "inserted 1 + duplicates 0 + rejected 8 = 9" in rec.detail
+    bad = checks.reconciliation(s, 1, JournalEntry("loaded", inserted=1, duplicates=0, rejected=7))
+    assert not bad.ok and "not the file's 9" in bad.detail
+    skipped = checks.reconciliation(s, 1, JournalEntry("failed", 0, 0, 0, "lock timeout"))
+    assert not skipped.ok and "lock timeout" in skipped.detail
+
+
+def test_server_and_reader_disagreeing_on_record_count_fails(conn, tmp_path):
+    conn.execute("CREATE TABLE public.r (id int PRIMARY KEY)")
+    conn.execute("INSERT INTO public.r VALUES (1), (2)")
+    path = write(tmp_path, "r.csv", "id\n1\n2\n")
+    header = ("id",)
+    t = read_catalog(conn).get("public.r")
+    lay = st.layout(t, header, (("id", "id"),))
+    records, source = st.stage(conn, path, lay)
+    s = checks.measure(conn, lay, path.name, 3, records, source)  # a reader that miscounted
+    rec = checks.reconciliation(s, 2, None)
+    assert not rec.ok and "counts 3 records" in rec.detail and "PostgreSQL reads 2" in rec.detail
+
+
+def test_sequences_handle_is_called(conn):
+    conn.execute("CREATE TABLE public.s (id serial PRIMARY KEY, x int GENERATED BY DEFAULT AS IDENTITY)")
+    conn.execute("INSERT INTO public.s (id, x) VALUES (1, 1), (5, 2)")
+    t = read_catalog(conn).get("public.s")
+    check = checks.sequences(conn, t)
+    assert not check.ok and "public.s_id_seq" in check.detail and "max(id) = 5" in check.detail
+    # setval(seq, 5, false): nextval returns 5 itself, which is taken
+    conn.execute("SELECT setval('public.s_id_seq', 5, false), setval('public.s_x_seq', 2)")
+    assert not checks.sequences(conn, t).ok
+    conn.execute("SELECT setval('public.s_id_seq', 6, false)")
+    check = checks.sequences(conn, t)
+    assert check.ok, check.detail
+
+
+def test_typed_and_careful_staging_hash_alike(conn, tmp_path):
+    conn.execute(
+        "CREATE TABLE public.h (id uuid PRIMARY KEY, s varchar(5), n numeric(6,2), j jsonb, "
+        "ts timestamptz, v vector(2), b boolean)"
+    )
+    clean = (
+        "id,s,n,j,ts,v,b\n"
+        '6f1c0f8e-0000-4000-8000-000000000001,abc,1.5,"{""k"": [1, {""a"": null}]}",'
+        '2024-01-01 00:00:00+00,"[1,2.5]",t\n'
+        "6f1c0f8e-0000-4000-8000-000000000002,,,,,,\n"
+    )
+    def hashes(text: str) -> dict[int, str | None]:
+        stage(conn, write(tmp_path, "h.csv", text), "public.h")
+        return dict(conn.execute(f"SELECT {st.REC}, {st.HASH} FROM {st.CAST}").fetchall())
+
+    typed = hashes(clean)
+    careful = hashes(clean + "6f1c0f8e-0000-4000-8000-000000000003,toolong,1,{},2024-01-01,\"[1,2]\",f\n")
+    assert careful[3] is None  # the bad record: too long for varchar(5)
+    assert typed == {k: v for k, v in careful.items() if k != 3}
+    assert all(typed.values())
+
+
+def test_bad_vectors_in_an_otherwise_clean_file_are_rejected_not_missing(conn, tmp_path):
+    conn.execute("CREATE TABLE public.e (id int PRIMARY KEY, v vector(3))")
+    conn.execute("INSERT INTO public.e VALUES (1, '[1,2,3]'), (2, '[0.5,0.25,0.125]')")
+    path = write(
+        tmp_path,
+        "e.csv",
+        # record 2 spells its vector differently (still equal); 3 and 4 cannot load
+        'id,v\n1,"[1,2,3]"\n2,"[5e-1, 0.250, .125]"\n3,"[1,2]"\n4,"[1,x,3]"\n',
+    )
+    lay, s = stage(conn, path, "public.e")
+    assert s.source == st.TYPED and [p.name for p in lay.text_vectors] == ["v"]
+    assert (s.invalid, s.missing) == (2, 0)
+    assert [r for r, _ in s.invalid_samples] == [3, 4]
+    assert "v has 2 dimensions, not 3" in s.invalid_samples[0][1]
+    assert checks.presence(s).ok and checks.reconciliation(s, 2, None).ok
+    content = checks.content(conn, s)
+    assert content.ok and "value by value" in content.detail
+    conn.execute("UPDATE public.e SET v = '[0.5,0.25,0.126]' WHERE id = 2")
+    content = checks.content(conn, s)
+    assert not content.ok and "id=2" in content.detail
