@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from aria_tui.errors import ExportError
+from aria_tui.paths import open_private
 
 MANIFEST_NAME = "manifest.json"
 FORMAT = "aria-tui-export"
@@ -202,13 +204,17 @@ def read_manifest(folder: Path) -> Manifest | None:
 
 
 def write_manifest(folder: Path, manifest: Manifest) -> Path:
-    """Write atomically (temp file, fsync, rename): a manifest is either whole or absent."""
+    """Write atomically (temp file, fsync, rename): a manifest is either whole or absent.
+
+    Like every file the tool writes (paths.write_private), it is mode 0600 from its first byte:
+    it names the source database, its tables and their keys, which is nobody else's business.
+    """
     folder = Path(folder)
     path = folder / MANIFEST_NAME
     tmp = folder / f".{MANIFEST_NAME}.partial"
     text = json.dumps(manifest.to_json(), indent=2, ensure_ascii=False) + "\n"
     try:
-        with open(tmp, "w", encoding="utf-8") as fh:
+        with open_private(tmp, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
@@ -481,8 +487,7 @@ def check_folder(
             FileCheck(
                 name,
                 UNLISTED,
-                f"{name} is not listed in {MANIFEST_NAME}: it was not written by the export "
-                f"of {manifest.database} at {manifest.snapshot_time}.",
+                _unlisted_reason(name, manifest),
                 None,
                 _size_or_none(path),
             )
@@ -511,11 +516,42 @@ def _changed(
     return FileCheck(
         name,
         CHANGED,
-        f"{name} changed since it was exported from {entry.qualified}: {detail}.",
+        _changed_reason(name, entry.qualified, detail),
         entry,
         size,
         records,
     )
+
+
+# The sentences of a changed and an unlisted file. `is_file_reason` recognises them, so a caller
+# holding only the sentence (the load planner, given a scan's verdict) can tell a file blocked by
+# the manifest alone from one that is also blocked by something else.
+_CHANGED = "changed since it was exported from"
+_UNLISTED = f"is not listed in {MANIFEST_NAME}:"
+_UNMATCHED = "does not match the manifest"  # scan's words when a check gave no sentence
+
+
+def _changed_reason(name: str, qualified: str, detail: str) -> str:
+    return f"{name} {_CHANGED} {qualified}: {detail}."
+
+
+def _unlisted_reason(name: str, manifest: Manifest) -> str:
+    return (
+        f"{name} {_UNLISTED} it was not written by the export of {manifest.database} at "
+        f"{manifest.snapshot_time}."
+    )
+
+
+def is_file_reason(name: str, text: str | None) -> bool:
+    """True when `text` is exactly one sentence of this module about file `name` (changed or
+    unlisted) with nothing appended: scan joins further blocking reasons with '; '."""
+    if not text:
+        return False
+    pattern = (
+        rf"{re.escape(name)} (?:{re.escape(_CHANGED)} [^;]+|{re.escape(_UNLISTED)} [^;]+"
+        rf"|{re.escape(_UNMATCHED)})\."
+    )
+    return re.fullmatch(pattern, text, flags=re.DOTALL) is not None
 
 
 def _count(path: Path, count_records: Callable[[Path], int] | None) -> int | None:

@@ -493,3 +493,76 @@ def test_export_core_never_imports_textual():
         "sys.exit('textual' in sys.modules)"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_changed_file_loads_only_with_an_explicit_override(source, templates, cli, tmp_path):
+    """Issue 10: a line deleted from one exported file makes scan say `changed` and the load
+    refuse it, until the operator accepts it by name; the override is in the JSON and on stderr."""
+    out = tmp_path / "exp"
+    code, _, err = cli(
+        "export", "--source", source.conninfo, out, "--tables", "thoughts,aria_data.memories"
+    )
+    assert code == 0, err
+    exported = m.read_manifest(out).entry("aria_data.thoughts").records
+    thoughts = out / "aria_data.thoughts.csv"
+    lines = thoughts.read_bytes().splitlines(keepends=True)
+    thoughts.write_bytes(b"".join(lines[:-1]))  # the last record, a one-line one
+
+    code, stdout, err = cli("scan", out, "--dsn", source.conninfo, "--json")
+    assert code == 0, err
+    by_file = {t["file"]: t for t in json.loads(stdout)["tables"]}
+    scanned = by_file["aria_data.thoughts.csv"]
+    assert scanned["manifest"] == "changed" and scanned["diff"]["status"] == "blocked"
+    assert scanned["problem"] is None and scanned["rows"] == exported - 1
+    assert by_file["aria_data.memories.csv"]["manifest"] == "ok"
+
+    target = templates.fresh("aria_v4")
+    code, stdout, err = cli("load", out, "--dsn", target.conninfo, "--yes", "--json")
+    assert code == 1, err
+    res = {t["file"]: t for t in json.loads(stdout)["tables"]}
+    refused = res["aria_data.thoughts.csv"]
+    assert (refused["status"], refused["inserted"], refused["manifest_override"]) == (
+        "blocked",
+        0,
+        False,
+    )
+    assert "changed since it was exported" in refused["error"]
+    assert res["aria_data.memories.csv"]["status"] == "loaded"
+    assert res["aria_data.memories.csv"]["manifest_override"] is False
+    assert "warning" not in err
+
+    # a name that is no file of the export is refused before anything is loaded
+    code, _, err = cli(
+        "load", out, "--dsn", target.conninfo, "--accept-changed", "nosuch.csv", "--yes"
+    )
+    assert code == 2 and err.strip().endswith("(use a file name, a file stem or schema.table).")
+
+    code, stdout, err = cli(
+        "load",
+        out,
+        "--dsn",
+        target.conninfo,
+        "--accept-changed",
+        "aria_data.thoughts.csv",
+        "--yes",
+        "--json",
+    )
+    assert code == 0, err
+    data = json.loads(stdout)
+    res = {t["file"]: t for t in data["tables"]}
+    loaded = res["aria_data.thoughts.csv"]
+    assert loaded["status"] == "loaded" and loaded["manifest_override"] is True
+    assert loaded["csv_rows"] == exported - 1
+    assert loaded["inserted"] + loaded["duplicates"] == exported - 1 and loaded["rejected"] == 0
+    assert res["aria_data.memories.csv"]["manifest_override"] is False
+    (override,) = data["manifest_overrides"]
+    assert (override["file"], override["target"], override["manifest"]) == (
+        "aria_data.thoughts.csv",
+        "aria_data.thoughts",
+        "changed",
+    )
+    assert f"the export wrote {exported}" in override["reason"]
+    assert "aria-tui: warning: loading aria_data.thoughts.csv despite the export's manifest" in err
+    with psycopg.connect(target.conninfo) as conn:
+        contents = {r[0] for r in conn.execute("SELECT content FROM aria_data.thoughts")}
+    assert "plain" not in contents and MULTILINE in contents  # the deleted record stays out

@@ -308,13 +308,6 @@ def test_locked_table_ends_with_a_sentence_naming_table_and_holder(empty_db, cli
     assert query(empty_db, "SELECT count(*) FROM public.t") == [(2,)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product: `aria-tui validate` sets no lock_timeout (aria_tui/validate/runner.py "
-    "_begin/_prepare_session) and has no --lock-timeout option: with public.t held in ACCESS "
-    "EXCLUSIVE mode by another session it waits forever (observed: still waiting after 25 s, no "
-    "message); expected the load's behaviour, `--lock-timeout` and a sentence naming the table",
-)
 @pytest.mark.timeout(60)
 def test_validate_on_a_locked_table_ends_with_a_sentence(empty_db, tmp_path):
     run_sql(empty_db, "CREATE TABLE public.t (id int PRIMARY KEY, body text)")

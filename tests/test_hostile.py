@@ -176,13 +176,6 @@ def test_default_load_does_not_hide_a_blocked_file(empty_db, cli, tmp_path):
     assert by(res["tables"], "target")["public.t"]["status"] == "blocked"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product: aria_tui/validate/runner.py choose() validates only t.selected in generic mode "
-    "(no profile), so after a load that could not load t.csv (blocked: NUL byte), `aria-tui "
-    "validate DIR --json` lists t.csv only under not_selected and exits 0 with ok:true; expected "
-    "public.t reported blocked and exit 1, as with a profile's HIGH/MEDIUM tables",
-)
 def test_default_validate_fails_on_a_blocked_file(empty_db, cli, tmp_path):
     c = case("nul_byte")
     folder = c.write(tmp_path / "export")

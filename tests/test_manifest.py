@@ -186,3 +186,31 @@ def test_sha256_file_streams(tmp_path: Path) -> None:
     digest, size = m.sha256_file(path, progress=lambda name, done: seen.append(done))
     assert (digest, size) == (hashlib.sha256(data).hexdigest(), len(data))
     assert len(seen) == 4 and seen[-1] == len(data)
+
+
+def test_manifest_is_private_and_atomic(folder: Path) -> None:
+    """0600 like every file the tool writes, also when it replaces a world-readable one."""
+    import os
+    import stat
+
+    path = folder / m.MANIFEST_NAME
+    os.chmod(path, 0o644)
+    old = os.umask(0)
+    try:
+        m.write_manifest(folder, m.read_manifest(folder))
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert m.check_folder(folder).ok
+    assert not list(folder.glob(".*partial"))
+
+
+def test_file_reasons_are_recognised_exactly() -> None:
+    changed = (
+        "s.a.csv changed since it was exported from s.a: it holds 2 records, the export wrote 3."
+    )
+    assert m.is_file_reason("s.a.csv", changed)
+    assert not m.is_file_reason("s.b.csv", changed)
+    assert not m.is_file_reason("s.a.csv", changed[:-1] + "; column x holds data.")
+    assert not m.is_file_reason("s.a.csv", None)
+    assert m.is_file_reason("s.a.csv", "s.a.csv does not match the manifest.")

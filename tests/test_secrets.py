@@ -125,13 +125,6 @@ def test_password_is_never_written_or_shown(secret_db, cli, tmp_path, monkeypatc
         assert stat.S_IMODE(p.stat().st_mode) == 0o600, (p, oct(p.stat().st_mode))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product: `aria-tui export` writes manifest.json with the umask's mode (0644 here, "
-    "readable by every user of the host) while the CSV files beside it and every other file the "
-    "tool writes are 0600: aria_tui/manifest.py write_manifest() uses plain open(), not "
-    "paths.open_private",
-)
 def test_exported_files_are_private(secret_db, cli, tmp_path):
     db, role = secret_db
     code, out, err = cli("export", "--source", secret_dsn(db, role), tmp_path / "out", "--json")

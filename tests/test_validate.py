@@ -323,3 +323,97 @@ def test_cancel_stops_before_any_report(generic_export, empty_db, tmp_path):
             report_dir=tmp_path / "reports", on_event=events.append, cancel=lambda: bool(events),
         )
     assert not (tmp_path / "reports").exists() or not any((tmp_path / "reports").iterdir())
+
+
+def test_gzip_export_loads_and_validates_green(aria_loaded, templates, cli, tmp_path):
+    # the server reads the file decompressed, as the loader does (not the gzip bytes)
+    out = tmp_path / "gz"
+    code, _, err = cli(
+        "export", "--source", aria_loaded.conninfo, out,
+        "--tables", "semantic_memories,aria_data.memories,aria_data.thoughts", "--gzip",
+    )
+    assert code == 0, err
+    assert sorted(p.name for p in out.glob("*.csv.gz")) == [
+        "aria_data.memories.csv.gz", "aria_data.semantic_memories.csv.gz", "aria_data.thoughts.csv.gz",
+    ]
+    target = templates.fresh("aria_v4")
+    code, _, err = cli("load", out, "--dsn", target.conninfo, "--yes", "--json")
+    assert code == 0, err
+    code, result, err = validate_json(cli, target, "--report-dir", tmp_path / "r", folder=out)
+    assert code == 0 and result["ok"], [
+        (t["target"], [c for c in t["checks"] if not c["ok"]]) for t in result["tables"]
+    ]
+    tables = by_target(result)
+    assert set(tables) == {"aria_data.memories", "aria_data.semantic_memories", "aria_data.thoughts"}
+    assert all(t["csv_rows"] == t["target_rows"] > 0 for t in tables.values())
+
+
+def test_tables_are_checked_side_by_side_on_one_snapshot(aria_loaded):
+    # pg_export_snapshot() refuses to run in a subtransaction: the helpers must still come up
+    from aria_tui.validate.runner import _begin, _helpers, _prepare_session
+
+    with aria_loaded.connect() as conn:
+        _prepare_session(conn, "10s")
+        _begin(conn)
+        helpers = _helpers(conn, aria_loaded, 3, "10s")
+        try:
+            assert len(helpers) == 2
+            for helper in helpers:
+                assert helper.execute("SHOW transaction_isolation").fetchone()[0] == "repeatable read"
+                assert helper.execute("SHOW lock_timeout").fetchone()[0] == "10s"
+        finally:
+            for helper in helpers:
+                helper.close()
+            conn.rollback()
+
+
+def test_bad_lock_timeout_is_one_sentence_and_exit_2(cli, aria_db):
+    code, out, err = cli(
+        "validate", SAMPLE_EXPORT, "--dsn", aria_db.conninfo, "--json", "--lock-timeout", "soon"
+    )
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "'soon' is not a PostgreSQL duration" in err
+
+
+def test_scan_without_value_sample_keeps_mappings_and_verdicts(aria_db):
+    # validation scans without the value sample (it casts every value itself): what it needs
+    # from the scan (mapping, blocked or not, the record count) must not change
+    from aria_tui.scan import scan
+
+    with psycopg.connect(aria_db.conninfo) as conn:
+        full = scan(SAMPLE_EXPORT, conn)
+        lite = scan(SAMPLE_EXPORT, conn, sample_values=False)
+    assert len(full.tables) == len(lite.tables)
+    for a, b in zip(full.tables, lite.tables, strict=True):
+        assert (a.file.name, a.target, a.rows, a.selected) == (b.file.name, b.target, b.rows, b.selected)
+        assert a.diff.mapping == b.diff.mapping, a.file.name
+        assert (a.status == "blocked") == (b.status == "blocked"), a.file.name
+        assert not b.diff.type_issues
+
+
+def test_a_locked_table_fails_alone_and_names_its_holder(empty_db, tmp_path, monkeypatch):
+    from aria_tui.validate import runner, validate
+
+    folder = tmp_path / "export"
+    folder.mkdir()
+    # the locked table's file is the biggest, so it is checked first on the one connection
+    (folder / "t.csv").write_text("id,body\n" + "".join(f"{i},{'x' * 40}\n" for i in range(200)))
+    (folder / "ok.csv").write_text("id\n1\n")
+    with psycopg.connect(empty_db.conninfo, autocommit=True) as conn:
+        conn.execute("CREATE TABLE public.t (id int PRIMARY KEY, body text)")
+        conn.execute("CREATE TABLE public.ok (id int PRIMARY KEY)")
+        conn.execute("INSERT INTO public.ok VALUES (1)")
+    monkeypatch.setattr(runner, "_worker_count", lambda chosen: 1)
+    with psycopg.connect(empty_db.conninfo, application_name="the-locker") as other:
+        other.execute("LOCK TABLE public.t IN ACCESS EXCLUSIVE MODE")
+        result = validate(
+            folder, empty_db, profile="none", report_dir=tmp_path / "r", lock_timeout="300ms"
+        )
+        other.rollback()
+    tables = {t.target: t for t in result.tables}
+    assert not result.ok and tables["public.ok"].ok  # the connection lives on after the lock
+    t = tables["public.t"]
+    assert t.status == "error" and len(t.checks) == 1
+    detail = t.checks[0].detail
+    assert detail.startswith("Gave up on public.t after waiting 300ms for a lock on it"), detail
+    assert "AccessExclusiveLock" in detail and "the-locker" in detail

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from typing import Any
 
 
@@ -44,3 +45,43 @@ def stderr_console():
     from rich.console import Console
 
     return Console(stderr=True)
+
+
+class TransientProgress:
+    """A transient "label [bar] done/total what" line on stderr while a person watches; silent
+    otherwise. `with TransientProgress("scanning", enabled, read) as tick:` gives the callback
+    to hand the core (None when silent); `read(event)` says (total, done, what) of an event."""
+
+    def __init__(
+        self, label: str, enabled: bool, read: Callable[[Any], tuple[int | None, int, str]]
+    ) -> None:
+        self.label = label
+        self.enabled = enabled and sys.stderr.isatty()
+        self.read = read
+        self.bar = None
+        self.task = None
+
+    def __enter__(self) -> Callable[[Any], None] | None:
+        if not self.enabled:
+            return None
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        self.bar = Progress(
+            TextColumn(self.label),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.description}"),
+            transient=True,
+            console=stderr_console(),
+        )
+        self.bar.__enter__()
+        self.task = self.bar.add_task("", total=None)
+        return self.tick
+
+    def tick(self, event: Any) -> None:
+        total, done, what = self.read(event)
+        self.bar.update(self.task, total=total, completed=done, description=what)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)

@@ -27,6 +27,7 @@ from aria_tui.load import (
     make_plan,
     run_plan,
 )
+from aria_tui.load.plan import manifest_overrides
 from aria_tui.target.connect import Target, resolve
 
 
@@ -36,6 +37,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     add_target_args(parser)
     add_selection_args(parser)
+    parser.add_argument(
+        "--accept-changed",
+        default=None,
+        metavar="FILE[,FILE...]",
+        help="load these files although they differ from the export's manifest.json (changed or "
+        "unlisted); file names, stems or schema.table, or 'all'. Only a file blocked by the "
+        "manifest alone can be accepted; it does not select the file",
+    )
     parser.add_argument("--dry-run", action="store_true", help="run the real plan and roll it back")
     parser.add_argument(
         "--bootstrap", action="store_true", help="create the profile's schema first when missing"
@@ -58,9 +67,15 @@ def run(args: argparse.Namespace) -> int:
     profile = profiles.resolve(args.profile, [f.stem for f in files])
     target = resolve(args.dsn)
     inventory = _scan(target, folder, profile, args)
-    plan = make_plan(inventory, split_list(args.tables), split_list(args.priority))
+    plan = make_plan(
+        inventory,
+        split_list(args.tables),
+        split_list(args.priority),
+        accept_changed=split_list(args.accept_changed),
+    )
     if not plan.tables and not plan.skipped:
         raise AriaError(f"Nothing to load from {folder}: no table is selected.")
+    _warn_overrides(plan)
     if not args.yes:
         _confirm(plan, target, args)
     cancel = threading.Event()
@@ -75,10 +90,40 @@ def run(args: argparse.Namespace) -> int:
             lock_timeout=args.lock_timeout,
         )
     if args.json:
-        emit_json(result.to_json())
+        emit_json(_result_json(result, plan))
     else:
         _print_result(result)
+        for tp in manifest_overrides(plan):  # the warning above has scrolled away by now
+            print(f"{tp.scan.file.name}: under a manifest override (--accept-changed).")
     return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def _warn_overrides(plan: LoadPlan) -> None:
+    """Said before anything is loaded, on stderr, JSON or not: the operator overrode a proof."""
+    for tp in manifest_overrides(plan):
+        print(
+            f"aria-tui: warning: loading {tp.scan.file.name} despite the export's manifest "
+            f"(--accept-changed): {tp.scan.diff.reason}",
+            file=sys.stderr,
+        )
+
+
+def _result_json(result: RunResult, plan: LoadPlan) -> dict:
+    """The run's JSON, each table saying whether it was loaded under a manifest override."""
+    overridden = {tp.scan.file.name: tp for tp in manifest_overrides(plan)}
+    data = result.to_json()
+    for table in data["tables"]:
+        table["manifest_override"] = table["file"] in overridden
+    data["manifest_overrides"] = [
+        {
+            "file": name,
+            "target": tp.target,
+            "manifest": tp.scan.manifest,
+            "reason": tp.scan.diff.reason,
+        }
+        for name, tp in overridden.items()
+    ]
+    return data
 
 
 def _scan(target: Target, folder: Path, profile, args: argparse.Namespace):
@@ -124,6 +169,7 @@ def _confirm(plan: LoadPlan, target: Target, args: argparse.Namespace) -> None:
 
 
 def _print_plan(plan: LoadPlan, target: Target, console, dry_run: bool) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(
@@ -149,6 +195,11 @@ def _print_plan(plan: LoadPlan, target: Target, console, dry_run: bool) -> None:
             ", ".join(s for _, s in tp.sequences),
         )
     console.print(table)
+    for tp in manifest_overrides(plan):
+        console.print(
+            f"[yellow]manifest override[/yellow] {escape(tp.scan.file.name)}: "
+            f"{escape(tp.scan.diff.reason or '')}"
+        )
     for scan, reason in plan.skipped:
         console.print(f"[red]not loadable[/red] {scan.file.name}: {reason}")
 

@@ -7,13 +7,12 @@ target is unusable (2).
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import psycopg
 
 from aria_tui import csvio, profiles
-from aria_tui.cli.common import add_target_args, emit_json
+from aria_tui.cli.common import TransientProgress, add_target_args, emit_json
 from aria_tui.errors import AriaError
 from aria_tui.scan import Inventory, ScanProgress, TableScan, scan
 from aria_tui.target.connect import resolve
@@ -37,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     target = resolve(args.dsn)
     try:
         with target.connect() as conn:
-            with _progress(enabled=not args.json) as tick:
+            with TransientProgress("scanning", not args.json, _scan_tick) as tick:
                 inventory = scan(
                     folder, conn, profile or profiles.NONE, progress=tick, target_display=target.display
                 )
@@ -52,34 +51,8 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-class _progress:
-    """A transient progress bar on stderr when a person is watching; silent otherwise."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled and sys.stderr.isatty()
-        self.bar = None
-        self.task = None
-
-    def __enter__(self):
-        if not self.enabled:
-            return None
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-        self.bar = Progress(
-            TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
-            transient=True, console=_console(stderr=True),
-        )
-        self.bar.__enter__()
-        self.task = self.bar.add_task("", total=None)
-        return self.tick
-
-    def tick(self, event: ScanProgress) -> None:
-        self.bar.update(self.task, total=event.files_total, completed=event.files_done,
-                        description=event.current_file or "")
-
-    def __exit__(self, *exc) -> None:
-        if self.bar is not None:
-            self.bar.__exit__(*exc)
+def _scan_tick(event: ScanProgress) -> tuple[int, int, str]:
+    return event.files_total, event.files_done, event.current_file or ""
 
 
 def _console(stderr: bool = False):

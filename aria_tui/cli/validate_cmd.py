@@ -7,17 +7,23 @@ folder, an unreachable target). The report path is printed either way.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import psycopg
 
 from aria_tui import csvio
-from aria_tui.cli.common import add_selection_args, add_target_args, emit_json, split_list
+from aria_tui.cli.common import (
+    TransientProgress,
+    add_selection_args,
+    add_target_args,
+    emit_json,
+    split_list,
+)
 from aria_tui.errors import EXIT_FAILED, EXIT_OK, AriaError
 from aria_tui.target.connect import resolve
 from aria_tui.validate import CHECK_NAMES, ValidateEvent, Validation, validate
 from aria_tui.validate.report import STATUS_TEXT
+from aria_tui.validate.runner import DEFAULT_LOCK_TIMEOUT
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -30,6 +36,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="where to write the Markdown and JSON report (default: the user data dir's reports/)",
     )
+    parser.add_argument(
+        "--lock-timeout",
+        default=DEFAULT_LOCK_TIMEOUT,
+        help="how long to wait for a table another session has locked (a PostgreSQL duration)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -38,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     csvio.discover(folder)
     target = resolve(args.dsn)
     try:
-        with _progress(enabled=not args.json) as tick:
+        with TransientProgress("validating", not args.json, _validate_tick) as tick:
             result = validate(
                 folder,
                 target,
@@ -47,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
                 priorities=split_list(args.priority),
                 report_dir=Path(args.report_dir) if args.report_dir else None,
                 on_event=tick,
+                lock_timeout=args.lock_timeout,
             )
     except psycopg.Error as exc:
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -60,37 +72,9 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK if result.ok else EXIT_FAILED
 
 
-class _progress:
-    """A transient status line on stderr while a person watches; silent otherwise."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled and sys.stderr.isatty()
-        self.bar = None
-        self.task = None
-
-    def __enter__(self):
-        if not self.enabled:
-            return None
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-        self.bar = Progress(
-            TextColumn("validating"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.description}"),
-            transient=True,
-            console=_console(stderr=True),
-        )
-        self.bar.__enter__()
-        self.task = self.bar.add_task("", total=None)
-        return self.tick
-
-    def tick(self, event: ValidateEvent) -> None:
-        self.bar.update(self.task, total=event.total, completed=event.done, description=event.message)
-
-    def __exit__(self, *exc) -> None:
-        if self.bar is not None:
-            self.bar.__exit__(*exc)
+def _validate_tick(event: ValidateEvent) -> tuple[int, int, str]:
+    # tables are validated side by side: progress is the number finished, not the position
+    return event.total, event.done, event.message
 
 
 def _console(stderr: bool = False):

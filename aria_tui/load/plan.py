@@ -6,32 +6,56 @@ table's rows in one statement, so a reply that comes before its parent in the fi
 A cycle between distinct tables loads as one group in one transaction with its constraints
 deferred when every FK of the cycle is deferrable; otherwise its tables are blocked with a
 sentence naming them, before anything is written.
+
+A file that differs from the export's manifest (issue 10: `changed`, or `unlisted`) is blocked by
+the scan. The operator may load it anyway with an explicit override (`load --accept-changed`, the
+wizard's `o`), but only when the manifest is the file's ONLY blocking reason: the planner
+re-derives the schema verdict the scan gave before its manifest check (`verdict_before_manifest`)
+and the overridden table keeps the manifest sentence, so the CLI and the wizard can say so.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from aria_tui import manifest as manifest_mod
 from aria_tui.errors import AriaError
 from aria_tui.load.model import LoadPlan, TablePlan
 from aria_tui.target.catalog import Table
 
 DEFAULT_PRIORITIES = ("HIGH", "MEDIUM")  # what the scan ticks by default with a profile
+ACCEPT_ALL = "all"  # accept_changed=["all"]: every file blocked by the manifest alone
+
+# TableScan.manifest states an override may accept; `missing` has no file to load at all
+_OVERRIDABLE = (manifest_mod.CHANGED, manifest_mod.UNLISTED)
+# Diff.status and MissingColumn.filled_by values (aria_tui.scan.model), spelled here so the
+# planner does not import the scanner
+_MATCH, _DRIFT, _BLOCKED = "match", "drift", "blocked"
+_FILLED_BY_NOTHING = "none"
 
 if TYPE_CHECKING:
-    from aria_tui.scan.model import Inventory, TableScan
+    from aria_tui.scan.model import Diff, Inventory, TableScan
 
 
 def make_plan(
     inventory: Inventory,
     selection: list[str] | None = None,
     priorities: list[str] | None = None,
+    accept_changed: Iterable[str] | None = None,
 ) -> LoadPlan:
     """The load plan for `selection` (file stems / table names), `priorities`, or the default ticks.
 
     A name that matches no file raises AriaError; a named file that cannot be loaded (blocked,
     no target table) goes to `LoadPlan.skipped` with its reason.
+
+    `accept_changed` (file names, stems or tables; `all` for every one) are files to load although
+    they differ from the export's manifest; each must be blocked by the manifest alone, or the
+    plan is refused with AriaError. The override does not select a file: it lets a file the
+    selection takes be loaded. `manifest_override(table_plan)` tells which tables it let through.
     """
+    accepted = _accepted(inventory, accept_changed)
     skipped: list[tuple[TableScan, str]] = []
     chosen: list[TableScan] = []
     if selection:
@@ -42,6 +66,7 @@ def make_plan(
                     f"The export has no file for table '{name}' (or the name is ambiguous); "
                     "use a file stem or schema.table."
                 )
+            scan = accepted.get(id(scan), scan)
             if scan in chosen or any(s is scan for s, _ in skipped):
                 continue
             why = _unloadable(scan, inventory)
@@ -69,6 +94,9 @@ def make_plan(
                 if scan.priority not in wanted:
                     continue
             elif inventory.profile is not None and scan.priority not in DEFAULT_PRIORITIES:
+                continue
+            if id(scan) in accepted and not _unloadable(accepted[id(scan)], inventory):
+                chosen.append(accepted[id(scan)])  # blocked by the manifest alone, and accepted
                 continue
             skipped.append((scan, _unloadable(scan, inventory) or f"{scan.file.name} is blocked."))
 
@@ -127,6 +155,126 @@ def make_plan(
         gid, deferred = group_info.get(target, (None, False))
         plans.append(_table_plan(scan, tables[target], n, gid, deferred))
     return LoadPlan(tables=tuple(plans), skipped=tuple(skipped), export=str(inventory.export))
+
+
+# -- the manifest override (issue 10) ------------------------------------------------------------
+
+
+def manifest_block(scan: TableScan) -> str | None:
+    """The manifest's sentence when it is the ONLY thing blocking `scan`, else None.
+
+    Scan blocks a `changed` or `unlisted` file with the manifest's sentence, joined by '; ' to
+    the schema diff's own reason when the diff blocked the file too. The file may be overridden
+    only when nothing else blocks it: no CSV problem, a target table, a reason that is the
+    manifest's sentence and nothing more, and none of the diff's own blocking findings (a column
+    holding data the target lacks, a NOT NULL column nothing fills, no column loaded).
+    """
+    if scan.manifest not in _OVERRIDABLE or scan.diff.status != _BLOCKED:
+        return None
+    if scan.problem is not None or scan.target is None or scan.header is None:
+        return None
+    if not manifest_mod.is_file_reason(scan.file.name, scan.diff.reason):
+        return None
+    if _schema_blocks(scan.diff):
+        return None
+    return scan.diff.reason
+
+
+def verdict_before_manifest(scan: TableScan) -> str:
+    """The schema verdict the scan gave `scan` before its manifest check blocked it.
+
+    `match` or `drift` for a file blocked by the manifest alone (drift by the same findings the
+    diff judges by: extra, missing, renamed, reordered or computed columns, sampled type
+    problems), `blocked` when something else blocks it too, and the scan's own status for any
+    file the manifest did not block.
+    """
+    diff = scan.diff
+    if scan.manifest not in _OVERRIDABLE or diff.status != _BLOCKED:
+        return diff.status
+    if manifest_block(scan) is None:
+        return _BLOCKED
+    dropped = {source for source, target in diff.mapping if target is None}
+    computed = dropped - {e.name for e in diff.extra_columns}  # GENERATED target columns
+    if (
+        diff.extra_columns
+        or diff.missing_columns
+        or diff.renames
+        or diff.reordered
+        or diff.type_issues
+        or computed
+    ):
+        return _DRIFT
+    return _MATCH
+
+
+def accept_manifest(scan: TableScan) -> TableScan:
+    """`scan` with its pre-manifest verdict: loadable, the manifest sentence kept as its reason."""
+    why = manifest_block(scan)
+    if why is None:
+        raise AriaError(f"{scan.file.name} {_why_not_overridable(scan)}")
+    return replace(scan, diff=replace(scan.diff, status=verdict_before_manifest(scan), reason=why))
+
+
+def manifest_override(item: TablePlan | TableScan) -> bool:
+    """True for a table the plan loads although it differs from the export's manifest."""
+    scan = item.scan if isinstance(item, TablePlan) else item
+    return scan.manifest in _OVERRIDABLE and scan.diff.loadable
+
+
+def manifest_overrides(plan: LoadPlan) -> tuple[TablePlan, ...]:
+    return tuple(tp for tp in plan.tables if manifest_override(tp))
+
+
+def _schema_blocks(diff: Diff) -> bool:
+    """The diff's own blocking findings (aria_tui.scan.diff.judge), read back from the Diff."""
+    return (
+        not any(target for _, target in diff.mapping)
+        or any(not e.all_empty for e in diff.extra_columns)
+        or any(m.filled_by == _FILLED_BY_NOTHING for m in diff.missing_columns)
+    )
+
+
+def _why_not_overridable(scan: TableScan) -> str:
+    if scan.manifest not in _OVERRIDABLE:
+        state = scan.manifest or "no manifest"
+        return f"cannot be accepted despite the manifest: it is not changed or unlisted ({state})."
+    reason = (scan.problem.sentence() if scan.problem else None) or scan.diff.reason or ""
+    return (
+        "cannot be loaded even with the manifest override: something besides the manifest "
+        f"blocks it: {reason.rstrip('.')}."
+    )
+
+
+def _accepted(inventory: Inventory, names: Iterable[str] | None) -> dict[int, TableScan]:
+    """id(original TableScan) -> the same file made loadable, for every file the operator accepts."""
+    if not names:
+        return {}
+    wanted = [n.strip() for n in names if n and n.strip()]
+    out: dict[int, TableScan] = {}
+    if any(n.lower() == ACCEPT_ALL for n in wanted):
+        for scan in inventory.tables:
+            if manifest_block(scan) is not None:
+                out[id(scan)] = accept_manifest(scan)
+    for name in wanted:
+        if name.lower() == ACCEPT_ALL:
+            continue
+        scan = inventory.table(name) or _by_file_name(inventory, name)
+        if scan is None:
+            raise AriaError(
+                f"Cannot accept '{name}' despite the manifest: the export has no such file "
+                "(use a file name, a file stem or schema.table)."
+            )
+        if scan.manifest in (manifest_mod.OK, None):
+            continue  # it matches its manifest (again), or there is none: nothing to accept
+        out[id(scan)] = accept_manifest(scan)
+    return out
+
+
+def _by_file_name(inventory: Inventory, name: str) -> TableScan | None:
+    """'x.csv' for 'x.csv.gz' and the reverse: the name the operator saw in the manifest."""
+    stem = manifest_mod.stem_of(name)
+    hits = [t for t in inventory.tables if t.name == stem]
+    return hits[0] if len(hits) == 1 else None
 
 
 def _unloadable(scan: TableScan, inventory: Inventory) -> str | None:

@@ -52,12 +52,15 @@ def scan(
     *,
     target_display: str | None = None,
     workers: int | None = None,
+    sample_values: bool = True,
 ) -> Inventory:
     """Inventory and schema diff of every CSV file in `folder` against the target behind `conn`.
 
     `profile`: a name, a Profile, 'none' for generic mode, or None to detect it from the file
     names. Raises ExportError (one sentence) when the folder itself is unusable. `progress` is
     called from this thread; an exception it raises (e.g. Cancelled) stops the scan.
+    `sample_values=False` skips the value sample behind the type warnings (`Diff.type_issues`),
+    for a caller that checks every value itself: mappings and blocked verdicts stay the same.
     """
     folder = Path(folder)
     files = csvio.discover(folder)
@@ -75,7 +78,8 @@ def scan(
         # the manifest (issue 10) hashes every file: let it run beside the reading, not before it
         manifest_future = pool.submit(manifest_mod.check_folder, folder, files)
         futures = {
-            pool.submit(_read_file, f, catalog, prof, stop): i for i, f in enumerate(files)
+            pool.submit(_read_file, f, catalog, prof, stop, sample_values): i
+            for i, f in enumerate(files)
         }
         try:
             for done, future in enumerate(as_completed(futures), start=1):
@@ -112,7 +116,13 @@ def scan(
     )
 
 
-def _read_file(f: ExportFile, catalog: Catalog, prof: Profile | None, stop: threading.Event) -> _FileRead:
+def _read_file(
+    f: ExportFile,
+    catalog: Catalog,
+    prof: Profile | None,
+    stop: threading.Event,
+    sample_values: bool = True,
+) -> _FileRead:
     entry = prof.entry(f.stem) if prof else None
     read = _FileRead(file=f, entry=entry, match=match_target(f.stem, catalog, prof, entry))
     try:
@@ -126,7 +136,13 @@ def _read_file(f: ExportFile, catalog: Catalog, prof: Profile | None, stop: thre
         if table is not None:
             # streaming the file for the sample is also its structure check: no second pass
             alignment = align(header.columns, table, entry.renames if entry else {})
-            read.sample = sample_file(f.path, header, read.rows, alignment, table, stop.is_set)
+            probe = alignment
+            if not sample_values:
+                # only rename candidates are sampled (their values decide whether they are
+                # renames); the stream still checks the structure and the extra columns
+                probe = replace(alignment, mapping=dict.fromkeys(alignment.mapping))
+            read.sample = sample_file(f.path, header, read.rows, probe, table, stop.is_set)
+            read.sample.alignment = alignment
             read.problem = read.sample.problem
         # a file with no target table is not read beyond its header and count: it cannot be
         # loaded whatever its records hold, and scanning must stay quick

@@ -283,7 +283,11 @@ class AriaApp(App[int]):
         if self.state.plan is not None or self.state.inventory is None:
             return
         try:
-            self.state.plan = make_plan(self.state.inventory, sorted(self.state.selected))
+            self.state.plan = make_plan(
+                self.state.inventory,
+                sorted(self.state.selected),
+                accept_changed=sorted(self.state.overrides),
+            )
         except AriaError as exc:
             self.show_error("Cannot plan the load", str(exc))
 

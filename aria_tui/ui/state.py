@@ -52,6 +52,9 @@ class WizardState:
     connection: Connection | None = None
     inventory: Inventory | None = None
     selected: set[str] = field(default_factory=set)  # TableScan.name of every ticked file
+    # ticked files the operator loads although they differ from the export's manifest (issue 10):
+    # always a subset of `selected`, passed to make_plan as accept_changed
+    overrides: set[str] = field(default_factory=set)
     plan: Any = None  # aria_tui.load LoadPlan of the current selection
     dry_run: Any = None  # RunResult of the last dry run of `plan`
     run: Any = None  # RunResult of the real run
@@ -68,6 +71,7 @@ class WizardState:
         """A new scan resets everything downstream: old plans and results describe other files."""
         self.inventory = inventory
         self.selected = {t.name for t in inventory.tables if t.selected and why_blocked(t) is None}
+        self.overrides = set()  # an override answers one scan's verdict, never the next one's
         self.invalidate_plan()
 
     def invalidate_plan(self) -> None:
@@ -77,8 +81,7 @@ class WizardState:
     def toggle(self, table: TableScan) -> str | None:
         """Tick or untick one file; returns why it cannot be ticked, or None when done."""
         if table.name in self.selected:
-            self.selected.discard(table.name)
-            self.invalidate_plan()
+            self._untick(table.name)
             return None
         reason = why_blocked(table)
         if reason is not None:
@@ -87,16 +90,37 @@ class WizardState:
         self.invalidate_plan()
         return None
 
+    def override(self, table: TableScan) -> str | None:
+        """Tick a file the manifest alone blocks, recording the override; returns why it cannot
+        be overridden, or None when done. Unticking it forgets the override."""
+        from aria_tui.load.plan import manifest_block
+
+        if manifest_block(table) is None:
+            reason = why_blocked(table)
+            if reason is None:
+                return f"{table.file.name} is not blocked by the manifest; space ticks it."
+            return f"only a file blocked by the manifest alone can be overridden: {reason}"
+        self.selected.add(table.name)
+        self.overrides.add(table.name)
+        self.invalidate_plan()
+        return None
+
+    def _untick(self, name: str) -> None:
+        self.selected.discard(name)
+        self.overrides.discard(name)
+        self.invalidate_plan()
+
     def tick_group(self, tables: list[TableScan]) -> tuple[bool, int]:
         """Tick every tickable file of a group, or untick them all when they are all ticked already.
 
+        A file ticked by a manifest override counts as tickable (a group untick unticks it and
+        forgets the override); a group tick never overrides anything.
         Returns (ticked, how many files changed) so the status line can say what happened.
         """
-        tickable = [t for t in tables if why_blocked(t) is None]
+        tickable = [t for t in tables if why_blocked(t) is None or t.name in self.overrides]
         if tickable and all(t.name in self.selected for t in tickable):
             for t in tickable:
-                self.selected.discard(t.name)
-            self.invalidate_plan()
+                self._untick(t.name)
             return False, len(tickable)
         changed = [t for t in tickable if t.name not in self.selected]
         self.selected.update(t.name for t in changed)

@@ -27,6 +27,16 @@ from aria_tui.validate.model import (
 )
 
 SAMPLES = 5  # keys named in a failing detail
+# what the queries below name over and over, for `SQL.format(**NAMES, ...)`: the staged tables
+# and their internal columns (staging.py), and how many samples a failing detail names
+NAMES = {
+    "rec": sql.Identifier(st.REC),
+    "r": sql.Identifier(st.REASON),
+    "h": sql.Identifier(st.HASH),
+    "cast": sql.Identifier(st.CAST),
+    "miss": sql.Identifier(st.MISSING),
+    "n": sql.Literal(SAMPLES),
+}
 
 
 @dataclass(frozen=True)
@@ -86,7 +96,6 @@ def measure(
 ) -> Staged:
     """Count invalid, missing, duplicate and orphan records of the staged file (`source` is the
     staged table that still holds the text of the text-compared vectors)."""
-    cast = sql.Identifier(st.CAST)
     target = lay.table.ident
     key = lay.key
     if key:
@@ -97,17 +106,17 @@ def measure(
     else:
         distinct = sql.SQL("count(*) FILTER (WHERE {} IS NULL)").format(sql.Identifier(st.REASON))
     invalid, distinct_keys = conn.execute(
-        sql.SQL("SELECT count(*) FILTER (WHERE {r} IS NOT NULL), {d} FROM {c}").format(
-            r=sql.Identifier(st.REASON), d=distinct, c=cast
+        sql.SQL("SELECT count(*) FILTER (WHERE {r} IS NOT NULL), {d} FROM {cast}").format(
+            **NAMES, d=distinct
         )
     ).fetchone()
     invalid_samples: tuple[tuple[int, str], ...] = ()
     if invalid:
         invalid_samples = tuple(
             conn.execute(
-                sql.SQL("SELECT {rec}, {r} FROM {c} WHERE {r} IS NOT NULL ORDER BY {rec} LIMIT {n}").format(
-                    rec=sql.Identifier(st.REC), r=sql.Identifier(st.REASON), c=cast, n=sql.Literal(SAMPLES)
-                )
+                sql.SQL(
+                    "SELECT {rec}, {r} FROM {cast} WHERE {r} IS NOT NULL ORDER BY {rec} LIMIT {n}"
+                ).format(**NAMES)
             ).fetchall()
         )
     missing = duplicates = orphans = 0
@@ -154,9 +163,7 @@ def measure(
             else sql.SQL("NULL::text")
         )
         join_source = (
-            sql.SQL(" JOIN {} AS r ON r.{rec} = s.{rec}").format(
-                sql.Identifier(source), rec=sql.Identifier(st.REC)
-            )
+            sql.SQL(" JOIN {} AS r ON r.{rec} = s.{rec}").format(sql.Identifier(source), **NAMES)
             if bad_parts
             else sql.SQL("")
         )
@@ -167,8 +174,7 @@ def measure(
                 "{orphan} AS _orphan, {bad} AS _bad FROM {cast} AS s{join} WHERE s.{r} IS NULL "
                 "AND NOT EXISTS (SELECT 1 FROM {t} AS t WHERE {m})"
             ).format(
-                miss=sql.Identifier(st.MISSING),
-                rec=sql.Identifier(st.REC),
+                **NAMES,
                 ktext=sql.SQL(", ").join(
                     sql.SQL("s.{}::text AS {}").format(sql.Identifier(c), sql.Identifier(f"k{i}"))
                     for i, c in enumerate(key)
@@ -176,9 +182,7 @@ def measure(
                 dup=dup,
                 orphan=orphan,
                 bad=bad,
-                cast=cast,
                 join=join_source,
-                r=sql.Identifier(st.REASON),
                 t=target,
                 m=st.key_match(key, "t", "s"),
             )
@@ -196,9 +200,7 @@ def measure(
                 sql.SQL(
                     "SELECT {rec}, _bad FROM {miss} WHERE NOT _dup AND _bad IS NOT NULL "
                     "ORDER BY {rec} LIMIT {n}"
-                ).format(
-                    rec=sql.Identifier(st.REC), miss=sql.Identifier(st.MISSING), n=sql.Literal(SAMPLES)
-                )
+                ).format(**NAMES)
             ).fetchall()
             invalid += bad_vectors
             distinct_keys -= bad_vectors
@@ -209,9 +211,7 @@ def measure(
                 sql.SQL(
                     "SELECT {rec}, {ks} FROM {miss} WHERE NOT _dup AND _bad IS NULL AND _orphan IS NULL "
                     "ORDER BY {rec} LIMIT {n}"
-                ).format(
-                    rec=sql.Identifier(st.REC), ks=ks, miss=sql.Identifier(st.MISSING), n=sql.Literal(SAMPLES)
-                )
+                ).format(**NAMES, ks=ks)
             ).fetchall()
             missing_samples = tuple((r[0], key_label(key, tuple(r[1:]))) for r in rows)
         if orphans:
@@ -220,9 +220,7 @@ def measure(
                     "SELECT {rec}, _orphan, {ks} FROM {miss} WHERE NOT _dup AND _bad IS NULL "
                     "AND _orphan IS NOT NULL "
                     "ORDER BY {rec} LIMIT {n}"
-                ).format(
-                    rec=sql.Identifier(st.REC), ks=ks, miss=sql.Identifier(st.MISSING), n=sql.Literal(SAMPLES)
-                )
+                ).format(**NAMES, ks=ks)
             ).fetchall()
             orphan_samples = tuple(
                 (r[0], f"{key_label(key, tuple(r[2:]))} ({r[1]})") for r in rows
@@ -369,24 +367,19 @@ def _content_keyed(conn: psycopg.Connection, s: Staged, ncols: int) -> Check:
     key = lay.key
     assert key
     join_source = (
-        sql.SQL(" JOIN {} AS r ON r.{rec} = s.{rec}").format(
-            sql.Identifier(s.source), rec=sql.Identifier(st.REC)
-        )
+        sql.SQL(" JOIN {} AS r ON r.{rec} = s.{rec}").format(sql.Identifier(s.source), **NAMES)
         if lay.text_vectors
         else sql.SQL("")
     )
     fmt = dict(
+        NAMES,
         keys=sql.SQL(", ").join(map(sql.Identifier, key)),
         tkeys=sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(c)) for c in key),
         th=st.target_hash(lay, "t"),
         veq=st.vectors_equal(conn, lay, "r", "t"),
-        h=sql.Identifier(st.HASH),
-        rec=sql.Identifier(st.REC),
         t=lay.table.ident,
-        cast=sql.Identifier(st.CAST),
         join=join_source,
         m=st.key_match(key, "t", "s"),
-        r=sql.Identifier(st.REASON),
     )
     # each target row with its export twin; the inner OFFSET 0 hashes every target row once.
     # `_aria_v`: its vectors equal the export's (compared apart from the hash, see Layout)
@@ -420,7 +413,7 @@ def _content_keyed(conn: psycopg.Connection, s: Staged, ncols: int) -> Check:
             ).format(
                 ks=sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(c)) for c in key),
                 j=joined,
-                n=sql.Literal(SAMPLES),
+                **NAMES,
             )
         ).fetchall()
         columns = _differing_columns(conn, s, [r[0] for r in rows])
@@ -485,9 +478,8 @@ def _differing_columns(conn: psycopg.Connection, s: Staged, recs: list[int]) -> 
             "SELECT s.{rec}, array_remove(ARRAY[{tests}]::text[], NULL) FROM {cast} AS s "
             "JOIN {src} AS r ON r.{rec} = s.{rec} JOIN {t} AS t ON {m} WHERE s.{rec} = ANY({recs})"
         ).format(
-            rec=sql.Identifier(st.REC),
+            **NAMES,
             tests=sql.SQL(", ").join(tests),
-            cast=sql.Identifier(st.CAST),
             src=sql.Identifier(s.source),
             t=lay.table.ident,
             m=st.key_match(key, "t", "s"),
@@ -508,17 +500,13 @@ def _content_multiset(conn: psycopg.Connection, s: Staged, ncols: int) -> Check:
             "SELECT count(*) FILTER (WHERE s.n > coalesce(t.n, 0)), "
             "coalesce(sum(s.n - coalesce(t.n, 0)) FILTER (WHERE s.n > coalesce(t.n, 0)), 0), "
             "coalesce(sum(s.n), 0), sum({bits} * s.n), "
-            "(array_agg(s.rec ORDER BY s.rec) FILTER (WHERE s.n > coalesce(t.n, 0)))[1:{k}] "
+            "(array_agg(s.rec ORDER BY s.rec) FILTER (WHERE s.n > coalesce(t.n, 0)))[1:{n}] "
             "FROM s LEFT JOIN t ON t.h = s.h"
         ).format(
-            h=sql.Identifier(st.HASH),
-            rec=sql.Identifier(st.REC),
-            cast=sql.Identifier(st.CAST),
-            r=sql.Identifier(st.REASON),
+            **NAMES,
             th=st.target_hash(lay, "t"),
             t=lay.table.ident,
             bits=_bits(sql.SQL("s.h")),
-            k=sql.Literal(SAMPLES),
         )
     ).fetchone()
     digest = _digest(export_n, export_sum)
@@ -547,7 +535,7 @@ def foreign_keys(conn: psycopg.Connection, table: Table, lay: st.Layout | None) 
     if lay is not None and lay.key:
         scope = "loaded rows"
         loaded = sql.SQL(" AND EXISTS (SELECT 1 FROM {cast} AS s WHERE {m})").format(
-            cast=sql.Identifier(st.CAST), m=st.key_match(lay.key, "s", "t")
+            **NAMES, m=st.key_match(lay.key, "s", "t")
         )
     problems, fine = [], []
     name_cols = lay.key if lay is not None and lay.key else None
@@ -573,7 +561,7 @@ def foreign_keys(conn: psycopg.Connection, table: Table, lay: st.Layout | None) 
                 v=st.key_text(cols, "t"),
                 t=table.ident,
                 w=where,
-                n=sql.Literal(SAMPLES),
+                **NAMES,
             )
         ).fetchall()
         named = ", ".join(
@@ -617,7 +605,7 @@ def vectors(conn: psycopg.Connection, table: Table) -> Check | None:
                     "AND vector_dims({c}) <> {d} ORDER BY 1 LIMIT {n}"
                 ).format(
                     k=st.key_text(key, "t"), c=c, t=table.ident, d=sql.Literal(expected),
-                    n=sql.Literal(SAMPLES),
+                    **NAMES,
                 )
             ).fetchall()
             named = ": " + ", ".join(

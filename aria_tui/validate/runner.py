@@ -11,17 +11,20 @@ import os
 import re
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
 import psycopg
 from psycopg import sql
 
+from aria_tui.csvio.header import unreadable
 from aria_tui.errors import AriaError, Cancelled
-from aria_tui.target.catalog import exact_row_count
+from aria_tui.target.catalog import Table, exact_row_count
 from aria_tui.target.connect import Target
 from aria_tui.validate import checks
 from aria_tui.validate import journal as journal_mod
@@ -51,6 +54,7 @@ EventCallback = Callable[[ValidateEvent], None]
 MAX_WORKERS = 4
 CancelSignal = Callable[[], bool] | threading.Event | None
 IMPORTANT = ("HIGH", "MEDIUM")
+DEFAULT_LOCK_TIMEOUT = "10s"  # as `aria-tui load --lock-timeout`
 
 
 def validate(
@@ -63,10 +67,13 @@ def validate(
     report_dir: Path | None = None,
     on_event: EventCallback | None = None,
     cancel: CancelSignal = None,
+    lock_timeout: str = DEFAULT_LOCK_TIMEOUT,
 ) -> Validation:
     """Prove the cutover of `folder` into `target`; writes the Markdown + JSON report.
 
-    Raises AriaError (exit 2) for an unusable folder or target, Cancelled when `cancel` fires.
+    `lock_timeout` (a PostgreSQL duration) bounds the wait for a table another session holds:
+    that table then fails with a sentence naming it and the lock's holder. Raises AriaError
+    (exit 2) for an unusable folder, target or lock timeout, Cancelled when `cancel` fires.
     """
     from aria_tui.scan import scan as scan_export
 
@@ -76,8 +83,11 @@ def validate(
     check_cancel = _canceller(cancel)
     emit = _serialised(on_event)
     with target.connect() as conn:
-        _prepare_session(conn)
-        inventory = scan_export(folder, conn, profile, target_display=target.display)
+        _prepare_session(conn, lock_timeout)
+        # the value sample only feeds the scan's type warnings; validation casts every value
+        inventory = scan_export(
+            folder, conn, profile, target_display=target.display, sample_values=False
+        )
         conn.rollback()  # the scan's reads must not pin the snapshot validation takes next
         chosen = choose(inventory, tables, priorities)
         if not chosen:
@@ -88,8 +98,10 @@ def validate(
         _begin(conn)
         conns = [conn]
         try:
-            conns += _helpers(conn, target, _worker_count(chosen))
-            results = _run_tables(conns, inventory, chosen, entries, check_cancel, emit)
+            conns += _helpers(conn, target, _worker_count(chosen), lock_timeout)
+            results = _run_tables(
+                conns, inventory, chosen, entries, check_cancel, emit, lock_timeout
+            )
         finally:
             for c in conns:
                 if not c.closed:
@@ -113,10 +125,18 @@ def validate(
     return report_mod.write(validation, target, report_dir)
 
 
-def _prepare_session(conn: psycopg.Connection) -> None:
+def _prepare_session(conn: psycopg.Connection, lock_timeout: str) -> None:
     # staged files live in temporary tables: let them stay in memory (a session setting that
     # only takes before the first temporary table, and only if committed)
     conn.execute("SET temp_buffers = '128MB'")
+    try:  # never wait forever for a table another session holds
+        conn.execute("SELECT set_config('lock_timeout', %s, false)", (lock_timeout,))
+    except psycopg.Error:
+        conn.rollback()
+        raise AriaError(
+            f"The lock timeout {lock_timeout!r} is not a PostgreSQL duration (e.g. '10s', "
+            "'500ms', '2min')."
+        ) from None
     conn.commit()
 
 
@@ -134,24 +154,27 @@ def _worker_count(chosen: list[TableScan]) -> int:
     return max(1, min(MAX_WORKERS, os.cpu_count() or 1, len(chosen)))
 
 
-def _helpers(conn: psycopg.Connection, target: Target, count: int) -> list[psycopg.Connection]:
+def _helpers(
+    conn: psycopg.Connection, target: Target, count: int, lock_timeout: str
+) -> list[psycopg.Connection]:
     """Extra connections that see exactly the snapshot of `conn` (pg_export_snapshot), so tables
     checked side by side are judged against the same target; none when that is not possible."""
     if count <= 1:
         return []
-    conn.execute("SAVEPOINT aria_snapshot")
+    # not in a savepoint: the server refuses to export a snapshot from a subtransaction. The
+    # transaction has done nothing yet, so on failure it simply starts again.
     try:
         snapshot = conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
     except psycopg.Error:  # e.g. a hot standby: validate on one connection
-        conn.execute("ROLLBACK TO SAVEPOINT aria_snapshot")
+        conn.rollback()
+        _begin(conn)
         return []
-    conn.execute("RELEASE SAVEPOINT aria_snapshot")
     helpers: list[psycopg.Connection] = []
     try:
         for _ in range(count - 1):
             helper = target.connect()
             helpers.append(helper)
-            _prepare_session(helper)
+            _prepare_session(helper, lock_timeout)
             _begin(helper, snapshot)
     except (psycopg.Error, AriaError):
         for helper in helpers:  # too few connection slots: fewer workers is still correct
@@ -167,6 +190,7 @@ def _run_tables(
     entries: dict[str, journal_mod.JournalEntry],
     check_cancel: Callable[[], None],
     emit: EventCallback,
+    lock_timeout: str,
 ) -> list[TableValidation]:
     """Validate the tables on the connections side by side, biggest file first; results come
     back in the order of `chosen`, whatever order they finished in."""
@@ -188,7 +212,9 @@ def _run_tables(
             try:
                 check_cancel()
                 emit(ValidateEvent(name, i, total, None, f"validating {ts.file.name}"))
-                result = _validate_table(conn, inventory, ts, entries, check_cancel, emit, i, total)
+                result = _validate_table(
+                    conn, inventory, ts, entries, check_cancel, emit, i, total, lock_timeout
+                )
             except BaseException as exc:  # noqa: BLE001 - handed to the calling thread below
                 errors.append(exc)
                 stop.set()
@@ -232,24 +258,30 @@ def _serialised(on_event: EventCallback | None) -> EventCallback:
 
 
 def choose(inventory: Inventory, tables: list[str] | None, priorities: list[str] | None) -> list[TableScan]:
-    """The loader's selection, plus what the operator asked for that cannot load (reported as a
-    failure, never left out quietly): named tables, or important ones the profile marks."""
+    """The loader's selection, plus what it would have taken but cannot load (reported as a
+    failure, never left out quietly, as the loader reports it blocked): named tables, important
+    ones the profile marks, or in generic mode every file with a target table."""
     if tables:
+        named = [inventory.table(name) for name in tables]
+        unknown = [name for name, t in zip(tables, named, strict=True) if t is None]
+        if unknown:
+            inventory.select(unknown)  # raises the scan's own sentence naming the first of them
         chosen: list[TableScan] = []
-        for name in tables:
-            found = inventory.table(name)
-            if found is None:
-                raise AriaError(f"The export has no file for table '{name}' (or the name is ambiguous).")
-            if found not in chosen:
-                chosen.append(found)
+        for t in named:
+            if t is not None and all(t is not c for c in chosen):
+                chosen.append(t)
         return chosen
     wanted = {p.upper() for p in priorities} if priorities else None
     chosen = []
     for t in inventory.tables:
         if wanted is not None:
             pick = t.priority in wanted
+        elif inventory.profile is None:
+            # generic mode ticks every loadable file with a target table; one that cannot load
+            # is a failure here, as the loader reports it blocked
+            pick = t.target is not None
         else:
-            pick = t.selected or (inventory.profile is not None and t.priority in IMPORTANT)
+            pick = t.selected or t.priority in IMPORTANT
         if pick:
             chosen.append(t)
     return chosen
@@ -264,6 +296,7 @@ def _validate_table(
     on_event: EventCallback,
     index: int,
     total: int,
+    lock_timeout: str,
 ) -> TableValidation:
     started = time.monotonic()
     name = ts.target or ts.name
@@ -305,6 +338,8 @@ def _validate_table(
         step("staging")
         try:
             records, source = st.stage(conn, ts.file.path, lay, check_cancel=check_cancel)
+        except Cancelled:
+            raise
         except psycopg.Error as exc:
             conn.execute("ROLLBACK TO SAVEPOINT aria_table")
             reason = _server_reason(exc, lay)
@@ -313,6 +348,15 @@ def _validate_table(
                 [Check(STATUS, False, f"PostgreSQL cannot read {ts.file.name} as CSV: {reason}.")],
                 _row_count(conn, table),
             )
+        except (AriaError, OSError, EOFError, zlib.error) as exc:
+            # the export file itself: vanished, unreadable, a damaged or truncated .gz
+            conn.execute("ROLLBACK TO SAVEPOINT aria_table")
+            why = (
+                str(exc)
+                if isinstance(exc, AriaError)
+                else f"{ts.file.name} cannot be read ({unreadable(exc)})."
+            )
+            return done(ERROR, [Check(STATUS, False, why)], _row_count(conn, table))
         target_rows = exact_row_count(conn, table)
         step("presence")
         staged = checks.measure(conn, lay, ts.file.name, ts.rows, records, source)
@@ -336,6 +380,11 @@ def _validate_table(
         conn.execute("RELEASE SAVEPOINT aria_table")
     except Cancelled:
         raise
+    except psycopg.errors.LockNotAvailable:
+        conn.execute("ROLLBACK TO SAVEPOINT aria_table")
+        # no row count: it would only wait for the same lock again
+        found.append(Check(STATUS, False, _lock_sentence(conn, table, lock_timeout)))
+        return done(ERROR, found)
     except psycopg.Error as exc:
         conn.execute("ROLLBACK TO SAVEPOINT aria_table")
         found.append(Check(STATUS, False, f"A check could not run: {_server_reason(exc, lay)}."))
@@ -357,6 +406,24 @@ def _row_count(conn: psycopg.Connection, table) -> int:
         return 0
     conn.execute("RELEASE SAVEPOINT aria_count")
     return n
+
+
+def _lock_sentence(conn: psycopg.Connection, table: Table, lock_timeout: str) -> str:
+    """The loader's own sentence for a table another session holds: what was waited for, how
+    long, and who holds it (so `load` and `validate` say it alike)."""
+    from aria_tui.load.run import _Runner
+
+    # dry_run: the sentence must leave this (validation's) transaction open, and a failed look
+    # at the holders must not leave it aborted
+    runner = SimpleNamespace(conn=conn, dry_run=True, lock_timeout=lock_timeout)
+    conn.execute("SAVEPOINT aria_lock")
+    try:
+        # stats views are read once per transaction: see the holders as they are now
+        conn.execute("SELECT pg_stat_clear_snapshot()")
+        return _Runner._lock_sentence(runner, SimpleNamespace(table=table, target=table.qualified))
+    finally:
+        conn.execute("ROLLBACK TO SAVEPOINT aria_lock")
+        conn.execute("RELEASE SAVEPOINT aria_lock")
 
 
 def _server_reason(exc: psycopg.Error, lay: st.Layout | None = None) -> str:

@@ -26,6 +26,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from aria_tui import csvio
 from aria_tui.target.catalog import Column, Table
 
 RAW = "_aria_raw"
@@ -225,7 +226,8 @@ def _copy(
         table, sql.SQL(", ").join(map(sql.Identifier, lay.stage_columns))
     )
     with conn.cursor() as cur:
-        with cur.copy(statement) as copy, open(path, "rb") as fh:
+        # a .csv.gz goes to the server decompressed, as `psql \copy` of the gunzipped file would
+        with cur.copy(statement) as copy, csvio.open_bytes(path) as fh:
             while chunk := fh.read(CHUNK):
                 if check_cancel:
                     check_cancel()

@@ -10,6 +10,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Input, ProgressBar, Static
 
+from aria_tui.load.plan import manifest_block
 from aria_tui.profiles import CATEGORIES
 from aria_tui.ui import fmt
 from aria_tui.ui.components.inventory_table import SORTS, VERDICT_LABEL, InventoryTable
@@ -26,7 +27,10 @@ class InventoryScreen(StepScreen):
         "CSV COPY counts them), size, category, priority and the reason for it, and the schema "
         "verdict: match, drift (loadable with the mapping the diff shows), blocked (with the "
         "reason) or no target. HIGH and MEDIUM files are ticked by default; blocked files cannot "
-        "be ticked. enter or d shows the column-by-column diff of the highlighted file."
+        "be ticked. enter or d shows the column-by-column diff of the highlighted file. A file that "
+        "differs from the export's manifest.json (changed after the export, or not written by it) "
+        "is blocked too; when nothing else blocks it, o loads it anyway after a confirmation, and "
+        "the override is recorded in the plan."
     )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("space", "toggle", "Tick", id="tick"),
@@ -37,6 +41,7 @@ class InventoryScreen(StepScreen):
         Binding("s", "sort", "Sort", id="sort"),
         Binding("slash", "filter", "Filter", id="filter", key_display="/"),
         Binding("d", "diff", "Diff", id="diff"),
+        Binding("o", "override", "Override manifest", id="override-manifest"),
         Binding("r", "rescan", "Rescan", id="rescan"),
     ]
 
@@ -128,14 +133,20 @@ class InventoryScreen(StepScreen):
         text.append(f" → {current.target or 'no target table'}")
         text.append(f"  {current.priority or '—'} · {current.category or '—'}", style="dim")
         blocked = why_blocked(current)
-        if blocked:
-            text.append(f"\n{blocked}", style="red")
+        if current.name in self.state.overrides:
+            text.append(f"\nTicked despite the manifest (override): {blocked}", style="yellow")
+        elif blocked:
+            text.append("\n")
+            if manifest_block(current) is not None:  # first: a long reason is clipped at 80
+                text.append("o overrides · ", style="bold")
+            text.append(blocked, style="red")
         elif current.reason:
             text.append(f"\n{current.reason}")
         detail.update(text)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self.show_detail()
+        self.refresh_bindings()  # `o` applies to the highlighted file only
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         self.action_diff()
@@ -146,11 +157,24 @@ class InventoryScreen(StepScreen):
         scanning = self.wizard.busy("scan")
         if action in ("toggle", "tick_priority", "tick_category", "sort", "filter", "diff"):
             return None if scanning or self.state.inventory is None else True
+        if action == "override":
+            return self._can_override(scanning)
         if action == "rescan":
             return None if scanning else True
         if action == "next" and scanning:
             return None
         return super().check_action(action, parameters)
+
+    def _can_override(self, scanning: bool) -> bool | None:
+        """Hidden unless some file is blocked by the manifest alone (an export without a manifest,
+        or an intact one, never shows the key); greyed out unless the highlighted one is."""
+        inventory = self.state.inventory
+        if inventory is None or not any(manifest_block(t) for t in inventory.tables):
+            return False
+        current = self.grid.current()
+        if scanning or current is None or current.name in self.state.selected:
+            return None
+        return True if manifest_block(current) is not None else None
 
     def action_toggle(self) -> None:
         current = self.grid.current()
@@ -158,11 +182,49 @@ class InventoryScreen(StepScreen):
             return
         refused = self.state.toggle(current)
         if refused:
-            self.status(f"Cannot tick {current.file.name}: {refused}", error=True)
+            hint = " (o overrides the manifest check)" if manifest_block(current) else ""
+            self.status(f"Cannot tick {current.file.name}{hint}: {refused}", error=True)
         else:
             ticked = current.name in self.state.selected
             self.status(f"{'Ticked' if ticked else 'Unticked'} {current.file.name}.")
         self._ticks_changed()
+
+    def action_override(self) -> None:
+        """Tick a file the manifest alone blocks, after the operator confirms it by name."""
+        from aria_tui.ui.screens.dialogs import ConfirmModal
+
+        current = self.grid.current()
+        if current is None:
+            return
+        why = manifest_block(current)
+        if why is None:
+            refused = self.state.override(current)  # says why not, in one sentence
+            self.status(f"Cannot override {current.file.name}: {refused}", error=True)
+            return
+        question = (
+            f"{why}\n\nLoad {current.file.name} into {current.target} anyway? The file no longer "
+            "proves the export: load it only if you know why it differs. The plan records the "
+            "override, and validation still reports the file as not matching its manifest."
+        )
+
+        def answered(yes: bool | None) -> None:
+            if not yes:
+                self.status(f"{current.file.name} stays unticked: the manifest check stands.")
+                return
+            refused = self.state.override(current)
+            if refused:
+                self.status(f"Cannot override {current.file.name}: {refused}", error=True)
+            else:
+                self.status(
+                    f"Ticked {current.file.name} despite the manifest (override); space unticks it."
+                )
+            self._ticks_changed()
+            self.show_detail()
+
+        self.app.push_screen(
+            ConfirmModal("Override the manifest check?", question, yes="Load anyway"),
+            answered,
+        )
 
     def action_tick_priority(self, priority: str) -> None:
         group = [t for t in self.state.tables() if t.priority == priority]
@@ -194,7 +256,9 @@ class InventoryScreen(StepScreen):
             self.status(f"No {label} files in this export.")
             return
         ticked, changed = self.state.tick_group(group)
-        blocked = sum(1 for t in group if why_blocked(t) is not None)
+        blocked = sum(
+            1 for t in group if why_blocked(t) is not None and t.name not in self.state.overrides
+        )
         verb = "Ticked" if ticked else "Unticked"
         note = f" ({blocked} blocked, left unticked)" if blocked and ticked else ""
         self.status(f"{verb} {changed} {label} files{note}; the same key again reverses it.")

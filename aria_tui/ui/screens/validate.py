@@ -197,10 +197,12 @@ class ValidateScreen(StepScreen):
 
     def validation_event(self, event: Any) -> None:
         self.query_one("#validate-progress").display = True
-        self.query_one("#validate-bar", ProgressBar).update(total=event.total, progress=event.index)
+        # tables are validated side by side, so progress is how many have finished: an event's
+        # `index` is only its table's place in the selection
+        self.query_one("#validate-bar", ProgressBar).update(total=event.total, progress=event.done)
         what = f" — {event.check}" if event.check else ""
         self.query_one("#validate-label", Static).update(
-            f"{event.index + 1}/{event.total} {fmt.clip(event.table, 32)}{what}"
+            f"{event.done}/{event.total} done · {fmt.clip(event.table, 32)}{what}"
         )
 
     def action_revalidate(self) -> None:
