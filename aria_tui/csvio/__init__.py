@@ -4,18 +4,38 @@ Fast where the file is what PostgreSQL writes (polars, record-aligned blocks, fl
 exact everywhere (a byte-level reader of PostgreSQL's rules takes over where polars could differ).
 """
 
-from aria_tui.csvio.batches import Batch, iter_batches
+from aria_tui.csvio.batches import (
+    Batch,
+    BlockProblem,
+    BlockRead,
+    iter_batches,
+    read_block,
+    record_lines,
+)
 from aria_tui.csvio.files import ExportFile, discover, open_bytes
 from aria_tui.csvio.header import Header, read_header
 from aria_tui.csvio.problems import CsvProblem
-from aria_tui.csvio.records import check_structure, count_records
-from aria_tui.csvio.vectors import VectorParse, parse_vectors, vector_binary_payloads
+from aria_tui.csvio.records import LARGE_BYTES, Survey, check_structure, count_records
+from aria_tui.csvio.vectors import (
+    NULL_FIELD,
+    VectorFields,
+    VectorParse,
+    parse_vectors,
+    vector_binary_payloads,
+    vector_copy_fields,
+)
 
 __all__ = [
+    "LARGE_BYTES",
+    "NULL_FIELD",
     "Batch",
+    "BlockProblem",
+    "BlockRead",
     "CsvProblem",
     "ExportFile",
     "Header",
+    "Survey",
+    "VectorFields",
     "VectorParse",
     "check_structure",
     "count_records",
@@ -23,6 +43,9 @@ __all__ = [
     "iter_batches",
     "open_bytes",
     "parse_vectors",
+    "read_block",
     "read_header",
+    "record_lines",
     "vector_binary_payloads",
+    "vector_copy_fields",
 ]

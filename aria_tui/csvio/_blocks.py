@@ -3,7 +3,8 @@
 A file is read as a stream of blocks of about BLOCK_BYTES that always end on a record boundary.
 Because PostgreSQL toggles "inside quotes" at every quote character, a line terminator is a
 record boundary exactly when an even number of quotes precede it, so cutting needs nothing but
-quote counts (C-speed `bytes.count`), and memory stays flat whatever the file size.
+quote counts (C-speed `bytes.count`, or polars for a large block), and memory stays flat
+whatever the file size.
 
 Each block is parsed by `polars.read_csv` (up to 1.5 GB/s here) and then *verified* against
 counts of its raw bytes (see `_verify`): its size, its quotes, its carriage returns and its
@@ -30,11 +31,11 @@ from __future__ import annotations
 import queue
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 import polars as pl
 
@@ -47,6 +48,7 @@ from aria_tui.csvio.files import raw_position
 # cost ~40 MB more for ~10% less CPU. Per-block overhead is about a millisecond.
 BLOCK_BYTES = 4 * 1024 * 1024
 _LONE_CR = re.compile(rb"\r(?!\n)")
+T = TypeVar("T")
 
 
 @dataclass
@@ -64,14 +66,16 @@ _END = object()
 
 
 @contextmanager
-def reading(stream: BinaryIO, eol: bytes) -> Iterator[Iterator[Block]]:
-    """iter_blocks run ahead in a thread, which also does the blocks' byte counts.
+def run_ahead(
+    produce: Callable[[], Iterator[T]], name: str, depth: int = 1
+) -> Iterator[Iterator[T]]:
+    """The items of `produce()`, made in a thread at most `depth` items ahead of the consumer.
 
-    Those counts are C loops that hold the GIL while polars, parsing the previous block, does
-    not: on two cores the two overlap. At most one block waits in the queue. Leaving the `with`
-    stops the thread before the caller closes the stream.
+    An exception in the thread is raised to the consumer, in order. Leaving the `with` (the
+    consumer is done, failed or gave up) stops the thread and closes its generator, so what
+    the producer holds (a stream, a thread pool) is released before the caller goes on.
     """
-    q: queue.Queue = queue.Queue(maxsize=1)
+    q: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
     def put(item: object) -> bool:
@@ -83,19 +87,21 @@ def reading(stream: BinaryIO, eol: bytes) -> Iterator[Iterator[Block]]:
                 continue
         return False
 
-    def produce() -> None:
+    def worker() -> None:
+        items = produce()
         try:
-            for block in iter_blocks(stream, eol):
-                block.pairs = block.data.count(b'""') if block.quotes else 0
-                if eol == b"\r\n" or b"\r" in block.data:
-                    block.crs = _carriage_returns(block.data, eol)
-                if not put(block):
+            for item in items:
+                if not put(item):
                     return
             put(_END)
         except BaseException as exc:  # handed to the consumer, which raises it
             put(exc)
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
 
-    def consume() -> Iterator[Block]:
+    def consume() -> Iterator[T]:
         while True:
             item = q.get()
             if item is _END:
@@ -104,13 +110,45 @@ def reading(stream: BinaryIO, eol: bytes) -> Iterator[Iterator[Block]]:
                 raise item
             yield item  # type: ignore[misc]
 
-    worker = threading.Thread(target=produce, name="csvio-blocks", daemon=True)
-    worker.start()
+    thread = threading.Thread(target=worker, name=name, daemon=True)
+    thread.start()
     try:
         yield consume()
     finally:
         stop.set()
-        worker.join()
+        thread.join()
+
+
+@contextmanager
+def reading(
+    stream: BinaryIO, eol: bytes, block_bytes: int | None = None
+) -> Iterator[Iterator[Block]]:
+    """iter_blocks run ahead in a thread, which also does the blocks' byte counts.
+
+    Those counts are C loops that hold the GIL while polars, parsing the previous block, does
+    not: on two cores the two overlap. At most one block waits in the queue. Leaving the `with`
+    stops the thread before the caller closes the stream.
+    """
+
+    def produce() -> Iterator[Block]:
+        blocks = (
+            iter_blocks(stream, eol)
+            if block_bytes is None
+            else iter_blocks(stream, eol, block_bytes)
+        )
+        for block in blocks:
+            precount(block, eol)
+            yield block
+
+    with run_ahead(produce, "csvio-blocks") as blocks:
+        yield blocks
+
+
+def precount(block: Block, eol: bytes) -> None:
+    """The byte counts _verify needs, done where it suits the caller (a reading thread)."""
+    block.pairs = block.data.count(b'""') if block.quotes else 0
+    if eol == b"\r\n" or b"\r" in block.data:
+        block.crs = _carriage_returns(block.data, eol)
 
 
 def iter_blocks(stream: BinaryIO, eol: bytes, block_bytes: int = BLOCK_BYTES) -> Iterator[Block]:
@@ -128,7 +166,7 @@ def iter_blocks(stream: BinaryIO, eol: bytes, block_bytes: int = BLOCK_BYTES) ->
             return
         # The boundary lies in the new chunk (leftover holds none); quotes already seen in
         # leftover set the parity the chunk starts with.
-        cut, quotes = _cut(chunk, term, left_quotes % 2)
+        cut, quotes = last_boundary(chunk, term, left_quotes % 2)
         if cut < 0:
             leftover += chunk
             left_quotes += quotes
@@ -142,10 +180,56 @@ def iter_blocks(stream: BinaryIO, eol: bytes, block_bytes: int = BLOCK_BYTES) ->
         left_quotes = leftover.count(b'"')
 
 
-def _cut(chunk: bytes, term: bytes, parity: int) -> tuple[int, int]:
+def split(block: Block, eol: bytes, size: int) -> Iterator[Block]:
+    """A block as record-aligned blocks of about `size` bytes (a record longer than that whole)."""
+    data, quotes = block.data, block.quotes
+    term = _exact.line_char(eol)
+    while len(data) > size:
+        cut, before = last_boundary(data[:size], term, 0)
+        if cut <= 0:
+            break  # one record longer than `size`: the rest goes as one block
+        yield Block(data[:cut], before, False, block.raw_done)
+        data, quotes = data[cut:], quotes - before
+    yield Block(data, quotes, block.final, block.raw_done)
+
+
+def quote_count(data: bytes) -> int:
+    """data.count(b'"'), at twice the speed and outside the GIL for a large block.
+
+    polars counts the "lines" of a CSV whose line terminator is the quote character (quoting
+    off): one per quote, plus one for what follows the last quote, if anything. Checked
+    against bytes.count on every mix of quotes, terminators, NUL, invalid UTF-8 and '#'; only a
+    byte-order mark at the very start is read differently (polars skips it), so that case is
+    left to bytes.count, as are small blocks, where a polars call costs more than it saves.
+    """
+    if len(data) < _POLARS_COUNT_MIN or data.startswith(b"\xef\xbb\xbf"):
+        return data.count(b'"')
+    lines = (
+        pl.scan_csv(
+            data,
+            has_header=False,
+            eol_char='"',
+            quote_char=None,
+            infer_schema=False,
+            comment_prefix=None,
+            raise_if_empty=False,
+            low_memory=True,
+            glob=False,
+        )
+        .select(pl.len())
+        .collect()
+        .item()
+    )
+    return int(lines) - (0 if data.endswith(b'"') else 1)
+
+
+_POLARS_COUNT_MIN = 1 << 20
+
+
+def last_boundary(chunk: bytes, term: bytes, parity: int) -> tuple[int, int]:
     """(offset just past the last record boundary in chunk, quotes before it), or (-1, quotes in
     chunk) when it holds none. `parity` is the count of quotes before the chunk, modulo 2."""
-    total = chunk.count(b'"')
+    total = quote_count(chunk)
     p = chunk.rfind(term)
     if p < 0:
         return -1, total
@@ -165,29 +249,38 @@ def names(ncols: int) -> list[str]:
     return [f"c{i}" for i in range(ncols)]
 
 
-def _schema(ncols: int) -> dict[str, pl.DataType]:
-    return {n: pl.String() for n in names(ncols)}
-
-
 def fast_frame(
     block: Block, ncols: int, eol: bytes, per_record: bool = True
 ) -> tuple[pl.DataFrame, pl.Series] | None:
     """The block read by polars, with each record's count of embedded newlines (per_record) or
     just their total, or None when polars' reading cannot be proven identical to PostgreSQL's
     (then the exact parser must read the block)."""
+    df = polars_frame(block, ncols, eol)
+    if df is None:
+        return None
+    newlines = _verify(df, block, ncols, eol, per_record)
+    if newlines is None:
+        return None
+    return df, newlines
+
+
+def polars_frame(block: Block, ncols: int, eol: bytes) -> pl.DataFrame | None:
+    """The block as polars reads it, unverified (see _verify), or None when polars refuses it."""
     if eol == b"\r" or b"\x00" in block.data:
         return None
     try:
+        # infer_schema=False reads every column as String, an unquoted empty field as null and
+        # a quoted "" as "" (as PostgreSQL does); measured faster than schema= with
+        # empty_string_is_null=True, which gives the same frame
         df = pl.read_csv(
             block.data,
             has_header=False,
-            schema=_schema(ncols),
+            infer_schema=False,
             separator=",",
             quote_char='"',
             eol_char="\n",
             comment_prefix=None,
             null_values=None,
-            empty_string_is_null=True,  # unquoted empty -> null, quoted "" -> "" (as PostgreSQL)
             ignore_errors=False,
             truncate_ragged_lines=False,
             raise_if_empty=False,
@@ -199,36 +292,33 @@ def fast_frame(
         return None
     if df.width != ncols:
         return None
-    newlines = _verify(df, block, ncols, eol, per_record)
-    if newlines is None:
-        return None
-    return df, newlines
+    df.columns = names(ncols)  # renaming after the read: new_columns= costs a third more
+    return df
 
 
-@lru_cache(maxsize=128)
-def _verify_exprs(ncols: int, with_cr: bool) -> tuple[list[pl.Expr], pl.Expr, pl.Expr]:
-    """(sums per column, per-record embedded newlines, their total), built once per width:
-    building expressions costs more Python time than a small block takes to check."""
-    sums, nls = [], []
-    for name in names(ncols):
-        v = pl.col(name)
-        length = v.str.len_bytes().cast(pl.Int64)
-        inner = v.str.count_matches('"', literal=True).cast(pl.Int64)
-        # fields any writer must quote; others may be quoted too (PostgreSQL's writer does not,
-        # a quote-everything writer does), which the raw quote count accounts for
-        quoted = ((length == 0) | v.str.contains(r'[",\r\n]')).cast(pl.Int64)
-        sums += [
-            length.sum(),
-            quoted.sum(),
-            inner.sum(),
-            # "" pairs a written field adds beyond its inner quotes: 1 for '' or '"' * k
-            v.str.contains(r'\A"*\z').cast(pl.Int64).sum(),
-        ]
-        if with_cr:
-            sums.append(v.str.count_matches("\r", literal=True).cast(pl.Int64).sum())
-        nls.append(v.str.count_matches("\n", literal=True).cast(pl.Int64).fill_null(0))
-    sums = [e.alias(f"s{i}") for i, e in enumerate(sums)]
-    return sums, pl.sum_horizontal(nls).alias("nl"), pl.sum_horizontal([e.sum() for e in nls])
+@lru_cache(maxsize=8)
+def _verify_exprs(with_cr: bool) -> tuple[list[pl.Expr], pl.Expr, pl.Expr]:
+    """(sums over every value, each value's newlines, their total), for a frame of one column
+    "v" holding all the values of a block, column after column: a handful of expressions over
+    one long column cost half what five per column do (polars' per-expression overhead
+    dominates on the few hundred rows of a block of embeddings)."""
+    v = pl.col("v")
+    length = v.str.len_bytes().cast(pl.Int64)
+    inner = v.str.count_matches('"', literal=True).cast(pl.Int64)
+    # fields any writer must quote; others may be quoted too (PostgreSQL's writer does not,
+    # a quote-everything writer does), which the raw quote count accounts for
+    quoted = ((length == 0) | v.str.contains(r'[",\r\n]')).cast(pl.Int64)
+    sums = [
+        length.sum().alias("length"),
+        quoted.sum().alias("quoted"),
+        inner.sum().alias("inner"),
+        # "" pairs a written field adds beyond its inner quotes: 1 for '' or '"' * k
+        v.str.contains(r'\A"*\z').cast(pl.Int64).sum().alias("all_quotes"),
+    ]
+    if with_cr:
+        sums.append(v.str.count_matches("\r", literal=True).cast(pl.Int64).sum().alias("cr"))
+    nl = v.str.count_matches("\n", literal=True).cast(pl.Int64).fill_null(0)
+    return sums, nl.alias("nl"), nl.sum().alias("nl")
 
 
 def _carriage_returns(data: bytes, eol: bytes) -> tuple[int, bool]:
@@ -267,16 +357,25 @@ def _verify(
         return pl.Series("nl", [], dtype=pl.Int64) if not block.data else None
     data = block.data
     with_cr = eol == b"\r\n" or b"\r" in data
-    sums, per_row_nl, total_nl = _verify_exprs(ncols, with_cr)
+    sums, per_value_nl, total_nl = _verify_exprs(with_cr)
+    # every value in one column, column after column (views: no string is copied)
+    values = pl.concat([s.rename("v") for s in df.get_columns()]).to_frame()
     if per_record:
-        out = df.lazy().select(*sums, per_row_nl).collect()
-        newlines = out.get_column("nl")
-        agg = out.drop("nl").row(0)
+        out = values.select(*sums, per_value_nl)
+        nl = out.get_column("nl")
+        # value k of column j is nl[j * n + k]: a record's newlines are the sum of its columns'
+        columns = pl.DataFrame([nl.slice(j * n, n).alias(f"n{j}") for j in range(ncols)])
+        newlines = columns.select(pl.sum_horizontal(pl.all()).alias("nl")).to_series()
+        agg = out.row(0, named=True)
     else:
-        row = df.lazy().select(*sums, total_nl).collect().row(0)
-        agg, newlines = row[:-1], pl.Series("nl", [row[-1]], dtype=pl.Int64)
-    k = 5 if with_cr else 4
-    lengths, must_quote, inner, all_quotes = (sum(agg[i::k]) for i in range(4))
+        agg = values.select(*sums, total_nl).row(0, named=True)
+        newlines = pl.Series("nl", [agg["nl"]], dtype=pl.Int64)
+    lengths, must_quote, inner, all_quotes = (
+        agg["length"] or 0,
+        agg["quoted"] or 0,
+        agg["inner"] or 0,
+        agg["all_quotes"] or 0,
+    )
     terminators = n - (1 if block.final and not data.endswith(eol) else 0)
     # Quotes not inside values: two around each quoted field (whether the writer had to or not)
     around = block.quotes - 2 * inner
@@ -289,10 +388,10 @@ def _verify(
         return None
     if with_cr:
         cr, lone = block.crs if block.crs is not None else _carriage_returns(data, eol)
-        if cr != sum(agg[4::k]) + (terminators if eol == b"\r\n" else 0):
-            return None  # polars dropped a \r (before a comma or a \n) that PostgreSQL refuses
+        if cr != (agg["cr"] or 0) + (terminators if eol == b"\r\n" else 0):
+            return None  # polars dropped a \\r (before a comma or a \\n) that PostgreSQL refuses
         if lone:
-            # A lone \r: fine inside quotes, an error outside, and an unquoted one that polars
+            # A lone \\r: fine inside quotes, an error outside, and an unquoted one that polars
             # keeps would pass every count above. Rare: let the exact parser decide.
             return None
     pairs = block.pairs if block.pairs is not None else data.count(b'""') if inner else 0

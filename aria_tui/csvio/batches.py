@@ -9,7 +9,7 @@ from pathlib import Path
 
 import polars as pl
 
-from aria_tui.csvio import _blocks
+from aria_tui.csvio import _blocks, _exact
 from aria_tui.csvio.files import is_gzip, open_bytes, skip
 from aria_tui.csvio.header import Header, unreadable
 from aria_tui.csvio.problems import CsvProblem
@@ -83,7 +83,14 @@ def _batches(
     for block in blocks:
         before = done
         done = (block.raw_done or done) if gz else done + len(block.data)
-        frame, lines, line = _read_block(path, header, block, line, picked, wanted)
+        try:
+            read = read_block(block, header, lines=True)
+        except BlockProblem as problem:
+            raise ExportError(problem.at(path.name, line).sentence()) from None
+        assert read.lines is not None
+        frame = read.frame.select(picked)
+        frame.columns = wanted
+        lines = read.lines + line
         height = frame.height
         for off in range(0, height, batch_rows):
             size = min(batch_rows, height - off)
@@ -94,36 +101,75 @@ def _batches(
                 bytes_done=before + (done - before) * (off + size) // height,
             )
         record += height
+        line += read.spans
 
 
-def _read_block(
-    path: Path,
-    header: Header,
-    block: _blocks.Block,
-    line: int,
-    picked: list[str],
-    wanted: list[str],
-) -> tuple[pl.DataFrame, pl.Series, int]:
-    """(frame with the wanted columns, start line of each record, line after the block)."""
+@dataclass(frozen=True)
+class BlockRead:
+    """One record-aligned block as PostgreSQL reads it."""
+
+    frame: pl.DataFrame  # every header column, named c0, c1, ... (pl.String; None = NULL)
+    lines: pl.Series | None  # Int64, when asked: each record's first line - the block's first
+    spans: int  # physical lines in the block: its first line + spans = the next block's
+
+
+class BlockProblem(Exception):
+    """The first record of a block that COPY would refuse; its line counted from the block's."""
+
+    def __init__(self, offset: int, column: str | None, reason: str) -> None:
+        super().__init__(reason)
+        self.offset = offset
+        self.column = column
+        self.reason = reason
+
+    def at(self, file: str, first_line: int) -> CsvProblem:
+        return CsvProblem(file, first_line + self.offset, self.column, self.reason)
+
+
+def read_block(block: _blocks.Block, header: Header, lines: bool = False) -> BlockRead:
+    """Read one block of `header`'s file (see _blocks): by polars when its reading is proven
+    identical to PostgreSQL's, else by the exact parser. Raises BlockProblem.
+
+    Blocks are independent: the loader reads several at once in threads and numbers their
+    lines afterwards, in file order. `lines` False spares the count of each record's embedded
+    newlines when only the block's total is needed (see `record_lines` for the few records a
+    reject names).
+    """
     eol = header.eol.encode("ascii")
-    fast = _blocks.fast_frame(block, len(header.columns), eol)
+    fast = _blocks.fast_frame(block, len(header.columns), eol, per_record=lines)
     if fast is not None:
         df, newlines = fast
         n = df.height
-        # record i starts after i terminators and the newlines inside records 0..i-1
-        inside = newlines.cum_sum() - newlines
-        lines = (pl.int_range(0, n, eager=True, dtype=pl.Int64) + inside + line).rename("line")
-        frame = df.select(picked)
-        frame.columns = wanted
-        return frame, lines, line + n + int(newlines.sum())
-    res = _blocks.exact_frame(block, header.columns, eol, line, want_values=True)
+        if lines:
+            # record i starts after i terminators and the newlines inside records 0..i-1
+            inside = newlines.cum_sum() - newlines
+            starts = (pl.int_range(0, n, eager=True, dtype=pl.Int64) + inside).rename("line")
+            return BlockRead(df, starts, n + int(newlines.sum()))
+        return BlockRead(df, None, n + int(newlines.sum()))
+    res = _blocks.exact_frame(block, header.columns, eol, 0, want_values=True)
     if res.problem is not None:
         p = res.problem
-        raise ExportError(CsvProblem(path.name, p.line, p.column, p.reason).sentence())
+        raise BlockProblem(p.line, p.column, p.reason)
     assert res.values is not None
-    index = {c: i for i, c in enumerate(header.columns)}
+    names = _blocks.names(len(header.columns))
     frame = pl.DataFrame(
-        {c: pl.Series(c, res.values[index[c]], dtype=pl.String) for c in wanted},
-        schema={c: pl.String for c in wanted},
+        {n: pl.Series(n, vals, dtype=pl.String) for n, vals in zip(names, res.values, strict=True)},
+        schema={n: pl.String for n in names},
     )
-    return frame, pl.Series("line", res.lines, dtype=pl.Int64), res.end_line
+    starts = pl.Series("line", res.lines, dtype=pl.Int64) if lines else None
+    return BlockRead(frame, starts, res.end_line)
+
+
+def record_lines(frame: pl.DataFrame, header: Header) -> pl.Series:
+    """Each record's first line minus the block's first, from a BlockRead frame (all columns):
+    what `read_block(..., lines=True)` returns, computed later for a block that needs it."""
+    if frame.height == 0:
+        return pl.Series("line", [], dtype=pl.Int64)
+    nl = _exact.line_char(header.eol.encode("ascii")).decode("ascii")
+    newlines = frame.select(
+        pl.sum_horizontal(
+            pl.all().str.count_matches(nl, literal=True).cast(pl.Int64).fill_null(0)
+        ).alias("nl")
+    ).to_series()
+    inside = newlines.cum_sum() - newlines
+    return (pl.int_range(0, frame.height, eager=True, dtype=pl.Int64) + inside).rename("line")

@@ -1,5 +1,8 @@
 """pgvector values: text form to float32 on the client, and float32 to pgvector's binary form.
 
+The one vector reader of aria-tui: the loader sends what it returns with binary COPY
+(`vector_copy_fields`), the scan judges a sample with it (`parse_vectors`).
+
 Parsing on the client is what makes the load fast (the server's single backend parsing vector
 text is the bottleneck of a text COPY) and it is also the only way to reject a bad vector with a
 reason: pgvector's input function has no soft-error mode, so `pg_input_is_valid` cannot test it.
@@ -7,20 +10,30 @@ reason: pgvector's input function has no soft-error mode, so `pg_input_is_valid`
 The rules are pgvector's `vector_in`: optional whitespace, '[', one or more elements separated
 by ',', ']', optional whitespace; each element is what C `strtof` reads, with whitespace around
 it allowed; NaN and infinite values are refused, as is a value that overflows float4.
+
+Three tiers, each only for the rows the one before could not vouch for:
+
+1. bulk: rows spelled as pgvector writes them ('[0.1,-2e-05,3]') are split and cast to float32
+   by polars in one go (its cast is correctly rounded, like strtof; measured as the fastest of
+   split+cast, json_decode, and a one-column read_csv of the elements);
+2. bulk, lenient: whitespace around the brackets and the elements ('[1, 2, 3]', what Python's
+   str(list) writes) costs a strip per element, so it is only paid by the rows that need it;
+3. one by one, in Python: hex floats, junk, NaN, out-of-range values, wrong dimensions (never
+   more than a few rows), with the reason pgvector would give.
 """
 
 from __future__ import annotations
 
 import ctypes
-import math
 import re
 import struct
 import sys
 from array import array
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import polars as pl
+
+NULL_FIELD = b"\xff\xff\xff\xff"  # binary COPY: field length -1 = NULL
 
 _SPACE = " \t\n\r\v\f"  # vector_isspace
 # What strtof accepts as a whole element (strtof reads a prefix; pgvector then requires ',' or ']'
@@ -42,110 +55,143 @@ class VectorParse:
     bad: dict[int, str]  # input row index -> reason ("expected 768 dimensions, got 767", ...)
 
 
+@dataclass(frozen=True)
+class VectorFields:
+    # One binary COPY field per input row (length prefix + pgvector's binary form); NULL_FIELD
+    # where the input was null or is in `bad` (a bad row must not be sent at all).
+    fields: list[bytes]
+    bad: dict[int, str]
+
+
+@dataclass(frozen=True)
+class _Part:
+    """Some of the good rows, in increasing order, and their float32 elements row after row."""
+
+    rows: list[int]
+    flat: pl.Series  # Float32
+    lens: list[int]  # elements of each row
+
+
 def parse_vectors(values: pl.Series, dim: int | None) -> VectorParse:
     """Parse pgvector text ('[0.1,0.2,...]') vectorised. A null stays null and is not bad.
 
     `dim` None means the dimension is not checked. Bad: wrong dimension, an element that is not
     a number, NaN or Infinity, a value out of float4 range, missing brackets, '[]'.
     """
-    s = values if values.dtype == pl.String else values.cast(pl.String)
-    n = len(s)
-    # Rows shaped like pgvector's own output ('[' ... ']') are split and cast in bulk; an element
-    # polars cannot read (whitespace around it, a hex float, junk) becomes null there and sends
-    # its row, like every other odd row, to the exact per-row reader below.
-    plain = (s.str.starts_with("[") & s.str.ends_with("]") & (s.str.len_bytes() > 2)).fill_null(
-        False
-    )
-    fast_rows = plain.arg_true()
-    slow_rows = (~plain & s.is_not_null()).arg_true().to_list()
+    parts, bad = _parse(values, dim)
+    return VectorParse(values=_assemble(len(values), dim, parts), bad=bad)
 
-    flat, lens, suspect = _split_cast(s.gather(fast_rows))
-    if len(suspect):
-        # an element polars could not read, or NaN/inf: let the exact reader decide and explain
-        ends = lens.cum_sum()
-        owners = ends.search_sorted(suspect, side="right").unique()
-        slow_rows.extend(fast_rows.gather(owners).to_list())
-        drop = set(owners.to_list())
-    else:
-        drop = set()
 
-    bad: dict[int, str] = {}
-    lens_list = lens.to_list()
-    keep_fast = [i for i, k in enumerate(lens_list) if i not in drop and (dim is None or k == dim)]
-    fast_index = fast_rows.to_list()
-    if dim is not None:
-        for i, k in enumerate(lens_list):
-            if i not in drop and k != dim:
-                bad[fast_index[i]] = _dim_reason(dim, k)
-
-    slow_good: dict[int, list[float]] = {}
-    texts = s.gather(slow_rows).to_list() if slow_rows else []
-    for row, text in zip(slow_rows, texts, strict=True):
-        parsed = _parse_one(text)
-        if isinstance(parsed, str):
-            bad[row] = parsed
-        elif dim is not None and len(parsed) != dim:
-            bad[row] = _dim_reason(dim, len(parsed))
+def vector_copy_fields(values: pl.Series, dim: int | None) -> VectorFields:
+    """The loader's form of `parse_vectors`: each row as a ready binary COPY field, without
+    building a series of arrays first (the float32 buffer goes straight to bytes)."""
+    n = len(values)
+    parts, bad = _parse(values, dim)
+    fields = [NULL_FIELD] * n
+    pack = struct.Struct(">ihh").pack
+    for part in parts:
+        raw = _f32_be(part.flat)
+        widths = set(part.lens)
+        if len(widths) == 1:
+            (d,) = widths
+            head, step = pack(4 + 4 * d, d, 0), 4 * d
+            for k, i in enumerate(part.rows):
+                fields[i] = head + raw[k * step : (k + 1) * step]
         else:
-            slow_good[row] = parsed
+            offset = 0
+            for i, d in zip(part.rows, part.lens, strict=True):
+                fields[i] = pack(4 + 4 * d, d, 0) + raw[offset : offset + 4 * d]
+                offset += 4 * d
+    return VectorFields(fields, bad)
 
-    vals = _assemble(n, dim, fast_index, flat, lens, keep_fast, len(drop) > 0, slow_good)
-    return VectorParse(values=vals, bad=dict(sorted(bad.items())))
+
+def _parse(values: pl.Series, dim: int | None) -> tuple[list[_Part], dict[int, str]]:
+    s = values if values.dtype == pl.String else values.cast(pl.String)
+    if s.null_count() == s.len():  # no rows, or a column the export left empty
+        return [], {}
+    parts: list[_Part] = []
+    part, rest = _bulk(s, None, dim, lenient=False)
+    if part is not None:
+        parts.append(part)
+    bad: dict[int, str] = {}
+    if rest:
+        part, rest = _bulk(s, rest, dim, lenient=True)
+        if part is not None:
+            parts.append(part)
+        good: list[int] = []
+        flats: list[float] = []
+        lens: list[int] = []
+        texts = s.gather(rest).to_list()
+        for row, text in zip(rest, texts, strict=True):
+            parsed = _parse_one(text)
+            if isinstance(parsed, str):
+                bad[row] = parsed
+            elif dim is not None and len(parsed) != dim:
+                bad[row] = _dim_reason(dim, len(parsed))
+            else:
+                good.append(row)
+                flats.extend(parsed)
+                lens.append(len(parsed))
+        if good:
+            parts.append(_Part(good, pl.Series(flats, dtype=pl.Float32), lens))
+    return parts, dict(sorted(bad.items()))
+
+
+def _bulk(
+    s: pl.Series, rows: list[int] | None, dim: int | None, lenient: bool
+) -> tuple[_Part | None, list[int]]:
+    """(the rows of `rows` (None: all) that polars reads in bulk, the non-null others)."""
+    if rows is not None:
+        s = s.gather(rows)
+    if lenient:
+        t = s.str.strip_chars(_SPACE)
+        inner = t.str.slice(1, t.str.len_bytes() - 2)
+        shape = t.str.starts_with("[") & t.str.ends_with("]") & (t.str.len_bytes() > 2)
+        pieces = inner.str.split(",").list.eval(pl.element().str.strip_chars(_SPACE))
+    else:
+        # '[' ... ']' with something inside; a stray bracket ('[[1,2]]') is left in an element,
+        # which the float cast then refuses. head/tail are views: no string is copied.
+        shape = s.str.starts_with("[") & s.str.ends_with("]") & (s.str.len_bytes() > 2)
+        pieces = s.str.head(-1).str.tail(-1).str.split(",")
+    try:  # a strict cast is cheaper; the lenient one only when some element is not a number
+        floats = pieces.cast(pl.List(pl.Float32))
+    except pl.exceptions.PolarsError:
+        floats = pieces.cast(pl.List(pl.Float32), strict=False)
+    lens = floats.list.len()
+    ok = shape if dim is None else shape & (lens == dim)
+    ok = ok.fill_null(False)
+    every = bool(ok.all())
+    flat = (floats if every else floats.filter(ok)).list.explode()
+    if flat.null_count() or not flat.is_finite().all():
+        # an element that is not a plain number (rare): those rows go one tier down
+        odd = floats.list.eval(pl.element().is_finite().not_().fill_null(True)).list.any()
+        ok = ok & ~odd.fill_null(True)
+        every = bool(ok.all())
+        flat = (floats if every else floats.filter(ok)).list.explode()
+    index = list(range(len(s))) if rows is None else rows
+    if every:
+        good, left = index, []
+    else:
+        mask = ok.to_list()
+        present = s.is_not_null().to_list()
+        good = [r for r, k in zip(index, mask, strict=True) if k]
+        left = [r for r, k, p in zip(index, mask, present, strict=True) if p and not k]
+    if not good:
+        return None, left
+    good_lens = (lens if every else lens.filter(ok)).to_list()
+    return _Part(good, flat, good_lens), left
 
 
 def _dim_reason(dim: int, got: int) -> str:
     return f"expected {dim} dimensions, got {got}"
 
 
-# Text split and cast per slice of about this size: the split holds a 16-byte view per element
-# (1.2 GB for 50,000 x 1536 at once), so slicing keeps the peak near the size of the result.
-_SLICE_BYTES = 32 * 1024 * 1024
-
-
-def _split_cast(s: pl.Series) -> tuple[pl.Series, pl.Series, pl.Series]:
-    """(every element of these bracketed rows as float32, each row's element count, positions
-    in the first series of elements that are null, NaN or infinite).
-
-    An element polars cannot read becomes null (strict=False) rather than failing the batch.
-    """
-    if len(s) == 0:
-        empty = pl.Series("x", [], dtype=pl.Float32)
-        return empty, pl.Series("n", [], dtype=pl.UInt32), pl.Series("i", [], dtype=pl.UInt32)
-    sizes = s.str.len_bytes()
-    per_row = max(1, int(sizes.sum()) // len(s))
-    step = max(1, _SLICE_BYTES // per_row)
-    parts = [s.slice(start, step) for start in range(0, len(s), step)]
-    # Series string kernels run on one core; polars releases the GIL, so slices in threads use
-    # them all (2x on this 2-core machine), with at most one slice per thread in memory.
-    workers = min(len(parts), max(1, pl.thread_pool_size()))
-    if workers > 1:
-        with ThreadPoolExecutor(workers) as pool:
-            results = list(pool.map(_split_cast_slice, parts))
-    else:
-        results = [_split_cast_slice(p) for p in parts]
-    flats, lens, suspects = [], [], []
-    seen = 0
-    for flat, n_elems, bad in results:
-        flats.append(flat)
-        lens.append(n_elems)
-        if len(bad):
-            suspects.append(bad + seen)
-        seen += len(flat)
-    suspect = pl.concat(suspects) if suspects else pl.Series("i", [], dtype=pl.UInt32)
-    return pl.concat(flats, rechunk=True), pl.concat(lens), suspect
-
-
-def _split_cast_slice(part: pl.Series) -> tuple[pl.Series, pl.Series, pl.Series]:
-    # len_bytes is O(1) where len_chars scans; a row with multi-byte junk gets a wrong cut,
-    # an unreadable last element, and so the exact reader, which is where it belongs anyway
-    lists = part.str.slice(1, part.str.len_bytes() - 2).str.split(",")
-    flat = lists.explode().cast(pl.Float32, strict=False)
-    bad = (flat.is_null() | flat.is_nan() | flat.is_infinite()).arg_true()
-    return flat, lists.list.len(), bad
-
-
 def _parse_one(text: str) -> list[float] | str:
-    """One vector by pgvector's rules: its float32 values, or why pgvector would refuse it."""
+    """One vector by pgvector's rules: its float32 values, or why pgvector would refuse it.
+
+    pgvector reads the elements left to right and stops at the first one strtof refuses or
+    that is out of range, so the reason is the first element's problem, whatever its kind.
+    """
     t = text.strip(_SPACE)
     if not t.startswith("["):
         return "malformed vector: it must start with '['"
@@ -154,78 +200,65 @@ def _parse_one(text: str) -> list[float] | str:
     body = t[1:-1]
     if not body.strip(_SPACE):
         return "vector must have at least 1 dimension"
-    out: list[float] = []
-    for raw in body.split(","):
-        element = raw.strip(_SPACE)
-        value = _element(element)
-        if isinstance(value, str):
-            return value
-        out.append(value)
+    elements = [raw.strip(_SPACE) for raw in body.split(",")]
+    problem: tuple[int, str] | None = None
+    decimals: list[int] = []
+    out: list[float] = [0.0] * len(elements)
+    for k, e in enumerate(elements):
+        if _DECIMAL.match(e):
+            decimals.append(k)
+            continue
+        if _HEX.match(e):
+            (out[k],) = struct.unpack("f", struct.pack("f", float.fromhex(e)))
+            if out[k] not in (_INF_F32, -_INF_F32):
+                continue
+            problem = (k, f"value {e} is out of range for a vector (float4)")
+        elif _INF.match(e):
+            problem = (k, "Infinity not allowed in a vector")
+        elif _NAN.match(e):
+            problem = (k, "NaN not allowed in a vector")
+        else:
+            shown = e if len(e) <= 20 else e[:17] + "..."
+            problem = (k, f"malformed vector: {shown!r} is not a number")
+        break
+    limit = problem[0] if problem else len(elements)
+    decimals = [k for k in decimals if k < limit]
+    if decimals:
+        # polars' float32 cast rounds once and correctly, as strtof does (float() then a
+        # float4 pack would round twice); a value it reads as infinite overflowed float4
+        cast = pl.Series([elements[k] for k in decimals], dtype=pl.String).cast(pl.Float32)
+        for k, x in zip(decimals, cast.to_list(), strict=True):
+            if x in (_INF_F32, -_INF_F32):
+                return f"value {elements[k]} is out of range for a vector (float4)"
+            out[k] = x
+    if problem:
+        return problem[1]
     return out
 
 
-def _element(e: str) -> float | str:
-    if _DECIMAL.match(e):
-        x = float(e)
-    elif _HEX.match(e):
-        x = float.fromhex(e)
-    elif _INF.match(e):
-        return "Infinity not allowed in a vector"
-    elif _NAN.match(e):
-        return "NaN not allowed in a vector"
-    else:
-        shown = e if len(e) <= 20 else e[:17] + "..."
-        return f"malformed vector: {shown!r} is not a number"
-    # Round to float4 as strtof does; a finite value that rounds to infinity is strtof's ERANGE,
-    # which pgvector reports as out of range.
-    (f32,) = struct.unpack("f", struct.pack("f", x))
-    if math.isinf(f32):
-        return f"value {e} is out of range for a vector (float4)"
-    return f32
+_INF_F32 = float("inf")
 
 
-def _assemble(
-    n: int,
-    dim: int | None,
-    fast_index: list[int],
-    flat: pl.Series,
-    lens: pl.Series,
-    keep_fast: list[int],
-    filtered: bool,
-    slow_good: dict[int, list[float]],
-) -> pl.Series:
+def _assemble(n: int, dim: int | None, parts: list[_Part]) -> pl.Series:
     """One series of n rows: the good vectors where they belong, null elsewhere."""
-    if filtered or len(keep_fast) != len(fast_index):
-        # rare: some fast rows were bad; drop their elements (cost: one row id per element)
-        row_of = pl.int_range(0, len(lens), eager=True, dtype=pl.UInt32).repeat_by(lens).explode()
-        keep = pl.Series([False] * len(lens))
-        keep = keep.scatter(keep_fast, True) if keep_fast else keep
-        flat = flat.filter(keep.gather(row_of))
-        lens = lens.gather(keep_fast)
-    rows = [fast_index[i] for i in keep_fast]
-    uniform = dim if dim is not None else _uniform(lens, slow_good)
-    if uniform is not None:
-        dtype: pl.DataType = pl.Array(pl.Float32, uniform)
-        fast_vals = flat.reshape((len(rows), uniform)) if rows else pl.Series([], dtype=dtype)
-    else:
-        dtype = pl.List(pl.Float32)
-        fast_vals = _implode(flat, lens)
-    fast_vals = fast_vals.cast(dtype)
-    if not slow_good and len(rows) == n:
-        return fast_vals.rename("vector")  # every row good and read in bulk: already in order
-    parts = [pl.DataFrame({"row": pl.Series(rows, dtype=pl.Int64), "v": fast_vals})]
-    if slow_good:
-        parts.append(
-            pl.DataFrame(
-                {
-                    "row": pl.Series(list(slow_good), dtype=pl.Int64),
-                    "v": pl.Series(list(slow_good.values()), dtype=dtype),
-                }
-            )
+    widths = {d for p in parts for d in p.lens}
+    uniform = dim if dim is not None else (widths.pop() if len(widths) == 1 else None)
+    dtype: pl.DataType = (
+        pl.Array(pl.Float32, uniform) if uniform is not None else pl.List(pl.Float32)
+    )
+    frames = [
+        pl.DataFrame(
+            {"row": pl.Series(p.rows, dtype=pl.Int64), "v": _rows_of(p, uniform).cast(dtype)}
         )
-    good = pl.concat(parts)
+        for p in parts
+    ]
+    if len(frames) == 1 and frames[0].height == n:
+        return frames[0].get_column("v").rename("vector")  # every row good and read in bulk
+    if not frames:
+        return pl.Series("vector", [None] * n, dtype=dtype)
+    good = pl.concat(frames).sort("row")
     if good.height == n:
-        return good.sort("row").get_column("v").rename("vector")
+        return good.get_column("v").rename("vector")
     full = pl.DataFrame({"row": pl.int_range(0, n, eager=True, dtype=pl.Int64)})
     return (
         full.join(good, on="row", how="left", maintain_order="left")
@@ -234,15 +267,14 @@ def _assemble(
     )
 
 
-def _uniform(lens: pl.Series, slow_good: dict[int, list[float]]) -> int | None:
-    sizes = set(lens.unique().to_list()) | {len(v) for v in slow_good.values()}
-    return sizes.pop() if len(sizes) == 1 else None
-
-
-def _implode(flat: pl.Series, lens: pl.Series) -> pl.Series:
-    row_of = pl.int_range(0, len(lens), eager=True, dtype=pl.UInt32).repeat_by(lens).explode()
+def _rows_of(part: _Part, uniform: int | None) -> pl.Series:
+    if uniform is not None:
+        return part.flat.reshape((len(part.rows), uniform))
+    row_of = pl.Series(list(range(len(part.lens))), dtype=pl.UInt32).repeat_by(
+        pl.Series(part.lens, dtype=pl.UInt32)
+    )
     return (
-        pl.DataFrame({"r": row_of, "x": flat})
+        pl.DataFrame({"r": row_of.explode(), "x": part.flat})
         .group_by("r", maintain_order=True)
         .agg(pl.col("x"))
         .get_column("x")
@@ -255,49 +287,56 @@ def _implode(flat: pl.Series, lens: pl.Series) -> pl.Series:
 
 
 def vector_binary_payloads(vectors: pl.Series) -> list[bytes | None]:
-    """pgvector's binary representation of each row, None for a null row.
-
-    All rows' floats are copied out of polars in one piece (through the Arrow C stream
-    interface, so numpy is not needed), byte-swapped in one C call, then sliced per row.
-    """
+    """pgvector's binary representation of each row of a parsed series, None for a null row."""
     dtype = vectors.dtype
     if not isinstance(dtype, pl.Array | pl.List):
         raise TypeError(f"expected an Array or List series of floats, got {dtype}")
     present = vectors.is_not_null()
     dense = vectors.filter(present) if vectors.null_count() else vectors
     if isinstance(dtype, pl.Array):
-        widths = None
+        widths = [dtype.size] * len(dense)
         flat = dense.reshape((-1,)) if len(dense) else pl.Series([], dtype=pl.Float32)
     else:
-        widths = iter(dense.list.len().to_list())
+        widths = dense.list.len().to_list()
         flat = dense.explode() if len(dense) else pl.Series([], dtype=pl.Float32)
     flat = flat.cast(pl.Float32)
     if flat.null_count():
         raise ValueError("a vector holds a null element; parse_vectors never returns one")
-    floats = _float32_array(flat)
-    if sys.byteorder == "little":
-        floats.byteswap()  # in place, one C loop: big-endian is what vector_recv reads
-    view = memoryview(floats).cast("B")
+    raw = _f32_be(flat)
     out: list[bytes | None] = []
     pos = 0
-    fixed = dtype.size if isinstance(dtype, pl.Array) else 0
-    head = struct.pack(">hh", fixed, 0)
+    it = iter(widths)
     for ok in present.to_list():
         if not ok:
             out.append(None)
             continue
-        if widths is None:
-            end = pos + 4 * fixed
-            out.append(head + view[pos:end])
-        else:
-            d = next(widths)
-            end = pos + 4 * d
-            out.append(struct.pack(">hh", d, 0) + view[pos:end])
-        pos = end
+        d = next(it)
+        out.append(struct.pack(">hh", d, 0) + raw[pos : pos + 4 * d])
+        pos += 4 * d
     return out
 
 
+def _f32_be(series: pl.Series) -> bytes:
+    """The values of a null-free Float32 series as big-endian float4 bytes (what vector_recv
+    reads): copied out of polars once, byte-swapped in one C call."""
+    series = series.cast(pl.Float32)
+    try:
+        data = _float32_array(series)
+    except Exception:  # pragma: no cover - a polars without the Arrow C stream: slower, same bytes
+        data = array("f", series.to_list())
+    if sys.byteorder == "little":
+        data.byteswap()
+    return data.tobytes()
+
+
+# -- float32 buffer out of polars without numpy or pyarrow: the Arrow C stream interface -------
+
+
 class _ArrowArray(ctypes.Structure):
+    pass
+
+
+class _ArrowArrayStream(ctypes.Structure):
     pass
 
 
@@ -313,12 +352,6 @@ _ArrowArray._fields_ = [
     ("release", ctypes.CFUNCTYPE(None, ctypes.POINTER(_ArrowArray))),
     ("private_data", ctypes.c_void_p),
 ]
-
-
-class _ArrowArrayStream(ctypes.Structure):
-    pass
-
-
 _ArrowArrayStream._fields_ = [
     (
         "get_schema",
@@ -334,25 +367,19 @@ _ArrowArrayStream._fields_ = [
     ("release", ctypes.CFUNCTYPE(None, ctypes.POINTER(_ArrowArrayStream))),
     ("private_data", ctypes.c_void_p),
 ]
-
 _capsule_pointer = ctypes.pythonapi.PyCapsule_GetPointer
 _capsule_pointer.restype = ctypes.c_void_p
 _capsule_pointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
 
 
 def _float32_array(flat: pl.Series) -> array:
-    """The values of a null-free Float32 series as an array('f'), copied once, chunk by chunk.
+    """The values of a null-free Float32 series as an array('f'), one memcpy per chunk.
 
     Reads polars' buffers through the Arrow C stream interface (`__arrow_c_stream__`, a stable
-    ABI every polars since 1.0 exports), so numpy is not needed; falls back to Python floats if
-    the interface is ever missing.
+    ABI every polars since 1.0 exports), so numpy is not needed.
     """
     out = array("f")
-    try:
-        capsule = flat.__arrow_c_stream__()
-    except Exception:  # pragma: no cover - only an exotic polars build lacks the interface
-        out.extend(flat.to_list())
-        return out
+    capsule = flat.__arrow_c_stream__()
     stream = ctypes.cast(
         _capsule_pointer(capsule, b"arrow_array_stream"), ctypes.POINTER(_ArrowArrayStream)
     ).contents
@@ -368,7 +395,7 @@ def _float32_array(flat: pl.Series) -> array:
                     raise RuntimeError("unexpected Arrow layout for float32 values")
                 if arr.length:
                     address = arr.buffers[1] + 4 * arr.offset
-                    out.frombytes((ctypes.c_char * (4 * arr.length)).from_address(address))
+                    out.frombytes(ctypes.string_at(address, 4 * arr.length))
             finally:
                 arr.release(ctypes.byref(arr))  # polars' memory is not touched after this
     finally:

@@ -21,12 +21,11 @@ Two ways to hand the rows over:
 
 from __future__ import annotations
 
-import io
-import queue
 import struct
 import threading
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 from itertools import chain, repeat
 from pathlib import Path
@@ -35,16 +34,18 @@ import polars as pl
 import psycopg
 from psycopg import sql
 
-from aria_tui.load.chunks import Chunk, LineIndex, iter_chunks
+from aria_tui import csvio
+from aria_tui.csvio import NULL_FIELD, BlockProblem, Header, _blocks
+from aria_tui.errors import ExportError
+from aria_tui.load.chunks import blocks
 from aria_tui.load.encoders import Encoder, encoder_for
 from aria_tui.load.events import Emitter
 from aria_tui.load.fastpath import CancelledLoad
 from aria_tui.load.model import TablePlan
 from aria_tui.load.rejects import RejectWriter
 from aria_tui.load.staging import Stage
-from aria_tui.load.vectors import NULL_FIELD, parse_vector_column
 
-CHUNK_BYTES = 3 << 20  # ~3 MB of CSV per batch: amortises per-batch costs, keeps RSS flat
+BLOCK_BYTES = 4 << 20  # ~4 MB of CSV per batch: amortises per-batch costs, keeps RSS flat
 SETTLE_BYTES = 24 << 20  # stage mode: insert and truncate after about this much CSV
 COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
 COPY_TRAILER = b"\xff\xff"
@@ -55,22 +56,31 @@ _len = struct.Struct(">i").pack
 
 @dataclass
 class Batch:
-    offset: int  # where the chunk starts in the byte stream (for reject lines)
     rows: int
-    columns: list[list[bytes]]  # encoded fields, one list per COPY column (rec not yet included)
+    columns: list[list[bytes]]  # encoded fields, one list per COPY column (rec, line not included)
     tuple_head: bytes
     with_rec: bool
     sent: int
-    bytes_done: int
-    bytes_in: int  # CSV bytes of the chunk
+    bytes_in: int  # CSV bytes of the block
+    raw_done: int | None  # compressed bytes read once this block was (.gz only)
+    spans: int  # physical lines the block spans
+    lines: pl.Series | None  # each record's line minus the block's first (when computed)
+    with_line: bool = False  # the stage wants each record's line (whole-file staging)
     bad: dict[int, str] = field(default_factory=dict)  # row index -> reason
     bad_fields: dict[int, tuple] = field(default_factory=dict)  # row index -> raw CSV fields
-    start_rec: int = 0  # record number of the first row (1-based), known once batches are in order
+    # known once batches are in file order:
+    start_rec: int = 0  # record number of the first row (1-based)
+    first_line: int = 0  # physical line the block starts on
+    bytes_done: int = 0  # on-disk bytes consumed once this block is done
 
     def payload(self) -> bytes:
         """The binary COPY tuples of the rows that go to the server."""
         n = self.rows
         columns = self.columns
+        if self.with_line:
+            assert self.lines is not None
+            lines = (self.lines + self.first_line).to_list()
+            columns = [[_int8(8, line) for line in lines], *columns]
         if self.with_rec:
             columns = [[_int8(8, r) for r in range(self.start_rec, self.start_rec + n)], *columns]
         rows = zip(repeat(self.tuple_head, n), *columns, strict=True)
@@ -79,16 +89,21 @@ class Batch:
             rows = (row for i, row in enumerate(rows) if i not in bad)
         return b"".join(chain.from_iterable(rows))
 
+    def line_of(self, index: int) -> int:
+        assert self.lines is not None
+        return self.first_line + int(self.lines[index])
+
 
 class Encoding:
     """How each CSV column becomes a binary COPY field, for one of the two destinations."""
 
-    def __init__(self, plan: TablePlan, stage: Stage | None, with_line: bool) -> None:
+    def __init__(self, plan: TablePlan, header: Header, stage: Stage | None, lines: bool) -> None:
         self.plan = plan
-        self.names = [f"c{i + 1}" for i in range(len(plan.csv_columns))]
-        self.with_line = with_line
+        self.header = header
+        self.lines = lines  # every record's line is wanted (staging: rejects found in SQL)
+        self.with_line = stage is not None and stage.with_line
         self.stage = stage
-        # (csv index, how): how = 'vector' (dim, name) | encoder | 'text'
+        # (csv index, how): how = ('vector', dim) | encoder | 'text'
         self.fields: list[tuple[int, object]] = []
         if stage is not None:
             for c in stage.columns:
@@ -109,7 +124,7 @@ class Encoding:
                     enc = encoder_for(target)
                     assert enc is not None
                     self.fields.append((i, enc))
-        n = len(self.fields) + (0 if stage is None else 1 + (1 if with_line else 0))
+        n = len(self.fields) + (0 if stage is None else 1 + (1 if self.with_line else 0))
         self.tuple_head = struct.pack(">h", n)
 
     @staticmethod
@@ -120,123 +135,115 @@ class Encoding:
                 return False
         return True
 
-    def encode(self, chunk: Chunk, lines: LineIndex | None) -> Batch:
-        frame = pl.read_csv(
-            io.BytesIO(chunk.data),
-            has_header=False,
-            new_columns=self.names,
-            infer_schema=False,
-            quote_char='"',
-        )
+    def encode(self, block: _blocks.Block) -> Batch:
+        """Read one block the way PostgreSQL would (csvio) and encode its rows; runs in a
+        worker thread, several blocks at once."""
+        read = csvio.read_block(block, self.header, lines=self.lines)
+        frame = read.frame
         n = frame.height
         bad: dict[int, str] = {}
         columns: list[list[bytes]] = []
-        if self.stage is not None:
-            if self.with_line:
-                assert lines is not None
-                found = lines.lines_of(chunk.offset, list(range(n)))
-                columns.append([_int8(8, found[i]) for i in range(n)])
         for index, how in self.fields:
-            series = frame.get_column(self.names[index])
+            series = frame.get_column(f"c{index}")
             if how == "text":
                 values = series.cast(pl.Binary).to_list()
                 columns.append([NULL_FIELD if v is None else _len(len(v)) + v for v in values])
             elif isinstance(how, tuple):
-                parsed = parse_vector_column(series, how[1], self.plan.csv_columns[index])
+                parsed = csvio.vector_copy_fields(series, how[1])
+                name = self.plan.csv_columns[index]
                 for i, why in parsed.bad.items():
-                    bad.setdefault(i, why)
+                    bad.setdefault(i, f'column "{name}": {why}')
                 columns.append(parsed.fields)
             else:
                 encoder: Encoder = how  # type: ignore[assignment]
                 columns.append(encoder(series))
+        lines = read.lines
+        if bad and lines is None:  # the few records a reject names need their line
+            lines = csvio.record_lines(frame, self.header)
         return Batch(
-            offset=chunk.offset,
             rows=n,
             columns=columns,
             tuple_head=self.tuple_head,
             with_rec=self.stage is not None,
             sent=n - len(bad),
-            bytes_done=chunk.bytes_done,
-            bytes_in=len(chunk.data),
+            bytes_in=len(block.data),
+            raw_done=block.raw_done,
+            spans=read.spans,
+            lines=lines,
+            with_line=self.with_line,
             bad=bad,
             bad_fields={i: frame.row(i) for i in bad},
         )
 
 
-WORKERS = 2  # parse two chunks at once: polars releases the GIL, and the server needs one core
+WORKERS = 2  # read and encode two blocks at once: polars releases the GIL
 
 
-def _produce(
-    encoding: Encoding, path: Path, hasher, out: queue.Queue, stop: threading.Event
-) -> None:
-    """Read chunks in order, encode them on WORKERS threads, hand the futures over in order."""
-    local = threading.local()
+def batches(encoding: Encoding, path: Path, hasher) -> Iterator[Batch]:
+    """Encoded batches in file order, with their record and line numbers, read ahead in threads.
 
-    def encode(chunk: Chunk) -> Batch:
-        lines = None
-        if encoding.with_line:  # one line index per worker: each sees increasing offsets
-            lines = getattr(local, "lines", None)
-            if lines is None:
-                lines = local.lines = LineIndex(path)
-        return encoding.encode(chunk, lines)
+    One thread cuts the file into blocks (csvio) and hands them to WORKERS encoding threads;
+    at most one finished batch waits, WORKERS are being encoded, one is being sent: flat memory.
+    Raises ExportError (file, line, reason) at the first record COPY would refuse.
+    """
+    header = encoding.header
+    eol = header.eol.encode("ascii")
 
-    pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="aria-load-encode")
-    try:
-        for chunk in iter_chunks(path, hasher, CHUNK_BYTES):
-            future = pool.submit(encode, chunk)
-            while not stop.is_set():
-                try:
-                    out.put(future, timeout=0.1)
-                    break
-                except queue.Full:
-                    continue
-            if stop.is_set():
-                return
-        out.put(None)
-    except BaseException as exc:  # handed to the loading thread, which decides what it means
-        out.put(exc)
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    def produce() -> Iterator[Future]:
+        pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="aria-load-encode")
+        try:
+            with blocks(path, header, hasher, BLOCK_BYTES) as cut:
+                for block in cut:
+                    _blocks.precount(block, eol)  # here, not in a worker: they run in parallel
+                    yield pool.submit(encoding.encode, block)
+        except GeneratorExit:  # the consumer is gone: nobody will read what is not done yet
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        finally:
+            # at the end of the file (or a read error) the futures already handed over must
+            # still run: the consumer waits on them, then sees the error in its turn
+            pool.shutdown(wait=False)
 
-
-def batches(encoding: Encoding, path: Path, hasher, stop: threading.Event) -> Iterator[Batch]:
-    """Encoded batches in file order, with their record numbers, parsed ahead in threads."""
-    # one finished batch waiting, WORKERS being parsed, one being sent: flat memory
-    q: queue.Queue = queue.Queue(maxsize=1)
-    worker = threading.Thread(
-        target=_produce, args=(encoding, path, hasher, q, stop), name="aria-load-read", daemon=True
-    )
-    worker.start()
-    rec = 1
-    try:
-        while True:
-            item = q.get()
-            if item is None:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            batch = item.result()
-            batch.start_rec = rec
-            rec += batch.rows
-            yield batch
-    finally:
-        stop.set()
-        while worker.is_alive():
+    rec, line, done = 1, header.lines + 1, header.bytes
+    with _blocks.run_ahead(produce, "aria-load-read") as futures:
+        for future in futures:
             try:
-                q.get(timeout=0.05)
-            except queue.Empty:
-                pass
-        worker.join()
+                batch = future.result()
+            except BlockProblem as problem:
+                raise ExportError(problem.at(path.name, line).sentence()) from None
+            batch.start_rec, batch.first_line = rec, line
+            done = batch.raw_done if batch.raw_done is not None else done + batch.bytes_in
+            batch.bytes_done = done
+            rec += batch.rows
+            line += batch.spans
+            yield batch
 
 
-def _client_rejects(batch: Batch, writer: RejectWriter, lines: LineIndex) -> int:
-    if not batch.bad:
-        return 0
-    found = lines.lines_of(batch.offset, list(batch.bad))
-    writer.write(
-        (found.get(i, 0), why, batch.bad_fields[i]) for i, why in sorted(batch.bad.items())
-    )
-    return len(batch.bad)
+def _header(path: Path) -> Header:
+    header = csvio.read_header(path)
+    if isinstance(header, csvio.CsvProblem):
+        raise ExportError(header.sentence())
+    return header
+
+
+def _in_order(
+    encoding: Encoding,
+    path: Path,
+    hasher,
+    writer: RejectWriter,
+    cancel: threading.Event | None,
+) -> Iterator[Batch]:
+    """The batches to send, in file order; the operator's cancel honoured between them and the
+    rows the client refused (bad vectors) written to the reject file with their lines."""
+    _tune_malloc()
+    for batch in batches(encoding, path, hasher):
+        if cancel is not None and cancel.is_set():
+            raise CancelledLoad()
+        if batch.bad:
+            writer.write(
+                (batch.line_of(i), why, batch.bad_fields[i]) for i, why in sorted(batch.bad.items())
+            )
+        yield batch
 
 
 _malloc_tuned = False
@@ -274,36 +281,27 @@ def load_direct(
     hasher=None,
 ) -> tuple[int, int, int]:
     """One binary COPY into the (empty) table; returns (csv_rows, inserted, rejected)."""
-    _tune_malloc()
-    encoding = Encoding(plan, None, with_line=False)
+    encoding = Encoding(plan, _header(plan.file), None, lines=False)
     targets = [
         plan.table.column(dict(plan.columns)[plan.csv_columns[i]]) for i, _ in encoding.fields
     ]
     statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT binary)").format(
         plan.table.ident, sql.SQL(", ").join(sql.Identifier(c.name) for c in targets if c)
     )
-    rows = sent = rejected = 0
-    stop = threading.Event()
-    lines = LineIndex(plan.file)
-    try:
-        with conn.cursor() as cur:
-            with cur.copy(statement) as copy:
-                copy.write(COPY_HEADER)
-                for batch in batches(encoding, plan.file, hasher, stop):
-                    if cancel is not None and cancel.is_set():
-                        raise CancelledLoad()
+    rows = sent = 0
+    with conn.cursor() as cur:
+        with cur.copy(statement) as copy:
+            copy.write(COPY_HEADER)
+            with closing(_in_order(encoding, plan.file, hasher, writer, cancel)) as in_order:
+                for batch in in_order:
                     rows += batch.rows
-                    rejected += _client_rejects(batch, writer, lines)
                     copy.write(batch.payload())
                     sent += batch.sent
                     emitter.progress(bytes_done=batch.bytes_done, rows_done=rows)
-                copy.write(COPY_TRAILER)
-            if cur.rowcount != sent:
-                raise RuntimeError(f"the server stored {cur.rowcount} rows of the {sent} sent")
-    finally:
-        stop.set()
-        lines.close()
-    return rows, sent, rejected
+            copy.write(COPY_TRAILER)
+        if cur.rowcount != sent:
+            raise RuntimeError(f"the server stored {cur.rowcount} rows of the {sent} sent")
+    return rows, sent, rows - sent
 
 
 def load_staged(
@@ -317,29 +315,25 @@ def load_staged(
     plain_first: bool = False,
 ) -> tuple[int, int, int]:
     """Stage the file in binary and insert it with ON CONFLICT; returns (csv_rows, inserted, rejected)."""
-    _tune_malloc()
     plan = stage.plan
     whole_file = bool(plan.self_fks)
-    encoding = Encoding(plan, stage, with_line=whole_file)
+    header = _header(plan.file)
+    encoding = Encoding(plan, header, stage, lines=True)
     cols = [sql.Identifier("rec")] + ([sql.Identifier("line")] if whole_file else [])
     statement = sql.SQL("COPY {} ({}, {}) FROM STDIN (FORMAT binary)").format(
         stage.ident, sql.SQL(", ").join(cols), stage.copy_columns
     )
-    lines = LineIndex(plan.file)
-    pending: list[Batch] = []  # staged, not yet settled: their offsets give reject lines
+    pending: list[Batch] = []  # staged, not yet settled: they know their records' lines
 
     def line_of(recs: list[int]) -> dict[int, int]:
         out: dict[int, int] = {}
         for b in pending:
-            mine = [r - b.start_rec for r in recs if b.start_rec <= r < b.start_rec + b.rows]
-            if mine:
-                out.update(
-                    {b.start_rec + i: line for i, line in lines.lines_of(b.offset, mine).items()}
-                )
+            for r in recs:
+                if b.start_rec <= r < b.start_rec + b.rows:
+                    out[r] = b.line_of(r - b.start_rec)
         return out
 
     rows = inserted = rejected = 0
-    stop = threading.Event()
     cur = conn.cursor()
 
     def settle() -> None:
@@ -348,7 +342,7 @@ def load_staged(
             conn,
             writer,
             line_of=None if whole_file else line_of,
-            header_lines=lines.header_lines,
+            header_lines=header.lines,
             skip_fk_to=skip_fk_to,
             plain_first=plain_first,
         )
@@ -357,14 +351,13 @@ def load_staged(
         stage.truncate(conn)
         pending.clear()
 
+    in_order = _in_order(encoding, plan.file, hasher, writer, cancel)
     try:
         copy_cm = None
         staged_bytes = 0
-        for batch in batches(encoding, plan.file, hasher, stop):
-            if cancel is not None and cancel.is_set():
-                raise CancelledLoad()
+        for batch in in_order:
             rows += batch.rows
-            rejected += _client_rejects(batch, writer, lines)
+            rejected += len(batch.bad)
             if copy_cm is None:
                 copy_cm = cur.copy(statement)
                 copy = copy_cm.__enter__()
@@ -393,7 +386,6 @@ def load_staged(
                 pass
         raise
     finally:
-        stop.set()
-        lines.close()
+        in_order.close()  # stops the reading threads now, not when the generator is collected
         cur.close()
     return rows, inserted, rejected

@@ -30,27 +30,15 @@ import polars as pl
 import psycopg
 from psycopg import sql
 
-from aria_tui.errors import AriaError
+from aria_tui import csvio
+from aria_tui.errors import AriaError, ExportError
 from aria_tui.load import journal as journal_mod
+from aria_tui.load import model as m
 from aria_tui.load.binary import Encoding, load_direct, load_staged
-from aria_tui.load.chunks import file_digest, new_hash, read_header
+from aria_tui.load.chunks import file_digest, new_hash
 from aria_tui.load.encoders import Unencodable
 from aria_tui.load.events import Emitter, EventCallback, RunFinished, TableFinished, TableStarted
 from aria_tui.load.fastpath import CancelledLoad, copy_into_target, stream_file
-from aria_tui.load.model import (
-    BINARY,
-    BLOCKED,
-    FAILED,
-    FAST,
-    LOADED,
-    RESUMED,
-    SKIPPED,
-    STAGING,
-    LoadPlan,
-    RunResult,
-    TablePlan,
-    TableResult,
-)
 from aria_tui.load.rejects import RejectWriter, reject_path
 from aria_tui.load.staging import DATA_ERRORS, Stage, _message
 from aria_tui.target.connect import Target
@@ -70,7 +58,7 @@ class _Rollback(Exception):
 
 @dataclass
 class _Work:
-    plan: TablePlan
+    plan: m.TablePlan
     writer: RejectWriter
     started: float
     csv_rows: int = 0
@@ -84,9 +72,9 @@ class _Work:
     notes: list[str] = field(default_factory=list)
     empty_before: bool = False
 
-    def result(self, status: str, error: str | None = None) -> TableResult:
-        loaded = status == LOADED
-        return TableResult(
+    def result(self, status: str, error: str | None = None) -> m.TableResult:
+        loaded = status == m.LOADED
+        return m.TableResult(
             target=self.plan.target,
             file=self.plan.scan.file.name,
             csv_rows=self.csv_rows if loaded else self.plan.scan.rows,
@@ -106,14 +94,14 @@ class _Work:
 
 def run_plan(
     target: Target,
-    plan: LoadPlan,
+    plan: m.LoadPlan,
     *,
     dry_run: bool = False,
     on_event: EventCallback | None = None,
     cancel: threading.Event | None = None,
     force_staging: bool = False,
     lock_timeout: str = "10s",
-) -> RunResult:
+) -> m.RunResult:
     """Load every table of `plan` into `target`. Raises only when the target is unreachable."""
     started = time.monotonic()
     emitter = Emitter(on_event)
@@ -122,19 +110,7 @@ def run_plan(
     stamp = time.strftime("%Y%m%dT%H%M%S")
     run_key = f"{journal_mod.run_key(export, target.key)}-{stamp}{'-dry' if dry_run else ''}"
 
-    results: list[TableResult] = [
-        TableResult(
-            target=scan.target or scan.name,
-            file=scan.file.name,
-            csv_rows=scan.rows,
-            inserted=0,
-            duplicates=0,
-            rejected=0,
-            status=BLOCKED,
-            error=reason,
-        )
-        for scan, reason in plan.skipped
-    ]
+    results = [_not_loaded(scan, reason, m.BLOCKED) for scan, reason in plan.skipped]
     conn = target.connect()
     watcher = _CancelWatch(conn, cancel)
     cancelled = False
@@ -187,7 +163,7 @@ def run_plan(
                     if cancelled
                     else f"Not loaded: the run stopped after {runner.stopped_at} failed."
                 )
-                results.append(_not_reached(tp, why))
+                results.append(_not_loaded(tp.scan, why, m.SKIPPED, tp.target))
         if runner.stopped and runner.stop_reason:
             notes.append(runner.stop_reason)
     finally:
@@ -198,7 +174,7 @@ def run_plan(
             pass
     order = {tp.target: tp.order for tp in plan.tables}
     results.sort(key=lambda r: order.get(r.target, 0))
-    result = RunResult(
+    result = m.RunResult(
         dry_run=dry_run,
         tables=tuple(results),
         cancelled=cancelled,
@@ -210,22 +186,23 @@ def run_plan(
     return result
 
 
-def _not_reached(tp: TablePlan, why: str) -> TableResult:
-    return TableResult(
-        target=tp.target,
-        file=tp.scan.file.name,
-        csv_rows=tp.scan.rows,
+def _not_loaded(scan, why: str, status: str, target: str | None = None) -> m.TableResult:
+    """The result of a table that was not loaded at all (skipped, blocked, never reached)."""
+    return m.TableResult(
+        target=target or scan.target or scan.name,
+        file=scan.file.name,
+        csv_rows=scan.rows,
         inserted=0,
         duplicates=0,
         rejected=0,
-        status=SKIPPED,
+        status=status,
         error=why,
     )
 
 
-def _units(tables: tuple[TablePlan, ...]) -> list[list[TablePlan]]:
+def _units(tables: tuple[m.TablePlan, ...]) -> list[list[m.TablePlan]]:
     """One unit per table, except the tables of one FK cycle, which share a transaction."""
-    units: list[list[TablePlan]] = []
+    units: list[list[m.TablePlan]] = []
     for tp in tables:
         if tp.group is not None and units and units[-1][0].group == tp.group:
             units[-1].append(tp)
@@ -287,9 +264,9 @@ class _Runner:
         self.cancelled = False
 
     # -- a unit: one table, or the tables of one deferrable FK cycle ---------------------------
-    def unit(self, unit: list[TablePlan], total: int) -> list[TableResult]:
-        out: list[TableResult] = []
-        todo: list[TablePlan] = []
+    def unit(self, unit: list[m.TablePlan], total: int) -> list[m.TableResult]:
+        out: list[m.TableResult] = []
+        todo: list[m.TablePlan] = []
         for tp in unit:
             resumed = self._resume(tp)
             if resumed is not None:
@@ -330,7 +307,7 @@ class _Runner:
                 works,
                 current,
                 "Cancelled by the operator: this table was rolled back, nothing of it was committed.",
-                SKIPPED,
+                m.SKIPPED,
             )
         except psycopg.Error as exc:
             who = current.plan if current else todo[0]
@@ -341,7 +318,7 @@ class _Runner:
                     works,
                     current,
                     "Cancelled by the operator: this table was rolled back, nothing of it was committed.",
-                    SKIPPED,
+                    m.SKIPPED,
                 )
             if self.conn.broken or self.conn.closed:
                 self.stopped = True
@@ -355,9 +332,17 @@ class _Runner:
             if isinstance(exc, psycopg.errors.LockNotAvailable):
                 return out + self._fail_all(works, current, self._lock_sentence(who))
             return out + self._fail_all(works, current, self._failure(who, exc))
-        except (OSError, EOFError, zlib.error, pl.exceptions.PolarsError, ValueError) as exc:
+        except (
+            OSError,
+            EOFError,
+            zlib.error,
+            pl.exceptions.PolarsError,
+            ValueError,
+            ExportError,
+        ) as exc:
             # the export file or the state dir, not the target: unreadable, vanished, damaged
-            # (a truncated .gz), a disk full under the reject file, not CSV the parser accepts
+            # (a truncated .gz), a disk full under the reject file, a record COPY would refuse
+            # (csvio names its line: the binary path reads every record as COPY would)
             who = current.plan if current else todo[0]
             why = str(exc).strip() or type(exc).__name__
             return out + self._fail_all(
@@ -369,7 +354,7 @@ class _Runner:
         # committed (or, in a dry run, released to the outer transaction)
         results = []
         for work in works:
-            result = work.result(LOADED)
+            result = work.result(m.LOADED)
             if self.journal is not None:
                 try:
                     self._journal(work, result)
@@ -389,7 +374,7 @@ class _Runner:
             results.append(result)
         return out + results
 
-    def _journal(self, work: _Work, result: TableResult) -> None:
+    def _journal(self, work: _Work, result: m.TableResult) -> None:
         assert self.journal is not None
         self.journal.record(
             journal_mod.Entry(
@@ -409,8 +394,8 @@ class _Runner:
         )
 
     def _fail_all(
-        self, works: list[_Work], current: _Work | None, why: str, status: str = FAILED
-    ) -> list[TableResult]:
+        self, works: list[_Work], current: _Work | None, why: str, status: str = m.FAILED
+    ) -> list[m.TableResult]:
         out = []
         for work in works:
             work.writer.discard()
@@ -425,7 +410,7 @@ class _Runner:
         return out
 
     # -- resume --------------------------------------------------------------------------------
-    def _resume(self, tp: TablePlan) -> TableResult | None:
+    def _resume(self, tp: m.TablePlan) -> m.TableResult | None:
         if self.journal is None:
             return None
         entry = self.journal.get(tp.target)
@@ -435,8 +420,11 @@ class _Runner:
         try:
             ident = journal_mod.identity(path)
         except OSError as exc:
-            return _blocked(
-                tp, f"Cannot read {path.name} to check it against the journal: {exc.strerror}."
+            return _not_loaded(
+                tp.scan,
+                f"Cannot read {path.name} to check it against the journal: {exc.strerror}.",
+                m.BLOCKED,
+                tp.target,
             )
         if (
             entry.file == tp.scan.file.name
@@ -455,29 +443,31 @@ class _Runner:
                     "warning",
                 )
                 return None
-            return TableResult(
+            return m.TableResult(
                 target=tp.target,
                 file=tp.scan.file.name,
                 csv_rows=entry.csv_rows,
                 inserted=entry.inserted,
                 duplicates=entry.duplicates,
                 rejected=entry.rejected,
-                status=RESUMED,
+                status=m.RESUMED,
                 error=None,
                 reject_file=entry.reject_file,
                 seconds=0.0,
                 path=entry.path,
                 bytes=entry.size,
             )
-        return _blocked(
-            tp,
+        return _not_loaded(
+            tp.scan,
             f"{tp.target} was already loaded from {entry.file} by an earlier run, and "
             f"{tp.scan.file.name} has changed since (size {entry.size} -> {ident.size} bytes, "
             "different checksum); aria-tui will not mix two versions of a table: empty the table and "
             f"delete the journal {self.journal.path} to load the new file.",
+            m.BLOCKED,
+            tp.target,
         )
 
-    def _holds(self, tp: TablePlan) -> int | None:
+    def _holds(self, tp: m.TablePlan) -> int | None:
         try:
             n = _count(self.conn, tp)
         except psycopg.Error:
@@ -489,7 +479,7 @@ class _Runner:
         return n
 
     # -- one table -----------------------------------------------------------------------------
-    def _start(self, tp: TablePlan, total: int) -> _Work:
+    def _start(self, tp: m.TablePlan, total: int) -> _Work:
         writer = RejectWriter(reject_path(self.run_key, tp.target), tp.csv_columns)
         work = _Work(plan=tp, writer=writer, started=time.monotonic())
         self.emitter.start_table(
@@ -543,7 +533,7 @@ class _Runner:
                         self.cancel,
                         hasher,
                     )
-                work.csv_rows, work.inserted, work.rejected, work.path = n, n, 0, FAST
+                work.csv_rows, work.inserted, work.rejected, work.path = n, n, 0, m.FAST
                 done = True
             except DATA_ERRORS as exc:
                 self.emitter.log(
@@ -564,7 +554,7 @@ class _Runner:
                     rows, ins, rej = load_direct(
                         conn, tp, work.writer, self.emitter, self.cancel, hasher
                     )
-                work.csv_rows, work.inserted, work.rejected, work.path = rows, ins, rej, BINARY
+                work.csv_rows, work.inserted, work.rejected, work.path = rows, ins, rej, m.BINARY
                 done = True
             except (*DATA_ERRORS, Unencodable, pl.exceptions.PolarsError, UnicodeError) as exc:
                 work.writer.discard()
@@ -595,7 +585,7 @@ class _Runner:
                         plain_first=work.empty_before,
                     )
                     conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(stage.ident))
-                work.csv_rows, work.inserted, work.rejected, work.path = rows, ins, rej, BINARY
+                work.csv_rows, work.inserted, work.rejected, work.path = rows, ins, rej, m.BINARY
                 done = True
             except (*DATA_ERRORS, pl.exceptions.PolarsError, UnicodeError) as exc:
                 work.writer.discard()
@@ -628,7 +618,8 @@ class _Runner:
                 rows = stream_file(conn, statement, path, self.emitter, self.cancel, hasher)
         except DATA_ERRORS as exc:
             raise _TableFailed(_copy_failure(tp, exc)) from None
-        _, _, header_lines = read_header(path)
+        header = csvio.read_header(path)
+        header_lines = header.lines if isinstance(header, csvio.Header) else 1
         # the table's heartbeat keeps ticking through the long INSERT
         self.emitter.progress(phase="insert", force=True)
         inserted, rejected = stage.settle(
@@ -640,7 +631,7 @@ class _Runner:
             plain_first=work.empty_before,
         )
         conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(stage.ident))
-        work.csv_rows, work.inserted, work.rejected, work.path = rows, inserted, rejected, STAGING
+        work.csv_rows, work.inserted, work.rejected, work.path = rows, inserted, rejected, m.STAGING
 
     def _check(self, work: _Work, before: int, after: int) -> None:
         tp = work.plan
@@ -658,7 +649,7 @@ class _Runner:
             )
 
     # -- sentences -----------------------------------------------------------------------------
-    def _lock_sentence(self, tp: TablePlan) -> str:
+    def _lock_sentence(self, tp: m.TablePlan) -> str:
         holders = ""
         try:
             rows = self.conn.execute(
@@ -684,7 +675,7 @@ class _Runner:
             f"session holds a conflicting lock{holders}; end that session or run again later."
         )
 
-    def _failure(self, tp: TablePlan, exc: psycopg.Error) -> str:
+    def _failure(self, tp: m.TablePlan, exc: psycopg.Error) -> str:
         return f"Loading {tp.target} from {tp.scan.file.name} failed: {_message(exc)}."
 
 
@@ -695,24 +686,11 @@ def _short(exc: BaseException) -> str:
     return text[:200]
 
 
-def _blocked(tp: TablePlan, why: str) -> TableResult:
-    return TableResult(
-        target=tp.target,
-        file=tp.scan.file.name,
-        csv_rows=tp.scan.rows,
-        inserted=0,
-        duplicates=0,
-        rejected=0,
-        status=BLOCKED,
-        error=why,
-    )
-
-
-def _count(conn: psycopg.Connection, tp: TablePlan) -> int:
+def _count(conn: psycopg.Connection, tp: m.TablePlan) -> int:
     return conn.execute(sql.SQL("SELECT count(*) FROM {}").format(tp.table.ident)).fetchone()[0]
 
 
-def _reset_sequences(conn: psycopg.Connection, tp: TablePlan) -> tuple[str, ...]:
+def _reset_sequences(conn: psycopg.Connection, tp: m.TablePlan) -> tuple[str, ...]:
     """Move each serial/identity sequence past the loaded maximum; never backwards."""
     moved = []
     for column, seq in tp.sequences:
@@ -736,7 +714,7 @@ def _seq_ident(seq: str) -> str:
     return seq
 
 
-def _copy_failure(tp: TablePlan, exc: BaseException) -> str:
+def _copy_failure(tp: m.TablePlan, exc: BaseException) -> str:
     """A COPY into the text stage failed: the CSV itself is malformed (scan should have said)."""
     import re
 

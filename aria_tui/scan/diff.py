@@ -110,6 +110,7 @@ class FileSample:
     streamed: bool = False  # every record was read: the file's structure is sound
     problem: CsvProblem | None = None  # the file broke while streaming it
     notes: list[str] = field(default_factory=list)
+    records: int | None = None  # the file's records, when the sampling counted them (large)
 
 
 def _kind(col: Column) -> str:
@@ -200,6 +201,9 @@ def _is_empty(col: str) -> pl.Expr:
     return pl.col(col).is_null() | pl.col(col).str.strip_chars().is_in(list(EMPTY_TEXTS))
 
 
+SAMPLED_NOTE = "structure sampled: the load checks every record"
+
+
 def sample_file(
     path: Path,
     header: Header,
@@ -207,14 +211,22 @@ def sample_file(
     alignment: Alignment,
     table: Table,
     stopped: Callable[[], bool] | None = None,
+    large: bool = False,
 ) -> FileSample:
-    """Stream the whole file once, reading only the columns that matter.
+    """Read the file once, only the columns that matter, and judge what the diff needs.
 
-    Reading every record is also the structure check (iter_batches stops at the first broken
-    record), so a file that streams cleanly needs no separate pass. Per batch the work is
-    vectorised: the sample rows (all of the head, then every n-th record) are kept for the
-    server check; NULLs in NOT NULL columns, the dimension of every vector and whether an extra
-    column holds anything are checked on all rows.
+    A file up to csvio's LARGE_BYTES is streamed whole: reading every record is also the
+    structure check (iter_batches stops at the first broken record), so a file that streams
+    cleanly needs no separate pass, and NULLs in NOT NULL columns and the dimension of every
+    vector are checked on all rows. A `large` file is surveyed instead (csvio.Survey: every
+    record counted, `records` set, but only its head and pieces spread over it read), which
+    keeps the scan of a 1 GB file to about a second in flat memory; the loader reads every
+    record anyway and stops with the line of the first broken one, and the diff says so in a
+    note. Unless the file has columns the target lacks: whether such a column is empty in
+    every row (dropping it loses nothing) needs every row, so those files are streamed whole.
+
+    Per batch the work is vectorised: the sample rows (all of the head, then every n-th record,
+    or every row of a survey's pieces) are kept for the server check.
     """
     targets = {c: table.column(t) for c, t in alignment.mapping.items() if t is not None}
     for cand in alignment.candidates:
@@ -233,19 +245,25 @@ def sample_file(
     pending = list(alignment.extras)  # extra columns with no non-empty value seen yet
     wanted = list(dict.fromkeys(server + vectors + not_null + pending)) or [header.columns[0]]
 
-    rest = max(rows - HEAD_ROWS, 0)
-    stride = max(1, -(-rest // SPREAD_ROWS)) if rest else 0
+    survey = None
+    if large and not alignment.extras:
+        survey = csvio.Survey(path, header, wanted, head_rows=HEAD_ROWS)
+        source: Iterable[csvio.Batch] = survey
+        stride = 1  # the survey's pieces are the spread: every row of them is sampled
+    else:
+        source = csvio.iter_batches(path, header, BATCH_ROWS, wanted)
+        rest = max(rows - HEAD_ROWS, 0)
+        stride = max(1, -(-rest // SPREAD_ROWS)) if rest else 0
     chunks: list[pl.DataFrame] = []
     vector_chunks: list[pl.DataFrame] = []
     vector_rows = 0
-    record = 0
     try:
-        for batch in csvio.iter_batches(path, header, BATCH_ROWS, wanted):
+        for batch in source:
             if stopped is not None and stopped():
                 return result  # the scan was abandoned: nobody will read this sample
             frame = batch.frame.with_columns(batch.lines.alias(LINE))
-            n = frame.height
-            picked = _pick_rows(frame, record, n, stride)
+            record = batch.start_record
+            picked = _pick_rows(frame, record, frame.height, stride)
             if picked is not None and picked.height:
                 result.sampled_rows += picked.height
                 if server:
@@ -275,8 +293,11 @@ def sample_file(
                     if at is not None:
                         result.extra_values[c] = (int(frame[LINE][at]), _short(frame[c][at]))
                         pending.remove(c)
-            record += n
-        result.streamed = True
+        if survey is None:
+            result.streamed = True
+        else:
+            result.records = survey.records
+            result.notes.append(SAMPLED_NOTE)
     except AriaError as exc:
         result.problem = _structure_problem(path, header, exc)
         return result

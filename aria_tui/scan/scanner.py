@@ -131,19 +131,31 @@ def _read_file(
             read.problem = header
             return read
         read.header = header
-        read.rows = csvio.count_records(f.path)
         table = read.match.table
+        alignment = align(header.columns, table, entry.renames if entry else {}) if table else None
+        # A large file is neither mapped whole nor read record by record here: `aria-tui load`
+        # scans before it loads, and its memory must stay flat in the file size (csvio's fast
+        # count maps the file, and mapped pages count in RSS). Its sampling pass counts it.
+        large = f.bytes > csvio.LARGE_BYTES
+        if alignment is None or not large or alignment.extras:
+            read.rows = csvio.count_records(f.path, flat=large)
         if table is not None:
+            assert alignment is not None
             # streaming the file for the sample is also its structure check: no second pass
-            alignment = align(header.columns, table, entry.renames if entry else {})
             probe = alignment
             if not sample_values:
                 # only rename candidates are sampled (their values decide whether they are
                 # renames); the stream still checks the structure and the extra columns
                 probe = replace(alignment, mapping=dict.fromkeys(alignment.mapping))
-            read.sample = sample_file(f.path, header, read.rows, probe, table, stop.is_set)
+            read.sample = sample_file(
+                f.path, header, read.rows, probe, table, stop.is_set, large=large
+            )
             read.sample.alignment = alignment
             read.problem = read.sample.problem
+            if read.sample.records is not None:
+                read.rows = read.sample.records
+            elif large and read.problem is not None and not read.rows:
+                read.rows = csvio.count_records(f.path, flat=True)
         # a file with no target table is not read beyond its header and count: it cannot be
         # loaded whatever its records hold, and scanning must stay quick
     except AriaError as exc:
