@@ -19,11 +19,24 @@ class BootstrapResult:
 
 
 def needs_bootstrap(conn: psycopg.Connection, profile: Profile) -> bool:
-    """True when any of the profile's schemas is missing from the target."""
+    """True when any of the profile's schemas or catalog tables is missing from the target.
+
+    Schemas alone are not enough: a profile living in `public` (archon) always finds its schema.
+    """
     rows = conn.execute(
         "SELECT nspname FROM pg_namespace WHERE nspname = ANY(%s)", (list(profile.schemas),)
     ).fetchall()
-    return len(rows) < len(profile.schemas)
+    if len(rows) < len(profile.schemas):
+        return True
+    targets = sorted({t.target for t in profile.tables if t.target})
+    if not targets:
+        return False
+    present = conn.execute(
+        "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE c.relkind IN ('r', 'p') AND n.nspname || '.' || c.relname = ANY(%s)",
+        (targets,),
+    ).fetchone()[0]
+    return present < len(targets)
 
 
 def bootstrap(conn: psycopg.Connection, profile: Profile) -> BootstrapResult:

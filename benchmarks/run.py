@@ -830,7 +830,13 @@ def machine_facts(server: Server) -> dict:
         "polars": polars.__version__,
         "psycopg": psycopg.__version__,
         "commit": git.stdout.strip()
-        + (" + uncommitted changes in aria_tui/" if dirty.stdout.strip() else ""),
+        + (" + uncommitted changes in aria_tui/" if dirty.stdout.strip() else "")
+        + (
+            f"; the run used a copy of aria_tui/ taken at {SNAPSHOT['at']} (content hash "
+            f"{SNAPSHOT['hash']})"
+            if SNAPSHOT
+            else ""
+        ),
     }
 
 
@@ -1132,6 +1138,35 @@ def render(
 # --------------------------------------------------------------------------------------------
 
 
+def take_snapshot() -> str:
+    """Copy aria_tui/ into the cache and put it first on PYTHONPATH for this run and its children.
+
+    Other people may be editing aria_tui/ while a run of many minutes goes on: every measurement
+    of one run is then of the same code. Returns a short content hash of the copy.
+    """
+    import hashlib
+
+    dest = CACHE / "snapshot"
+    shutil.rmtree(dest, ignore_errors=True)
+    shutil.copytree(
+        REPO / "aria_tui", dest / "aria_tui", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+    )
+    digest = hashlib.sha256()
+    for f in sorted((dest / "aria_tui").rglob("*")):
+        if f.is_file():
+            digest.update(f.relative_to(dest).as_posix().encode() + b"\0" + f.read_bytes())
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(dest), os.environ.get("PYTHONPATH", "")) if p
+    )
+    sys.path.insert(0, str(dest))
+    SNAPSHOT["hash"] = digest.hexdigest()[:12]
+    SNAPSHOT["at"] = time.strftime("%H:%M:%S")
+    return SNAPSHOT["hash"]
+
+
+SNAPSHOT: dict[str, str] = {}
+
+
 def loader_state() -> str:
     probe = subprocess.run(
         [*ARIA_TUI, "load", "--help"], capture_output=True, text=True, check=False
@@ -1174,6 +1209,11 @@ def main(argv: list[str] | None = None) -> int:
         help="after the timed runs, profile one run of each aria-tui side with py-spy",
     )
     ap.add_argument(
+        "--no-snapshot",
+        action="store_true",
+        help="run the live aria_tui/ instead of a copy taken at the start",
+    )
+    ap.add_argument(
         "--no-phases",
         action="store_true",
         help="skip the extra in-process run per case that times each phase",
@@ -1195,8 +1235,19 @@ def main(argv: list[str] | None = None) -> int:
     load_start = os.getloadavg()
     t0 = time.monotonic()
     CACHE.mkdir(exist_ok=True)
+    if args.archon_from is not None:
+        args.archon_from = args.archon_from.resolve()
+    if not args.no_snapshot:
+        take_snapshot()
+        os.chdir(CACHE)  # not the repository: `python -m` would put the live aria_tui/ first
     loader = "placeholder" if args.placeholder else loader_state()
-    log(f"loader: {loader}; load average {load_start}")
+    where = subprocess.run(
+        [sys.executable, "-c", "import aria_tui; print(aria_tui.__file__)"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    log(f"loader: {loader} ({where}); load average {load_start}")
 
     # inputs
     q = args.quick

@@ -74,3 +74,17 @@ def test_catalog_covers_the_88_files_of_seed_000():
 def test_unknown_profile_is_one_sentence(empty_db, cli):
     code, _, err = cli("bootstrap", "--dsn", empty_db.conninfo, "--profile", "nope")
     assert code == 2 and "Unknown profile 'nope'" in err and "Traceback" not in err
+
+
+def test_needs_bootstrap_sees_missing_tables_in_public(empty_db, templates):
+    """archon lives in `public`, which every database has: the tables decide, not the schema."""
+    from aria_tui.bootstrap import needs_bootstrap
+
+    archon = profiles.load("archon")
+    with empty_db.connect() as conn:
+        assert needs_bootstrap(conn, archon)
+    with templates.fresh("archon").connect() as conn:
+        assert not needs_bootstrap(conn, archon)
+    with templates.fresh("aria_v4").connect() as conn:
+        assert not needs_bootstrap(conn, profiles.load("aria_v4"))
+        assert needs_bootstrap(conn, archon)

@@ -367,3 +367,50 @@ def test_abandoned_iteration_stops_the_reading_thread(tmp_path: Path, monkeypatc
         "bad.csv", 2, "v", "row has 1 field, header has 2"
     )
     assert not [t for t in threading.enumerate() if t.name == "csvio-blocks"]
+
+
+# ----------------------------------------------------------------------- large files, flat memory
+
+
+@pytest.mark.parametrize("gz", [False, True], ids=["plain", "gz"])
+def test_flat_count_and_survey_agree_with_a_full_read(tmp_path: Path, monkeypatch, gz) -> None:
+    from aria_tui.csvio import Survey, records
+
+    data, rows = _messy_file(random.Random(21), 3000)
+    path = write(tmp_path, data, "t.csv.gz" if gz else "t.csv")
+    reference_rows, reference_lines = read_all(path)
+    # blocks far smaller than the file, cut inside multi-line records
+    monkeypatch.setattr(records, "COUNT_BLOCK_BYTES", 5000)
+    monkeypatch.setattr(_blocks, "BLOCK_BYTES", 2000)
+    assert count_records(path, flat=True) == count_records(path) == 3000
+    survey = Survey(path, header_of(path), head_rows=50, pieces=7, piece_rows=5, piece_bytes=600)
+    seen = 0
+    for batch in survey:
+        n = batch.frame.height
+        start = batch.start_record
+        assert batch.frame.rows() == reference_rows[start : start + n]
+        assert batch.lines.to_list() == reference_lines[start : start + n]
+        seen += n
+    assert survey.records == 3000
+    assert survey.sampled_records == seen
+    assert 50 + 5 <= seen <= 50 + 7 * 5 + 200  # the head, then small pieces, not the file
+
+
+def test_survey_finds_a_problem_in_its_sample(tmp_path: Path) -> None:
+    from aria_tui.csvio import Survey
+
+    data = b"id,v\n" + b"".join(b'%d,"x\n%d"\n' % (i, i) for i in range(50)) + b"51\n"
+    path = write(tmp_path, data)
+    with pytest.raises(ExportError, match=r"t.csv line 102, column v: row has 1 field"):
+        list(Survey(path, header_of(path)))
+
+
+def test_split_keeps_records_whole() -> None:
+    data = b'1,"a\nb"\n2,c\n3,"d,""e"""\n4,f\n'
+    block = _blocks.Block(data, data.count(b'"'), True, None)
+    for size in (1, 5, 9, 12, 100):
+        parts = list(_blocks.split(block, b"\n", size))
+        assert b"".join(p.data for p in parts) == data
+        assert sum(p.quotes for p in parts) == block.quotes
+        assert all(p.quotes % 2 == 0 for p in parts)
+        assert [p.final for p in parts] == [False] * (len(parts) - 1) + [True]

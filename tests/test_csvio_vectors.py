@@ -106,3 +106,49 @@ def test_binary_payloads_of_a_sliced_chunked_series() -> None:
     assert vector_binary_payloads(chunked) == [
         struct.pack(">hhff", 2, 0, i, i + 0.25) for i in (1, 2, 3, 6, 7)
     ]
+
+
+def test_copy_fields_are_binary_copy_fields_of_the_payloads() -> None:
+    from aria_tui.csvio import NULL_FIELD, vector_copy_fields
+
+    texts = ["[1,-2.5,3e-3]", None, "[1,2]", "[0x1p3, 1 ,2]", "[4,5,6]", "[NaN,1,2]"]
+    r = vector_copy_fields(pl.Series(texts), 3)
+    parsed = parse_vectors(pl.Series(texts), 3)
+    assert (
+        r.bad == parsed.bad == {2: "expected 3 dimensions, got 2", 5: "NaN not allowed in a vector"}
+    )
+    want = [
+        NULL_FIELD if p is None else struct.pack(">i", len(p)) + p
+        for p in vector_binary_payloads(parsed.values)
+    ]
+    assert r.fields == want
+    assert r.fields[3] == struct.pack(">ihhfff", 16, 3, 0, 8.0, 1.0, 2.0)
+
+
+def test_spaces_around_elements_are_read_in_bulk_like_the_rest() -> None:
+    """'[1, 2, 3]' (Python's str(list)) is a vector to pgvector; thousands of rows of it must not
+    go one by one through Python."""
+    texts = [f"[{i}, {i}.5 ,\t{i}e-1 ]" for i in range(2000)] + [" [1,2,3] ", "[1,,2]"]
+    r = parse_vectors(pl.Series(texts), 3)
+    assert r.bad == {2001: "malformed vector: '' is not a number"}
+    assert r.values[7].to_list() == [7.0, 7.5, f32(0.7)]
+    assert r.values[2000].to_list() == [1.0, 2.0, 3.0]
+
+
+def test_an_all_null_column_costs_nothing_and_stays_null() -> None:
+    from aria_tui.csvio import NULL_FIELD, vector_copy_fields
+
+    s = pl.Series([None] * 5, dtype=pl.String)
+    assert vector_copy_fields(s, 3).fields == [NULL_FIELD] * 5
+    assert parse_vectors(s, 3).values.to_list() == [None] * 5
+    assert parse_vectors(pl.Series([], dtype=pl.String), 3).values.to_list() == []
+
+
+def test_float4_rounding_is_strtof_rounding() -> None:
+    """One correct rounding to float4, as strtof does: not float() then a float4 pack, which
+    rounds twice (1 + 2**-24 + 2**-70 is above the midpoint: strtof rounds up)."""
+    text = "1.00000005960464477539147203294725430033906832250067964196205"
+    up = struct.unpack("f", struct.pack("I", 0x3F800001))[0]
+    for vector in (f"[{text}]", f"[ {text} ]", f"[{text},0x1p0]"):
+        r = parse_vectors(pl.Series([vector]), None)
+        assert r.values[0].to_list()[0] == up, vector

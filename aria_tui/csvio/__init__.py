@@ -4,6 +4,7 @@ Fast where the file is what PostgreSQL writes (polars, record-aligned blocks, fl
 exact everywhere (a byte-level reader of PostgreSQL's rules takes over where polars could differ).
 """
 
+from aria_tui.csvio._blocks import tune_malloc
 from aria_tui.csvio.batches import (
     Batch,
     BlockProblem,
@@ -46,6 +47,7 @@ __all__ = [
     "read_block",
     "read_header",
     "record_lines",
+    "tune_malloc",
     "vector_binary_payloads",
     "vector_copy_fields",
 ]

@@ -19,10 +19,10 @@ from aria_tui.errors import ExportError
 # Above this size a file is counted without mapping it (see count_records) and the scan samples
 # its structure instead of reading every record (see Survey).
 LARGE_BYTES = 64 * 1024 * 1024
-# Blocks only counted (never parsed) are read larger than parsed ones: a polars count costs a
-# few ms a call whatever the size, a third of the work at 4 MB. 8 MB blocks count 920 MB in
-# ~1.3 s CPU at ~60 MB of memory; 16 MB saved ~0.1 s more for ~40 MB more.
-COUNT_BLOCK_BYTES = 8 * 1024 * 1024
+# Blocks only counted, never parsed. A polars count costs a few ms a call whatever the size
+# (a third of the work at 4 MB), but each block in flight costs ~4x its size: 4 MB kept the
+# scan inside `aria-tui load` of a 1.1 GB file at ~165-170 MB peak RSS, 8 MB at ~200.
+COUNT_BLOCK_BYTES = 4 * 1024 * 1024
 
 
 def count_records(path: Path, flat: bool = False) -> int:
@@ -33,8 +33,10 @@ def count_records(path: Path, flat: bool = False) -> int:
     Plain files are counted by polars straight from disk, multi-threaded, twice as fast as
     `wc -l`. Polars maps the file to do it, and the mapped pages count in the process's RSS
     (page cache, shared and reclaimable, but RSS): `flat` counts record-aligned blocks read one
-    after the other instead, about 1 GB/s, in flat memory, which is what a process that must
-    stay small while it loads a large file wants (the scan of `aria-tui load`, see Survey).
+    after the other instead, in flat memory but several times slower than `wc -l` (the quote
+    parity that finds record boundaries is counted in Python's bytes.count), which is what a
+    process that must stay small while it loads a large file wants (the scan of
+    `aria-tui load`, see Survey).
     The count is PostgreSQL's for every file whose quotes open and close at field boundaries,
     which is every file COPY writes; a quote in the middle of a field (which only a
     hand-edited file has) can make it differ, and check_structure/iter_batches read such files
@@ -73,26 +75,12 @@ def count_records(path: Path, flat: bool = False) -> int:
         raise ExportError(f"{path.name} cannot be read ({unreadable(exc)}).") from None
 
 
-def _polars_count(data: bytes, quoted: bool = True) -> int:
-    frame = pl.scan_csv(
-        data,
-        has_header=False,
-        infer_schema=False,
-        quote_char='"' if quoted else None,
-        comment_prefix=None,
-        raise_if_empty=False,
-        low_memory=True,
-        glob=False,
-    )
-    return int(frame.select(pl.len()).collect().item())
-
-
 def block_records(block: _blocks.Block, eol: bytes) -> int:
     """Records in a record-aligned block (without parsing its fields)."""
     if eol != b"\r":
         # polars counts a block as it counts a plain file (outside the GIL, so the thread
         # reading the next block runs meanwhile), 2.5x faster than splitting on quotes
-        return _polars_count(block.data)
+        return _blocks.polars_records(block.data)
     # polars knows no \r terminator. Quotes toggle, so the records of a record-aligned
     # block are the terminators in its even-numbered quote-separated pieces.
     term = _exact.line_char(eol)
@@ -106,13 +94,7 @@ def block_records(block: _blocks.Block, eol: bytes) -> int:
 def block_lines(block: _blocks.Block, eol: bytes) -> int:
     """Physical lines a block spans: its first line + this = the next block's first line."""
     term = _exact.line_char(eol)
-    if eol == b"\r":
-        n = block.data.count(term)
-    else:
-        # polars, quotes ignored: a count of terminators outside the GIL
-        n = _polars_count(block.data, quoted=False)
-        if block.data and not block.data.endswith(term):
-            n -= 1  # polars counts the unterminated last line too
+    n = block.data.count(term)
     if block.final and block.data and not block.data.endswith(term):
         n += 1  # the file's last line, unterminated, still ends before the next (none)
     return n
@@ -124,9 +106,10 @@ class Survey:
     The sample is the head of the file (`head_rows` records, at most about `head_bytes`) and
     `pieces` small record-aligned pieces spread evenly over the rest, each read as COPY reads it
     (polars where that is proven the same, the exact parser elsewhere) and yielded as Batches
-    with their true line numbers;
-    the records in between are only counted (polars, no parsing of fields), so a 1 GB file costs
-    about a second and the memory of a few blocks. `records` is set once iteration is over.
+    with their true line numbers. The records in between are only counted (polars, fields not
+    parsed) and their lines (bytes.count, in the reading thread), so a file costs about what
+    reading it once costs (1.5-3 s of CPU for 1.1 GB here, against 12 s to parse and check
+    every record) and the memory of a few blocks. `records` is set once iteration is over.
     A problem found in the sample raises ExportError, as iter_batches does; one in the records
     only counted is found by whoever reads them all (the loader).
     """
@@ -177,10 +160,15 @@ class Survey:
         line, record, done = header.lines + 1, 0, header.bytes
         head_left = self.head_rows  # records of the head still to sample
         head_bytes = self.head_bytes  # and the bytes it may still take (wide records)
-        with _blocks.run_ahead(
-            lambda: _blocks.iter_blocks(stream, eol, COUNT_BLOCK_BYTES), "csvio-survey"
-        ) as blocks:
-            for block in blocks:
+
+        def cut() -> Iterator[tuple[_blocks.Block, int]]:
+            # the reading thread counts lines (bytes.count, holding the GIL) while this one
+            # counts records (polars, outside it): on two cores the two overlap
+            for block in _blocks.iter_blocks(stream, eol, COUNT_BLOCK_BYTES):
+                yield block, block_lines(block, eol)
+
+        with _blocks.run_ahead(cut, "csvio-survey") as blocks:
+            for block, spans in blocks:
                 before = done
                 done = (block.raw_done or done) if gz else done + len(block.data)
                 if head_left > 0 and head_bytes > 0:
@@ -204,7 +192,7 @@ class Survey:
                     read = self._read(piece, line)
                     yield self._batch(read, line, record, done, self.piece_rows)
                 record += block_records(block, eol)
-                line += block_lines(block, eol)
+                line += spans
         self.records = record
 
     def _piece(self, block: _blocks.Block, eol: bytes) -> _blocks.Block:

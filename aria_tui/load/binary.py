@@ -1,9 +1,12 @@
 """The vector path: records parsed on the client, vectors checked there, binary COPY.
 
-A producer thread reads whole-record chunks (constant memory), parses each with polars, parses
-and checks the vectors (bad ones become rejects with their line and never reach the server) and
-encodes binary COPY tuples; the loading thread sends them while the next chunk is being parsed,
-so the client and the server work at the same time.
+A producer thread cuts the file into record-aligned blocks (csvio, constant memory); worker
+threads read each block as PostgreSQL's COPY would (csvio.read_block: polars where its reading is
+proven identical, the exact parser where it is not, so a mid-field quote or a value starting
+with U+FEFF loads what COPY loads), parse and check the vectors (csvio.vector_copy_fields: bad
+ones become rejects with their line and never reach the server) and encode binary COPY tuples;
+the loading thread sends them while the next blocks are being read, so the client and the
+server work at the same time. A record COPY would refuse stops the table with its line.
 
 Two ways to hand the rows over:
 
@@ -45,7 +48,11 @@ from aria_tui.load.model import TablePlan
 from aria_tui.load.rejects import RejectWriter
 from aria_tui.load.staging import Stage
 
-BLOCK_BYTES = 4 << 20  # ~4 MB of CSV per batch: amortises per-batch costs, keeps RSS flat
+# CSV per batch. Each block in flight costs ~7x its size (the text, polars' frame, the vector
+# elements' views, floats, fields, payload) and three are in flight: 3 MB blocks kept
+# `aria-tui load` of a 1.1 GB vector file at 180-200 MB peak RSS, 4 MB at 200-215; 16 MB would
+# save a quarter of the CPU (polars costs ~1 ms a call whatever the size) for ~400 MB.
+BLOCK_BYTES = 3 << 20
 SETTLE_BYTES = 24 << 20  # stage mode: insert and truncate after about this much CSV
 COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
 COPY_TRAILER = b"\xff\xff"
@@ -72,26 +79,35 @@ class Batch:
     start_rec: int = 0  # record number of the first row (1-based)
     first_line: int = 0  # physical line the block starts on
     bytes_done: int = 0  # on-disk bytes consumed once this block is done
+    ready: bytes | None = None  # the payload, once built
 
     def payload(self) -> bytes:
         """The binary COPY tuples of the rows that go to the server."""
         n = self.rows
         columns = self.columns
+        if not self.with_rec:  # nothing depends on the file order: done by the worker
+            if self.ready is None:
+                self.ready = _tuples(self.tuple_head, n, columns, self.bad)
+                self.columns = []  # a payload's worth of small bytes objects, freed now
+            return self.ready
         if self.with_line:
             assert self.lines is not None
             lines = (self.lines + self.first_line).to_list()
             columns = [[_int8(8, line) for line in lines], *columns]
         if self.with_rec:
             columns = [[_int8(8, r) for r in range(self.start_rec, self.start_rec + n)], *columns]
-        rows = zip(repeat(self.tuple_head, n), *columns, strict=True)
-        if self.bad:
-            bad = self.bad
-            rows = (row for i, row in enumerate(rows) if i not in bad)
-        return b"".join(chain.from_iterable(rows))
+        return _tuples(self.tuple_head, n, columns, self.bad)
 
     def line_of(self, index: int) -> int:
         assert self.lines is not None
         return self.first_line + int(self.lines[index])
+
+
+def _tuples(head: bytes, n: int, columns: list[list[bytes]], bad: dict[int, str]) -> bytes:
+    rows = zip(repeat(head, n), *columns, strict=True)
+    if bad:
+        rows = (row for i, row in enumerate(rows) if i not in bad)
+    return b"".join(chain.from_iterable(rows))
 
 
 class Encoding:
@@ -160,7 +176,7 @@ class Encoding:
         lines = read.lines
         if bad and lines is None:  # the few records a reject names need their line
             lines = csvio.record_lines(frame, self.header)
-        return Batch(
+        batch = Batch(
             rows=n,
             columns=columns,
             tuple_head=self.tuple_head,
@@ -174,6 +190,9 @@ class Encoding:
             bad=bad,
             bad_fields={i: frame.row(i) for i in bad},
         )
+        if self.stage is None:
+            batch.payload()  # here, in parallel, and the per-field bytes are freed at once
+        return batch
 
 
 WORKERS = 2  # read and encode two blocks at once: polars releases the GIL
@@ -226,60 +245,32 @@ def _header(path: Path) -> Header:
     return header
 
 
-def _in_order(
-    encoding: Encoding,
-    path: Path,
-    hasher,
-    writer: RejectWriter,
-    cancel: threading.Event | None,
-) -> Iterator[Batch]:
+@dataclass(frozen=True)
+class Sink:
+    """Where one table's load reports to: its reject file, the progress events, the operator's
+    cancel, and the journal's checksum of the file (None: computed apart, for a .gz)."""
+
+    writer: RejectWriter
+    emitter: Emitter
+    cancel: threading.Event | None = None
+    hasher: object = None
+
+
+def _in_order(encoding: Encoding, path: Path, sink: Sink) -> Iterator[Batch]:
     """The batches to send, in file order; the operator's cancel honoured between them and the
     rows the client refused (bad vectors) written to the reject file with their lines."""
-    _tune_malloc()
-    for batch in batches(encoding, path, hasher):
-        if cancel is not None and cancel.is_set():
+    _blocks.tune_malloc()
+    for batch in batches(encoding, path, sink.hasher):
+        if sink.cancel is not None and sink.cancel.is_set():
             raise CancelledLoad()
         if batch.bad:
-            writer.write(
+            sink.writer.write(
                 (batch.line_of(i), why, batch.bad_fields[i]) for i, why in sorted(batch.bad.items())
             )
         yield batch
 
 
-_malloc_tuned = False
-
-
-def _tune_malloc() -> None:
-    """Keep glibc from mmap-ing (and page-faulting in) every multi-megabyte buffer afresh.
-
-    Each chunk, payload and column list is a few MB; by default glibc serves those with a new
-    mmap and returns them on free, so every byte is faulted in again: measured here as ~0.45 s
-    of system time per GB and 180,000 page faults. Raising the thresholds lets the heap reuse
-    them; memory stays flat because the buffers are the same sizes over and over.
-    """
-    global _malloc_tuned
-    if _malloc_tuned:
-        return
-    _malloc_tuned = True
-    try:
-        import ctypes
-        import ctypes.util
-
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD
-        libc.mallopt(-1, 128 << 20)  # M_TRIM_THRESHOLD
-    except (OSError, AttributeError):  # not glibc: nothing to tune
-        pass
-
-
-def load_direct(
-    conn: psycopg.Connection,
-    plan: TablePlan,
-    writer: RejectWriter,
-    emitter: Emitter,
-    cancel: threading.Event | None,
-    hasher=None,
-) -> tuple[int, int, int]:
+def load_direct(conn: psycopg.Connection, plan: TablePlan, sink: Sink) -> tuple[int, int, int]:
     """One binary COPY into the (empty) table; returns (csv_rows, inserted, rejected)."""
     encoding = Encoding(plan, _header(plan.file), None, lines=False)
     targets = [
@@ -292,12 +283,12 @@ def load_direct(
     with conn.cursor() as cur:
         with cur.copy(statement) as copy:
             copy.write(COPY_HEADER)
-            with closing(_in_order(encoding, plan.file, hasher, writer, cancel)) as in_order:
+            with closing(_in_order(encoding, plan.file, sink)) as in_order:
                 for batch in in_order:
                     rows += batch.rows
                     copy.write(batch.payload())
                     sent += batch.sent
-                    emitter.progress(bytes_done=batch.bytes_done, rows_done=rows)
+                    sink.emitter.progress(bytes_done=batch.bytes_done, rows_done=rows)
             copy.write(COPY_TRAILER)
         if cur.rowcount != sent:
             raise RuntimeError(f"the server stored {cur.rowcount} rows of the {sent} sent")
@@ -307,10 +298,7 @@ def load_direct(
 def load_staged(
     conn: psycopg.Connection,
     stage: Stage,
-    writer: RejectWriter,
-    emitter: Emitter,
-    cancel: threading.Event | None,
-    hasher=None,
+    sink: Sink,
     skip_fk_to: tuple[str, ...] = (),
     plain_first: bool = False,
 ) -> tuple[int, int, int]:
@@ -340,7 +328,7 @@ def load_staged(
         nonlocal inserted, rejected
         ins, rej = stage.settle(
             conn,
-            writer,
+            sink.writer,
             line_of=None if whole_file else line_of,
             header_lines=header.lines,
             skip_fk_to=skip_fk_to,
@@ -351,7 +339,7 @@ def load_staged(
         stage.truncate(conn)
         pending.clear()
 
-    in_order = _in_order(encoding, plan.file, hasher, writer, cancel)
+    in_order = _in_order(encoding, plan.file, sink)
     try:
         copy_cm = None
         staged_bytes = 0
@@ -371,12 +359,12 @@ def load_staged(
                 copy_cm = None
                 staged_bytes = 0
                 settle()
-            emitter.progress(bytes_done=batch.bytes_done, rows_done=rows)
+            sink.emitter.progress(bytes_done=batch.bytes_done, rows_done=rows)
         if copy_cm is not None:
             copy.write(COPY_TRAILER)
             copy_cm.__exit__(None, None, None)
             copy_cm = None
-            emitter.progress(phase="insert", force=True)
+            sink.emitter.progress(phase="insert", force=True)
             settle()
     except BaseException as exc:
         if copy_cm is not None:

@@ -34,7 +34,7 @@ from aria_tui import csvio
 from aria_tui.errors import AriaError, ExportError
 from aria_tui.load import journal as journal_mod
 from aria_tui.load import model as m
-from aria_tui.load.binary import Encoding, load_direct, load_staged
+from aria_tui.load.binary import Encoding, Sink, load_direct, load_staged
 from aria_tui.load.chunks import file_digest, new_hash
 from aria_tui.load.encoders import Unencodable
 from aria_tui.load.events import Emitter, EventCallback, RunFinished, TableFinished, TableStarted
@@ -104,6 +104,7 @@ def run_plan(
 ) -> m.RunResult:
     """Load every table of `plan` into `target`. Raises only when the target is unreachable."""
     started = time.monotonic()
+    csvio.tune_malloc()  # before the reading threads start (see there)
     emitter = Emitter(on_event)
     export = Path(plan.export or ".")
     journal = None if dry_run else journal_mod.Journal(export, target.key, target.display)
@@ -301,25 +302,11 @@ class _Runner:
         except _TableFailed as exc:
             return out + self._fail_all(works, current, str(exc))
         except CancelledLoad:
-            self.cancelled = True
-            self.stopped = True
-            return out + self._fail_all(
-                works,
-                current,
-                "Cancelled by the operator: this table was rolled back, nothing of it was committed.",
-                m.SKIPPED,
-            )
+            return out + self._cancelled(works, current)
         except psycopg.Error as exc:
             who = current.plan if current else todo[0]
             if self.cancel is not None and self.cancel.is_set():
-                self.cancelled = True
-                self.stopped = True
-                return out + self._fail_all(
-                    works,
-                    current,
-                    "Cancelled by the operator: this table was rolled back, nothing of it was committed.",
-                    m.SKIPPED,
-                )
+                return out + self._cancelled(works, current)
             if self.conn.broken or self.conn.closed:
                 self.stopped = True
                 self.stopped_at = who.target
@@ -391,6 +378,19 @@ class _Runner:
                 path=result.path,
                 committed_at=time.time(),
             )
+        )
+
+    def _sink(self, work: _Work, hasher) -> Sink:
+        return Sink(work.writer, self.emitter, self.cancel, hasher)
+
+    def _cancelled(self, works: list[_Work], current: _Work | None) -> list[m.TableResult]:
+        self.cancelled = True
+        self.stopped = True
+        return self._fail_all(
+            works,
+            current,
+            "Cancelled by the operator: this table was rolled back, nothing of it was committed.",
+            m.SKIPPED,
         )
 
     def _fail_all(
@@ -551,9 +551,7 @@ class _Runner:
         ):
             try:
                 with conn.transaction():
-                    rows, ins, rej = load_direct(
-                        conn, tp, work.writer, self.emitter, self.cancel, hasher
-                    )
+                    rows, ins, rej = load_direct(conn, tp, self._sink(work, hasher))
                 work.csv_rows, work.inserted, work.rejected, work.path = rows, ins, rej, m.BINARY
                 done = True
             except (*DATA_ERRORS, Unencodable, pl.exceptions.PolarsError, UnicodeError) as exc:
@@ -577,10 +575,7 @@ class _Runner:
                     rows, ins, rej = load_staged(
                         conn,
                         stage,
-                        work.writer,
-                        self.emitter,
-                        self.cancel,
-                        hasher,
+                        self._sink(work, hasher),
                         group_members,
                         plain_first=work.empty_before,
                     )

@@ -64,6 +64,7 @@ def scan(
     """
     folder = Path(folder)
     files = csvio.discover(folder)
+    csvio.tune_malloc()  # before the reading threads start (see there)
     prof = profile if isinstance(profile, Profile) else profiles.resolve(profile, [f.stem for f in files])
     catalog = read_catalog(conn)
     total = len(files)

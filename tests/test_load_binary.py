@@ -1,0 +1,122 @@
+"""The binary (vector) path reads every record as PostgreSQL's COPY would: csvio's checked reader.
+
+What polars would read differently from PostgreSQL (a quote in the middle of a field, a value
+starting with U+FEFF at the start of a block) must load what COPY loads; a record COPY refuses
+must fail the table with its line; many blocks must keep their records' lines and order.
+"""
+
+from __future__ import annotations
+
+import csv
+
+import psycopg
+import pytest
+from test_load_helpers import assert_counts_add_up, load, plan_for, query, sql, write
+
+import aria_tui.load.binary as binary
+from aria_tui.load import run_plan
+from aria_tui.target.connect import Target
+
+
+def _copy_text(db: Target, table: str, data: bytes) -> list[tuple]:
+    """What PostgreSQL's own COPY ... (FORMAT csv, HEADER true) stores from `data`."""
+    with psycopg.connect(db.conninfo, autocommit=True) as conn:
+        copy = f"COPY {table} (note, id, emb) FROM STDIN (FORMAT csv, HEADER true)"
+        with conn.cursor().copy(copy) as cp:
+            cp.write(data)
+        return conn.execute(f"SELECT id, note, emb::text FROM {table} ORDER BY id").fetchall()
+
+
+# A quote in the middle of an unquoted field: PostgreSQL opens a quoted part there (and drops
+# the quotes), polars would keep them. A value starting with U+FEFF: polars strips it at the
+# start of its input, PostgreSQL keeps it. A needless pair of quotes next to a mid-field quote:
+# the byte and quote counts balance exactly, only the doubled quotes tell the two apart.
+ODD = (
+    "note,id,emb\n"
+    '\ufeffbom,3,"[7,8,9]"\n'  # the first record: at the start of the first block
+    'say "hi",1,"[1,2,3]"\n'
+    'ab"c,d"e,2,"[4,5,6]"\n'
+    '"plain",4,"[1,1,1]"\n'
+    'x"y"z,5,"[2,2,2]"\n'
+    "\ufeffagain,6,[3]\n"  # a bad vector: the one reject
+)
+
+
+@pytest.mark.parametrize("block_bytes", [4 << 20, 40], ids=["one-block", "tiny-blocks"])
+def test_binary_path_loads_what_copy_loads(empty_db, tmp_path, monkeypatch, block_bytes):
+    # tiny blocks put a U+FEFF value at the start of a block, where polars would strip it
+    monkeypatch.setattr(binary, "BLOCK_BYTES", block_bytes)
+    sql(
+        empty_db,
+        "CREATE TABLE t (id int PRIMARY KEY, note text, emb vector(3))",
+        "CREATE TABLE ref (id int PRIMARY KEY, note text, emb vector(3))",
+    )
+    write(tmp_path, "public.t.csv", ODD)
+    result = load(empty_db, tmp_path, ["public.t"])
+    t = result.table("public.t")
+    assert t.status == "loaded" and t.path == "binary", t
+    assert (t.csv_rows, t.inserted, t.rejected) == (6, 5, 1)
+    got = query(empty_db, "SELECT id, note, emb::text FROM t ORDER BY id")
+    # PostgreSQL's own COPY of the same bytes, the bad vector left out (COPY would refuse it)
+    good = "".join(line for line in ODD.splitlines(keepends=True) if "again" not in line)
+    assert got == _copy_text(empty_db, "ref", good.encode())
+    assert [g[1] for g in got] == ["say hi", "abc,de", "\ufeffbom", "plain", "xyz"]
+    with open(t.reject_file, encoding="utf-8", newline="") as fh:
+        rejects = [r[:3] for r in list(csv.reader(fh))[1:]]
+    assert rejects == [["7", 'column "emb": expected 3 dimensions, got 1', "\ufeffagain"]]
+
+
+def test_many_blocks_keep_order_lines_and_rejects(empty_db, tmp_path, monkeypatch):
+    monkeypatch.setattr(binary, "BLOCK_BYTES", 300)  # dozens of blocks, cut inside records
+    sql(empty_db, "CREATE TABLE v (id int PRIMARY KEY, note text, emb vector(2))")
+    lines = ["id,note,emb"]
+    bad = {}
+    line = 2
+    for i in range(1, 201):
+        emb = f'"[{i},{i}.5]"'
+        if i % 37 == 0:
+            emb = '"[1,2,3]"'  # wrong dimension: a client-side reject
+            bad[i] = line
+        note = f'"two\nlines {i}"' if i % 3 == 0 else f"n{i}"
+        lines.append(f"{i},{note},{emb}")
+        line += 2 if i % 3 == 0 else 1
+    write(tmp_path, "public.v.csv", "\n".join(lines) + "\n")
+    result = load(empty_db, tmp_path, ["public.v"])
+    t = result.table("public.v")
+    assert t.path == "binary" and t.status == "loaded"
+    assert (t.csv_rows, t.inserted, t.rejected) == (200, 200 - len(bad), len(bad))
+    assert_counts_add_up(result)
+    with open(t.reject_file, encoding="utf-8", newline="") as fh:
+        rejects = list(csv.reader(fh))[1:]
+    assert [(int(r[0]), r[2]) for r in rejects] == [(ln, str(i)) for i, ln in bad.items()]
+    assert all('column "emb": expected 2 dimensions, got 3' == r[1] for r in rejects)
+    assert query(empty_db, "SELECT count(*), sum(id) FROM v") == [
+        (200 - len(bad), sum(range(1, 201)) - sum(bad))
+    ]
+    assert query(empty_db, "SELECT note, emb::text FROM v WHERE id = 99") == [
+        ("two\nlines 99", "[99,99.5]")
+    ]
+
+
+def test_record_copy_refuses_fails_the_table_with_its_line(empty_db, tmp_path, monkeypatch):
+    """The scan of a large file samples it; the loader reads every record and is the one that
+    finds a broken record the sample missed (here: one written after the scan)."""
+    monkeypatch.setattr(binary, "BLOCK_BYTES", 64)
+    sql(
+        empty_db,
+        "CREATE TABLE r (id int PRIMARY KEY, note text, emb vector(2))",
+        "CREATE TABLE ok (id int PRIMARY KEY)",
+    )
+    rows = [f'{i},"a\nb","[{i},{i}]"' for i in range(1, 20)]
+    write(tmp_path, "public.r.csv", "id,note,emb\n" + "\n".join(rows) + "\n")
+    write(tmp_path, "public.ok.csv", "id\n1\n")
+    plan = plan_for(empty_db, tmp_path)
+    rows[11] = "12,short"  # a row with too few fields, on line 2 + 11 * 2
+    write(tmp_path, "public.r.csv", "id,note,emb\n" + "\n".join(rows) + "\n")
+    result = run_plan(empty_db, plan)
+    r = result.table("public.r")
+    assert r.status == "failed", r
+    assert "public.r.csv line 24" in r.error and "row has 2 fields, header has 3" in r.error
+    assert "nothing of it was committed" in r.error
+    assert query(empty_db, "SELECT count(*) FROM r") == [(0,)]
+    assert result.table("public.ok").status == "loaded"

@@ -1,0 +1,99 @@
+"""The scan of a large file (above csvio.LARGE_BYTES): counted in flat memory, sampled, not read
+record by record, with every line number still true; files with extra columns still read whole."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+import aria_tui.csvio as csvio
+from aria_tui.csvio import _blocks, records
+from aria_tui.scan import scan
+from aria_tui.scan.diff import SAMPLED_NOTE
+
+DDL = """
+CREATE TABLE items (
+    id    integer PRIMARY KEY,
+    name  text NOT NULL,
+    data  jsonb,
+    emb   vector(3)
+);
+"""
+
+
+@pytest.fixture
+def conn(empty_db):
+    with psycopg.connect(empty_db.conninfo) as c:
+        c.execute(DDL)
+        c.commit()
+        yield c
+
+
+@pytest.fixture
+def large(monkeypatch):
+    """Every file counts as large, and blocks are small, so a test file has many of them."""
+    monkeypatch.setattr(csvio, "LARGE_BYTES", 0)
+    monkeypatch.setattr(records, "COUNT_BLOCK_BYTES", 4000)
+    monkeypatch.setattr(_blocks, "BLOCK_BYTES", 1500)
+
+
+def _file(path, n: int, bad_every: int) -> dict[tuple[int, str], str]:
+    """n records, each third spanning three lines; every bad_every-th has bad JSON. Returns the
+    true (line, value) of each bad value."""
+    lines, bad, line = ["id,name,data,emb"], {}, 2
+    for i in range(1, n + 1):
+        name = f'"multi\nline\n{i}"' if i % 3 == 0 else f"n{i}"
+        data = "{bad" + str(i) if i % bad_every == 0 else '"{""k"": 1}"'
+        if i % bad_every == 0:
+            bad[(line, "{bad" + str(i))] = "data"
+        lines.append(f'{i},{name},{data},"[{i},0,1]"')
+        line += 3 if i % 3 == 0 else 1
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return bad
+
+
+def test_large_file_is_counted_and_sampled_with_true_lines(tmp_path, conn, large):
+    bad = _file(tmp_path / "items.csv", 3000, 7)
+    t = scan(tmp_path, conn, "none").table("items")
+    assert t.rows == 3000
+    assert SAMPLED_NOTE in t.diff.notes
+    assert t.diff.status == "drift"
+    assert t.diff.type_issues  # the head alone holds some
+    for issue in t.diff.type_issues:
+        assert (issue.line, issue.value) in bad, issue
+    # the sample is the head and a spread, not the whole file
+    assert 2000 <= t.diff.sampled_rows < 3000
+
+
+def test_large_file_with_an_extra_column_is_read_whole(tmp_path, conn, large):
+    lines = ["id,name,category"] + [f"{i},n{i}," for i in range(1, 5000)] + ["5000,last,work"]
+    (tmp_path / "items.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    t = scan(tmp_path, conn, "none").table("items")
+    assert t.rows == 5000
+    assert SAMPLED_NOTE not in t.diff.notes  # only a full read can say a column is all empty
+    (extra,) = t.diff.extra_columns
+    assert (extra.all_empty, extra.first_value_line) == (False, 5001)
+    assert t.diff.status == "blocked"
+
+
+def test_large_file_broken_in_its_head_is_blocked_with_the_line(tmp_path, conn, large):
+    body = "".join(f'{i},n{i},,"[1,2,3]"\n' for i in range(1, 400))
+    (tmp_path / "items.csv").write_text("id,name,data,emb\n" + body + "400,short\n" + body)
+    t = scan(tmp_path, conn, "none").table("items")
+    assert t.diff.status == "blocked"
+    assert "items.csv line 401" in t.diff.reason and "row has 2 fields" in t.diff.reason
+    assert t.rows == 799
+
+
+def test_large_file_without_target_is_counted_flat(tmp_path, conn, large, monkeypatch):
+    (tmp_path / "nothing_like_it.csv").write_text('a,b\n1,"x\ny"\n2,z\n', encoding="utf-8")
+    real = records.pl.scan_csv
+
+    def scan_csv(source, *a, **k):  # polars maps a file it is given by name: not a large one
+        assert isinstance(source, bytes), "large file counted by mapping it"
+        return real(source, *a, **k)
+
+    monkeypatch.setattr(records.pl, "scan_csv", scan_csv)
+    t = scan(tmp_path, conn, "none").table("nothing_like_it")
+    assert t.diff.status == "no_target"
+    assert t.rows == 2
