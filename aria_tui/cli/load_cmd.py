@@ -123,6 +123,10 @@ def _result_json(result: RunResult, plan: LoadPlan) -> dict:
         }
         for name, tp in overridden.items()
     ]
+    from aria_tui.csvio import native
+
+    # 'native' (the C reader built at install) or 'polars' (no compiler then): same rows, slower
+    data["csv_reader"] = native.name()
     return data
 
 
@@ -142,7 +146,14 @@ def _scan(target: Target, folder: Path, profile, args: argparse.Namespace):
                             file=sys.stderr,
                         )
             # the scan reads the catalog itself, so a bootstrap above is seen
-            inventory = scan(folder, conn, profile or profiles.NONE, target_display=target.display)
+            # the loader reads and counts every record: a huge file's head is enough here
+            inventory = scan(
+                folder,
+                conn,
+                profile or profiles.NONE,
+                target_display=target.display,
+                count_large=False,
+            )
             conn.rollback()
             return inventory
     except psycopg.Error as exc:
@@ -189,7 +200,7 @@ def _print_plan(plan: LoadPlan, target: Target, console, dry_run: bool) -> None:
             str(tp.order),
             tp.scan.file.name,
             tp.target + (f" (cycle group {tp.group})" if tp.group else ""),
-            f"{tp.scan.rows:,}",
+            f"~{tp.scan.rows:,}" if tp.scan.rows_estimated else f"{tp.scan.rows:,}",
             f"{tp.scan.file.bytes / 1e6:.1f}",
             mapping,
             ", ".join(s for _, s in tp.sequences),

@@ -21,9 +21,11 @@ from aria_tui.csvio.vectors import (
     NULL_FIELD,
     VectorFields,
     VectorParse,
+    complete_fields,
     parse_vectors,
     vector_binary_payloads,
     vector_copy_fields,
+    vector_parser_name,
 )
 
 __all__ = [
@@ -39,6 +41,7 @@ __all__ = [
     "VectorFields",
     "VectorParse",
     "check_structure",
+    "complete_fields",
     "count_records",
     "discover",
     "iter_batches",
@@ -50,4 +53,5 @@ __all__ = [
     "tune_malloc",
     "vector_binary_payloads",
     "vector_copy_fields",
+    "vector_parser_name",
 ]

@@ -38,7 +38,7 @@ from typing import BinaryIO, TypeVar
 
 import polars as pl
 
-from aria_tui.csvio import _exact
+from aria_tui.csvio import _exact, native
 from aria_tui.csvio.files import raw_position
 
 # Peak memory grows with about ten times the block size (the block, the one read ahead, polars'
@@ -237,6 +237,9 @@ def polars_records(data: bytes) -> int:
 def last_boundary(chunk: bytes, term: bytes, parity: int) -> tuple[int, int]:
     """(offset just past the last record boundary in chunk, quotes before it), or (-1, quotes in
     chunk) when it holds none. `parity` is the count of quotes before the chunk, modulo 2."""
+    c = native.module()
+    if c is not None:  # one pass, without the GIL the encoding threads need
+        return c.last_boundary(chunk, term[0], parity)
     total = chunk.count(b'"')
     p = chunk.rfind(term)
     if p < 0:

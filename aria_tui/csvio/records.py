@@ -124,6 +124,7 @@ class Survey:
         pieces: int = 32,
         piece_rows: int = 64,
         piece_bytes: int = 512 * 1024,
+        walk: bool = True,
     ) -> None:
         self.path = Path(path)
         self.header = header
@@ -138,7 +139,13 @@ class Survey:
         self.pieces = pieces
         self.piece_rows = piece_rows
         self.piece_bytes = piece_bytes
+        # walk=False: only the head is read, the rest neither sampled nor counted (a caller that
+        # reads every record itself, the loader, needs the head's judgement in a fraction of a
+        # second, not a pass over 1 GB); `estimate` is then the file's size over the head's
+        # bytes per record.
+        self.walk = walk
         self.records: int | None = None
+        self.estimate: int | None = None
         self.sampled_records = 0
 
     def __iter__(self) -> Iterator[Batch]:
@@ -171,6 +178,10 @@ class Survey:
             for block, spans in blocks:
                 before = done
                 done = (block.raw_done or done) if gz else done + len(block.data)
+                if not self.walk and (head_left <= 0 or head_bytes <= 0):
+                    read_bytes = before - start
+                    self.estimate = round(record * (size - start) / read_bytes) if read_bytes else 0
+                    return
                 if head_left > 0 and head_bytes > 0:
                     # the head is read whole, in blocks of the parsing size (memory)
                     for part in _blocks.split(block, eol, _blocks.BLOCK_BYTES):

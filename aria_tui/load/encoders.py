@@ -37,12 +37,12 @@ def _fixed(fmt: str, size: int, values: list) -> list[bytes]:
     return [NULL_FIELD if v is None else pack(size, v) for v in values]
 
 
-def _text(s: pl.Series) -> list[bytes]:
+def text_field(s: pl.Series) -> list[bytes]:
     pack = struct.Struct(">i").pack
     return [NULL_FIELD if v is None else pack(len(v)) + v for v in s.cast(pl.Binary).to_list()]
 
 
-def _jsonb(s: pl.Series) -> list[bytes]:
+def jsonb_field(s: pl.Series) -> list[bytes]:
     # jsonb's binary form is a version byte and the JSON text: jsonb_recv parses it like jsonb_in
     pack = struct.Struct(">ib").pack
     return [
@@ -135,11 +135,11 @@ def _date(s: pl.Series) -> list[bytes]:
 
 
 _ENCODERS: dict[str, Encoder] = {
-    "text": _text,
-    "varchar": _text,  # varcharrecv applies the length limit, as input does
-    "bpchar": _text,
-    "json": _text,
-    "jsonb": _jsonb,
+    "text": text_field,
+    "varchar": text_field,  # varcharrecv applies the length limit, as input does
+    "bpchar": text_field,
+    "json": text_field,
+    "jsonb": jsonb_field,
     "int2": _int(16),
     "int4": _int(32),
     "int8": _int(64),

@@ -637,7 +637,7 @@ class _Runner:
                 f"{work.inserted}, rejected {work.rejected}, but the table went from {before} to "
                 f"{after} rows); the table was rolled back rather than reported as loaded."
             )
-        if tp.scan.rows != work.csv_rows:
+        if tp.scan.rows != work.csv_rows and not tp.scan.rows_estimated:
             work.notes.append(
                 f"The scan counted {tp.scan.rows} records in {tp.scan.file.name} but the load read "
                 f"{work.csv_rows}: the file may have changed since the scan."

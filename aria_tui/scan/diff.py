@@ -111,6 +111,7 @@ class FileSample:
     problem: CsvProblem | None = None  # the file broke while streaming it
     notes: list[str] = field(default_factory=list)
     records: int | None = None  # the file's records, when the sampling counted them (large)
+    estimate: int | None = None  # or their estimate, when it only read the head (count=False)
 
 
 def _kind(col: Column) -> str:
@@ -202,6 +203,7 @@ def _is_empty(col: str) -> pl.Expr:
 
 
 SAMPLED_NOTE = "structure sampled: the load checks every record"
+HEAD_NOTE = "only the head read, records estimated: the load checks and counts every record"
 
 
 def sample_file(
@@ -212,6 +214,7 @@ def sample_file(
     table: Table,
     stopped: Callable[[], bool] | None = None,
     large: bool = False,
+    count: bool = True,
 ) -> FileSample:
     """Read the file once, only the columns that matter, and judge what the diff needs.
 
@@ -247,7 +250,7 @@ def sample_file(
 
     survey = None
     if large and not alignment.extras:
-        survey = csvio.Survey(path, header, wanted, head_rows=HEAD_ROWS)
+        survey = csvio.Survey(path, header, wanted, head_rows=HEAD_ROWS, walk=count)
         source: Iterable[csvio.Batch] = survey
         stride = 1  # the survey's pieces are the spread: every row of them is sampled
     else:
@@ -297,7 +300,8 @@ def sample_file(
             result.streamed = True
         else:
             result.records = survey.records
-            result.notes.append(SAMPLED_NOTE)
+            result.estimate = survey.estimate
+            result.notes.append(SAMPLED_NOTE if count else HEAD_NOTE)
     except AriaError as exc:
         result.problem = _structure_problem(path, header, exc)
         return result

@@ -137,6 +137,7 @@ class TableScan:
     selected: bool  # default selection: HIGH/MEDIUM (any, in generic mode) with a target, not blocked
     diff: Diff
     manifest: str | None = None  # 'ok'|'missing'|'changed'|'unlisted', None without manifest.json
+    rows_estimated: bool = False  # `rows` is an estimate from the file's head (scan count_large=False)
 
     @property
     def name(self) -> str:
@@ -164,6 +165,7 @@ class TableScan:
             "table": self.name,
             "target": self.target,
             "rows": self.rows,
+            "rows_estimated": self.rows_estimated,
             "bytes": self.file.bytes,
             "category": self.category,
             "priority": self.priority,

@@ -1,0 +1,70 @@
+"""The C half of csvio (_native.c), when it was built, and how Python hands work to it.
+
+The extension is optional (setup.py): without a compiler at install time aria-tui still
+installs, and these functions say "not here" so the callers take the pure polars / Python paths,
+which give the same values, more slowly. ARIA_TUI_NATIVE=0 turns it off (to compare, or to rule
+it out). `name()` says which one a process uses, for reports.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+if TYPE_CHECKING:
+    from aria_tui.csvio._blocks import Block
+    from aria_tui.csvio.header import Header
+
+# column kinds for read_records; >= 0: a vector of that dim (0: any)
+JSONB, SKIP, STR, COPYTEXT = -4, -3, -2, -1
+
+_MODULE: Any = False  # not looked for yet
+
+
+def module() -> Any:
+    """The _native module, or None."""
+    global _MODULE
+    if _MODULE is False:
+        _MODULE = None
+        if os.environ.get("ARIA_TUI_NATIVE", "1") != "0":
+            try:
+                from aria_tui.csvio import _native  # type: ignore[attr-defined]
+
+                _MODULE = _native
+            except ImportError:
+                pass
+    return _MODULE
+
+
+def name() -> str:
+    """What reads vector blocks in this process: 'native' or 'polars'."""
+    return "native" if module() is not None else "polars"
+
+
+@dataclass
+class NativeRead:
+    rows: int
+    spans: int  # physical lines the block spans
+    lines: pl.Series | None  # each record's first line minus the block's (when asked)
+    columns: list[list | None]  # per CSV column: str values, COPY text fields or vector fields
+    deferred: list[list[tuple[int, str]] | None]  # per vector column: rows left to the tiers
+
+
+def read_records(
+    block: Block, header: Header, kinds: tuple[int, ...], lines: bool
+) -> NativeRead | None:
+    """The block read by the C reader, or None: no extension, or a block it does not vouch for
+    (an odd line terminator, or anything PostgreSQL would refuse: the caller's other reading
+    finds the line and the reason)."""
+    native = module()
+    if native is None or header.eol == "\r":
+        return None
+    got = native.read_records(block.data, len(header.columns), header.eol == "\r\n", kinds, lines)
+    if got is None:
+        return None
+    rows, spans, columns, deferred, starts = got
+    series = pl.Series("line", starts, dtype=pl.Int64) if starts is not None else None
+    return NativeRead(rows, spans, series, columns, deferred)

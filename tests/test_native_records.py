@@ -1,0 +1,160 @@
+"""The C CSV reader (csvio._native.read_records) against the reference, csvio/_exact.py (PostgreSQL's
+rules in Python): on any block, it either declines (None) or gives exactly the reference's
+values, record lines and line count; and it declines every block the reference finds a problem
+in (the loader then reads that block the reference's way, which names the line and the reason)."""
+
+from __future__ import annotations
+
+import random
+import struct
+
+import pytest
+
+from aria_tui.csvio import _blocks as blocks_mod
+from aria_tui.csvio import _exact, native
+from aria_tui.csvio.header import Header
+
+c = pytest.importorskip(
+    "aria_tui.csvio._native", reason="the C extension was not built (no compiler at install)"
+)
+
+PIECES = [
+    "a", "bc", "", " ", "1", "-2.5", "é", "日本", "😀", ",", '"', '""', "\n", "\r\n", "\r",
+    "[1,2,3]", '"[1,2,3]"', '"x""y"', 'a"b', '"a"b', '"a,b"c', "\x00", "\\N", "\ufeff",
+]
+BAD_BYTES = [b"\xff", b"\xc3", b"\xed\xa0\x80", b"\xf4\x90\x80\x80", b"\xc0\xaf"]
+
+
+def random_block(rng: random.Random, ncols: int, eol: bytes) -> bytes:
+    records = []
+    for _ in range(rng.randrange(1, 8)):
+        nfields = ncols if rng.random() < 0.85 else rng.choice([ncols - 1, ncols + 1, 1])
+        fields = []
+        for _ in range(max(nfields, 1)):
+            kind = rng.random()
+            if kind < 0.5:
+                value = "".join(rng.choice(PIECES) for _ in range(rng.randrange(0, 4)))
+                raw = value.encode("utf-8")
+            elif kind < 0.8:  # properly quoted, as PostgreSQL writes it
+                value = "".join(rng.choice(PIECES) for _ in range(rng.randrange(0, 4)))
+                raw = b'"' + value.encode("utf-8").replace(b'"', b'""') + b'"'
+            elif kind < 0.9:
+                raw = rng.choice(BAD_BYTES)
+            else:
+                raw = b""
+            fields.append(raw.replace(b"\n", eol) if eol == b"\r\n" and rng.random() < 0.5 else raw)
+        records.append(b",".join(fields))
+    data = eol.join(records)
+    return data if rng.random() < 0.3 else data + eol
+
+
+def reference(data: bytes, ncols: int, eol: bytes):
+    """What the exact parser reads, if it reads the whole block without a problem."""
+    columns = tuple(f"c{i}" for i in range(ncols))
+    res = _exact.parse_exact(data, eol=eol, columns=columns, first_line=0, want_values=True)
+    return None if res.problem is not None else res
+
+
+@pytest.mark.parametrize("eol", [b"\n", b"\r\n"])
+def test_it_reads_what_postgresql_reads_or_declines(eol: bytes) -> None:
+    rng = random.Random(1122 + len(eol))
+    read = declined = 0
+    for _ in range(6000):
+        ncols = rng.choice([1, 2, 3, 5])
+        data = random_block(rng, ncols, eol)
+        ref = reference(data, ncols, eol)
+        got = c.read_records(data, ncols, eol == b"\r\n", (native.STR,) * ncols, True)
+        if got is None:
+            declined += 1
+            continue
+        assert ref is not None, f"read a block PostgreSQL refuses: {data!r}"
+        rows, spans, columns, deferred, starts = got
+        assert rows == ref.records, data
+        assert spans == ref.end_line, data
+        assert starts == ref.lines, data
+        assert columns == ref.values, data
+        assert deferred == [None] * ncols
+        read += 1
+    # both outcomes are common in this corpus: the comparison above ran many times
+    assert read > 500 and declined > 500
+
+
+def test_it_declines_what_the_reference_refuses() -> None:
+    for data, ncols in [
+        (b"a,b\nc\n", 2),  # too few fields
+        (b"a,b\nc,d,e\n", 2),  # too many
+        (b"a,b\n\n", 2),  # an empty line
+        (b'a,"b\n', 2),  # an open quote at the end
+        (b"a,b\rc,d\n", 2),  # an unquoted \r in a \n file
+        (b"a,\xff\n", 2),  # invalid UTF-8
+        (b"a,\x00\n", 2),  # NUL
+    ]:
+        assert reference(data, ncols, b"\n") is None
+        assert c.read_records(data, ncols, False, (native.STR,) * ncols, False) is None
+    assert c.read_records(b"a,b\nc,d\r\n", 2, True, (native.STR,) * 2, False) is None
+
+
+def test_kinds_copy_text_jsonb_skip_and_vectors() -> None:
+    data = b'1,"{""a"": 1}","[1,2]",x\n2,,,"y""z"\n3,"[]","[1,2,3]",\n'
+    got = c.read_records(data, 4, False, (native.SKIP, native.JSONB, 2, native.COPYTEXT), False)
+    rows, spans, columns, deferred, starts = got
+    assert (rows, spans, starts) == (3, 3, None)
+    assert columns[0] is None
+    assert columns[1] == [b'\x00\x00\x00\x09\x01{"a": 1}', b"\xff\xff\xff\xff", b"\x00\x00\x00\x03\x01[]"]
+    assert columns[2][0] == struct.pack(">ihh2f", 12, 2, 0, 1, 2)
+    assert columns[2][1] == b"\xff\xff\xff\xff"  # NULL
+    assert deferred[2] == [(2, "[1,2,3]")]  # wrong dimension: the tiers say why
+    assert columns[3] == [b"\x00\x00\x00\x01x", b'\x00\x00\x00\x03y"z', b"\xff\xff\xff\xff"]
+
+
+def test_a_vector_with_quotes_inside_goes_to_the_tiers_unescaped() -> None:
+    got = c.read_records(b'"[1,""2"",3]"\n', 1, False, (0,), False)
+    assert got[3] == [[(0, '[1,"2",3]')]]
+
+
+def test_the_last_record_without_terminator_and_a_multiline_field() -> None:
+    data = b'1,"a\nb\nc"\n2,d'
+    rows, spans, columns, _, starts = c.read_records(data, 2, False, (native.STR,) * 2, True)
+    assert (rows, spans, starts) == (2, 4, [0, 3])
+    assert columns == [["1", "2"], ["a\nb\nc", "d"]]
+
+
+def test_native_read_of_real_blocks_matches_polars(tmp_path) -> None:
+    """Through csvio: the sample export's files, cut in blocks, read both ways."""
+    from pathlib import Path
+
+    from aria_tui import csvio
+
+    folder = Path(__file__).resolve().parent.parent / "sample_export"
+    compared = 0
+    for path in sorted(folder.glob("*.csv")):
+        header = csvio.read_header(path)
+        assert isinstance(header, Header)
+        eol = header.eol.encode("ascii")
+        with open(path, "rb") as stream:
+            stream.seek(header.bytes)
+            for block in blocks_mod.iter_blocks(stream, eol, 64 * 1024):
+                kinds = (native.STR,) * len(header.columns)
+                got = native.read_records(block, header, kinds, True)
+                ref = csvio.read_block(block, header, lines=True)
+                assert got is not None, path.name
+                assert got.rows == ref.frame.height and got.spans == ref.spans
+                assert got.lines.to_list() == ref.lines.to_list()
+                for j, name in enumerate(ref.frame.columns):
+                    assert got.columns[j] == ref.frame.get_column(name).to_list(), (path.name, j)
+                compared += 1
+    assert compared > 60  # every file of the folder, some in several blocks
+
+
+def test_last_boundary_is_the_python_one(monkeypatch) -> None:
+    from aria_tui.csvio import _blocks
+
+    rng = random.Random(5)
+    cases = []
+    for _ in range(3000):
+        n = rng.randrange(0, 40)
+        chunk = bytes(rng.choice(b'ab"\n\r,') for _ in range(n))
+        cases.append((chunk, rng.choice([b"\n", b"\r"]), rng.randrange(2)))
+    with_c = [_blocks.last_boundary(*case) for case in cases]
+    monkeypatch.setattr(native, "_MODULE", None)
+    assert with_c == [_blocks.last_boundary(*case) for case in cases]
