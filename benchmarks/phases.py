@@ -41,7 +41,14 @@ def main(argv: list[str]) -> int:
     target = resolve(dsn)
     lap("connect")
     with target.connect() as conn:
-        inventory = scan(folder, conn, profile or profiles.NONE, target_display=target.display)
+        # as `aria-tui load` scans: a huge file's head only (the loader counts every record)
+        inventory = scan(
+            folder,
+            conn,
+            profile or profiles.NONE,
+            target_display=target.display,
+            count_large=False,
+        )
         conn.rollback()
     lap("scan")
     plan = make_plan(inventory, tables)

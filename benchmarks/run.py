@@ -402,6 +402,7 @@ class Run:
     server_cpu: float = 0.0  # CPU seconds of the server (backend + background) during the run
     reported_s: float | None = None  # the loader's own "seconds" (no process start, no scan)
     paths: tuple[str, ...] = ()  # loader paths used: fast / binary / staging
+    reader: str | None = None  # the load's `csv_reader`: native (the C extension) or polars
 
 
 class Harness:
@@ -500,7 +501,7 @@ class Harness:
         paths = tuple(sorted({str(t.get("path")) for t in report["tables"]}))
         return Run(
             side, p.seconds, p.rss_kb, p.anon_kb, p.file_kb, p.cpu,
-            reported_s=report.get("seconds"), paths=paths,
+            reported_s=report.get("seconds"), paths=paths, reader=report.get("csv_reader"),
         )  # fmt: skip
 
     def phases(self, case: Case, side: str) -> dict | None:
@@ -892,7 +893,10 @@ def side_label(res: CaseResult, side: str) -> str:
         return "psql `\\copy`"
     label = "aria-tui load" if side == ARIA else "aria-tui load --force-staging"
     paths = sorted({p for r in res.runs[side] for p in r.paths})
-    return label + (f" ({'/'.join(paths)})" if paths else "")
+    readers = sorted({r.reader for r in res.runs[side] if r.reader})
+    if "binary" in paths and readers:  # the reader only matters where vectors are parsed
+        paths = [*paths, f"{'/'.join(readers)} reader"]
+    return label + (f" ({', '.join(paths)})" if paths else "")
 
 
 def target_for(case: Case, side: str) -> float:

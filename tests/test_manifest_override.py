@@ -9,8 +9,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-import psycopg
 import pytest
+from conftest import connect_with
 
 from aria_tui import manifest as m
 from aria_tui.errors import AriaError
@@ -57,11 +57,8 @@ UNLISTED = ("app.tags.csv", "id,tag\n1,t\n", "match")  # not written by the expo
 
 @pytest.fixture
 def conn(empty_db):
-    """A connection to a database holding DDL's tables (committed: scan reads the catalog)."""
-    with psycopg.connect(empty_db.conninfo) as conn:
-        conn.execute(DDL)
-        conn.commit()
-        yield conn
+    with connect_with(empty_db, DDL) as c:
+        yield c
 
 
 def _entry(name: str, text: str) -> m.ManifestTable:

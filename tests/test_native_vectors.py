@@ -86,6 +86,29 @@ def test_every_element_it_reads_is_strtofs_float32() -> None:
     assert read > 20_000  # half the kinds above are meant to be deferred
 
 
+def test_long_rows_take_the_fast_reading_and_it_agrees() -> None:
+    """Elements with room after them (all but the last few of a row) are read eight digits at a
+    time; what that reading accepts and the value it gives must be the careful reading's."""
+    rng = random.Random(99)
+    texts = [random_element(rng) for _ in range(40_000)]
+    _, deferred = native.copy_fields([f"[{t}]" for t in texts], 1)
+    skip = set(deferred)
+    readable = [t for i, t in enumerate(texts) if i not in skip]
+    unreadable = [texts[i] for i in deferred]
+    rows = [readable[k : k + 64] for k in range(0, len(readable) - 64, 64)]
+    fields, deferred = native.copy_fields(["[" + ",".join(r) + "]" for r in rows], 64)
+    assert deferred == []
+    for row, field in zip(rows, fields, strict=True):
+        assert elements(field) == [strtof_bits(t) for t in row], row
+    # and one element it cannot vouch for, anywhere in a long row, defers the row
+    mixed = []
+    for k, bad in enumerate(unreadable[:500]):
+        row = list(rows[k % len(rows)])
+        row[rng.randrange(64)] = bad
+        mixed.append("[" + ",".join(row) + "]")
+    assert native.copy_fields(mixed, 64)[1] == list(range(len(mixed)))
+
+
 def test_shortest_float4_text_is_almost_never_deferred() -> None:
     """What PostgreSQL's COPY TO writes (the shortest text that reads back as the same float4),
     and what Python writes for a float64 (17 digits), as embeddings come in both."""

@@ -3,8 +3,8 @@ record by record, with every line number still true; files with extra columns st
 
 from __future__ import annotations
 
-import psycopg
 import pytest
+from conftest import connect_with
 
 import aria_tui.csvio as csvio
 from aria_tui.csvio import _blocks, records
@@ -23,9 +23,7 @@ CREATE TABLE items (
 
 @pytest.fixture
 def conn(empty_db):
-    with psycopg.connect(empty_db.conninfo) as c:
-        c.execute(DDL)
-        c.commit()
+    with connect_with(empty_db, DDL) as c:
         yield c
 
 

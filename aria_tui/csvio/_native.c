@@ -40,6 +40,7 @@ static const double POW10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
 
 #define MAX_EXACT_MANTISSA (UINT64_C(1) << 53)
 #define VECTOR_MAX_DIM 16000
+#define FAST_READ 40
 
 #if LDBL_MANT_DIG >= 64
 static const long double POW10L[28] = {
@@ -222,7 +223,8 @@ static inline uint64_t first_digits(uint64_t v, int n) {
 /* The common spelling ([-]digits[.digits][e[-]digits], at most 7 integer and 16 fraction
  * digits) read with few branches, the digit runs measured and converted eight at a time; 1 when
  * done, 0 when the careful parse_element must decide (never a verdict on the element).
- * Needs 32 readable bytes at *pp: bytes past the element are looked at, not used. */
+ * Needs FAST_READ readable bytes at *pp (it may look at up to 34 bytes from there): bytes past
+ * the element are looked at, never used. */
 static inline int parse_element_fast(const char **pp, uint32_t *bits) {
     const char *p = *pp;
     int negative = (*p == '-');
@@ -238,13 +240,13 @@ static inline int parse_element_fast(const char **pp, uint32_t *bits) {
         w = load8(p);
         n2 = digit_run(w);
         uint64_t fraction = n2 ? first_digits(w, n2) : 0;
-        if (n2 == 8) {
-            uint64_t w2 = load8(p + 8);
-            int n3 = digit_run(w2);
-            if (n3 == 8) return 0;
-            fraction = fraction * POW10_U64[n3] + (n3 ? first_digits(w2, n3) : 0);
-            n2 += n3;
-        }
+        /* the next eight bytes count only after a full first eight; computed either way, as
+         * a branch on it was mispredicted for every other element of real embeddings */
+        uint64_t w2 = load8(p + 8);
+        int n3 = digit_run(w2) & -(n2 == 8);
+        if (n3 == 8) return 0;
+        fraction = fraction * POW10_U64[n3] + (n3 ? first_digits(w2, n3) : 0);
+        n2 += n3;
         mantissa = mantissa * POW10_U64[n2] + fraction; /* < 10^(7+16): checked below */
         p += n2;
     }
@@ -267,15 +269,15 @@ static inline int parse_element_fast(const char **pp, uint32_t *bits) {
         d = scale < 0 ? d / POW10[-scale] : d * POW10[scale];
         if (!to_float(d, &f)) return 0;
     }
-    if (negative) f = -f;
     memcpy(bits, &f, sizeof *bits);
+    *bits |= (uint32_t)negative << 31; /* no branch on a sign that is random */
     *pp = p;
     return 1;
 }
 
 /* Parse one whole field into out (4 * dim bytes of big-endian floats). Returns the number of
  * elements, or -1 when the row is deferred. With dim > 0, any other count defers. `limit` is the
- * end of the readable memory the field lies in (at least p + n): where 32 bytes are left, the
+ * end of the readable memory the field lies in (at least p + n): where FAST_READ bytes are left, the
  * fast reading is tried first. */
 static Py_ssize_t parse_row(const char *p, Py_ssize_t n, Py_ssize_t dim, char *out,
                             const char *limit) {
@@ -288,7 +290,7 @@ static Py_ssize_t parse_row(const char *p, Py_ssize_t n, Py_ssize_t dim, char *o
         uint32_t bits;
         if (dim > 0 && count >= dim) return -1;
         const char *start = p;
-        if (!(limit - p >= 32 && parse_element_fast(&p, &bits) && p <= end)) {
+        if (!(limit - p >= FAST_READ && parse_element_fast(&p, &bits) && p <= end)) {
             p = start;
             if (!parse_element(&p, end, &bits)) return -1;
         }
@@ -445,7 +447,15 @@ done:
  * reason. */
 
 /* >= 0: a vector of that dim (0: any) */
-enum { KIND_JSONB = -4, KIND_SKIP = -3, KIND_STR = -2, KIND_COPYTEXT = -1 };
+enum {
+    KIND_UUID = -7,
+    KIND_TIMESTAMP = -6,
+    KIND_TIMESTAMPTZ = -5,
+    KIND_JSONB = -4,
+    KIND_SKIP = -3,
+    KIND_STR = -2,
+    KIND_COPYTEXT = -1
+};
 
 typedef struct {
     Py_ssize_t start, len; /* the raw field, quotes included */
@@ -500,6 +510,14 @@ static inline int utf8_sequence(const unsigned char *p, const unsigned char *end
 static inline uint64_t zero_bytes(uint64_t v) { return (v - ONES) & ~v & HIGHS; }
 static inline uint64_t bytes_equal(uint64_t v, unsigned char b) { return zero_bytes(v ^ (ONES * b)); }
 
+/* The bytes of the character at p that is none of the CSV's own: 1 for ASCII, its UTF-8
+ * sequence's length, or 0 for what PostgreSQL refuses (NUL, invalid UTF-8). */
+static inline int step(const unsigned char *data, Py_ssize_t p, Py_ssize_t n) {
+    unsigned char c = data[p];
+    if (c == 0) return 0;
+    return c < 0x80 ? 1 : utf8_sequence(data + p, data + n);
+}
+
 /* Scan the block. Returns 1 and fills rec, or 0 when the block is not one to vouch for. */
 static int scan_records(const unsigned char *data, Py_ssize_t n, Py_ssize_t ncols, int crlf,
                         int want_lines, Records *rec, Py_ssize_t *spans) {
@@ -542,14 +560,11 @@ static int scan_records(const unsigned char *data, Py_ssize_t n, Py_ssize_t ncol
                 } else if (c == '\n') {
                     newlines++;
                     p++;
-                } else if (c == 0) {
-                    return 0;
-                } else if (c >= 0x80) {
-                    int k = utf8_sequence(data + p, data + n);
+                } else {
+                    int k = step(data, p, n);
                     if (!k) return 0;
                     p += k;
-                } else
-                    p++;
+                }
                 continue;
             }
             while (n - p >= 8) {
@@ -586,14 +601,11 @@ static int scan_records(const unsigned char *data, Py_ssize_t n, Py_ssize_t ncol
                 quotes++;
                 inside = 1;
                 p++;
-            } else if (c == 0) {
-                return 0;
-            } else if (c >= 0x80) {
-                int k = utf8_sequence(data + p, data + n);
+            } else {
+                int k = step(data, p, n);
                 if (!k) return 0;
                 p += k;
-            } else
-                p++;
+            }
         }
         if (by_eof) { /* the last field is still open; the line it is on counts too */
             if (++fields > ncols) return 0;
@@ -679,13 +691,130 @@ static PyObject *cell_copytext(const unsigned char *data, const Cell *c, int jso
     return field;
 }
 
+/* -- uuid and timestamps in PostgreSQL's own output spelling, to their binary COPY form -------
+ * The same subset the polars encoders of load/encoders.py accept (anything else declines the
+ * block, which polars then reads, and refuses or not, as before): a lowercase or uppercase
+ * 8-4-4-4-12 uuid; 'YYYY-MM-DD HH:MM:SS[.f{1,6}]' with, for timestamptz, a '+HH' or '+HH:MM'
+ * offset. Binary timestamps are microseconds since 2000-01-01 (UTC for timestamptz). */
+
+static inline int hexval(unsigned char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    c |= 0x20;
+    return (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
+}
+
+static int parse_uuid(const unsigned char *v, Py_ssize_t len, unsigned char out[16]) {
+    if (len != 36 || v[8] != '-' || v[13] != '-' || v[18] != '-' || v[23] != '-') return 0;
+    int k = 0;
+    for (Py_ssize_t i = 0; i < 36; i += (i == 6 || i == 11 || i == 16 || i == 21) ? 3 : 2) {
+        int hi = hexval(v[i]), lo = hexval(v[i + 1]);
+        if (hi < 0 || lo < 0) return 0;
+        out[k++] = (unsigned char)(hi << 4 | lo);
+    }
+    return k == 16;
+}
+
+static inline int digits_at(const unsigned char *v, int n, int *out) {
+    int x = 0;
+    for (int i = 0; i < n; i++) {
+        if ((unsigned)(v[i] - '0') > 9) return 0;
+        x = x * 10 + (v[i] - '0');
+    }
+    *out = x;
+    return 1;
+}
+
+/* Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant's days_from_civil). */
+static int64_t days_from_civil(int64_t y, int m, int d) {
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static int parse_timestamp(const unsigned char *v, Py_ssize_t len, int with_zone, int64_t *out) {
+    static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int y, mo, d, h, mi, sec;
+    if (len < 19 || v[4] != '-' || v[7] != '-' || v[10] != ' ' || v[13] != ':' || v[16] != ':')
+        return 0;
+    if (!digits_at(v, 4, &y) || !digits_at(v + 5, 2, &mo) || !digits_at(v + 8, 2, &d) ||
+        !digits_at(v + 11, 2, &h) || !digits_at(v + 14, 2, &mi) || !digits_at(v + 17, 2, &sec))
+        return 0;
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] + (mo == 2 && leap)) return 0;
+    if (h > 23 || mi > 59 || sec > 59) return 0; /* 24:00:00 and leap seconds: the server's call */
+    Py_ssize_t p = 19;
+    int64_t micros = 0;
+    if (p < len && v[p] == '.') {
+        int n = 0;
+        p++;
+        while (p < len && (unsigned)(v[p] - '0') <= 9 && n < 7) {
+            micros = micros * 10 + (v[p] - '0');
+            n++;
+            p++;
+        }
+        if (n == 0 || n > 6) return 0; /* more than microseconds: the server rounds */
+        for (; n < 6; n++) micros *= 10;
+    }
+    int64_t offset = 0;
+    if (with_zone) {
+        int oh, om = 0;
+        if (p + 3 > len || (v[p] != '+' && v[p] != '-') || !digits_at(v + p + 1, 2, &oh)) return 0;
+        int sign = v[p] == '-' ? -1 : 1;
+        p += 3;
+        if (p < len && v[p] == ':') {
+            if (p + 3 > len || !digits_at(v + p + 1, 2, &om) || om > 59) return 0;
+            p += 3;
+        }
+        if (oh > 15) return 0;
+        offset = sign * (oh * 3600 + om * 60);
+    }
+    if (p != len) return 0;
+    int64_t days = days_from_civil(y, mo, d) - days_from_civil(2000, 1, 1);
+    *out = ((days * 86400 + h * 3600 + mi * 60 + sec) - offset) * 1000000 + micros;
+    return 1;
+}
+
+/* A cell as a binary uuid / timestamp field; NULL with *declined set when it cannot be. */
+static PyObject *cell_fixed(const unsigned char *data, const Cell *c, Py_ssize_t kind, int *declined) {
+    const unsigned char *v = data + c->start;
+    Py_ssize_t len = c->len;
+    if (c->quotes == 0 && len == 0) return Py_NewRef(NULL_FIELD);
+    if (c->quotes && !(v = plain_quoted(data, c, &len))) {
+        *declined = 1;
+        return NULL;
+    }
+    unsigned char buf[20];
+    if (kind == KIND_UUID) {
+        put_be32((char *)buf, 16);
+        if (!parse_uuid(v, len, buf + 4)) {
+            *declined = 1;
+            return NULL;
+        }
+        return PyBytes_FromStringAndSize((const char *)buf, 20);
+    }
+    int64_t t;
+    if (!parse_timestamp(v, len, kind == KIND_TIMESTAMPTZ, &t)) {
+        *declined = 1;
+        return NULL;
+    }
+    put_be32((char *)buf, 8);
+    put_be32((char *)buf + 4, (uint32_t)((uint64_t)t >> 32));
+    put_be32((char *)buf + 8, (uint32_t)t);
+    return PyBytes_FromStringAndSize((const char *)buf, 12);
+}
+
 PyDoc_STRVAR(read_records_doc,
              "read_records(data, ncols, crlf, kinds, want_lines) -> None | "
              "(rows, spans, columns, deferred, starts)\n\n"
              "Read a record-aligned CSV block as PostgreSQL's COPY (FORMAT csv) would, or return "
              "None when it cannot vouch for the block (read it the other way: that finds the "
              "problem and its line).\n"
-             "kinds: one int per CSV column: -4 binary COPY jsonb fields, -3 skip, -2 str values, "
+             "kinds: one int per CSV column: -7 / -6 / -5 binary uuid / timestamp / timestamptz fields "
+             "(a value in another spelling declines the block), -4 binary COPY jsonb fields, "
+             "-3 skip, -2 str values, "
              "-1 binary COPY text fields, "
              ">= 0 pgvector fields of that dimension (0: any).\n"
              "columns: per column, a list (None for skipped ones). deferred: per vector column, "
@@ -719,7 +848,7 @@ static PyObject *read_records(PyObject *self, PyObject *args) {
     for (Py_ssize_t j = 0; j < ncols; j++) {
         kinds[j] = PyLong_AsSsize_t(PyTuple_GET_ITEM(kinds_obj, j));
         if (kinds[j] == -1 && PyErr_Occurred()) goto done;
-        if (kinds[j] < KIND_JSONB || kinds[j] > VECTOR_MAX_DIM) {
+        if (kinds[j] < KIND_UUID || kinds[j] > VECTOR_MAX_DIM) {
             PyErr_SetString(PyExc_ValueError, "bad column kind");
             goto done;
         }
@@ -756,10 +885,15 @@ static PyObject *read_records(PyObject *self, PyObject *args) {
             if (!list) goto done;
             for (Py_ssize_t i = 0; i < rows; i++) {
                 const Cell *c = &rec.cells[i * ncols + j];
-                PyObject *v = kind == KIND_STR ? cell_str(data, c)
-                                               : cell_copytext(data, c, kind == KIND_JSONB);
+                int declined = 0;
+                PyObject *v = kind == KIND_STR                           ? cell_str(data, c)
+                              : kind == KIND_COPYTEXT || kind == KIND_JSONB ? cell_copytext(data, c, kind == KIND_JSONB)
+                                                                         : cell_fixed(data, c, kind, &declined);
                 if (!v) {
                     Py_DECREF(list);
+                    if (declined) {
+                        Py_XSETREF(result, Py_NewRef(Py_None));
+                    }
                     goto done;
                 }
                 PyList_SET_ITEM(list, i, v);

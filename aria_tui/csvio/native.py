@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from aria_tui.csvio.header import Header
 
 # column kinds for read_records; >= 0: a vector of that dim (0: any)
-JSONB, SKIP, STR, COPYTEXT = -4, -3, -2, -1
+UUID, TIMESTAMP, TIMESTAMPTZ, JSONB, SKIP, STR, COPYTEXT = -7, -6, -5, -4, -3, -2, -1
 
 _MODULE: Any = False  # not looked for yet
 

@@ -111,6 +111,17 @@ def _tuples(head: bytes, n: int, columns: list[list[bytes]], bad: dict[int, str]
     return b"".join(chain.from_iterable(rows))
 
 
+# encoders whose exact work the C reader does itself (same accepted spellings, same bytes);
+# the others get the block's values as str and run in polars
+_NATIVE_KINDS: dict[object, int] = {
+    encoders.text_field: native.COPYTEXT,
+    encoders.jsonb_field: native.JSONB,
+    encoders.uuid_field: native.UUID,
+    encoders.timestamptz_field: native.TIMESTAMPTZ,
+    encoders.timestamp_field: native.TIMESTAMP,
+}
+
+
 class Encoding:
     """How each CSV column becomes a binary COPY field, for one of the two destinations."""
 
@@ -158,14 +169,12 @@ class Encoding:
         """What the C reader makes of each CSV column (csvio.native's kinds)."""
         kinds = [native.SKIP] * len(self.header.columns)
         for index, how in self.fields:
-            if how == "text" or how is encoders.text_field:
+            if how == "text":
                 kinds[index] = native.COPYTEXT
-            elif how is encoders.jsonb_field:
-                kinds[index] = native.JSONB
             elif isinstance(how, tuple):
                 kinds[index] = how[1] or 0
             else:
-                kinds[index] = native.STR
+                kinds[index] = _NATIVE_KINDS.get(how, native.STR)  # type: ignore[call-overload]
         return tuple(kinds)
 
     def encode(self, block: _blocks.Block) -> Batch:
@@ -187,7 +196,7 @@ class Encoding:
         for index, how in self.fields:
             values = got.columns[index]
             assert values is not None
-            if how == "text" or how is encoders.text_field or how is encoders.jsonb_field:
+            if how == "text" or how in _NATIVE_KINDS:
                 columns.append(values)  # the C reader made the binary fields
             elif isinstance(how, tuple):
                 deferred = got.deferred[index]

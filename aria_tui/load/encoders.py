@@ -101,7 +101,7 @@ def _bool(s: pl.Series) -> list[bytes]:
 _UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 
 
-def _uuid(s: pl.Series) -> list[bytes]:
+def uuid_field(s: pl.Series) -> list[bytes]:
     if not s.drop_nulls().str.contains(_UUID).all():
         raise Unencodable("uuid")
     raw = s.str.replace_all("-", "", literal=True).str.decode("hex").to_list()
@@ -127,6 +127,10 @@ def _timestamp(with_zone: bool) -> Encoder:
     return encode
 
 
+timestamptz_field = _timestamp(True)
+timestamp_field = _timestamp(False)
+
+
 def _date(s: pl.Series) -> list[bytes]:
     parsed = s.str.strptime(pl.Date, "%Y-%m-%d", strict=False)
     _check_parsed(s, parsed, "date")
@@ -146,9 +150,9 @@ _ENCODERS: dict[str, Encoder] = {
     "float4": _float(32),
     "float8": _float(64),
     "bool": _bool,
-    "uuid": _uuid,
-    "timestamptz": _timestamp(True),
-    "timestamp": _timestamp(False),
+    "uuid": uuid_field,
+    "timestamptz": timestamptz_field,
+    "timestamp": timestamp_field,
     "date": _date,
 }
 
