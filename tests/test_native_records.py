@@ -177,27 +177,21 @@ def _random_timestamp(rng: random.Random, zone: bool) -> str:
     return text
 
 
+def _random_uuid(rng: random.Random) -> str:
+    import uuid
+
+    text = str(uuid.UUID(int=rng.getrandbits(128)))
+    return rng.choice(
+        [text, text.upper(), "{" + text + "}", text.replace("-", ""), "0000000g" + text[8:]]
+    )
+
+
 @pytest.mark.parametrize(
     ("kind", "encoder_name", "make"),
     [
         (native.TIMESTAMPTZ, "timestamptz_field", lambda rng: _random_timestamp(rng, True)),
         (native.TIMESTAMP, "timestamp_field", lambda rng: _random_timestamp(rng, False)),
-        (
-            native.UUID,
-            "uuid_field",
-            lambda rng: rng.choice(
-                [
-                    "%08x-%04x-%04x-%04x-%012x"
-                    % tuple(rng.randrange(16**n) for n in (8, 4, 4, 4, 12)),
-                    "%08X-%04X-%04X-%04X-%012X"
-                    % tuple(rng.randrange(16**n) for n in (8, 4, 4, 4, 12)),
-                    "{%08x-%04x-%04x-%04x-%012x}"
-                    % tuple(rng.randrange(16**n) for n in (8, 4, 4, 4, 12)),
-                    "%032x" % rng.randrange(16**32),
-                    "0000000g-0000-0000-0000-000000000000",
-                ]
-            ),
-        ),
+        (native.UUID, "uuid_field", lambda rng: _random_uuid(rng)),
     ],
 )
 def test_uuid_and_timestamps_are_the_polars_encoders_bytes(kind, encoder_name, make) -> None:
