@@ -241,3 +241,42 @@ def test_bad_lock_timeout_is_one_sentence_exit_2(empty_db, cli, tmp_path):
     )
     assert code == 2 and "soon" in err and "Traceback" not in err
     assert query(empty_db, "SELECT count(*) FROM q") == [(0,)]
+
+
+def test_a_load_of_some_tables_reads_only_the_files_it_may_take(aria_db, tmp_path):
+    """`load --tables x` of a large export reads x, not the other 87 files: a file the plan
+    cannot select is not read beyond its header (here, one that would not even parse)."""
+    import shutil
+
+    from aria_tui.load import make_plan
+    from aria_tui.load.plan import needed_files
+    from aria_tui.scan import scan
+
+    folder = tmp_path / "export"
+    shutil.copytree(SAMPLE_EXPORT, folder)
+    (folder / "heartbeat_log.csv").write_bytes(
+        (SAMPLE_EXPORT / "heartbeat_log.csv").read_bytes() + b'"unterminated\n'
+    )
+    with psycopg.connect(aria_db.conninfo) as conn:
+        full = scan(folder, conn, "aria_v4")
+        some = scan(folder, conn, "aria_v4", needed=needed_files(["memories"], None, False))
+        default = scan(folder, conn, "aria_v4", needed=needed_files(None, None, False))
+    assert full.table("heartbeat_log").problem is not None  # read, and found broken
+    assert some.table("heartbeat_log").problem is None  # not read at all
+    assert "not read" in some.table("heartbeat_log").diff.reason
+    others = [t for t in some.tables if t.name != "memories"]
+    assert len(others) == 87 and all(t.rows == 0 and not t.selected for t in others)
+    assert all(t.status == "no_target" or "not read" in t.diff.reason for t in others)
+    mem_full, mem_some = full.table("memories"), some.table("memories")
+    assert (mem_some.rows, mem_some.status, mem_some.diff) == (
+        mem_full.rows,
+        mem_full.status,
+        mem_full.diff,
+    )
+    # the default selection: the same plan as from the full scan, and no file of it left unread
+    assert [tp.target for tp in make_plan(default).tables] == [
+        tp.target for tp in make_plan(full).tables
+    ]
+    assert [s.file.name for s, _ in make_plan(default).skipped] == [
+        s.file.name for s, _ in make_plan(full).skipped
+    ]

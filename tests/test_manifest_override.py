@@ -187,3 +187,33 @@ def test_no_manifest_no_override_needed(folder, conn):
     plan = make_plan(inv, ["app.items"], accept_changed=["app.items", "all"])
     assert [tp.target for tp in plan.tables] == ["app.items"]
     assert manifest_overrides(plan) == ()
+
+
+def test_validate_follows_the_load_override_and_its_own_flag(folder, empty_db, conn, cli):
+    """A file loaded with --accept-changed validates (the journal shows these very bytes were
+    loaded under the override); touched since, it needs validate's own --accept-changed."""
+    import json
+    import os
+
+    args = ("--dsn", empty_db.conninfo, "--profile", "none", "--tables", "app.items,app.same")
+    code, _, err = cli("validate", folder, *args, "--json")
+    assert code == 1  # app.items is blocked: it differs from the manifest
+    code, out, err = cli("load", folder, *args, "--accept-changed", "app.items", "--yes", "--json")
+    assert code == 0, err
+    code, out, err = cli("validate", folder, *args, "--json")
+    report = json.loads(out)
+    assert code == 0, out
+    assert {t["target"]: t["status"] for t in report["tables"]} == {
+        "app.items": "passed",
+        "app.same": "passed",
+    }
+    assert any("app.items.csv differs from the export's manifest" in n for n in report["notes"])
+
+    # the same bytes, a new modification time: no longer provably the file that was loaded
+    path = folder / "app.items.csv"
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    assert cli("validate", folder, *args, "--json")[0] == 1
+    code, out, err = cli("validate", folder, *args, "--accept-changed", "app.items.csv", "--json")
+    assert code == 0, out
+    code, _, err = cli("validate", folder, *args, "--accept-changed", "app.broken.csv")
+    assert code == 2 and "something besides the manifest blocks it" in err

@@ -29,6 +29,17 @@ def add_selection_args(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--priority", default=None, help="comma-separated priorities, e.g. HIGH,MEDIUM")
 
 
+def add_accept_changed_arg(parser: argparse.ArgumentParser, verb: str) -> None:
+    parser.add_argument(
+        "--accept-changed",
+        default=None,
+        metavar="FILE[,FILE...]",
+        help=f"{verb} these files although they differ from the export's manifest.json (changed "
+        "or unlisted); file names, stems or schema.table, or 'all'. Only a file blocked by the "
+        "manifest alone can be accepted; it does not select the file",
+    )
+
+
 def split_list(value: str | None) -> list[str] | None:
     if value is None:
         return None

@@ -15,7 +15,13 @@ from pathlib import Path
 import psycopg
 
 from aria_tui import csvio, profiles
-from aria_tui.cli.common import add_selection_args, add_target_args, emit_json, split_list
+from aria_tui.cli.common import (
+    add_accept_changed_arg,
+    add_selection_args,
+    add_target_args,
+    emit_json,
+    split_list,
+)
 from aria_tui.errors import EXIT_FAILED, EXIT_OK, EXIT_UNUSABLE, AriaError
 from aria_tui.load import (
     LoadPlan,
@@ -37,14 +43,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     add_target_args(parser)
     add_selection_args(parser)
-    parser.add_argument(
-        "--accept-changed",
-        default=None,
-        metavar="FILE[,FILE...]",
-        help="load these files although they differ from the export's manifest.json (changed or "
-        "unlisted); file names, stems or schema.table, or 'all'. Only a file blocked by the "
-        "manifest alone can be accepted; it does not select the file",
-    )
+    add_accept_changed_arg(parser, "load")
     parser.add_argument("--dry-run", action="store_true", help="run the real plan and roll it back")
     parser.add_argument(
         "--bootstrap", action="store_true", help="create the profile's schema first when missing"
@@ -131,6 +130,7 @@ def _result_json(result: RunResult, plan: LoadPlan) -> dict:
 
 
 def _scan(target: Target, folder: Path, profile, args: argparse.Namespace):
+    from aria_tui.load.plan import needed_files
     from aria_tui.scan import scan
 
     try:
@@ -146,13 +146,17 @@ def _scan(target: Target, folder: Path, profile, args: argparse.Namespace):
                             file=sys.stderr,
                         )
             # the scan reads the catalog itself, so a bootstrap above is seen
-            # the loader reads and counts every record: a huge file's head is enough here
+            # the loader reads and counts every record: a huge file's head is enough here, and
+            # a file this load cannot select is not read at all
             inventory = scan(
                 folder,
                 conn,
                 profile or profiles.NONE,
                 target_display=target.display,
                 count_large=False,
+                needed=needed_files(
+                    split_list(args.tables), split_list(args.priority), generic=profile is None
+                ),
             )
             conn.rollback()
             return inventory

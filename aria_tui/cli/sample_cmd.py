@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
@@ -85,11 +84,7 @@ def run(args: argparse.Namespace) -> int:
     rows = parse_rows(args.rows)
     _check_out_dir(out, args.force)
     started = time.monotonic()
-    show_progress = not args.json and sys.stderr.isatty()
-    if show_progress:
-        written = _write_with_bar(out, args, rows)
-    else:
-        written = write_sample(out, args.profile, args.scale, args.seed, rows)
+    written = _write(out, args, rows)
     seconds = time.monotonic() - started
     size = sum((out / name).stat().st_size for name in written)
     total_rows = sum(written.values())
@@ -116,26 +111,19 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_with_bar(out: Path, args: argparse.Namespace, rows: dict[str, int]) -> dict[str, int]:
-    """One overall bar in rows (the crawled pages dominate a full Archon sample), file by file."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+def _write(out: Path, args: argparse.Namespace, rows: dict[str, int]) -> dict[str, int]:
+    """One overall bar in rows while a person watches (the crawled pages dominate a full Archon
+    sample), file by file."""
+    from aria_tui.cli.common import TransientProgress
 
-    from aria_tui.cli.common import stderr_console
-
-    total = sum(n for _, n in plan(args.profile, args.scale, rows))
+    total = max(sum(n for _, n in plan(args.profile, args.scale, rows)), 1)
     done_by_file: dict[str, int] = {}
-    with Progress(
-        TextColumn("{task.description:<32}"),
-        BarColumn(),
-        TextColumn("{task.completed:>12,}/{task.total:,} rows"),
-        TimeRemainingColumn(),
-        console=stderr_console(),
-        transient=True,
-    ) as bar:
-        task = bar.add_task("", total=max(total, 1))
 
-        def progress(file: str, done: int, n: int) -> None:
-            done_by_file[file] = done
-            bar.update(task, description=file, completed=sum(done_by_file.values()))
+    def read(event: tuple[str, int]) -> tuple[int, int, str]:
+        file, done = event
+        done_by_file[file] = done
+        return total, sum(done_by_file.values()), file
 
+    with TransientProgress("sampling", not args.json, read) as tick:
+        progress = None if tick is None else (lambda file, done, n: tick((file, done)))
         return write_sample(out, args.profile, args.scale, args.seed, rows, progress)

@@ -14,6 +14,7 @@ import psycopg
 from aria_tui import csvio
 from aria_tui.cli.common import (
     TransientProgress,
+    add_accept_changed_arg,
     add_selection_args,
     add_target_args,
     emit_json,
@@ -30,6 +31,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("export_dir", metavar="EXPORT_DIR", help="the export folder (one CSV per table)")
     add_target_args(parser)
     add_selection_args(parser)
+    # a file loaded with `load --accept-changed` is accepted again from the load journal when it
+    # is the same file; this is for a file loaded by other means, or changed since
+    add_accept_changed_arg(parser, "validate")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     parser.add_argument(
         "--report-dir",
@@ -59,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
                 report_dir=Path(args.report_dir) if args.report_dir else None,
                 on_event=tick,
                 lock_timeout=args.lock_timeout,
+                accept_changed=split_list(args.accept_changed),
             )
     except psycopg.Error as exc:
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -16,11 +16,12 @@ and the overridden table keeps the manifest sentence, so the CLI and the wizard 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from aria_tui import manifest as manifest_mod
+from aria_tui.csvio.files import ExportFile
 from aria_tui.errors import AriaError
 from aria_tui.load.model import LoadPlan, TablePlan
 from aria_tui.target.catalog import Table
@@ -39,6 +40,29 @@ if TYPE_CHECKING:
     from aria_tui.scan.model import Diff, Inventory, TableScan
 
 
+def needed_files(
+    selection: list[str] | None, priorities: list[str] | None, generic: bool
+) -> Callable[[ExportFile, str | None, str | None], bool]:
+    """For scan(needed=...): the files make_plan may take for this selection (a superset of what
+    it takes: every spelling of a name it accepts), so the others are not read before a load."""
+    if selection:
+        names = set(selection)
+
+        def named(f: ExportFile, target: str | None, priority: str | None) -> bool:
+            spellings = {f.stem, f.name, f.stem.rsplit(".", 1)[-1]}
+            if target:
+                spellings |= {target, target.split(".", 1)[1]}
+            return bool(spellings & names)
+
+        return named
+    if priorities:
+        wanted = {p.upper() for p in priorities}
+        return lambda f, target, priority: priority in wanted
+    if generic:
+        return lambda f, target, priority: target is not None
+    return lambda f, target, priority: priority in DEFAULT_PRIORITIES
+
+
 def make_plan(
     inventory: Inventory,
     selection: list[str] | None = None,
@@ -55,7 +79,7 @@ def make_plan(
     plan is refused with AriaError. The override does not select a file: it lets a file the
     selection takes be loaded. `manifest_override(table_plan)` tells which tables it let through.
     """
-    accepted = _accepted(inventory, accept_changed)
+    accepted = accepted_scans(inventory, accept_changed)
     skipped: list[tuple[TableScan, str]] = []
     chosen: list[TableScan] = []
     if selection:
@@ -245,8 +269,10 @@ def _why_not_overridable(scan: TableScan) -> str:
     )
 
 
-def _accepted(inventory: Inventory, names: Iterable[str] | None) -> dict[int, TableScan]:
-    """id(original TableScan) -> the same file made loadable, for every file the operator accepts."""
+def accepted_scans(inventory: Inventory, names: Iterable[str] | None) -> dict[int, TableScan]:
+    """id(original TableScan) -> the same file made loadable, for every file the operator accepts
+    (`load --accept-changed`, `validate --accept-changed`). Raises AriaError for a name that is
+    no file of the export, or a file something besides the manifest blocks."""
     if not names:
         return {}
     wanted = [n.strip() for n in names if n and n.strip()]

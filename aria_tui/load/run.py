@@ -41,6 +41,7 @@ from aria_tui.load.events import Emitter, EventCallback, RunFinished, TableFinis
 from aria_tui.load.fastpath import CancelledLoad, copy_into_target, stream_file
 from aria_tui.load.rejects import RejectWriter, reject_path
 from aria_tui.load.staging import DATA_ERRORS, Stage, _message
+from aria_tui.target import locks
 from aria_tui.target.connect import Target
 
 
@@ -645,30 +646,14 @@ class _Runner:
 
     # -- sentences -----------------------------------------------------------------------------
     def _lock_sentence(self, tp: m.TablePlan) -> str:
-        holders = ""
+        held_by = ""
         try:
-            rows = self.conn.execute(
-                "SELECT a.pid, l.mode, coalesce(nullif(a.application_name, ''), 'no application name'), "
-                "coalesce(a.state, '?') FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-                "WHERE l.relation = %s AND l.granted AND a.pid <> pg_backend_pid() ORDER BY a.pid",
-                (tp.table.oid,),
-            ).fetchall()
+            held_by = locks.holders(self.conn, tp.table.oid)
             if not self.dry_run:  # in a dry run this would end the outer transaction
                 self.conn.rollback()
-            if rows:
-                holders = (
-                    " (held by "
-                    + "; ".join(
-                        f"pid {pid}, {mode}, {app}, {state}" for pid, mode, app, state in rows
-                    )
-                    + ")"
-                )
         except psycopg.Error:
             pass
-        return (
-            f"Gave up on {tp.target} after waiting {self.lock_timeout} for a lock on it: another "
-            f"session holds a conflicting lock{holders}; end that session or run again later."
-        )
+        return locks.gave_up_sentence(tp.target, self.lock_timeout, held_by)
 
     def _failure(self, tp: m.TablePlan, exc: psycopg.Error) -> str:
         return f"Loading {tp.target} from {tp.scan.file.name} failed: {_message(exc)}."

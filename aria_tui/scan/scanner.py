@@ -43,6 +43,11 @@ class _FileRead:
     rows_estimated: bool = False
     problem: CsvProblem | None = None
     sample: FileSample | None = None
+    unread: bool = False  # not read beyond its header: the caller does not need it (`needed`)
+
+
+# (file, its target 'schema.table' or None, its priority or None) -> read it in full?
+Needed = Callable[[ExportFile, "str | None", "str | None"], bool]
 
 
 def scan(
@@ -55,6 +60,7 @@ def scan(
     workers: int | None = None,
     sample_values: bool = True,
     count_large: bool = True,
+    needed: Needed | None = None,
 ) -> Inventory:
     """Inventory and schema diff of every CSV file in `folder` against the target behind `conn`.
 
@@ -66,6 +72,9 @@ def scan(
     `count_large=False` reads only the head of a file above csvio.LARGE_BYTES and estimates its
     records (`TableScan.rows_estimated`), for the loader, which reads and counts every record
     anyway: a second pass over a 1 GB file before loading it cost a fifth of the load.
+    `needed(file, target, priority)` False: the file is not read beyond its header (a load of a
+    few tables of a large export); its TableScan is blocked with a reason saying so, never
+    selected. The caller must ask for every file it may select (load.plan.needed_files).
     """
     folder = Path(folder)
     files = csvio.discover(folder)
@@ -84,7 +93,7 @@ def scan(
         # the manifest (issue 10) hashes every file: let it run beside the reading, not before it
         manifest_future = pool.submit(manifest_mod.check_folder, folder, files)
         futures = {
-            pool.submit(_read_file, f, catalog, prof, stop, sample_values, count_large): i
+            pool.submit(_read_file, f, catalog, prof, stop, sample_values, count_large, needed): i
             for i, f in enumerate(files)
         }
         try:
@@ -129,6 +138,7 @@ def _read_file(
     stop: threading.Event,
     sample_values: bool = True,
     count_large: bool = True,
+    needed: Needed | None = None,
 ) -> _FileRead:
     entry = prof.entry(f.stem) if prof else None
     read = _FileRead(file=f, entry=entry, match=match_target(f.stem, catalog, prof, entry))
@@ -138,6 +148,11 @@ def _read_file(
             read.problem = header
             return read
         read.header = header
+        if needed is not None:
+            target = read.match.table.qualified if read.match.table else None
+            if not needed(f, target, classify(prof, entry).priority):
+                read.unread = True
+                return read
         table = read.match.table
         alignment = align(header.columns, table, entry.renames if entry else {}) if table else None
         # A large file is neither mapped whole nor read record by record here: `aria-tui load`
@@ -192,6 +207,8 @@ def _finish(read: _FileRead, prof: Profile | None, server_error: str | None) -> 
     if table is None:
         status = BLOCKED if read.match.ambiguous else NO_TARGET
         diff = Diff(status=status, reason=read.match.reason)
+    elif read.unread:
+        diff = Diff(status=BLOCKED, reason=f"{read.file.name} was not read: not selected.")
     elif read.problem is not None or read.sample is None:
         problem = read.problem or _problem(read.file, "was not read")
         diff = Diff(status=BLOCKED, reason=problem.sentence())

@@ -25,6 +25,7 @@ class JournalEntry:
     error: str | None = None
     csv_rows: int | None = None  # records the load read
     size: int | None = None  # bytes of the file the load read
+    mtime_ns: int | None = None  # and its modification time then
 
 
 def read_entries(folder: Path, target: Target) -> dict[str, JournalEntry]:
@@ -45,6 +46,7 @@ def read_entries(folder: Path, target: Target) -> dict[str, JournalEntry]:
             rejected=e.rejected,
             csv_rows=e.csv_rows,
             size=e.size,
+            mtime_ns=e.mtime_ns,
         )
         for name, e in journal.entries.items()
     }

@@ -16,7 +16,6 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
 import psycopg
@@ -24,6 +23,7 @@ from psycopg import sql
 
 from aria_tui.csvio.header import unreadable
 from aria_tui.errors import AriaError, Cancelled
+from aria_tui.target import locks
 from aria_tui.target.catalog import Table, exact_row_count
 from aria_tui.target.connect import Target
 from aria_tui.validate import checks
@@ -68,8 +68,13 @@ def validate(
     on_event: EventCallback | None = None,
     cancel: CancelSignal = None,
     lock_timeout: str = DEFAULT_LOCK_TIMEOUT,
+    accept_changed: list[str] | None = None,
 ) -> Validation:
     """Prove the cutover of `folder` into `target`; writes the Markdown + JSON report.
+
+    A file that differs from the export's manifest is validated, not reported blocked, when the
+    operator accepts it (`accept_changed`, as for the load) or when the load journal shows these
+    very bytes were loaded under that override (same size and modification time).
 
     `lock_timeout` (a PostgreSQL duration) bounds the wait for a table another session holds:
     that table then fails with a sentence naming it and the lock's holder. Raises AriaError
@@ -89,12 +94,13 @@ def validate(
             folder, conn, profile, target_display=target.display, sample_values=False
         )
         conn.rollback()  # the scan's reads must not pin the snapshot validation takes next
+        entries = journal_mod.read_entries(folder, target)
+        inventory = _accept_overrides(inventory, accept_changed, entries)
         chosen = choose(inventory, tables, priorities)
         if not chosen:
             raise AriaError(
                 f"Nothing to validate in {folder}: no table is selected (name some with --tables)."
             )
-        entries = journal_mod.read_entries(folder, target)
         _begin(conn)
         conns = [conn]
         try:
@@ -123,6 +129,39 @@ def validate(
         notes=tuple(inventory.notes),
     )
     return report_mod.write(validation, target, report_dir)
+
+
+def _accept_overrides(
+    inventory: Inventory,
+    names: list[str] | None,
+    entries: dict[str, journal_mod.JournalEntry],
+) -> Inventory:
+    """The inventory with the manifest-blocked files the operator accepted made validatable,
+    each named in a note of the report."""
+    from aria_tui.load.plan import accept_manifest, accepted_scans, manifest_block
+
+    accepted = accepted_scans(inventory, names)
+    for ts in inventory.tables:
+        if id(ts) in accepted or manifest_block(ts) is None:
+            continue
+        entry = (entries.get(ts.target) if ts.target else None) or entries.get(ts.file.name)
+        if entry is not None and entry.size is not None and entry.mtime_ns is not None:
+            st = ts.file.path.stat()
+            if (st.st_size, st.st_mtime_ns) == (entry.size, entry.mtime_ns):
+                accepted[id(ts)] = accept_manifest(ts)
+    if not accepted:
+        return inventory
+    notes = [
+        f"{ts.file.name} differs from the export's manifest ({ts.manifest}): validated against "
+        "the file as it is, as accepted for its load (--accept-changed)."
+        for ts in inventory.tables
+        if id(ts) in accepted
+    ]
+    return replace(
+        inventory,
+        tables=tuple(accepted.get(id(t), t) for t in inventory.tables),
+        notes=(*inventory.notes, *notes),
+    )
 
 
 def _prepare_session(conn: psycopg.Connection, lock_timeout: str) -> None:
@@ -409,21 +448,20 @@ def _row_count(conn: psycopg.Connection, table) -> int:
 
 
 def _lock_sentence(conn: psycopg.Connection, table: Table, lock_timeout: str) -> str:
-    """The loader's own sentence for a table another session holds: what was waited for, how
-    long, and who holds it (so `load` and `validate` say it alike)."""
-    from aria_tui.load.run import _Runner
-
-    # dry_run: the sentence must leave this (validation's) transaction open, and a failed look
-    # at the holders must not leave it aborted
-    runner = SimpleNamespace(conn=conn, dry_run=True, lock_timeout=lock_timeout)
+    """The loader's sentence for a table another session holds (aria_tui.target.locks)."""
+    # the look at the holders must leave validation's transaction open and never aborted
     conn.execute("SAVEPOINT aria_lock")
+    held_by = ""
     try:
         # stats views are read once per transaction: see the holders as they are now
         conn.execute("SELECT pg_stat_clear_snapshot()")
-        return _Runner._lock_sentence(runner, SimpleNamespace(table=table, target=table.qualified))
+        held_by = locks.holders(conn, table.oid)
+    except psycopg.Error:
+        pass
     finally:
         conn.execute("ROLLBACK TO SAVEPOINT aria_lock")
         conn.execute("RELEASE SAVEPOINT aria_lock")
+    return locks.gave_up_sentence(table.qualified, lock_timeout, held_by)
 
 
 def _server_reason(exc: psycopg.Error, lay: st.Layout | None = None) -> str:

@@ -1,0 +1,32 @@
+"""Who holds a lock on a table, and the sentence `load` and `validate` give when they stop
+waiting for it (one wording, so an operator reads the same thing from both)."""
+
+from __future__ import annotations
+
+import psycopg
+
+_HOLDERS = (
+    "SELECT a.pid, l.mode, coalesce(nullif(a.application_name, ''), 'no application name'), "
+    "coalesce(a.state, '?') FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+    "WHERE l.relation = %s AND l.granted AND a.pid <> pg_backend_pid() ORDER BY a.pid"
+)
+
+
+def holders(conn: psycopg.Connection, table_oid: int) -> str:
+    """' (held by pid N, MODE, application, state; ...)', or '' when nobody is seen holding it.
+    Raises psycopg.Error like any query (the caller knows what its transaction can afford)."""
+    rows = conn.execute(_HOLDERS, (table_oid,)).fetchall()
+    if not rows:
+        return ""
+    return (
+        " (held by "
+        + "; ".join(f"pid {pid}, {mode}, {app}, {state}" for pid, mode, app, state in rows)
+        + ")"
+    )
+
+
+def gave_up_sentence(target: str, lock_timeout: str, held_by: str) -> str:
+    return (
+        f"Gave up on {target} after waiting {lock_timeout} for a lock on it: another session "
+        f"holds a conflicting lock{held_by}; end that session or run again later."
+    )
