@@ -50,6 +50,7 @@ def main(argv: list[str]) -> int:
             profile or profiles.NONE,
             target_display=target.display,
             count_large=False,
+            sample_values=False,
             needed=needed_files(tables, None, generic=profile is None),
         )
         conn.rollback()

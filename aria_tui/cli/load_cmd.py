@@ -146,14 +146,16 @@ def _scan(target: Target, folder: Path, profile, args: argparse.Namespace):
                             file=sys.stderr,
                         )
             # the scan reads the catalog itself, so a bootstrap above is seen
-            # the loader reads and counts every record: a huge file's head is enough here, and
-            # a file this load cannot select is not read at all
+            # the loader reads, checks and counts every record: a huge file's head is enough
+            # here, no value needs the server's opinion in advance (the type warnings are the
+            # wizard's), and a file this load cannot select is not read at all
             inventory = scan(
                 folder,
                 conn,
                 profile or profiles.NONE,
                 target_display=target.display,
                 count_large=False,
+                sample_values=False,
                 needed=needed_files(
                     split_list(args.tables), split_list(args.priority), generic=profile is None
                 ),
