@@ -1,7 +1,7 @@
 """The C extension; everything else is in pyproject.toml.
 
 `optional=True`: a machine without a C compiler still installs aria-tui, whose vector loads then
-parse with polars (correct, about half as fast); `aria-tui load --json` says which parser ran.
+parse with polars (the same rows, less than half as fast); `aria-tui load --json` says which parser ran.
 """
 
 from setuptools import Extension, setup
