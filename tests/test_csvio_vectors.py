@@ -152,3 +152,25 @@ def test_float4_rounding_is_strtof_rounding() -> None:
     for vector in (f"[{text}]", f"[ {text} ]", f"[{text},0x1p0]"):
         r = parse_vectors(pl.Series([vector]), None)
         assert r.values[0].to_list()[0] == up, vector
+
+
+@pytest.mark.parametrize(
+    ("text", "bits"),
+    [
+        ("[0x1.000001000000000001p0]", 0x3F800001),  # just above a midpoint: rounds up once
+        ("[0x1.fffffefffffffffffp127]", 0x7F7FFFFF),  # just below overflow: the largest float4
+        ("[-0x1.8p3]", 0xC1400000),
+        ("[0x1p-149]", 0x00000001),
+        ("[0x1p-151]", 0x00000000),
+    ],
+)
+def test_hex_floats_are_rounded_once_as_strtof_does(text: str, bits: int) -> None:
+    r = parse_vectors(pl.Series([text]), 1)
+    assert r.bad == {}
+    assert struct.pack(">f", r.values.to_list()[0][0]) == struct.pack(">I", bits)
+
+
+@pytest.mark.parametrize("text", ["[0x1p99999]", "[0x1p128]", "[0x1.ffffffp127]"])
+def test_hex_overflow_is_a_reason_not_a_crash(text: str) -> None:
+    r = parse_vectors(pl.Series([text]), 1)
+    assert r.bad == {0: f"value {text[1:-1]} is out of range for a vector (float4)"}

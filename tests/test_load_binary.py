@@ -120,3 +120,22 @@ def test_record_copy_refuses_fails_the_table_with_its_line(empty_db, tmp_path, m
     assert "nothing of it was committed" in r.error
     assert query(empty_db, "SELECT count(*) FROM r") == [(0,)]
     assert result.table("public.ok").status == "loaded"
+
+
+def test_a_halfvec_column_loads_what_copy_loads(empty_db, tmp_path):
+    """halfvec has no float32 binary form: staged as vector(n), cast on insert, the values those
+    of PostgreSQL's own text input (strtof, then to half), a value too big for half a reject."""
+    sql(
+        empty_db,
+        "CREATE TABLE h (id int PRIMARY KEY, note text, emb halfvec(3))",
+        "CREATE TABLE href (id int PRIMARY KEY, note text, emb halfvec(3))",
+    )
+    good = 'note,id,emb\na,1,"[0.1,-2.5e-3,3]"\nb,2,"[1e-8,65504,0.33333334]"\nc,3,\n'
+    write(tmp_path, "public.h.csv", good + 'd,4,"[1,2,70000]"\n')
+    result = load(empty_db, tmp_path, ["public.h"])
+    t = result.table("public.h")
+    assert t.status == "loaded", t
+    assert (t.csv_rows, t.inserted, t.rejected) == (4, 3, 1)
+    assert query(empty_db, "SELECT id, note, emb::text FROM h ORDER BY id") == _copy_text(
+        empty_db, "href", good.encode()
+    )

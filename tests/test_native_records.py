@@ -217,3 +217,25 @@ def test_uuid_and_timestamps_are_the_polars_encoders_bytes(kind, encoder_name, m
         assert got[2][0] == want, value
         agreed += 1
     assert agreed > 300
+
+
+@pytest.mark.parametrize(
+    ("encoder_name", "value"),
+    [
+        ("timestamp_field", "0000-01-01 00:00:00"),
+        ("timestamptz_field", "0000-06-01 00:00:00+00"),
+        ("timestamptz_field", "2026-01-10 12:00:00+16"),
+        ("timestamptz_field", "2026-01-10 12:00:00-16:30"),
+        ("date_field", "0000-01-01"),
+    ],
+)
+def test_encoders_refuse_what_postgresql_refuses(encoder_name, value) -> None:
+    """Year 0 and a zone 16 hours away: PostgreSQL refuses them, so the binary path must not
+    encode them (the staging path then gives the server's reason)."""
+    import polars as pl
+
+    from aria_tui.load import encoders
+
+    encoder = getattr(encoders, encoder_name, None) or encoders._ENCODERS["date"]
+    with pytest.raises(encoders.Unencodable):
+        encoder(pl.Series([value], dtype=pl.String))

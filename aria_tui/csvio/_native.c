@@ -408,12 +408,19 @@ static PyObject *copy_fields(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "dim must be between 0 and 16000");
         return NULL;
     }
-    Py_ssize_t n = PyList_GET_SIZE(values);
+    /* a private tuple holds every text while their buffers are read without the GIL: the list
+     * itself could be changed meanwhile (another thread, a finalizer run by an allocation) */
+    PyObject *items = PyList_AsTuple(values);
+    if (!items) return NULL;
+    Py_ssize_t n = PyTuple_GET_SIZE(items);
     VecCell *cells = PyMem_Calloc(n ? n : 1, sizeof(VecCell));
-    if (!cells) return PyErr_NoMemory();
+    if (!cells) {
+        Py_DECREF(items);
+        return PyErr_NoMemory();
+    }
     PyObject *result = NULL;
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *v = PyList_GET_ITEM(values, i);
+        PyObject *v = PyTuple_GET_ITEM(items, i);
         if (v == Py_None) continue;
         if (PyUnicode_Check(v)) {
             cells[i].text = PyUnicode_AsUTF8AndSize(v, &cells[i].len);
@@ -432,6 +439,7 @@ static PyObject *copy_fields(PyObject *self, PyObject *args) {
 done:
     clear_cells(cells, n);
     PyMem_Free(cells);
+    Py_DECREF(items);
     return result;
 }
 
@@ -961,6 +969,7 @@ done:
     Py_XDECREF(columns);
     Py_XDECREF(deferred);
     Py_XDECREF(starts);
+    clear_cells(vcells, rows); /* fields not handed over when something failed half-way */
     PyMem_Free(vcells);
     PyMem_Free(kinds);
     free(rec.cells);

@@ -146,7 +146,7 @@ class Encoding:
                 target = plan.table.column(mapped[name]) if name in mapped else None
                 if target is None:
                     continue
-                if target.is_vector:
+                if target.base_type == "vector":
                     self.fields.append((i, ("vector", target.dimension)))
                 else:
                     enc = encoder_for(target)
@@ -160,7 +160,9 @@ class Encoding:
     def direct_possible(plan: TablePlan) -> bool:
         for _, target in plan.columns:
             col = plan.table.column(target)
-            if col is None or (not col.is_vector and encoder_for(col) is None):
+            # only pgvector's `vector` has the float32 binary form the client makes; a halfvec
+            # column goes through the stage (staged as vector(n), cast there)
+            if col is None or (col.base_type != "vector" and encoder_for(col) is None):
                 return False
         return True
 

@@ -108,8 +108,9 @@ def uuid_field(s: pl.Series) -> list[bytes]:
     return [NULL_FIELD if v is None else b"\x00\x00\x00\x10" + v for v in raw]
 
 
-# more than microseconds (PostgreSQL rounds, polars truncates), a leap second, 24:00:00
-_AWKWARD_TIME = r"\.\d{7,}|:60(\D|$)|\s24:"
+# more than microseconds (PostgreSQL rounds, polars truncates), a leap second, 24:00:00, the
+# year 0 and a zone offset of 16 hours or more (polars reads both, PostgreSQL refuses them)
+_AWKWARD_TIME = r"\.\d{7,}|:60(\D|$)|\s24:|^0000-|[+-](1[6-9]|[2-9]\d)(:?\d\d)*$"
 
 
 def _timestamp(with_zone: bool) -> Encoder:
@@ -132,6 +133,8 @@ timestamp_field = _timestamp(False)
 
 
 def _date(s: pl.Series) -> list[bytes]:
+    if s.drop_nulls().str.starts_with("0000-").any():
+        raise Unencodable("date")  # year 0: PostgreSQL refuses it, polars reads it
     parsed = s.str.strptime(pl.Date, "%Y-%m-%d", strict=False)
     _check_parsed(s, parsed, "date")
     days = (parsed.dt.epoch("d") - EPOCH_2000_DAYS).to_list()

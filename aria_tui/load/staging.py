@@ -91,7 +91,12 @@ class Stage:
         for c in self.columns:
             # STORAGE EXTERNAL: a long value (a vector's text, a document) is moved out of line
             # but never compressed; the stage is read once, pglz would cost more than it saves
-            typ = sql.SQL(c.target.type) if c.typed_vector else sql.SQL("text STORAGE EXTERNAL")
+            typ = sql.SQL("text STORAGE EXTERNAL")
+            if c.typed_vector:
+                # the client sends pgvector's float32 binary form; a halfvec column is staged as
+                # vector(n) and cast on insert (what halfvec_in does too: strtof, then to half)
+                dim = c.target.dimension
+                typ = sql.SQL(f"vector({dim})" if dim else "vector")
             parts.append(sql.SQL("{} {}").format(sql.Identifier(c.ident), typ))
         conn.execute(
             sql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DROP").format(
@@ -118,7 +123,7 @@ class Stage:
         ref = sql.Identifier(alias, c.ident)
         col = c.target
         assert col is not None
-        if c.typed_vector or col.base_type in STRING_TYPES:
+        if (c.typed_vector and col.base_type == "vector") or col.base_type in STRING_TYPES:
             # an explicit cast to varchar(n) would truncate; assignment raises, as COPY does
             return ref
         if col.base_type in BIT_TYPES:
