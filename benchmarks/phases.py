@@ -20,8 +20,7 @@ from pathlib import Path  # noqa: E402
 
 from aria_tui import csvio, profiles  # noqa: E402
 from aria_tui.load import make_plan, run_plan  # noqa: E402
-from aria_tui.load.plan import needed_files  # noqa: E402
-from aria_tui.scan import scan  # noqa: E402
+from aria_tui.load.prescan import scan_for_load  # noqa: E402
 from aria_tui.target.connect import resolve  # noqa: E402
 
 
@@ -42,16 +41,8 @@ def main(argv: list[str]) -> int:
     target = resolve(dsn)
     lap("connect")
     with target.connect() as conn:
-        # as `aria-tui load` scans: a huge file's head only (the loader counts every record),
-        # and only the files the selection may take
-        inventory = scan(
-            folder,
-            conn,
-            profile or profiles.NONE,
-            target_display=target.display,
-            count_large=False,
-            sample_values=False,
-            needed=needed_files(tables, None, generic=profile is None),
+        inventory = scan_for_load(  # what `aria-tui load` scans before it plans
+            folder, conn, profile, target_display=target.display, tables=tables, priorities=None
         )
         conn.rollback()
     lap("scan")

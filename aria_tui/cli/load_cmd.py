@@ -130,8 +130,7 @@ def _result_json(result: RunResult, plan: LoadPlan) -> dict:
 
 
 def _scan(target: Target, folder: Path, profile, args: argparse.Namespace):
-    from aria_tui.load.plan import needed_files
-    from aria_tui.scan import scan
+    from aria_tui.load.prescan import scan_for_load
 
     try:
         with target.connect() as conn:
@@ -146,19 +145,13 @@ def _scan(target: Target, folder: Path, profile, args: argparse.Namespace):
                             file=sys.stderr,
                         )
             # the scan reads the catalog itself, so a bootstrap above is seen
-            # the loader reads, checks and counts every record: a huge file's head is enough
-            # here, no value needs the server's opinion in advance (the type warnings are the
-            # wizard's), and a file this load cannot select is not read at all
-            inventory = scan(
+            inventory = scan_for_load(
                 folder,
                 conn,
-                profile or profiles.NONE,
+                profile,
                 target_display=target.display,
-                count_large=False,
-                sample_values=False,
-                needed=needed_files(
-                    split_list(args.tables), split_list(args.priority), generic=profile is None
-                ),
+                tables=split_list(args.tables),
+                priorities=split_list(args.priority),
             )
             conn.rollback()
             return inventory
