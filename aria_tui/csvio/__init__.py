@@ -25,7 +25,6 @@ from aria_tui.csvio.vectors import (
     parse_vectors,
     vector_binary_payloads,
     vector_copy_fields,
-    vector_parser_name,
 )
 
 __all__ = [
@@ -53,5 +52,4 @@ __all__ = [
     "tune_malloc",
     "vector_binary_payloads",
     "vector_copy_fields",
-    "vector_parser_name",
 ]

@@ -78,6 +78,33 @@ static inline int to_float_l(long double d, float *out) {
 }
 #endif
 
+/* The float32 bits of (-1)^negative * mantissa * 10^scale as strtof gives them, or 0 when that
+ * is not certain (see to_float). Both element readers end here. */
+static inline int decimal_bits(uint64_t mantissa, int scale, int negative, uint32_t *bits) {
+    float f = 0.0f;
+    if (mantissa != 0) {
+        if (mantissa <= MAX_EXACT_MANTISSA && scale >= -22 && scale <= 22) {
+            double d = (double)mantissa;
+            d = scale < 0 ? d / POW10[-scale] : d * POW10[scale];
+            if (!to_float(d, &f)) return 0;
+        }
+#if LDBL_MANT_DIG >= 64
+        /* the same argument one size up: 19 digits (< 2^64) and 10^27 (5^27 < 2^64) are exact
+         * in x87's 64-bit significand; this is what a float64 written by Python needs */
+        else if (scale >= -27 && scale <= 27) {
+            long double d = (long double)mantissa;
+            d = scale < 0 ? d / POW10L[-scale] : d * POW10L[scale];
+            if (!to_float_l(d, &f)) return 0;
+        }
+#endif
+        else
+            return 0;
+    }
+    memcpy(bits, &f, sizeof *bits);
+    *bits |= (uint32_t)negative << 31; /* no branch on a sign that is random */
+    return 1;
+}
+
 /* Eight ASCII digits at once (the SWAR trick of fast_float): one digit at a time is a chain of
  * multiply-adds, ~5 cycles a digit; this is a handful of independent operations for eight. */
 static inline uint64_t load8(const char *p) {
@@ -162,27 +189,7 @@ static int parse_element(const char **pp, const char *end, uint32_t *bits) {
         if (exp_digits == 0) return 0; /* strtof would stop before the 'e': pgvector refuses */
         scale += exp_negative ? -exp : exp;
     }
-    float f = 0.0f;
-    if (mantissa != 0) {
-        if (mantissa <= MAX_EXACT_MANTISSA && scale >= -22 && scale <= 22) {
-            double d = (double)mantissa;
-            d = scale < 0 ? d / POW10[-scale] : d * POW10[scale];
-            if (!to_float(d, &f)) return 0;
-        }
-#if LDBL_MANT_DIG >= 64
-        /* the same argument one size up: 19 digits (< 2^64) and 10^27 (5^27 < 2^64) are exact
-         * in x87's 64-bit significand; this is what a float64 written by Python needs */
-        else if (scale >= -27 && scale <= 27) {
-            long double d = (long double)mantissa;
-            d = scale < 0 ? d / POW10L[-scale] : d * POW10L[scale];
-            if (!to_float_l(d, &f)) return 0;
-        }
-#endif
-        else
-            return 0;
-    }
-    if (negative) f = -f;
-    memcpy(bits, &f, sizeof *bits);
+    if (!decimal_bits(mantissa, scale, negative, bits)) return 0;
     *pp = p;
     return 1;
 }
@@ -194,8 +201,6 @@ static inline void put_be32(char *out, uint32_t v) {
     out[3] = (char)v;
 }
 
-/* Parse one whole field into out (4 * dim bytes of big-endian floats). Returns the number of
- * elements, or -1 when the row is deferred. With dim > 0, any other count defers. */
 static const uint64_t POW10_U64[20] = {
     UINT64_C(1), UINT64_C(10), UINT64_C(100), UINT64_C(1000), UINT64_C(10000),
     UINT64_C(100000), UINT64_C(1000000), UINT64_C(10000000), UINT64_C(100000000),
@@ -262,15 +267,7 @@ static inline int parse_element_fast(const char **pp, uint32_t *bits) {
         scale += exp_negative ? -exp : exp;
         p += ne;
     }
-    float f = 0.0f;
-    if (mantissa != 0) {
-        if (mantissa > MAX_EXACT_MANTISSA || scale < -22 || scale > 22) return 0;
-        double d = (double)mantissa;
-        d = scale < 0 ? d / POW10[-scale] : d * POW10[scale];
-        if (!to_float(d, &f)) return 0;
-    }
-    memcpy(bits, &f, sizeof *bits);
-    *bits |= (uint32_t)negative << 31; /* no branch on a sign that is random */
+    if (!decimal_bits(mantissa, scale, negative, bits)) return 0;
     *pp = p;
     return 1;
 }
@@ -656,19 +653,38 @@ static inline const unsigned char *plain_quoted(const unsigned char *data, const
     return NULL;
 }
 
+/* A cell's value: its bytes in the data, or (a cell with quotes inside it) unescaped into a
+ * buffer made here and handed back in *buf for the caller to free. NULL for a NULL value (*len
+ * is then -1), or with MemoryError set. */
+static const unsigned char *cell_value(const unsigned char *data, const Cell *c, Py_ssize_t *len,
+                                       unsigned char **buf) {
+    *buf = NULL;
+    if (c->quotes == 0) {
+        *len = c->len ? c->len : -1;
+        return c->len ? data + c->start : NULL;
+    }
+    const unsigned char *v = plain_quoted(data, c, len);
+    if (v) return v;
+    *buf = PyMem_Malloc(c->len ? c->len : 1);
+    if (!*buf) {
+        *len = 0;
+        PyErr_NoMemory();
+        return NULL;
+    }
+    *len = unescape(data + c->start, c->len, *buf);
+    return *buf;
+}
+
 /* A cell's value as a new str, or None for NULL. */
 static PyObject *cell_str(const unsigned char *data, const Cell *c) {
-    if (c->quotes == 0) {
-        if (c->len == 0) Py_RETURN_NONE;
-        return PyUnicode_DecodeUTF8((const char *)data + c->start, c->len, "strict");
-    }
     Py_ssize_t len;
-    const unsigned char *v = plain_quoted(data, c, &len);
-    if (v) return PyUnicode_DecodeUTF8((const char *)v, len, "strict");
-    unsigned char *buf = PyMem_Malloc(c->len ? c->len : 1);
-    if (!buf) return PyErr_NoMemory();
-    len = unescape(data + c->start, c->len, buf);
-    PyObject *s = PyUnicode_DecodeUTF8((const char *)buf, len, "strict");
+    unsigned char *buf;
+    const unsigned char *v = cell_value(data, c, &len, &buf);
+    if (!v) {
+        if (len < 0) Py_RETURN_NONE;
+        return NULL;
+    }
+    PyObject *s = PyUnicode_DecodeUTF8((const char *)v, len, "strict");
     PyMem_Free(buf);
     return s;
 }
@@ -677,17 +693,10 @@ static PyObject *cell_str(const unsigned char *data, const Cell *c) {
  * jsonb, whose binary form is a version byte (1) and the JSON text, which jsonb_recv parses
  * as jsonb_in does, the byte goes first. */
 static PyObject *cell_copytext(const unsigned char *data, const Cell *c, int jsonb) {
-    const unsigned char *v = data + c->start;
-    Py_ssize_t len = c->len;
-    unsigned char *buf = NULL;
-    if (c->quotes == 0) {
-        if (len == 0) return Py_NewRef(NULL_FIELD);
-    } else if (!(v = plain_quoted(data, c, &len))) {
-        buf = PyMem_Malloc(c->len ? c->len : 1);
-        if (!buf) return PyErr_NoMemory();
-        len = unescape(data + c->start, c->len, buf);
-        v = buf;
-    }
+    Py_ssize_t len;
+    unsigned char *buf;
+    const unsigned char *v = cell_value(data, c, &len, &buf);
+    if (!v) return len < 0 ? Py_NewRef(NULL_FIELD) : NULL;
     PyObject *field = PyBytes_FromStringAndSize(NULL, 4 + jsonb + len);
     if (field) {
         char *out = PyBytes_AS_STRING(field);

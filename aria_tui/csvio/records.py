@@ -33,8 +33,8 @@ def count_records(path: Path, flat: bool = False) -> int:
     Plain files are counted by polars straight from disk, multi-threaded, twice as fast as
     `wc -l`. Polars maps the file to do it, and the mapped pages count in the process's RSS
     (page cache, shared and reclaimable, but RSS): `flat` counts record-aligned blocks read one
-    after the other instead, in flat memory but several times slower than `wc -l` (the quote
-    parity that finds record boundaries is counted in Python's bytes.count), which is what a
+    after the other instead, in flat memory but slower (the quote parity that finds record
+    boundaries is counted by the C extension when it was built, else by bytes.count), which is what a
     process that must stay small while it loads a large file wants (the scan of
     `aria-tui load`, see Survey).
     The count is PostgreSQL's for every file whose quotes open and close at field boundaries,

@@ -92,7 +92,7 @@ def vector_copy_fields(values: pl.Series, dim: int | None) -> VectorFields:
     """The loader's form of `parse_vectors`: each row as a ready binary COPY field, without
     building a series of arrays first (the float32 buffer goes straight to bytes).
 
-    The native parser (_vecparse.c) reads the rows it can read exactly; the tiers below read
+    The native parser (_native.c) reads the rows it can read exactly; the tiers below read
     the rest (and alone decide what is bad, and why)."""
     c = native.module()
     if c is not None and values.dtype == pl.String:
@@ -112,11 +112,6 @@ def complete_fields(
     for k, i in enumerate(deferred):
         fields[i] = rest.fields[k]
     return VectorFields(fields, {deferred[k]: why for k, why in rest.bad.items()})
-
-
-def vector_parser_name() -> str:
-    """What parses vectors in this process, for reports: 'native' or 'polars'."""
-    return native.name()
 
 
 def _fields_by_tiers(values: pl.Series, dim: int | None) -> VectorFields:

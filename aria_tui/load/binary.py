@@ -49,10 +49,10 @@ from aria_tui.load.model import TablePlan
 from aria_tui.load.rejects import RejectWriter
 from aria_tui.load.staging import Stage
 
-# CSV per batch. Each block in flight costs ~7x its size (the text, polars' frame, the vector
-# elements' views, floats, fields, payload) and three are in flight: 3 MB blocks kept
-# `aria-tui load` of a 1.1 GB vector file at 180-200 MB peak RSS, 4 MB at 200-215; 16 MB would
-# save a quarter of the CPU (polars costs ~1 ms a call whatever the size) for ~400 MB.
+# CSV per batch. A block read by polars costs ~7x its size in flight (the text, polars' frame,
+# the vector elements' views, floats, fields, payload), one read by the C reader ~1.5x: 3 MB
+# blocks kept `aria-tui load` of a 1.1 GB vector file at 180-200 MB peak RSS on the polars path
+# (4 MB: 200-215), and of a 4 GB one at 153-167 MB on the C path with READ_AHEAD blocks ahead.
 BLOCK_BYTES = 3 << 20
 SETTLE_BYTES = 24 << 20  # stage mode: insert and truncate after about this much CSV
 COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
@@ -111,9 +111,10 @@ def _tuples(head: bytes, n: int, columns: list[list[bytes]], bad: dict[int, str]
     return b"".join(chain.from_iterable(rows))
 
 
-# encoders whose exact work the C reader does itself (same accepted spellings, same bytes);
-# the others get the block's values as str and run in polars
+# what the C reader makes itself (the stage's text fields, and the encoders whose exact work it
+# does: same accepted spellings, same bytes); other encoders get the values as str, for polars
 _NATIVE_KINDS: dict[object, int] = {
+    "text": native.COPYTEXT,
     encoders.text_field: native.COPYTEXT,
     encoders.jsonb_field: native.JSONB,
     encoders.uuid_field: native.UUID,
@@ -154,7 +155,14 @@ class Encoding:
                     self.fields.append((i, enc))
         n = len(self.fields) + (0 if stage is None else 1 + (1 if self.with_line else 0))
         self.tuple_head = struct.pack(">h", n)
-        self._kinds: tuple[int, ...] | None = None
+        # what the C reader makes of each CSV column (csvio.native's kinds)
+        kinds = [native.SKIP] * len(header.columns)
+        for index, how in self.fields:
+            if isinstance(how, tuple):
+                kinds[index] = how[1] or 0  # a vector of that dimension (0: any)
+            else:
+                kinds[index] = _NATIVE_KINDS.get(how, native.STR)
+        self.kinds = tuple(kinds)
 
     @staticmethod
     def direct_possible(plan: TablePlan) -> bool:
@@ -166,19 +174,6 @@ class Encoding:
                 return False
         return True
 
-    @property
-    def kinds(self) -> tuple[int, ...]:
-        """What the C reader makes of each CSV column (csvio.native's kinds)."""
-        kinds = [native.SKIP] * len(self.header.columns)
-        for index, how in self.fields:
-            if how == "text":
-                kinds[index] = native.COPYTEXT
-            elif isinstance(how, tuple):
-                kinds[index] = how[1] or 0
-            else:
-                kinds[index] = _NATIVE_KINDS.get(how, native.STR)  # type: ignore[call-overload]
-        return tuple(kinds)
-
     def encode(self, block: _blocks.Block) -> Batch:
         """Read one block the way PostgreSQL would (csvio) and encode its rows; runs in a
         worker thread, several blocks at once."""
@@ -189,18 +184,14 @@ class Encoding:
         """The block read by csvio's C reader, vectors parsed in the same pass: a third of the
         CPU of the polars reading. None when it does not vouch for the block, or when a row must
         be rejected (the reject file wants the raw fields and lines the other reading gives)."""
-        if self._kinds is None:
-            self._kinds = self.kinds
-        got = native.read_records(block, self.header, self._kinds, self.lines)
+        got = native.read_records(block, self.header, self.kinds, self.lines)
         if got is None:
             return None
         columns: list[list[bytes]] = []
         for index, how in self.fields:
             values = got.columns[index]
             assert values is not None
-            if how == "text" or how in _NATIVE_KINDS:
-                columns.append(values)  # the C reader made the binary fields
-            elif isinstance(how, tuple):
+            if isinstance(how, tuple):
                 deferred = got.deferred[index]
                 if deferred:
                     rows = [r for r, _ in deferred]
@@ -210,24 +201,12 @@ class Encoding:
                         return None
                     values = parsed.fields
                 columns.append(values)
+            elif how in _NATIVE_KINDS:
+                columns.append(values)  # the C reader made the binary fields
             else:
                 encoder: Encoder = how  # type: ignore[assignment]
                 columns.append(encoder(pl.Series(values, dtype=pl.String)))
-        batch = Batch(
-            rows=got.rows,
-            columns=columns,
-            tuple_head=self.tuple_head,
-            with_rec=self.stage is not None,
-            sent=got.rows,
-            bytes_in=len(block.data),
-            raw_done=block.raw_done,
-            spans=got.spans,
-            lines=got.lines,
-            with_line=self.with_line,
-        )
-        if self.stage is None:
-            batch.payload()
-        return batch
+        return self._batch(block, got.rows, columns, got.spans, got.lines)
 
     def _encode_polars(self, block: _blocks.Block) -> Batch:
         read = csvio.read_block(block, self.header, lines=self.lines)
@@ -252,19 +231,33 @@ class Encoding:
         lines = read.lines
         if bad and lines is None:  # the few records a reject names need their line
             lines = csvio.record_lines(frame, self.header)
+        return self._batch(
+            block, n, columns, read.spans, lines, bad, {i: frame.row(i) for i in bad}
+        )
+
+    def _batch(
+        self,
+        block: _blocks.Block,
+        rows: int,
+        columns: list[list[bytes]],
+        spans: int,
+        lines: pl.Series | None,
+        bad: dict[int, str] | None = None,
+        bad_fields: dict[int, tuple] | None = None,
+    ) -> Batch:
         batch = Batch(
-            rows=n,
+            rows=rows,
             columns=columns,
             tuple_head=self.tuple_head,
             with_rec=self.stage is not None,
-            sent=n - len(bad),
+            sent=rows - len(bad or ()),
             bytes_in=len(block.data),
             raw_done=block.raw_done,
-            spans=read.spans,
+            spans=spans,
             lines=lines,
             with_line=self.with_line,
-            bad=bad,
-            bad_fields={i: frame.row(i) for i in bad},
+            bad=bad or {},
+            bad_fields=bad_fields or {},
         )
         if self.stage is None:
             batch.payload()  # here, in parallel, and the per-field bytes are freed at once
