@@ -21,7 +21,7 @@ from pathlib import Path  # noqa: E402
 from aria_tui import csvio, profiles  # noqa: E402
 from aria_tui.load import make_plan, run_plan  # noqa: E402
 from aria_tui.load.prescan import scan_for_load  # noqa: E402
-from aria_tui.target.connect import resolve  # noqa: E402
+from aria_tui.pg.connect import resolve  # noqa: E402
 
 
 def main(argv: list[str]) -> int:

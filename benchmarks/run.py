@@ -601,7 +601,7 @@ def default_selection(ds: Dataset, server: Server, template: str) -> tuple[list[
 def export_case(ds: Dataset, server: Server) -> Case:
     """The whole export: the default selection, minus files a plain `\\copy` cannot load."""
     from aria_tui import profiles
-    from aria_tui.target.catalog import read_catalog
+    from aria_tui.pg.catalog import read_catalog
 
     template = server.template(ds.profile)
     prof = profiles.load(ds.profile)

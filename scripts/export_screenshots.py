@@ -106,7 +106,7 @@ def main() -> int:
         os.environ["ARIA_TUI_STATE_DIR"] = str(SCRATCH / "state")
         written = asyncio.run(capture(out, (width, height), f"embedded:{SCRATCH / 'pg'}"))
     finally:
-        from aria_tui.target import embedded
+        from aria_tui.pg import embedded
 
         if (SCRATCH / "pg").is_dir():
             # stop the server before its directory goes (start() returns the running one)

@@ -118,7 +118,7 @@ def main() -> int:
 
 
 def _embedded(data: Path) -> str:
-    from aria_tui.target import embedded
+    from aria_tui.pg import embedded
 
     return embedded.start(data).get_uri("postgres")
 

@@ -12,8 +12,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from aria_tui.target.connect import Target
-from aria_tui.target.dsn import display_dsn
+from aria_tui.pg.connect import Target
+from aria_tui.pg.dsn import display_dsn
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_EXPORT = ROOT / "sample_export"
@@ -33,7 +33,7 @@ def _private_state_dirs(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def pg_server(tmp_path_factory):
-    from aria_tui.target import embedded
+    from aria_tui.pg import embedded
 
     return embedded.start(tmp_path_factory.mktemp("pg") / "data")
 
@@ -61,7 +61,7 @@ class Templates:
                 conn.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
             if profile:
                 from aria_tui import profiles
-                from aria_tui.bootstrap import bootstrap
+                from aria_tui.pg.bootstrap import bootstrap
 
                 with psycopg.connect(self.server.get_uri(name)) as conn:
                     bootstrap(conn, profiles.load(profile))

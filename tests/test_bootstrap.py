@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from aria_tui import profiles
-from aria_tui.target.catalog import read_catalog
+from aria_tui.pg.catalog import read_catalog
 
 SEED_002_FKS = {
     ("aria_data.social_posts", ("reply_to",), "aria_data.social_posts", "SET NULL"),
@@ -78,7 +78,7 @@ def test_unknown_profile_is_one_sentence(empty_db, cli):
 
 def test_needs_bootstrap_sees_missing_tables_in_public(empty_db, templates):
     """archon lives in `public`, which every database has: the tables decide, not the schema."""
-    from aria_tui.bootstrap import needs_bootstrap
+    from aria_tui.pg.bootstrap import needs_bootstrap
 
     archon = profiles.load("archon")
     with empty_db.connect() as conn:

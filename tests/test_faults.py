@@ -22,7 +22,7 @@ import psycopg
 import pytest
 from hostile import FINGERPRINT, KILL_DDL, write_kill_export
 
-from aria_tui.target.connect import Target
+from aria_tui.pg.connect import Target
 
 KILL_ROWS = 20_000  # per table: a warm run scans and loads both in about a second here
 KILLS = 10  # kill -9s actually delivered mid-load
@@ -207,7 +207,7 @@ def test_kill_9_at_random_points_converges_to_the_uninterrupted_load(
 def test_server_stopped_mid_load_names_the_table_and_a_rerun_resumes(tmp_path, cli):
     from pgserver._commands import pg_ctl
 
-    from aria_tui.target import embedded
+    from aria_tui.pg import embedded
 
     data = tmp_path / "pg"
     server = embedded.start(data)  # its own server: this test stops it

@@ -16,7 +16,7 @@ import psycopg
 import pytest
 from hostile import CASES, Case, case
 
-from aria_tui.target.connect import Target
+from aria_tui.pg.connect import Target
 
 
 def run_sql(db: Target, *statements: str) -> None:

@@ -15,7 +15,7 @@ from test_load_helpers import assert_counts_add_up, load, plan_for, query, sql, 
 
 import aria_tui.load.binary as binary
 from aria_tui.load import run_plan
-from aria_tui.target.connect import Target
+from aria_tui.pg.connect import Target
 
 
 def _copy_text(db: Target, table: str, data: bytes) -> list[tuple]:

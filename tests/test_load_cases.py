@@ -444,7 +444,7 @@ def test_lost_connection_fails_the_table_by_name_and_stops_the_run(empty_db, tmp
 
 
 def test_password_never_reaches_journal_or_reject_files(empty_db, tmp_path):
-    from aria_tui.target.connect import resolve
+    from aria_tui.pg.connect import resolve
 
     sql(empty_db, "CREATE TABLE pw (id int PRIMARY KEY)")
     write(tmp_path, "public.pw.csv", "id\n1\nnot-a-number\n")

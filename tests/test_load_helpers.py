@@ -8,8 +8,8 @@ from pathlib import Path
 import psycopg
 
 from aria_tui.load import RunResult, make_plan, run_plan
+from aria_tui.pg.connect import Target
 from aria_tui.scan import scan
-from aria_tui.target.connect import Target
 
 
 def write(folder: Path, name: str, text: str) -> Path:

@@ -17,8 +17,8 @@ import pytest
 from psycopg import sql
 
 from aria_tui import profiles
+from aria_tui.pg.catalog import Catalog, read_catalog
 from aria_tui.sample import write_sample
-from aria_tui.target.catalog import Catalog, read_catalog
 
 ARCHON_ROWS = {"archon_crawled_pages": 400, "archon_page_metadata": 8, "archon_code_examples": 60}
 

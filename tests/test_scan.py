@@ -373,8 +373,8 @@ def test_values_skipped_on_the_client_are_ones_the_server_accepts(conn):
     """The client-side shortcut may only skip values the target certainly accepts."""
     import polars as pl
 
+    from aria_tui.pg.catalog import Column
     from aria_tui.scan.diff import _surely_valid
-    from aria_tui.target.catalog import Column
 
     for typ, values in TRICKY.items():
         typ = typ.strip()  # a trailing space keeps a second list of values for one type

@@ -109,7 +109,7 @@ def test_core_never_imports_textual():
     code = (
         "import sys, importlib\n"
         "for m in ['aria_tui.cli', 'aria_tui.scan', 'aria_tui.load', 'aria_tui.validate',"
-        " 'aria_tui.bootstrap', 'aria_tui.target.connect']:\n"
+        " 'aria_tui.pg.bootstrap', 'aria_tui.pg.connect']:\n"
         "    try:\n"
         "        importlib.import_module(m)\n"
         "    except ImportError as e:\n"

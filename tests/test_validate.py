@@ -17,8 +17,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from aria_tui.target.connect import Target
-from aria_tui.target.dsn import display_dsn
+from aria_tui.pg.connect import Target
+from aria_tui.pg.dsn import display_dsn
 
 SAMPLE_EXPORT = Path(__file__).resolve().parent.parent / "sample_export"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from aria_tui.target.catalog import read_catalog
+from aria_tui.pg.catalog import read_catalog
 from aria_tui.validate import checks
 from aria_tui.validate import staging as st
 from aria_tui.validate.journal import JournalEntry

@@ -64,7 +64,7 @@ def build_wizard_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    from aria_tui.secrets import scrub_process_title
+    from aria_tui.pg.dsn import scrub_process_title
 
     scrub_process_title()
     try:

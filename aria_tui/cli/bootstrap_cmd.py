@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 
 from aria_tui import profiles
-from aria_tui.bootstrap import bootstrap
 from aria_tui.cli.common import add_target_args, emit_json
 from aria_tui.errors import AriaError
-from aria_tui.target.connect import resolve
+from aria_tui.pg.bootstrap import bootstrap
+from aria_tui.pg.connect import resolve
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from aria_tui.cli.common import emit_json, split_list, stderr_console
-from aria_tui.export import (
+from aria_tui.dump import (
     DEFAULT_LOCK_TIMEOUT,
     ExportEvent,
     ExportPlanned,
@@ -16,7 +16,7 @@ from aria_tui.export import (
     export_database,
     prepare_out_dir,
 )
-from aria_tui.target.connect import resolve
+from aria_tui.pg.connect import resolve
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

@@ -34,7 +34,7 @@ from aria_tui.load import (
     run_plan,
 )
 from aria_tui.load.plan import manifest_overrides
-from aria_tui.target.connect import Target, resolve
+from aria_tui.pg.connect import Target, resolve
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -135,7 +135,7 @@ def _scan(target: Target, folder: Path, profile, args: argparse.Namespace):
     try:
         with target.connect() as conn:
             if args.bootstrap and profile is not None:
-                from aria_tui.bootstrap import bootstrap, needs_bootstrap
+                from aria_tui.pg.bootstrap import bootstrap, needs_bootstrap
 
                 if needs_bootstrap(conn, profile):
                     result = bootstrap(conn, profile)

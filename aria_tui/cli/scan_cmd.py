@@ -14,8 +14,8 @@ import psycopg
 from aria_tui import csvio, profiles
 from aria_tui.cli.common import TransientProgress, add_target_args, emit_json
 from aria_tui.errors import AriaError
+from aria_tui.pg.connect import resolve
 from aria_tui.scan import Inventory, ScanProgress, TableScan, scan
-from aria_tui.target.connect import resolve
 
 STATUS_STYLE = {"match": "green", "drift": "yellow", "blocked": "bold red", "no_target": "dim"}
 PRIORITY_STYLE = {"HIGH": "bold", "MEDIUM": "", "LOW": "dim", "SKIP": "dim"}

@@ -21,7 +21,7 @@ from aria_tui.cli.common import (
     split_list,
 )
 from aria_tui.errors import EXIT_FAILED, EXIT_OK, AriaError
-from aria_tui.target.connect import resolve
+from aria_tui.pg.connect import resolve
 from aria_tui.validate import CHECK_NAMES, ValidateEvent, Validation, validate
 from aria_tui.validate.report import STATUS_TEXT
 from aria_tui.validate.runner import DEFAULT_LOCK_TIMEOUT

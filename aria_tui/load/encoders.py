@@ -15,7 +15,7 @@ from collections.abc import Callable
 import polars as pl
 
 from aria_tui.load.vectors import NULL_FIELD
-from aria_tui.target.catalog import Column
+from aria_tui.pg.catalog import Column
 
 EPOCH_2000_US = 946_684_800_000_000  # PostgreSQL's binary timestamps count from 2000-01-01
 EPOCH_2000_DAYS = 10_957

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from aria_tui.target.catalog import ForeignKey, Table
+from aria_tui.pg.catalog import ForeignKey, Table
 
 if TYPE_CHECKING:
     from aria_tui.scan.model import TableScan

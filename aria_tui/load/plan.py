@@ -24,7 +24,7 @@ from aria_tui import manifest as manifest_mod
 from aria_tui.csvio.files import ExportFile
 from aria_tui.errors import AriaError
 from aria_tui.load.model import LoadPlan, TablePlan
-from aria_tui.target.catalog import Table
+from aria_tui.pg.catalog import Table
 
 DEFAULT_PRIORITIES = ("HIGH", "MEDIUM")  # what the scan ticks by default with a profile
 ACCEPT_ALL = "all"  # accept_changed=["all"]: every file blocked by the manifest alone

@@ -41,8 +41,8 @@ from aria_tui.load.events import Emitter, EventCallback, RunFinished, TableFinis
 from aria_tui.load.fastpath import CancelledLoad, copy_into_target, stream_file
 from aria_tui.load.rejects import RejectWriter, reject_path
 from aria_tui.load.staging import DATA_ERRORS, Stage, _message
-from aria_tui.target import locks
-from aria_tui.target.connect import Target
+from aria_tui.pg import locks
+from aria_tui.pg.connect import Target
 
 
 class _TableFailed(Exception):

@@ -28,7 +28,7 @@ from psycopg import sql
 
 from aria_tui.load.model import TablePlan
 from aria_tui.load.rejects import RejectWriter
-from aria_tui.target.catalog import Column, ForeignKey
+from aria_tui.pg.catalog import Column, ForeignKey
 
 STRING_TYPES = frozenset({"text", "varchar", "bpchar", "name", "citext"})
 BIT_TYPES = frozenset({"bit", "varbit"})

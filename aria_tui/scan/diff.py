@@ -28,6 +28,7 @@ from psycopg import sql
 from aria_tui import csvio
 from aria_tui.csvio import CsvProblem, Header
 from aria_tui.errors import AriaError
+from aria_tui.pg.catalog import Column, Table
 from aria_tui.scan.model import (
     BLOCKED,
     BY_DEFAULT,
@@ -41,7 +42,6 @@ from aria_tui.scan.model import (
     Rename,
     TypeIssue,
 )
-from aria_tui.target.catalog import Column, Table
 
 HEAD_ROWS = 2000  # every record of the head of the file is sampled
 SPREAD_ROWS = 2000  # then about this many more, evenly spaced over the rest of the file

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from aria_tui.pg.catalog import Catalog, Table
 from aria_tui.profiles import Profile, TableEntry
-from aria_tui.target.catalog import Catalog, Table
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from typing import Any
 
 from aria_tui.csvio import CsvProblem, ExportFile, Header
 from aria_tui.errors import AriaError
-from aria_tui.target.catalog import Catalog
+from aria_tui.pg.catalog import Catalog
 
 MATCH = "match"
 DRIFT = "drift"

@@ -21,12 +21,12 @@ from aria_tui import csvio, profiles
 from aria_tui import manifest as manifest_mod
 from aria_tui.csvio import CsvProblem, ExportFile, Header
 from aria_tui.errors import AriaError
+from aria_tui.pg.catalog import Catalog, read_catalog
 from aria_tui.profiles import Profile, TableEntry
 from aria_tui.scan.diff import FileSample, align, check_samples, judge, sample_file
 from aria_tui.scan.inventory import classify, default_selected
 from aria_tui.scan.matching import TargetMatch, match_target
 from aria_tui.scan.model import BLOCKED, NO_TARGET, Diff, Inventory, ScanProgress, TableScan
-from aria_tui.target.catalog import Catalog, read_catalog
 
 ProgressCallback = Callable[[ScanProgress], None]
 

@@ -201,15 +201,15 @@ class AriaApp(App[int]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="connect")
     def connect_target(self) -> None:
-        from aria_tui.target.connect import resolve
+        from aria_tui.pg.connect import resolve
 
         target = resolve(self.state.dsn)  # may start the embedded server: seconds, not ms
         self.post_message(msg.TargetConnected(self._describe_target(target)))
 
     def _describe_target(self, target: Any) -> Connection:
         from aria_tui import profiles
-        from aria_tui.bootstrap import needs_bootstrap
-        from aria_tui.target.catalog import read_catalog
+        from aria_tui.pg.bootstrap import needs_bootstrap
+        from aria_tui.pg.catalog import read_catalog
 
         stems, export_error = self._export_stems()
         profile = profiles.resolve(self.state.profile_name, stems)
@@ -238,7 +238,7 @@ class AriaApp(App[int]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="bootstrap")
     def bootstrap_target(self) -> None:
-        from aria_tui.bootstrap import bootstrap
+        from aria_tui.pg.bootstrap import bootstrap
 
         connection = self.state.connection
         if connection is None or connection.profile is None:
@@ -444,7 +444,7 @@ class AriaApp(App[int]):
             self.sync_screens()
 
     def show_error(self, title: str, sentence: str) -> None:
-        from aria_tui.target.dsn import redact
+        from aria_tui.pg.dsn import redact
         from aria_tui.ui.screens.dialogs import ErrorModal
 
         # the core already redacts its sentences; an unexpected exception's text might not be

@@ -20,7 +20,7 @@ class TargetConnected(Message):
 class SchemaBootstrapped(Message):
     def __init__(self, result: Any) -> None:
         super().__init__()
-        self.result = result  # aria_tui.bootstrap.BootstrapResult
+        self.result = result  # aria_tui.pg.bootstrap.BootstrapResult
 
 
 class ScanProgressed(Message):

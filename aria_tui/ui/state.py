@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from aria_tui.pg.catalog import Catalog
+    from aria_tui.pg.connect import Target
     from aria_tui.profiles import Profile
     from aria_tui.scan.model import Inventory, TableScan
-    from aria_tui.target.catalog import Catalog
-    from aria_tui.target.connect import Target
 
 STEPS = ("connect", "inventory", "plan", "run", "validate")
 STEP_TITLES = {

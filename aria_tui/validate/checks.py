@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
-from aria_tui.target.catalog import Table
+from aria_tui.pg.catalog import Table
 from aria_tui.validate import staging as st
 from aria_tui.validate.journal import JournalEntry
 from aria_tui.validate.model import (

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from aria_tui.target.connect import Target
+from aria_tui.pg.connect import Target
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from aria_tui.paths import data_dir, private_dir, write_private
-from aria_tui.target.connect import Target
+from aria_tui.pg.connect import Target
 from aria_tui.validate.model import CHECK_NAMES, STATUS, TableValidation, Validation
 
 YES, NO, NA = "✅", "❌", "—"

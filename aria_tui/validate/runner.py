@@ -23,9 +23,9 @@ from psycopg import sql
 
 from aria_tui.csvio.header import unreadable
 from aria_tui.errors import AriaError, Cancelled
-from aria_tui.target import locks
-from aria_tui.target.catalog import Table, exact_row_count
-from aria_tui.target.connect import Target
+from aria_tui.pg import locks
+from aria_tui.pg.catalog import Table, exact_row_count
+from aria_tui.pg.connect import Target
 from aria_tui.validate import checks
 from aria_tui.validate import journal as journal_mod
 from aria_tui.validate import report as report_mod
@@ -448,7 +448,7 @@ def _row_count(conn: psycopg.Connection, table) -> int:
 
 
 def _lock_sentence(conn: psycopg.Connection, table: Table, lock_timeout: str) -> str:
-    """The loader's sentence for a table another session holds (aria_tui.target.locks)."""
+    """The loader's sentence for a table another session holds (aria_tui.pg.locks)."""
     # the look at the holders must leave validation's transaction open and never aborted
     conn.execute("SAVEPOINT aria_lock")
     held_by = ""

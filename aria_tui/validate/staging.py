@@ -27,7 +27,7 @@ import psycopg
 from psycopg import sql
 
 from aria_tui import csvio
-from aria_tui.target.catalog import Column, Table
+from aria_tui.pg.catalog import Column, Table
 
 RAW = "_aria_raw"
 TYPED = "_aria_typed"

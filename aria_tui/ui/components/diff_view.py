@@ -17,8 +17,8 @@ from aria_tui.ui import fmt
 from aria_tui.ui.components.inventory_table import VERDICT_LABEL, VERDICT_STYLE
 
 if TYPE_CHECKING:
+    from aria_tui.pg.catalog import Table as TargetTable
     from aria_tui.scan.model import TableScan
-    from aria_tui.target.catalog import Table as TargetTable
 
 FILLED_BY = {
     "default": ("filled by its default", "green"),

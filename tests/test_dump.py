@@ -23,17 +23,17 @@ import pytest
 from psycopg import sql
 
 from aria_tui import manifest as m
-from aria_tui.errors import ExportError
-from aria_tui.export import (
+from aria_tui.dump import (
     ExportPlanned,
     TableExported,
     TableProgress,
     TableStarted,
     export_database,
 )
-from aria_tui.export import run as run_mod
-from aria_tui.export import writer as writer_mod
-from aria_tui.target.catalog import read_catalog
+from aria_tui.dump import run as run_mod
+from aria_tui.dump import writer as writer_mod
+from aria_tui.errors import ExportError
+from aria_tui.pg.catalog import read_catalog
 
 MULTILINE = 'first line\nsecond "quoted", line\r\nthird, with a backslash \\ and a tab\there'
 SEM_IDS = [f"00000000-0000-4000-9000-00000000000{i}" for i in range(1, 4)]
@@ -62,7 +62,9 @@ def fill_source(conninfo: str) -> None:
             conn.execute(
                 """
                 INSERT INTO aria_data.semantic_memories (id, content, summary, embedding, importance)
-                SELECT %s, %s, %s, array_agg(sin(g * %s)::real ORDER BY g)::vector(768), 1.0 / 3
+                SELECT %s, %s, %s,
+                       ('[' || string_agg(sin(g * %s)::real::text, ',' ORDER BY g) || ']')::vector(768),
+                       1.0 / 3
                 FROM generate_series(1, 768) g
                 """,
                 (i, f'memory {i}\n"quoted"', summary, len(i) + int(i[-1])),
@@ -77,7 +79,8 @@ def fill_source(conninfo: str) -> None:
             SELECT %(s)s::uuid, 'user', 'hi', NULL, 0.000001
             UNION ALL
             SELECT %(s)s::uuid, 'assistant', %(c)s,
-                   (SELECT array_agg((g / 7.0)::real ORDER BY g) FROM generate_series(1, 1536) g)::vector,
+                   (SELECT '[' || string_agg((g / 7.0)::real::text, ',' ORDER BY g) || ']'
+                    FROM generate_series(1, 1536) g)::vector,
                    NULL
             """,
             {"s": SESSION_ID, "c": MULTILINE},
@@ -489,7 +492,7 @@ def test_progress_events_are_exact(source, tmp_path):
 
 def test_export_core_never_imports_textual():
     code = (
-        "import sys, aria_tui.export, aria_tui.manifest, aria_tui.cli.export_cmd; "
+        "import sys, aria_tui.dump, aria_tui.manifest, aria_tui.cli.export_cmd; "
         "sys.exit('textual' in sys.modules)"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

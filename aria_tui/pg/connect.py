@@ -8,7 +8,7 @@ from pathlib import Path
 import psycopg
 
 from aria_tui.errors import TargetUnreachable
-from aria_tui.target import dsn as dsn_mod
+from aria_tui.pg import dsn as dsn_mod
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ def resolve(spec: str | None, database: str = dsn_mod.DEFAULT_DATABASE) -> Targe
     """Resolve `--dsn` / ARIA_TUI_DSN / embedded into a Target, starting the embedded server if needed."""
     parsed = dsn_mod.parse_spec(spec)
     if parsed.is_embedded:
-        from aria_tui.target import embedded
+        from aria_tui.pg import embedded
 
         server = embedded.start(parsed.embedded_dir)
         try:

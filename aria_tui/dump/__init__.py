@@ -1,6 +1,6 @@
 """Export a live PostgreSQL database to a verified export folder (one CSV per table + manifest.json)."""
 
-from aria_tui.export.model import (
+from aria_tui.dump.model import (
     ExportedTable,
     ExportEvent,
     ExportPlanned,
@@ -10,7 +10,7 @@ from aria_tui.export.model import (
     TableProgress,
     TableStarted,
 )
-from aria_tui.export.run import (
+from aria_tui.dump.run import (
     DEFAULT_LOCK_TIMEOUT,
     export_database,
     file_name,

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import psycopg
 
 from aria_tui.errors import AriaError
+from aria_tui.pg.catalog import read_catalog
 from aria_tui.profiles import Profile
-from aria_tui.target.catalog import read_catalog
 
 
 @dataclass(frozen=True)

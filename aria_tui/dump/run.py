@@ -30,8 +30,7 @@ from psycopg import sql
 from psycopg.pq import TransactionStatus
 
 from aria_tui import __version__
-from aria_tui.errors import ExportError
-from aria_tui.export.model import (
+from aria_tui.dump.model import (
     ExportedTable,
     ExportPlanned,
     ExportProgressFn,
@@ -40,7 +39,8 @@ from aria_tui.export.model import (
     TableProgress,
     TableStarted,
 )
-from aria_tui.export.writer import PARTIAL_SUFFIX, BackgroundWriter, StagedFile
+from aria_tui.dump.writer import PARTIAL_SUFFIX, BackgroundWriter, StagedFile
+from aria_tui.errors import ExportError
 from aria_tui.manifest import (
     MANIFEST_NAME,
     Manifest,
@@ -51,7 +51,7 @@ from aria_tui.manifest import (
     is_export_file,
     write_manifest,
 )
-from aria_tui.target.catalog import Catalog, Table, read_catalog
+from aria_tui.pg.catalog import Catalog, Table, read_catalog
 
 DEFAULT_LOCK_TIMEOUT = 30.0  # seconds to wait for a table another session holds exclusively
 # rows arrive one per message; batching them keeps syscalls and hashing cheap

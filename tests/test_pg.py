@@ -8,9 +8,9 @@ import sys
 import pytest
 
 from aria_tui.errors import TargetUnreachable
-from aria_tui.target import dsn
-from aria_tui.target.catalog import exact_row_count, read_catalog
-from aria_tui.target.connect import resolve
+from aria_tui.pg import dsn
+from aria_tui.pg.catalog import exact_row_count, read_catalog
+from aria_tui.pg.connect import resolve
 
 
 def test_spec_embedded_variants(tmp_path, monkeypatch):

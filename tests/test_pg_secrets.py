@@ -21,7 +21,7 @@ import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict
 
-from aria_tui.target.connect import Target
+from aria_tui.pg.connect import Target
 
 PASSWORD = "s3cr3t-XYZ"
 
