@@ -89,29 +89,44 @@ def display_dsn(conninfo: str) -> str:
 
 
 def redact(text: str, *conninfos: str) -> str:
-    """Replace every password of the given conninfos (and any URI password) in `text` with ***."""
-    import re
-
+    """Replace every password of the given conninfos, and any password spelled in `text` itself
+    (a URI's user:secret@, a `?password=` / `&password=` query parameter, a key=value
+    `password=...` quoted or not), with ***. The spelled forms are found without libpq, so a DSN
+    libpq cannot parse is redacted too."""
     for conninfo in conninfos:
         secret = password_of(conninfo) if conninfo else None
         if secret:
             text = text.replace(secret, "***")
-    # a URI typed anywhere in the text: scheme://user:secret@host
-    return re.sub(r"(postgres(?:ql)?://[^:/@\s]*:)[^@\s]+@", r"\1***@", text)
+    for pattern in _TEXT_SECRETS:
+        text = pattern.sub(lambda m: m.group(1) + "***" + (m.group(3) or ""), text)
+    return text
 
+
+# --- where a password can be spelled: in a URI's userinfo, in a URI's query, as key=value ---------
+# (text patterns for messages; the byte patterns below never cross a NUL, which separates argv)
+_TEXT_SECRETS = (
+    re.compile(r"(postgres(?:ql)?://[^:/@\s]*:)([^@\s]+)(@)"),
+    re.compile(r"([?&]password=)([^&#\s]*)()", re.IGNORECASE),
+    re.compile(r"((?<![?&])\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'?|[^\s'][^\s]*)()", re.IGNORECASE),
+)
 
 # --- the process title: a password typed on the command line stays out of ps and /proc/PID/cmdline
-_URI_SECRET = re.compile(rb"(postgres(?:ql)?://[^:/@\s]*:)([^@\s]+)(@)")
-_KV_SECRET = re.compile(rb"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)")
+_URI_SECRET = re.compile(rb"(postgres(?:ql)?://[^:/@\s\x00]*:)([^@\s\x00]+)(@)")
+_QUERY_SECRET = re.compile(rb"([?&]password=)([^&#\s\x00]+)()", re.IGNORECASE)
+_KV_SECRET = re.compile(
+    rb"((?<![?&])\bpassword\s*=\s*)('(?:[^'\\\x00]|\\[^\x00])*'?|[^\s\x00'][^\s\x00]*)()", re.IGNORECASE
+)
 
 
 def _scrub(raw: bytes) -> bytes:
     """Same length, secrets overwritten with '*' (argv memory cannot grow)."""
 
     def stars(m: re.Match) -> bytes:
-        return m.group(1) + b"*" * len(m.group(2)) + (m.group(3) if m.lastindex >= 3 else b"")
+        return m.group(1) + b"*" * len(m.group(2)) + m.group(3)
 
-    return _KV_SECRET.sub(stars, _URI_SECRET.sub(stars, raw))
+    for pattern in (_URI_SECRET, _QUERY_SECRET, _KV_SECRET):
+        raw = pattern.sub(stars, raw)
+    return raw
 
 
 def scrub_process_title() -> None:
