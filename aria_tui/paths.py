@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
+from typing import IO, Any
 
 import platformdirs
 
@@ -31,7 +32,7 @@ def key_for(*parts: str) -> str:
     return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:16]
 
 
-def open_private(path: Path, mode: str = "w", **kwargs):
+def open_private(path: Path, mode: str = "w", **kwargs: Any) -> IO[Any]:
     """Open a file for writing with mode 0600 from its first byte (no window where it is readable)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if "a" in mode else os.O_TRUNC)

@@ -14,8 +14,6 @@ import importlib.util
 import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import psycopg
@@ -488,14 +486,6 @@ def test_progress_events_are_exact(source, tmp_path):
     assert last.bytes_done == result.tables[0].csv_bytes == result.tables[0].bytes
     assert result.manifest == m.read_manifest(tmp_path / "exp")  # what it says is what it wrote
     assert result.mb_per_second > 0
-
-
-def test_export_core_never_imports_textual():
-    code = (
-        "import sys, aria_tui.dump, aria_tui.manifest, aria_tui.cli.export_cmd; "
-        "sys.exit('textual' in sys.modules)"
-    )
-    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
 
 
 def test_changed_file_loads_only_with_an_explicit_override(source, templates, cli, tmp_path):

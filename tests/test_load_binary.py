@@ -139,3 +139,13 @@ def test_a_halfvec_column_loads_what_copy_loads(empty_db, tmp_path):
     assert query(empty_db, "SELECT id, note, emb::text FROM h ORDER BY id") == _copy_text(
         empty_db, "href", good.encode()
     )
+
+
+def test_an_integer_column_null_in_every_record_loads_binary(empty_db, tmp_path):
+    """A nullable integer column holding no value at all (all of a block NULL) is no range
+    problem: the binary path loads it as NULLs."""
+    sql(empty_db, "CREATE TABLE n (id int PRIMARY KEY, parent bigint, emb vector(2))")
+    write(tmp_path, "public.n.csv", 'id,parent,emb\n1,,"[1,2]"\n2,,"[3,4]"\n')
+    t = load(empty_db, tmp_path, ["public.n"]).table("public.n")
+    assert (t.status, t.path, t.inserted) == ("loaded", "binary", 2), t
+    assert query(empty_db, "SELECT id, parent FROM n ORDER BY id") == [(1, None), (2, None)]

@@ -465,11 +465,3 @@ def test_two_files_for_one_table_are_noted(tmp_path, conn):
     assert "app.items also receives app.items.csv" in inv.table("items").diff.notes
     assert inv.table("memories") is None
 
-
-def test_scan_core_does_not_import_textual():
-    import subprocess
-    import sys
-
-    code = "import sys, aria_tui.scan, aria_tui.cli.scan_cmd; print(any(m.startswith('textual') for m in sys.modules))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"

@@ -13,8 +13,6 @@ import io
 import re
 import shutil
 import statistics
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -99,24 +97,6 @@ def big_activity_log(folder: Path, records: int) -> Path:
 def rows(db, table: str) -> int:
     with psycopg.connect(db.conninfo) as conn:
         return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-
-
-# -- architecture ------------------------------------------------------------------------------
-
-
-def test_core_never_imports_textual():
-    """Only aria_tui.ui may import Textual: the subcommands must work without it."""
-    code = (
-        "import sys, importlib\n"
-        "for m in ['aria_tui.cli', 'aria_tui.scan', 'aria_tui.load', 'aria_tui.validate',"
-        " 'aria_tui.pg.bootstrap', 'aria_tui.pg.connect']:\n"
-        "    try:\n"
-        "        importlib.import_module(m)\n"
-        "    except ImportError as e:\n"
-        "        if 'textual' in str(e): raise\n"
-        "assert not any(k == 'textual' or k.startswith('textual.') for k in sys.modules), 'textual imported'\n"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
 
 # -- connect -----------------------------------------------------------------------------------

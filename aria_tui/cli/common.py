@@ -6,7 +6,13 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from rich.console import Console
+    from rich.progress import Progress, TaskID
 
 
 def add_target_args(parser: argparse.ArgumentParser) -> None:
@@ -52,10 +58,17 @@ def emit_json(obj: Any) -> None:
     sys.stdout.flush()
 
 
-def stderr_console():
+def stderr_console() -> Console:
     from rich.console import Console
 
     return Console(stderr=True)
+
+
+def stdout_console() -> Console:
+    """Where a command prints its tables for a person (numbers not colour-highlighted)."""
+    from rich.console import Console
+
+    return Console(highlight=False)
 
 
 class TransientProgress:
@@ -69,15 +82,15 @@ class TransientProgress:
         self.label = label
         self.enabled = enabled and sys.stderr.isatty()
         self.read = read
-        self.bar = None
-        self.task = None
+        self.bar: Progress | None = None
+        self.task: TaskID | None = None
 
     def __enter__(self) -> Callable[[Any], None] | None:
         if not self.enabled:
             return None
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-        self.bar = Progress(
+        self.bar = bar = Progress(
             TextColumn(self.label),
             BarColumn(),
             MofNCompleteColumn(),
@@ -85,14 +98,20 @@ class TransientProgress:
             transient=True,
             console=stderr_console(),
         )
-        self.bar.__enter__()
-        self.task = self.bar.add_task("", total=None)
+        bar.__enter__()
+        self.task = bar.add_task("", total=None)
         return self.tick
 
     def tick(self, event: Any) -> None:
         total, done, what = self.read(event)
-        self.bar.update(self.task, total=total, completed=done, description=what)
+        if self.bar is not None and self.task is not None:
+            self.bar.update(self.task, total=total, completed=done, description=what)
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         if self.bar is not None:
-            self.bar.__exit__(*exc)
+            self.bar.__exit__(exc_type, exc, tb)

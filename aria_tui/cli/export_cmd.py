@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aria_tui.cli.common import emit_json, split_list, stderr_console
 from aria_tui.dump import (
@@ -17,6 +18,10 @@ from aria_tui.dump import (
     prepare_out_dir,
 )
 from aria_tui.pg.connect import resolve
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import TaskID
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -123,7 +128,7 @@ class _Bars:
     When stderr is not a terminal Rich draws no bars, and the per-table lines remain as a log.
     """
 
-    def __init__(self, console) -> None:
+    def __init__(self, console: Console) -> None:
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -144,14 +149,14 @@ class _Bars:
             console=console,
             transient=True,
         )
-        self.overall = None
-        self.table = None
+        self.overall: TaskID | None = None
+        self.table: TaskID | None = None
         self.before = 0  # records of the tables already finished
 
     def __enter__(self) -> _Bars:
         return self  # drawing starts with the plan, so an early error prints only its sentence
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.progress.stop()
 
     def __call__(self, event: ExportEvent) -> None:

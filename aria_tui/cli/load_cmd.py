@@ -11,6 +11,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psycopg
 
@@ -33,8 +34,18 @@ from aria_tui.load import (
     make_plan,
     run_plan,
 )
+from aria_tui.load.events import Event
 from aria_tui.load.plan import manifest_overrides
 from aria_tui.pg.connect import Target, resolve
+
+if TYPE_CHECKING:
+    from types import FrameType, TracebackType
+
+    from rich.console import Console
+    from rich.progress import Progress, TaskID
+
+    from aria_tui.profiles import Profile
+    from aria_tui.scan.model import Inventory
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -129,7 +140,9 @@ def _result_json(result: RunResult, plan: LoadPlan) -> dict:
     return data
 
 
-def _scan(target: Target, folder: Path, profile, args: argparse.Namespace):
+def _scan(
+    target: Target, folder: Path, profile: Profile | None, args: argparse.Namespace
+) -> Inventory:
     from aria_tui.load.prescan import scan_for_load
 
     try:
@@ -178,7 +191,7 @@ def _confirm(plan: LoadPlan, target: Target, args: argparse.Namespace) -> None:
         raise AriaError("Nothing loaded: the plan was not confirmed.", exit_code=EXIT_FAILED)
 
 
-def _print_plan(plan: LoadPlan, target: Target, console, dry_run: bool) -> None:
+def _print_plan(plan: LoadPlan, target: Target, console: Console, dry_run: bool) -> None:
     from rich.markup import escape
     from rich.table import Table
 
@@ -219,20 +232,20 @@ class _ctrl_c:
 
     def __init__(self, cancel: threading.Event) -> None:
         self.cancel = cancel
-        self.previous = None
+        self.previous: signal._HANDLER = None
 
-    def __enter__(self):
+    def __enter__(self) -> _ctrl_c:
         if threading.current_thread() is threading.main_thread():
             self.previous = signal.signal(signal.SIGINT, self._handle)
         return self
 
-    def _handle(self, signum, frame) -> None:
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
         if self.cancel.is_set():  # a second Ctrl-C: the operator really means it
             raise KeyboardInterrupt
         self.cancel.set()
         print("\naria-tui: cancelling: rolling back the current table...", file=sys.stderr)
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         if self.previous is not None:
             signal.signal(signal.SIGINT, self.previous)
 
@@ -242,12 +255,12 @@ class _Display:
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
-        self.progress = None
-        self.tasks: dict[str, int] = {}
-        self.overall = None
+        self.progress: Progress | None = None
+        self.tasks: dict[str, TaskID] = {}
+        self.overall: TaskID | None = None
         self.lock = threading.Lock()
 
-    def __enter__(self):
+    def __enter__(self) -> _Display:
         if self.enabled:
             from rich.console import Console
             from rich.progress import (
@@ -258,7 +271,7 @@ class _Display:
                 TimeRemainingColumn,
             )
 
-            self.progress = Progress(
+            self.progress = progress = Progress(
                 TextColumn("{task.description}"),
                 BarColumn(),
                 TaskProgressColumn(),
@@ -267,10 +280,10 @@ class _Display:
                 TimeRemainingColumn(),
                 console=Console(stderr=True),
             )
-            self.progress.__enter__()
+            progress.__enter__()
         return self
 
-    def on_event(self, event) -> None:
+    def on_event(self, event: Event) -> None:
         if self.progress is None:
             if isinstance(event, Log) and event.level != "info":
                 print(f"aria-tui: {event.message}", file=sys.stderr)
@@ -312,9 +325,14 @@ class _Display:
                     f"[{'yellow' if event.level == 'warning' else 'red'}]{event.message}"
                 )
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         if self.progress is not None:
-            self.progress.__exit__(*exc)
+            self.progress.__exit__(exc_type, exc, tb)
 
 
 def _print_result(result: RunResult) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import psycopg
 
 from aria_tui import csvio, profiles
-from aria_tui.cli.common import TransientProgress, add_target_args, emit_json
+from aria_tui.cli.common import TransientProgress, add_target_args, emit_json, stdout_console
 from aria_tui.errors import AriaError
 from aria_tui.pg.connect import resolve
 from aria_tui.scan import Inventory, ScanProgress, TableScan, scan
@@ -53,12 +53,6 @@ def run(args: argparse.Namespace) -> int:
 
 def _scan_tick(event: ScanProgress) -> tuple[int, int, str]:
     return event.files_total, event.files_done, event.current_file or ""
-
-
-def _console(stderr: bool = False):
-    from rich.console import Console
-
-    return Console(stderr=stderr, highlight=False)
 
 
 def human_bytes(n: int) -> str:
@@ -112,7 +106,7 @@ def print_inventory(inv: Inventory) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    console = _console()
+    console = stdout_console()
     table = Table(
         title=f"{inv.export} → {inv.target_display}",
         title_justify="left",

@@ -19,6 +19,7 @@ from aria_tui.cli.common import (
     add_target_args,
     emit_json,
     split_list,
+    stdout_console,
 )
 from aria_tui.errors import EXIT_FAILED, EXIT_OK, AriaError
 from aria_tui.pg.connect import resolve
@@ -82,12 +83,6 @@ def _validate_tick(event: ValidateEvent) -> tuple[int, int, str]:
     return event.total, event.done, event.message
 
 
-def _console(stderr: bool = False):
-    from rich.console import Console
-
-    return Console(stderr=stderr, highlight=False)
-
-
 # short headers keep the table inside 80 columns; the caption spells them out
 _HEADS = {
     "reconciliation": "Cnt",
@@ -105,7 +100,7 @@ def print_validation(v: Validation) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    console = _console()
+    console = stdout_console()
     # one column per check when the terminal is wide; one compact column on an 80-column SSH
     wide = console.width >= 110
     table = Table(

@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import BinaryIO, TypeVar
+from typing import BinaryIO, TypedDict, TypeVar
 
 import polars as pl
 
@@ -107,7 +107,7 @@ def run_ahead(
                 return
             if isinstance(item, BaseException):
                 raise item
-            yield item  # type: ignore[misc]
+            yield item
 
     thread = threading.Thread(target=worker, name=name, daemon=True)
     thread.start()
@@ -222,7 +222,15 @@ def split(block: Block, eol: bytes, size: int) -> Iterator[Block]:
 
 # What every polars read of a block here shares: no header, every field text, nothing skipped
 # as a comment, no error for an empty block, no file globbing.
-_CSV = dict(
+class _CsvOptions(TypedDict):
+    has_header: bool
+    infer_schema: bool
+    comment_prefix: str | None
+    raise_if_empty: bool
+    glob: bool
+
+
+_CSV: _CsvOptions = dict(
     has_header=False, infer_schema=False, comment_prefix=None, raise_if_empty=False, glob=False
 )
 

@@ -156,8 +156,8 @@ def read_block(block: _blocks.Block, header: Header, lines: bool = False) -> Blo
         {n: pl.Series(n, vals, dtype=pl.String) for n, vals in zip(names, res.values, strict=True)},
         schema={n: pl.String for n in names},
     )
-    starts = pl.Series("line", res.lines, dtype=pl.Int64) if lines else None
-    return BlockRead(frame, starts, res.end_line)
+    line_starts = pl.Series("line", res.lines, dtype=pl.Int64) if lines else None
+    return BlockRead(frame, line_starts, res.end_line)
 
 
 def record_lines(frame: pl.DataFrame, header: Header) -> pl.Series:

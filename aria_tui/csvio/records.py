@@ -6,6 +6,7 @@ import zlib
 from collections.abc import Iterator
 from itertools import repeat
 from pathlib import Path
+from typing import BinaryIO
 
 import polars as pl
 
@@ -157,7 +158,7 @@ class Survey:
         except (OSError, EOFError, zlib.error) as exc:
             raise ExportError(f"{path.name} cannot be read ({unreadable(exc)}).") from None
 
-    def _walk(self, stream, size: int) -> Iterator[Batch]:
+    def _walk(self, stream: BinaryIO, size: int) -> Iterator[Batch]:
         header = self.header
         eol = header.eol.encode("ascii")
         gz = is_gzip(self.path)

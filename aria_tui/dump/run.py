@@ -52,6 +52,7 @@ from aria_tui.manifest import (
     write_manifest,
 )
 from aria_tui.pg.catalog import Catalog, Table, read_catalog
+from aria_tui.pg.rows import one
 
 DEFAULT_LOCK_TIMEOUT = 30.0  # seconds to wait for a table another session holds exclusively
 # rows arrive one per message; batching them keeps syscalls and hashing cheap
@@ -117,7 +118,7 @@ ORDER BY 1, 2
 
 
 def list_tables(conn: psycopg.Connection) -> SourceTables:
-    database = conn.execute("SELECT current_database()").fetchone()[0]
+    database = one(conn.execute("SELECT current_database()"))[0]
     schemas = conn.execute(
         "SELECT nspname FROM pg_namespace WHERE nspname <> 'information_schema' "
         "AND nspname NOT LIKE 'pg\\_%' ORDER BY 1"
@@ -272,7 +273,7 @@ def _begin(conn: psycopg.Connection, lock_timeout: float) -> str:
     # with row-level security on (Supabase enables it everywhere) a role without BYPASSRLS would
     # silently read a subset of a table; off, the query fails instead, as pg_dump makes it do
     conn.execute("SET LOCAL row_security = off")
-    now = conn.execute("SELECT now()").fetchone()[0]
+    now = one(conn.execute("SELECT now()"))[0]
     return now.astimezone(UTC).isoformat()
 
 
@@ -331,7 +332,7 @@ def _table(catalog: Catalog, name: tuple[str, str]) -> Table:
 
 def _count(conn: psycopg.Connection, table: Table) -> int:
     try:
-        return conn.execute(sql.SQL("SELECT count(*) FROM {}").format(table.ident)).fetchone()[0]
+        return one(conn.execute(sql.SQL("SELECT count(*) FROM {}").format(table.ident)))[0]
     except psycopg.Error as exc:
         raise ExportError(_sentence(exc, table.qualified, conn)) from None
 

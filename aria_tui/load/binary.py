@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import struct
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -41,7 +41,7 @@ from aria_tui import csvio
 from aria_tui.csvio import NULL_FIELD, BlockProblem, Header, _blocks, native
 from aria_tui.errors import ExportError
 from aria_tui.load import encoders
-from aria_tui.load.chunks import blocks
+from aria_tui.load.chunks import Hasher, blocks
 from aria_tui.load.encoders import Encoder, encoder_for
 from aria_tui.load.events import Emitter
 from aria_tui.load.fastpath import CancelledLoad
@@ -105,7 +105,7 @@ class Batch:
 
 
 def _tuples(head: bytes, n: int, columns: list[list[bytes]], bad: dict[int, str]) -> bytes:
-    rows = zip(repeat(head, n), *columns, strict=True)
+    rows: Iterable[tuple[bytes, ...]] = zip(repeat(head, n), *columns, strict=True)
     if bad:
         rows = (row for i, row in enumerate(rows) if i not in bad)
     return b"".join(chain.from_iterable(rows))
@@ -272,7 +272,9 @@ WORKERS = 2  # read and encode two blocks at once: the C reader and polars relea
 READ_AHEAD = 4
 
 
-def batches(encoding: Encoding, path: Path, hasher) -> Iterator[Batch]:
+def batches(
+    encoding: Encoding, path: Path, hasher: Hasher | None
+) -> Generator[Batch, None, None]:
     """Encoded batches in file order, with their record and line numbers, read ahead in threads.
 
     One thread cuts the file into blocks (csvio) and hands them to WORKERS encoding threads;
@@ -332,10 +334,10 @@ class Sink:
     writer: RejectWriter
     emitter: Emitter
     cancel: threading.Event | None = None
-    hasher: object = None
+    hasher: Hasher | None = None
 
 
-def _in_order(encoding: Encoding, path: Path, sink: Sink) -> Iterator[Batch]:
+def _in_order(encoding: Encoding, path: Path, sink: Sink) -> Generator[Batch, None, None]:
     """The batches to send, in file order; the operator's cancel honoured between them and the
     rows the client refused (bad vectors) written to the reject file with their lines."""
     _blocks.tune_malloc()

@@ -14,7 +14,7 @@ import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from aria_tui.csvio import Header, _blocks
 from aria_tui.csvio.files import is_gzip, open_bytes
@@ -22,7 +22,14 @@ from aria_tui.csvio.files import is_gzip, open_bytes
 READ_BYTES = 1 << 20  # raw passthrough paths send ~1 MB writes
 
 
-def new_hash():
+class Hasher(Protocol):
+    """What the loader needs of a hashlib object."""
+
+    def update(self, data: bytes, /) -> None: ...
+    def hexdigest(self) -> str: ...
+
+
+def new_hash() -> Hasher:
     """The journal's file checksum (sha256: OpenSSL makes it faster than blake2b here)."""
     return hashlib.sha256()
 
@@ -39,7 +46,7 @@ def file_digest(path: Path) -> str:
 class _Hashed:
     """A plain file whose every byte read also goes to `hasher` (reads only, no seeking)."""
 
-    def __init__(self, stream: BinaryIO, hasher) -> None:
+    def __init__(self, stream: BinaryIO, hasher: Hasher) -> None:
         self._stream = stream
         self._hasher = hasher
 
@@ -54,7 +61,7 @@ class _Hashed:
 
 @contextmanager
 def blocks(
-    path: Path, header: Header, hasher=None, block_bytes: int | None = None
+    path: Path, header: Header, hasher: Hasher | None = None, block_bytes: int | None = None
 ) -> Iterator[Iterator[_blocks.Block]]:
     """The body of `path` (after its header) as csvio blocks, read as the caller iterates.
 

@@ -57,7 +57,7 @@ def _int(bits: int) -> Encoder:
     def encode(s: pl.Series) -> list[bytes]:
         parsed = s.cast(pl.Int64, strict=False)
         _check_parsed(s, parsed, "integer")
-        if parsed.len() and (parsed.min() < lo or parsed.max() > hi):
+        if (parsed < lo).any() or (parsed > hi).any():  # nulls compare to nothing
             raise Unencodable("integer out of range")
         return _fixed(fmt, bits // 8, parsed.to_list())
 

@@ -15,7 +15,7 @@ import psycopg
 from psycopg import sql
 
 from aria_tui.csvio.files import is_gzip, open_bytes, raw_position
-from aria_tui.load.chunks import READ_BYTES
+from aria_tui.load.chunks import READ_BYTES, Hasher
 from aria_tui.load.events import Emitter
 
 
@@ -25,11 +25,11 @@ class CancelledLoad(Exception):
 
 def stream_file(
     conn: psycopg.Connection,
-    statement: sql.Composable,
+    statement: sql.Composed,
     path: Path,
     emitter: Emitter,
     cancel: threading.Event | None,
-    hasher=None,
+    hasher: Hasher | None = None,
 ) -> int:
     """COPY `path` through `statement` (a `COPY ... FROM STDIN (FORMAT csv, HEADER true)`).
 
@@ -59,7 +59,7 @@ def copy_into_target(
     path: Path,
     emitter: Emitter,
     cancel: threading.Event | None,
-    hasher=None,
+    hasher: Hasher | None = None,
 ) -> int:
     statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv, HEADER true)").format(
         table_ident, sql.SQL(", ").join(sql.Identifier(c) for c in columns)

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 from aria_tui.pg.catalog import ForeignKey, Table
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from aria_tui.scan.model import TableScan
 
 # TableResult.status
@@ -45,7 +47,7 @@ class TablePlan:
         return self.table.qualified
 
     @property
-    def file(self):
+    def file(self) -> Path:
         return self.scan.file.path
 
     @property

@@ -128,6 +128,8 @@ def make_plan(
     by_target: dict[str, TableScan] = {}
     unique: list[TableScan] = []
     for scan in chosen:
+        if scan.target is None:  # _unloadable() refused a file without a target table
+            continue
         if scan.target in by_target:
             skipped.append(
                 (
@@ -140,12 +142,15 @@ def make_plan(
         by_target[scan.target] = scan
         unique.append(scan)
 
-    tables = {s.target: inventory.catalog.get(s.target) for s in unique}
-    order, groups = _order([s.target for s in unique], tables)
+    tables: dict[str, Table] = {}
+    for target in by_target:
+        if (table := inventory.catalog.get(target)) is not None:  # else _unloadable() said so
+            tables[target] = table
+    order, groups = _order(list(by_target), tables)
 
     plans: list[TablePlan] = []
     blocked_targets: dict[str, str] = {}
-    group_info: dict[str, tuple[int, bool]] = {}
+    group_info: dict[str, tuple[int | None, bool]] = {}
     for gid, members in enumerate(groups, start=1):
         if len(members) < 2:
             continue
@@ -176,8 +181,8 @@ def make_plan(
             skipped.append((scan, blocked_targets[target]))
             continue
         n += 1
-        gid, deferred = group_info.get(target, (None, False))
-        plans.append(_table_plan(scan, tables[target], n, gid, deferred))
+        group, deferred = group_info.get(target, (None, False))
+        plans.append(_table_plan(scan, tables[target], n, group, deferred))
     return LoadPlan(tables=tuple(plans), skipped=tuple(skipped), export=str(inventory.export))
 
 
@@ -284,15 +289,15 @@ def accepted_scans(inventory: Inventory, names: Iterable[str] | None) -> dict[in
     for name in wanted:
         if name.lower() == ACCEPT_ALL:
             continue
-        scan = inventory.table(name) or _by_file_name(inventory, name)
-        if scan is None:
+        found = inventory.table(name) or _by_file_name(inventory, name)
+        if found is None:
             raise AriaError(
                 f"Cannot accept '{name}' despite the manifest: the export has no such file "
                 "(use a file name, a file stem or schema.table)."
             )
-        if scan.manifest in (manifest_mod.OK, None):
+        if found.manifest in (manifest_mod.OK, None):
             continue  # it matches its manifest (again), or there is none: nothing to accept
-        out[id(scan)] = accept_manifest(scan)
+        out[id(found)] = accept_manifest(found)
     return out
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import IO
 
 from aria_tui import paths
 
@@ -27,7 +28,7 @@ class RejectWriter:
         self.path = path
         self.columns = tuple(columns)
         self.count = 0
-        self._fh = None
+        self._fh: IO[str] | None = None
 
     def write(self, rows: Iterable[tuple[int, str, Sequence[object]]]) -> None:
         """rows: (line, reason, fields in CSV header order)."""

@@ -25,6 +25,7 @@ import time
 import zlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 import psycopg
@@ -35,7 +36,7 @@ from aria_tui.errors import AriaError, ExportError
 from aria_tui.load import journal as journal_mod
 from aria_tui.load import model as m
 from aria_tui.load.binary import Encoding, Sink, load_direct, load_staged
-from aria_tui.load.chunks import file_digest, new_hash
+from aria_tui.load.chunks import Hasher, file_digest, new_hash
 from aria_tui.load.encoders import Unencodable
 from aria_tui.load.events import Emitter, EventCallback, RunFinished, TableFinished, TableStarted
 from aria_tui.load.fastpath import CancelledLoad, copy_into_target, stream_file
@@ -43,6 +44,14 @@ from aria_tui.load.rejects import RejectWriter, reject_path
 from aria_tui.load.staging import DATA_ERRORS, Stage, _message
 from aria_tui.pg import locks
 from aria_tui.pg.connect import Target
+from aria_tui.pg.rows import one
+
+if TYPE_CHECKING:
+    from aria_tui.scan.model import TableScan
+
+# what makes the binary COPY paths hand a table to the next path (the staging table)
+_BINARY_STOPS: tuple[type[Exception], ...] = (*DATA_ERRORS, pl.exceptions.PolarsError, UnicodeError)
+_DIRECT_STOPS: tuple[type[Exception], ...] = (*_BINARY_STOPS, Unencodable)
 
 
 class _TableFailed(Exception):
@@ -188,7 +197,7 @@ def run_plan(
     return result
 
 
-def _not_loaded(scan, why: str, status: str, target: str | None = None) -> m.TableResult:
+def _not_loaded(scan: TableScan, why: str, status: str, target: str | None = None) -> m.TableResult:
     """The result of a table that was not loaded at all (skipped, blocked, never reached)."""
     return m.TableResult(
         target=target or scan.target or scan.name,
@@ -381,7 +390,7 @@ class _Runner:
             )
         )
 
-    def _sink(self, work: _Work, hasher) -> Sink:
+    def _sink(self, work: _Work, hasher: Hasher | None) -> Sink:
         return Sink(work.writer, self.emitter, self.cancel, hasher)
 
     def _cancelled(self, works: list[_Work], current: _Work | None) -> list[m.TableResult]:
@@ -517,7 +526,7 @@ class _Runner:
             )
         vectors = bool(tp.vector_columns)
 
-        def fresh():  # inline hashing sees the bytes read, which are the file's only uncompressed
+        def fresh() -> Hasher | None:  # inline hashing sees the bytes read, which are the file's only uncompressed
             return None if tp.scan.file.compressed else new_hash()
 
         hasher = fresh()
@@ -555,7 +564,7 @@ class _Runner:
                     rows, ins, rej = load_direct(conn, tp, self._sink(work, hasher))
                 work.csv_rows, work.inserted, work.rejected, work.path = rows, ins, rej, m.BINARY
                 done = True
-            except (*DATA_ERRORS, Unencodable, pl.exceptions.PolarsError, UnicodeError) as exc:
+            except _DIRECT_STOPS as exc:
                 work.writer.discard()
                 self.emitter.log(
                     f"{tp.target}: the direct binary COPY stopped ({_short(exc)}); staging it to "
@@ -583,7 +592,7 @@ class _Runner:
                     conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(stage.ident))
                 work.csv_rows, work.inserted, work.rejected, work.path = rows, ins, rej, m.BINARY
                 done = True
-            except (*DATA_ERRORS, pl.exceptions.PolarsError, UnicodeError) as exc:
+            except _BINARY_STOPS as exc:
                 work.writer.discard()
                 self.emitter.log(
                     f"{tp.target}: the binary COPY stopped ({_short(exc)}); loading it through "
@@ -601,7 +610,9 @@ class _Runner:
         after = _count(conn, tp)
         self._check(work, before, after)
 
-    def _staging(self, work: _Work, path: Path, hasher, group_members: tuple[str, ...]) -> None:
+    def _staging(
+        self, work: _Work, path: Path, hasher: Hasher | None, group_members: tuple[str, ...]
+    ) -> None:
         conn = self.conn
         tp = work.plan
         stage = Stage(tp, f"aria_stage_{tp.order}", typed_vectors=False)
@@ -667,21 +678,21 @@ def _short(exc: BaseException) -> str:
 
 
 def _count(conn: psycopg.Connection, tp: m.TablePlan) -> int:
-    return conn.execute(sql.SQL("SELECT count(*) FROM {}").format(tp.table.ident)).fetchone()[0]
+    return one(conn.execute(sql.SQL("SELECT count(*) FROM {}").format(tp.table.ident)))[0]
 
 
 def _reset_sequences(conn: psycopg.Connection, tp: m.TablePlan) -> tuple[str, ...]:
     """Move each serial/identity sequence past the loaded maximum; never backwards."""
     moved = []
     for column, seq in tp.sequences:
-        top = conn.execute(
+        top = one(conn.execute(
             sql.SQL("SELECT max({})::bigint FROM {}").format(sql.Identifier(column), tp.table.ident)
-        ).fetchone()[0]
+        ))[0]
         if top is None:
             continue
-        last, called = conn.execute(
+        last, called = one(conn.execute(
             sql.SQL("SELECT last_value, is_called FROM {}").format(sql.SQL(_seq_ident(seq)))
-        ).fetchone()
+        ))
         used = last if called else last - 1
         if top > used:
             conn.execute("SELECT setval(%s::regclass, %s, true)", (seq, top))

@@ -29,6 +29,7 @@ from psycopg import sql
 from aria_tui.load.model import TablePlan
 from aria_tui.load.rejects import RejectWriter
 from aria_tui.pg.catalog import Column, ForeignKey
+from aria_tui.pg.rows import one
 
 STRING_TYPES = frozenset({"text", "varchar", "bpchar", "name", "citext"})
 BIT_TYPES = frozenset({"bit", "varbit"})
@@ -85,14 +86,14 @@ class Stage:
     # -- DDL -----------------------------------------------------------------------------------
     def create(self, conn: psycopg.Connection, *, identity_rec: bool) -> None:
         rec = "rec bigint GENERATED ALWAYS AS IDENTITY" if identity_rec else "rec bigint"
-        parts = [sql.SQL(rec)]
+        parts: list[sql.Composable] = [sql.SQL(rec)]
         if self.with_line:
             parts.append(sql.SQL("line bigint"))
         for c in self.columns:
             # STORAGE EXTERNAL: a long value (a vector's text, a document) is moved out of line
             # but never compressed; the stage is read once, pglz would cost more than it saves
             typ = sql.SQL("text STORAGE EXTERNAL")
-            if c.typed_vector:
+            if c.typed_vector and c.target is not None:
                 # the client sends pgvector's float32 binary form; a halfvec column is staged as
                 # vector(n) and cast on insert (what halfvec_in does too: strtof, then to half)
                 dim = c.target.dimension
@@ -135,7 +136,7 @@ class Stage:
     ) -> sql.Composed:
         plan = self.plan
         overriding = any(c.target.identity == "always" for c in self.loaded if c.target)
-        where = []
+        where: list[sql.Composable] = []
         if exclude_rejects:
             where.append(
                 sql.SQL("NOT EXISTS (SELECT 1 FROM {} r WHERE r.rec = s.rec)").format(self.rej)
@@ -285,7 +286,7 @@ class Stage:
         keys = [by_target[k] for k in fk.columns]
         schema, _, name = fk.ref_table.partition(".")
         parent = sql.Identifier(schema, name)
-        select = [sql.SQL("s.rec")]
+        select: list[sql.Composable] = [sql.SQL("s.rec")]
         select += [
             sql.SQL("{} AS {}").format(self.value(k), sql.Identifier(f"k{i}"))
             for i, k in enumerate(keys)
@@ -314,7 +315,7 @@ class Stage:
             ),
             sql.SQL(shown),
         )
-        in_stage = sql.SQL("")
+        in_stage: sql.Composable = sql.SQL("")
         if fk.self_reference:
             in_stage = sql.SQL(" AND NOT EXISTS (SELECT 1 FROM good h WHERE {})").format(
                 sql.SQL(" AND ").join(
@@ -349,9 +350,9 @@ class Stage:
                 sql.Identifier(f"{self.name}_rec"), self.ident
             )
         )
-        lo, hi = conn.execute(
+        lo, hi = one(conn.execute(
             sql.SQL("SELECT min(rec), max(rec) FROM {}").format(self.ident)
-        ).fetchone()
+        ))
         if lo is None:
             return 0
         query = self.insert_sql(exclude_rejects=True, rec_range=True)

@@ -8,6 +8,7 @@ import psycopg
 
 from aria_tui.errors import AriaError
 from aria_tui.pg.catalog import read_catalog
+from aria_tui.pg.rows import one
 from aria_tui.profiles import Profile
 
 
@@ -31,11 +32,11 @@ def needs_bootstrap(conn: psycopg.Connection, profile: Profile) -> bool:
     targets = sorted({t.target for t in profile.tables if t.target})
     if not targets:
         return False
-    present = conn.execute(
+    present = one(conn.execute(
         "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
         "WHERE c.relkind IN ('r', 'p') AND n.nspname || '.' || c.relname = ANY(%s)",
         (targets,),
-    ).fetchone()[0]
+    ))[0]
     return present < len(targets)
 
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 import psycopg
 from psycopg import sql
 
+from aria_tui.pg.rows import one
+
 
 @dataclass(frozen=True)
 class Column:
@@ -81,7 +83,7 @@ class Table:
         return f"{self.schema}.{self.name}"
 
     @property
-    def ident(self) -> sql.Composed:
+    def ident(self) -> sql.Identifier:
         return sql.Identifier(self.schema, self.name)
 
     def column(self, name: str) -> Column | None:
@@ -180,7 +182,7 @@ WHERE i.indrelid = ANY(%(oids)s) AND i.indisunique AND i.indpred IS NULL
 ORDER BY i.indrelid, ci.relname
 """
 
-_ON_DELETE = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
+_ON_DELETE: dict[str, str] = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
 _IDENTITY = {"a": "always", "d": "by default"}
 
 
@@ -188,9 +190,9 @@ def read_catalog(conn: psycopg.Connection, schemas: list[str] | None = None) -> 
     """Read every user table (or those of `schemas`) with columns, keys and foreign keys."""
     with conn.cursor() as cur:
         cur.execute("SELECT current_setting('server_version'), current_setting('server_version_num')::int, current_database()")
-        version, version_num, database = cur.fetchone()
+        version, version_num, database = one(cur)
         cur.execute("SELECT extname, extversion FROM pg_extension ORDER BY extname")
-        extensions = dict(cur.fetchall())
+        extensions: dict[str, str] = dict(cur.fetchall())
         cur.execute(
             "SELECT nspname FROM pg_namespace WHERE nspname <> ALL(%(system)s) "
             "AND nspname NOT LIKE 'pg_%%' ORDER BY nspname",
@@ -251,7 +253,7 @@ def read_catalog(conn: psycopg.Connection, schemas: list[str] | None = None) -> 
                     columns=tuple(cols),
                     ref_table=names.get(frelid, str(frelid)),
                     ref_columns=tuple(fcols),
-                    on_delete=_ON_DELETE.get(deltype, deltype),
+                    on_delete=_ON_DELETE.get(deltype, str(deltype)),
                     deferrable=deferrable,
                 )
             )
@@ -287,4 +289,4 @@ def exact_row_count(conn: psycopg.Connection, table: str | Table) -> int:
     else:
         schema, _, name = table.partition(".")
         ident = sql.Identifier(schema, name)
-    return conn.execute(sql.SQL("SELECT count(*) FROM {}").format(ident)).fetchone()[0]
+    return one(conn.execute(sql.SQL("SELECT count(*) FROM {}").format(ident)))[0]

@@ -30,14 +30,14 @@ class Target:
     def redact(self, text: str) -> str:
         return dsn_mod.redact(text, self.conninfo, self.spec)
 
-    def connect(self, **kwargs) -> psycopg.Connection:
-        return connect(self, **kwargs)
+    def connect(self, *, autocommit: bool = False, connect_timeout: int = 10) -> psycopg.Connection:
+        return connect(self, autocommit=autocommit, connect_timeout=connect_timeout)
 
 
 def resolve(spec: str | None, database: str = dsn_mod.DEFAULT_DATABASE) -> Target:
     """Resolve `--dsn` / ARIA_TUI_DSN / embedded into a Target, starting the embedded server if needed."""
     parsed = dsn_mod.parse_spec(spec)
-    if parsed.is_embedded:
+    if parsed.embedded_dir is not None:
         from aria_tui.pg import embedded
 
         server = embedded.start(parsed.embedded_dir)

@@ -121,7 +121,7 @@ _KV_SECRET = re.compile(
 def _scrub(raw: bytes) -> bytes:
     """Same length, secrets overwritten with '*' (argv memory cannot grow)."""
 
-    def stars(m: re.Match) -> bytes:
+    def stars(m: re.Match[bytes]) -> bytes:
         return m.group(1) + b"*" * len(m.group(2)) + m.group(3)
 
     for pattern in (_URI_SECRET, _QUERY_SECRET, _KV_SECRET):

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aria_tui.errors import TargetUnreachable
 
-_servers: dict[Path, object] = {}
+if TYPE_CHECKING:
+    from pgserver import PostgresServer
+
+_servers: dict[Path, PostgresServer] = {}
 
 
-def start(data_dir: Path):
+def start(data_dir: Path) -> PostgresServer:
     """Start (or join) the server for `data_dir`; it stops when the last process using it exits."""
     data_dir = Path(data_dir)
     if data_dir in _servers:
@@ -31,7 +35,7 @@ def start(data_dir: Path):
     return server
 
 
-def ensure_database(server, database: str) -> str:
+def ensure_database(server: PostgresServer, database: str) -> str:
     """Create `database` if missing, with the extensions the embedded target promises; return its URI."""
     import psycopg
 

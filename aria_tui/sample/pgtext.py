@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -57,7 +58,7 @@ def csv_field(value: object) -> str:
     raise TypeError(f"no CSV form for {type(value).__name__}")
 
 
-def csv_line(values: list[object] | tuple[object, ...]) -> str:
+def csv_line(values: Sequence[object]) -> str:
     return ",".join([csv_field(v) for v in values]) + "\n"
 
 

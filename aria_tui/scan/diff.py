@@ -492,7 +492,7 @@ def judge(sample: FileSample, table: Table) -> Diff:
     issues.sort(key=lambda i: (i.line, i.column))
 
     loaded = [t for t in (mapping[c] for c in mapping) if t is not None]
-    positions = [table.column(t).position for t in loaded]
+    positions = [c.position for t in loaded if (c := table.column(t)) is not None]
     reordered = positions != sorted(positions)
 
     blockers = []

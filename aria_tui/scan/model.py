@@ -6,6 +6,7 @@ same thing; `Inventory.to_json()` is the `aria-tui scan --json` object.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -202,12 +203,13 @@ class Inventory:
 
     def table(self, name: str) -> TableScan | None:
         """By file stem, bare table name or 'schema.table' target; None when nothing matches."""
-        for by in (
+        matchers: tuple[Callable[[TableScan], bool], ...] = (
             lambda t: t.name == name,
             lambda t: t.target == name,
             lambda t: t.file.name == name,
             lambda t: t.table_name == name,
-        ):
+        )
+        for by in matchers:
             hits = [t for t in self.tables if by(t)]
             if len(hits) == 1:
                 return hits[0]

@@ -12,7 +12,7 @@ import argparse
 import threading
 import time
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import work
 from textual.app import App
@@ -25,6 +25,11 @@ from aria_tui.ui import messages as msg
 from aria_tui.ui.commands import WizardCommands
 from aria_tui.ui.fmt import error_sentence
 from aria_tui.ui.state import STEPS, Connection, WizardState
+
+if TYPE_CHECKING:
+    from aria_tui.load.events import Event as LoadEvent
+    from aria_tui.load.events import EventCallback
+    from aria_tui.validate.model import ValidateEvent
 
 # progress ticks per second sent from a worker: enough for a smooth bar (≥ 4 repaints/s) without
 # flooding the message queue of the UI thread while a fast table streams
@@ -326,7 +331,7 @@ class AriaApp(App[int]):
             cancelled = bool(getattr(result, "cancelled", False)) or cancel.is_set()
             self.post_message(msg.LoadFinished(result, cancelled=cancelled))
 
-    def _event_relay(self, dry_run: bool):
+    def _event_relay(self, dry_run: bool) -> EventCallback:
         """The core's on_event callback: forwards events from the worker thread, throttling progress.
 
         Only post_message crosses threads here: call_from_thread would make the load wait for the UI.
@@ -336,7 +341,7 @@ class AriaApp(App[int]):
         last: dict[str, float] = {}
         interval = 1.0 / PROGRESS_HZ
 
-        def relay(event: Any) -> None:
+        def relay(event: LoadEvent) -> None:
             if isinstance(event, TableProgress):
                 now = time.monotonic()
                 if now - last.get(event.target, 0.0) < interval and event.rows_done < event.rows_total:
@@ -360,9 +365,12 @@ class AriaApp(App[int]):
             state.connection.target,
             profile=profile,
             tables=sorted(state.selected),
-            on_event=lambda event: self.post_message(msg.ValidationProgressed(event)),
+            on_event=self._validation_relay,
         )
         self.post_message(msg.ValidationFinished(validation))
+
+    def _validation_relay(self, event: ValidateEvent) -> None:
+        self.post_message(msg.ValidationProgressed(event))
 
     # -- results ----------------------------------------------------------------------------------
 
@@ -430,7 +438,7 @@ class AriaApp(App[int]):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The one place where a worker's failure becomes something the operator can read."""
         worker = event.worker
-        if event.state == WorkerState.ERROR:
+        if event.state == WorkerState.ERROR and worker.error is not None:
             if worker.group == "load":
                 self.state.running = False
                 screen = self.step_screen("run")

@@ -14,6 +14,7 @@ import psycopg
 from psycopg import sql
 
 from aria_tui.pg.catalog import Table
+from aria_tui.pg.rows import one
 from aria_tui.validate import staging as st
 from aria_tui.validate.journal import JournalEntry
 from aria_tui.validate.model import (
@@ -105,11 +106,11 @@ def measure(
         )
     else:
         distinct = sql.SQL("count(*) FILTER (WHERE {} IS NULL)").format(sql.Identifier(st.REASON))
-    invalid, distinct_keys = conn.execute(
+    invalid, distinct_keys = one(conn.execute(
         sql.SQL("SELECT count(*) FILTER (WHERE {r} IS NOT NULL), {d} FROM {cast}").format(
             **NAMES, d=distinct
         )
-    ).fetchone()
+    ))
     invalid_samples: tuple[tuple[int, str], ...] = ()
     if invalid:
         invalid_samples = tuple(
@@ -187,14 +188,14 @@ def measure(
                 m=st.key_match(key, "t", "s"),
             )
         )
-        duplicates, bad_vectors, orphans, missing = conn.execute(
+        duplicates, bad_vectors, orphans, missing = one(conn.execute(
             sql.SQL(
                 "SELECT count(*) FILTER (WHERE _dup), "
                 "count(*) FILTER (WHERE NOT _dup AND _bad IS NOT NULL), "
                 "count(*) FILTER (WHERE NOT _dup AND _bad IS NULL AND _orphan IS NOT NULL), "
                 "count(*) FILTER (WHERE NOT _dup AND _bad IS NULL AND _orphan IS NULL) FROM {}"
             ).format(sql.Identifier(st.MISSING))
-        ).fetchone()
+        ))
         if bad_vectors:
             rows = conn.execute(
                 sql.SQL(
@@ -349,7 +350,7 @@ def _bits(expr: sql.Composable) -> sql.Composable:
     return sql.SQL("('x' || left({}, 15))::bit(60)::bigint").format(expr)
 
 
-def _digest(count: int, total) -> str:
+def _digest(count: int, total: object) -> str:
     return hashlib.md5(f"{count}:{total or 0}".encode()).hexdigest()[:12]
 
 
@@ -400,11 +401,11 @@ def _content_keyed(conn: psycopg.Connection, s: Staged, ncols: int) -> Check:
             "SELECT {keys}, _aria_th, _aria_sh = _aria_th AND _aria_v AS _aria_same, _aria_r "
             "FROM (" + pairs + ") AS x"
         ).format(**fmt)
-    compared, differing, target_sum = conn.execute(
+    compared, differing, target_sum = one(conn.execute(
         sql.SQL(
             "SELECT count(*), count(*) FILTER (WHERE NOT _aria_same), sum({tb}) FROM ({j}) AS j"
         ).format(tb=_bits(sql.SQL("_aria_th")), j=joined)
-    ).fetchone()
+    ))
     t_sum = _digest(compared, target_sum)
     if differing:
         rows = conn.execute(
@@ -492,7 +493,7 @@ def _differing_columns(conn: psycopg.Connection, s: Staged, recs: list[int]) -> 
 def _content_multiset(conn: psycopg.Connection, s: Staged, ncols: int) -> Check:
     """No key: every export row hash must occur in the target at least as often as in the file."""
     lay = s.lay
-    short, short_records, export_n, export_sum, recs = conn.execute(
+    short, short_records, export_n, export_sum, recs = one(conn.execute(
         sql.SQL(
             "WITH s AS (SELECT {h} AS h, count(*) AS n, min({rec}) AS rec FROM {cast} "
             "WHERE {r} IS NULL GROUP BY {h}), "
@@ -508,7 +509,7 @@ def _content_multiset(conn: psycopg.Connection, s: Staged, ncols: int) -> Check:
             t=lay.table.ident,
             bits=_bits(sql.SQL("s.h")),
         )
-    ).fetchone()
+    ))
     digest = _digest(export_n, export_sum)
     if short:
         named = ", ".join(f"record {r}" for r in recs or ())
@@ -548,9 +549,9 @@ def foreign_keys(conn: psycopg.Connection, table: Table, lay: st.Layout | None) 
             loaded=loaded,
         )
         what = f"{', '.join(cols)} -> {fk.ref_table} ({', '.join(ref_cols)})"
-        n = conn.execute(
+        n = one(conn.execute(
             sql.SQL("SELECT count(*) FROM {t} AS t WHERE {w}").format(t=table.ident, w=where)
-        ).fetchone()[0]
+        ))[0]
         if not n:
             fine.append(what)
             continue
@@ -628,18 +629,18 @@ def sequences(conn: psycopg.Connection, table: Table) -> Check | None:
     for col in cols:
         seq = col.sequence
         assert seq
-        increment, last_value, is_called = conn.execute(
+        increment, last_value, is_called = one(conn.execute(
             sql.SQL(
                 "SELECT (SELECT seqincrement FROM pg_sequence WHERE seqrelid = {lit}::regclass), "
                 "last_value, is_called FROM {seq}"
             ).format(lit=sql.Literal(seq), seq=sql.SQL(seq))
-        ).fetchone()
+        ))
         extreme_fn = "max" if increment > 0 else "min"
-        extreme = conn.execute(
+        extreme = one(conn.execute(
             sql.SQL("SELECT {f}({c}) FROM {t}").format(
                 f=sql.SQL(extreme_fn), c=sql.Identifier(col.name), t=table.ident
             )
-        ).fetchone()[0]
+        ))[0]
         # nextval returns last_value itself until the sequence has been called once
         next_value = last_value + increment if is_called else last_value
         if extreme is None:

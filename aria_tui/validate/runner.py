@@ -26,6 +26,7 @@ from aria_tui.errors import AriaError, Cancelled
 from aria_tui.pg import locks
 from aria_tui.pg.catalog import Table, exact_row_count
 from aria_tui.pg.connect import Target
+from aria_tui.pg.rows import one
 from aria_tui.validate import checks
 from aria_tui.validate import journal as journal_mod
 from aria_tui.validate import report as report_mod
@@ -203,7 +204,7 @@ def _helpers(
     # not in a savepoint: the server refuses to export a snapshot from a subtransaction. The
     # transaction has done nothing yet, so on failure it simply starts again.
     try:
-        snapshot = conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
+        snapshot = one(conn.execute("SELECT pg_export_snapshot()"))[0]
     except psycopg.Error:  # e.g. a hot standby: validate on one connection
         conn.rollback()
         _begin(conn)
@@ -434,7 +435,7 @@ def _validate_table(
     return done(status, found, target_rows, staged.rejected)
 
 
-def _row_count(conn: psycopg.Connection, table) -> int:
+def _row_count(conn: psycopg.Connection, table: Table) -> int:
     """count(*) for a table whose checks could not run; 0 when even that is refused (the
     failing check says why)."""
     conn.execute("SAVEPOINT aria_count")

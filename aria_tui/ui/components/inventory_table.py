@@ -16,6 +16,8 @@ from aria_tui.ui import fmt
 from aria_tui.ui.state import why_blocked
 
 if TYPE_CHECKING:
+    from _typeshed import SupportsRichComparison
+
     from aria_tui.scan.model import TableScan
 
 PRIORITY_ORDER = {"HIGH": 0, "MEDIUM": 1, "LOW": 2, "SKIP": 3}
@@ -25,7 +27,7 @@ VERDICT_LABEL = {"match": "match", "drift": "drift", "blocked": "blocked", "no_t
 CATEGORY_SHORT = {"infrastructure": "infra", "third-party": "3rd-party"}
 
 # (label shown in the totals line, sort key); the first is the export's own order
-SORTS: tuple[tuple[str, Callable[[TableScan], object] | None], ...] = (
+SORTS: tuple[tuple[str, Callable[[TableScan], SupportsRichComparison] | None], ...] = (
     ("export order", None),
     ("file", lambda t: t.file.name.lower()),
     ("records ↓", lambda t: -t.rows),

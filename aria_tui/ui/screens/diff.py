@@ -29,7 +29,7 @@ class DiffScreen(Screen[None]):
         Binding("escape,d", "close", "Back", id="diff-back", key_display="esc"),
         Binding("left", "move(-1)", "Prev file", id="diff-prev", key_display="←", priority=True),
         Binding("right", "move(1)", "Next file", id="diff-next", key_display="→", priority=True),
-        Binding("space", "toggle", "Tick", id="diff-tick"),
+        Binding("space", "tick", "Tick", id="diff-tick"),
     ]
 
     def __init__(self, names: list[str], current: str) -> None:
@@ -77,7 +77,7 @@ class DiffScreen(Screen[None]):
         self.index = (self.index + step) % len(self.names)
         self.show()
 
-    def action_toggle(self) -> None:
+    def action_tick(self) -> None:
         state = self.app.state  # type: ignore[attr-defined]
         scan = next((t for t in state.tables() if t.name == self.current_name), None)
         if scan is not None:

@@ -33,7 +33,7 @@ class InventoryScreen(StepScreen):
         "the override is recorded in the plan."
     )
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("space", "toggle", "Tick", id="tick"),
+        Binding("space", "tick", "Tick", id="tick"),
         Binding("h", "tick_priority('HIGH')", "HIGH", id="tick-high", group=_TICK),
         Binding("m", "tick_priority('MEDIUM')", "MEDIUM", id="tick-medium", group=_TICK),
         Binding("l", "tick_priority('LOW')", "LOW", id="tick-low", group=_TICK),
@@ -155,7 +155,7 @@ class InventoryScreen(StepScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         scanning = self.wizard.busy("scan")
-        if action in ("toggle", "tick_priority", "tick_category", "sort", "filter", "diff"):
+        if action in ("tick", "tick_priority", "tick_category", "sort", "filter", "diff"):
             return None if scanning or self.state.inventory is None else True
         if action == "override":
             return self._can_override(scanning)
@@ -176,7 +176,7 @@ class InventoryScreen(StepScreen):
             return None
         return True if manifest_block(current) is not None else None
 
-    def action_toggle(self) -> None:
+    def action_tick(self) -> None:
         current = self.grid.current()
         if current is None:
             return
