@@ -279,12 +279,19 @@ def test_rows_the_load_would_reject_are_counted_not_missing(tmp_path, empty_db, 
         conn.execute("CREATE TABLE public.items (id int PRIMARY KEY, qty int NOT NULL, emb vector(3))")
         conn.execute("INSERT INTO public.items VALUES (1, 5, '[1,2,3]')")
     code, result, _ = validate_json(cli, empty_db, "--profile", "none", "--report-dir", tmp_path, folder=folder)
-    assert code == 0, result
+    # records that cannot be loaded are export data the target lacks: never green (issue 14)
+    assert code == 1 and result["ok"] is False, result
     items = by_target(result)["public.items"]
-    assert items["rejected"] == 4
-    detail = checks_of(items)["presence"]["detail"]
-    assert "4 not loadable" in detail and "qty is not a valid integer" in detail
+    assert items["rejected"] == 4 and items["not_in_target"] == 4
+    assert items["status"] == "incomplete"
+    assert result["headline"].startswith("4 records of the export are not in the target")
+    checks = checks_of(items)
+    detail = checks["presence"]["detail"]
+    assert not checks["presence"]["ok"]
+    assert "4 records of items.csv cannot be loaded" in detail and "qty is not a valid integer" in detail
     assert "emb has 2 dimensions, not 3" in detail
+    # what is in the target is right: only the presence of every record fails
+    assert all(c["ok"] for c in checks.values() if c["name"] != "presence")
 
 
 def test_password_never_reaches_output_or_report(aria_db, cli, tmp_path):

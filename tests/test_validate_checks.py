@@ -59,19 +59,26 @@ def test_casting_makes_text_differences_equal(conn, tmp_path):
     assert s.invalid == 0 and checks.presence(s).ok
 
 
-def test_in_file_duplicate_keys_and_duplicates_under_another_unique_key(conn, tmp_path):
+def test_in_file_repeats_and_a_record_found_only_through_another_unique_key(conn, tmp_path):
     conn.execute("CREATE TABLE public.m (id int PRIMARY KEY, key text UNIQUE NOT NULL, v text)")
     # the target's own seed row, under another id than the export's: the load skips it
     conn.execute("INSERT INTO public.m VALUES (100, 'identity', 'seed')")
     conn.execute("INSERT INTO public.m VALUES (1, 'a', 'one'), (2, 'b', 'two')")
-    path = write(tmp_path, "m.csv", "id,key,v\n1,a,one\n2,b,two\n2,b,two again\n7,identity,seed\n")
+    path = write(tmp_path, "m.csv", "id,key,v\n1,a,one\n2,b,two\n2,b,two\n7,identity,seed\n")
     _, s = stage(conn, path, "public.m")
-    assert (s.duplicates, s.missing, s.in_file_duplicates) == (1, 0, 1)
-    assert checks.presence(s).ok
+    # record 4 is found only through key=identity, as id=100: another row, not this record
+    assert (s.other_key, s.missing, s.repeats, s.equal) == (1, 0, 1, 3)
+    content = checks.content(conn, s)
+    assert not content.ok and "record 4: id=7 is not in the target, but key=identity" in content.detail
+    assert "id=100" in content.detail
     rec = checks.reconciliation(s, 3, None)
-    assert rec.ok and "repeat a key" in rec.detail and "no journal" in rec.detail
-    # one of the two records of key 2 is in the target, exactly: that is a pass
-    assert checks.content(conn, s).ok
+    assert "repeat a key" in rec.detail and "no journal" in rec.detail
+    # an identical repeat is one row; a repeat with other content is a record the target lacks
+    path = write(tmp_path, "m.csv", "id,key,v\n1,a,one\n2,b,two\n2,b,two again\n")
+    _, s = stage(conn, path, "public.m")
+    assert (s.differing, s.equal) == (1, 2)
+    content = checks.content(conn, s)
+    assert not content.ok and "id=2 (record 3: v)" in content.detail
 
 
 def test_missing_and_changed_rows_are_named_with_composite_keys(conn, tmp_path):
@@ -95,7 +102,9 @@ def test_keyless_table_compares_a_multiset(conn, tmp_path):
     content = checks.content(conn, s)
     assert not content.ok and "1 record" in content.detail and "record 1" in content.detail
     conn.execute("INSERT INTO public.k VALUES ('x', 1.5)")
-    assert checks.content(conn, s).ok
+    _, s = stage(conn, path, "public.k")
+    assert checks.content(conn, s).ok and s.extras == 1  # 'extra' was there: not judged
+    assert "1 row more than k.csv" in checks.presence(s).detail
 
 
 def test_unloadable_records_never_crash_and_are_counted(conn, tmp_path):
@@ -124,10 +133,13 @@ def test_unloadable_records_never_crash_and_are_counted(conn, tmp_path):
     reasons = " | ".join(r for _, r in s.invalid_samples)
     assert "v has 2 dimensions, not 3" in reasons and "is not a valid vector(3)" in reasons
     presence = checks.presence(s)
-    assert presence.ok and "rejected for a missing parent" in presence.detail
+    # records that cannot be loaded are export data the target lacks: never a pass
+    assert not presence.ok and "8 records of c.csv cannot be loaded" in presence.detail
+    assert "the parent is in neither the target nor the export" in presence.detail
     assert checks.content(conn, s).ok
     assert checks.reconciliation(s, 1, None).ok
     conn.execute("UPDATE public.c SET d = '2024-01-02', v = '[1,2,4]' WHERE id = 1")
+    _, s = stage(conn, path, "public.c")
     content = checks.content(conn, s)  # staged as text (careful path): columns still named
     assert s.source == st.RAW and "id=1 (record 1: v, d)" in content.detail
     journal = JournalEntry("loaded", inserted=1, duplicates=0, rejected=8)
@@ -202,9 +214,11 @@ def test_bad_vectors_in_an_otherwise_clean_file_are_rejected_not_missing(conn, t
     assert (s.invalid, s.missing) == (2, 0)
     assert [r for r, _ in s.invalid_samples] == [3, 4]
     assert "v has 2 dimensions, not 3" in s.invalid_samples[0][1]
-    assert checks.presence(s).ok and checks.reconciliation(s, 2, None).ok
+    assert not checks.presence(s).ok and checks.reconciliation(s, 2, None).ok
+    assert s.not_in_target == 2 and s.missing == 0
     content = checks.content(conn, s)
     assert content.ok and "value by value" in content.detail
     conn.execute("UPDATE public.e SET v = '[0.5,0.25,0.126]' WHERE id = 2")
+    _, s = stage(conn, path, "public.e")
     content = checks.content(conn, s)
     assert not content.ok and "id=2" in content.detail

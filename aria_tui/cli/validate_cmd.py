@@ -24,7 +24,7 @@ from aria_tui.cli.common import (
 from aria_tui.errors import EXIT_FAILED, EXIT_OK, AriaError
 from aria_tui.pg.connect import resolve
 from aria_tui.validate import CHECK_NAMES, ValidateEvent, Validation, validate
-from aria_tui.validate.report import STATUS_TEXT
+from aria_tui.validate.report import STATUS_TEXT, check_dir
 from aria_tui.validate.runner import DEFAULT_LOCK_TIMEOUT
 
 
@@ -42,6 +42,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="where to write the Markdown and JSON report (default: the user data dir's reports/)",
     )
     parser.add_argument(
+        "--exact",
+        action="store_true",
+        help="every table must hold its file's records and nothing else (the default for tables "
+        "the load journal shows empty before their load)",
+    )
+    parser.add_argument(
         "--lock-timeout",
         default=DEFAULT_LOCK_TIMEOUT,
         help="how long to wait for a table another session has locked (a PostgreSQL duration)",
@@ -52,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
     folder = Path(args.export_dir)
     # the folder is checked before the target, so a typo fails at once, before a server starts
     csvio.discover(folder)
+    check_dir(Path(args.report_dir) if args.report_dir else None)  # before a server starts too
     target = resolve(args.dsn)
     try:
         with TransientProgress("validating", not args.json, _validate_tick) as tick:
@@ -65,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
                 on_event=tick,
                 lock_timeout=args.lock_timeout,
                 accept_changed=split_list(args.accept_changed),
+                exact=args.exact,
             )
     except psycopg.Error as exc:
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -141,6 +149,10 @@ def print_validation(v: Validation) -> None:
             # details quote data ("[0.1, ...]"), which Rich would read as markup
             console.print(Text.assemble(("✗ ", "bold red"), f"{t.target} {c.name}: {c.detail}"))
     verdict = "[bold green]PASS[/]" if v.ok else "[bold red]FAIL[/]"
+    console.print(Text(v.headline, style="bold green" if v.ok else "bold red"))
+    for t in v.tables:
+        if t.reject_file and t.not_in_target:
+            console.print(f"Rejected records of {t.target}: {t.reject_file}", markup=False)
     console.print(
         f"{verdict}: {v.passed} of {len(v.tables)} tables passed in {v.seconds:.1f} s; "
         f"{len(v.not_selected)} files not selected."

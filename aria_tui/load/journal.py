@@ -45,6 +45,7 @@ class Entry:
     reject_file: str | None
     path: str | None
     committed_at: float
+    rows_before: int | None = None  # rows the table held when its load began (validate --exact)
 
 
 def journal_path(export: Path, target_key: str) -> Path:

@@ -81,6 +81,7 @@ class _Work:
     sequences: tuple[str, ...] = ()
     notes: list[str] = field(default_factory=list)
     empty_before: bool = False
+    rows_before: int | None = None
 
     def result(self, status: str, error: str | None = None) -> m.TableResult:
         loaded = status == m.LOADED
@@ -387,6 +388,7 @@ class _Runner:
                 reject_file=result.reject_file,
                 path=result.path,
                 committed_at=time.time(),
+                rows_before=work.rows_before,
             )
         )
 
@@ -518,6 +520,7 @@ class _Runner:
         conn.execute(sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(tp.table.ident))
         before = _count(conn, tp)
         work.empty_before = before == 0
+        work.rows_before = before
         if before and not tp.conflict_keys:
             raise _TableFailed(
                 f"{tp.target} already holds {before} rows and has no primary key or unique "

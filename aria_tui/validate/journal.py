@@ -26,6 +26,9 @@ class JournalEntry:
     csv_rows: int | None = None  # records the load read
     size: int | None = None  # bytes of the file the load read
     mtime_ns: int | None = None  # and its modification time then
+    sha256: str | None = None  # and its checksum
+    reject_file: str | None = None  # where the load wrote the records it rejected
+    rows_before: int | None = None  # rows the table held before the load (None: not recorded)
 
 
 def read_entries(folder: Path, target: Target) -> dict[str, JournalEntry]:
@@ -47,6 +50,9 @@ def read_entries(folder: Path, target: Target) -> dict[str, JournalEntry]:
             csv_rows=e.csv_rows,
             size=e.size,
             mtime_ns=e.mtime_ns,
+            sha256=e.sha256 or None,
+            reject_file=e.reject_file,
+            rows_before=getattr(e, "rows_before", None),
         )
         for name, e in journal.entries.items()
     }

@@ -7,6 +7,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+# how the checksums of the report are made (checks.py computes them), so a third party can redo them
+CHECKSUM_METHOD = (
+    "md5 of the text 'ROWS:SUM' where SUM is the sum, over the rows, of the first 60 bits (15 hex "
+    "digits) of md5(record_send(ROW(the loaded columns, in the file's column order, cast to the "
+    "target's types))) read as an integer; vector columns of keyed tables are compared value by "
+    "value and not part of the sum"
+)
+
 # check names, in the order the report shows them
 RECONCILIATION = "reconciliation"
 PRESENCE = "presence"
@@ -20,6 +28,9 @@ CHECK_NAMES = (RECONCILIATION, PRESENCE, CONTENT, FOREIGN_KEYS, VECTORS, SEQUENC
 # TableValidation.status
 PASSED = "passed"
 FAILED = "failed"
+# every check holds for what is in the target, but records of the file cannot be loaded (the
+# load rejected them): export data the target lacks, so never green
+INCOMPLETE = "incomplete"
 NO_TARGET = "no_target"  # the target has no table for the file
 BLOCKED = "blocked"  # the scan found the file unloadable (missing column, broken CSV, ...)
 SKIPPED = "skipped"  # the load journal says the load skipped or failed this table
@@ -46,9 +57,19 @@ class TableValidation:
     status: str
     seconds: float = 0.0
     priority: str | None = None
-    # records the export holds that the target should not (values that do not cast, vectors of
-    # the wrong dimension, NULL in a NOT NULL column, a foreign key with no parent)
+    # records the export holds that the target cannot (values that do not cast, vectors of the
+    # wrong dimension, NULL in a NOT NULL column, a parent in neither the export nor the target)
     rejected: int = 0
+    not_in_target: int = 0  # records of the file the target lacks: `rejected` + missing ones
+    differing: int = 0  # records the target holds with other content (or another key)
+    reject_file: str | None = None  # the load's reject file, from its journal
+    exact: bool = False  # the target was judged to hold nothing but the file's records
+    # the certificate: what was compared, so that a third party can check it again
+    file_sha256: str | None = None
+    file_bytes: int | None = None
+    export_checksum: str | None = None  # over the file's loadable records
+    target_checksum: str | None = None  # over every row of the target table
+    decisions: tuple[str, ...] = ()  # operator decisions applied to this table (none yet)
 
     @property
     def ok(self) -> bool:
@@ -74,6 +95,15 @@ class TableValidation:
             "status": self.status,
             "priority": self.priority,
             "rejected": self.rejected,
+            "not_in_target": self.not_in_target,
+            "differing": self.differing,
+            "reject_file": self.reject_file,
+            "exact": self.exact,
+            "file_sha256": self.file_sha256,
+            "file_bytes": self.file_bytes,
+            "export_checksum": self.export_checksum,
+            "target_checksum": self.target_checksum,
+            "decisions": list(self.decisions),
             "seconds": round(self.seconds, 3),
             "checks": [c.to_json() for c in self.checks],
         }
@@ -101,6 +131,41 @@ class Validation:
     def failed(self) -> int:
         return len(self.tables) - self.passed
 
+    @property
+    def not_in_target(self) -> int:
+        """Records of the validated files the target does not hold."""
+        return sum(t.not_in_target for t in self.tables)
+
+    @property
+    def headline(self) -> str:
+        """The verdict in one sentence."""
+        records = sum(t.csv_rows for t in self.tables)
+        if self.ok:
+            return (
+                f"Proven: all {records:,} records of the {len(self.tables)} validated files are in "
+                "the target with equal content."
+            )
+        parts = []
+        missing = self.not_in_target
+        if missing:
+            parts.append(
+                f"{missing:,} record{'s' if missing != 1 else ''} of the export "
+                f"{'are' if missing != 1 else 'is'} not in the target"
+            )
+        differing = sum(t.differing for t in self.tables)
+        if differing:
+            parts.append(
+                f"{differing:,} record{'s' if differing != 1 else ''} of the export "
+                f"{'differ' if differing != 1 else 'differs'} from the target"
+            )
+        unchecked = sum(1 for t in self.tables if t.status in (NO_TARGET, BLOCKED, ERROR))
+        if unchecked:
+            parts.append(f"{unchecked} file{'s' if unchecked != 1 else ''} could not be checked")
+        failed = self.failed
+        parts.append(f"{failed} of {len(self.tables)} table{'s' if len(self.tables) != 1 else ''} not proven")
+        text = "; ".join(parts)
+        return text[0].upper() + text[1:] + "."
+
     def to_json(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
@@ -111,13 +176,18 @@ class Validation:
             "profile": self.profile,
             "started_at": self.started_at,
             "seconds": round(self.seconds, 3),
+            "headline": self.headline,
             "summary": {
                 "tables": len(self.tables),
                 "passed": self.passed,
                 "failed": self.failed,
+                "incomplete": sum(1 for t in self.tables if t.status == INCOMPLETE),
                 "csv_rows": sum(t.csv_rows for t in self.tables),
                 "target_rows": sum(t.target_rows for t in self.tables),
+                "not_in_target": self.not_in_target,
+                "differing": sum(t.differing for t in self.tables),
             },
+            "checksum_method": CHECKSUM_METHOD,
             "tables": [t.to_json() for t in self.tables],
             "not_selected": list(self.not_selected),
             "notes": list(self.notes),

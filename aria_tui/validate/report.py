@@ -5,12 +5,20 @@ byte goes through `Target.redact` first so a password can never reach them."""
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import replace
 from pathlib import Path
 
+from aria_tui.errors import AriaError
 from aria_tui.paths import data_dir, private_dir, write_private
 from aria_tui.pg.connect import Target
-from aria_tui.validate.model import CHECK_NAMES, STATUS, TableValidation, Validation
+from aria_tui.validate.model import (
+    CHECK_NAMES,
+    CHECKSUM_METHOD,
+    STATUS,
+    TableValidation,
+    Validation,
+)
 
 YES, NO, NA = "✅", "❌", "—"
 
@@ -26,6 +34,7 @@ _TITLES = {
 STATUS_TEXT = {
     "passed": "passed",
     "failed": "FAILED",
+    "incomplete": "INCOMPLETE (records not loaded)",
     "no_target": "no target table",
     "blocked": "blocked",
     "skipped": "skipped by the load",
@@ -35,6 +44,23 @@ STATUS_TEXT = {
 
 def reports_dir(report_dir: Path | None) -> Path:
     return private_dir(Path(report_dir) if report_dir else data_dir() / "reports")
+
+
+def check_dir(report_dir: Path | None) -> Path:
+    """The report folder, made if needed; one sentence (AriaError, exit 2) when it cannot hold the
+    report: validation checks this before any work, so a run is never lost to it."""
+    path = Path(report_dir) if report_dir else data_dir() / "reports"
+    if path.exists() and not path.is_dir():
+        raise AriaError(f"The report folder {path} is a file, not a folder: name a folder with --report-dir.")
+    try:
+        reports_dir(report_dir)
+    except OSError as exc:
+        raise AriaError(
+            f"Cannot create the report folder {path}: {exc.strerror or exc}."
+        ) from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise AriaError(f"Cannot write the report into {path}: permission denied.")
+    return path
 
 
 def write(validation: Validation, target: Target, report_dir: Path | None) -> Validation:
@@ -71,7 +97,7 @@ def markdown(v: Validation) -> str:
     add = lines.append
     add("# Cutover validation report")
     add("")
-    add(f"- **Verdict:** {verdict(v)}")
+    add(f"- **Verdict:** {verdict(v)}: {v.headline}")
     add(f"- **Export:** `{v.export}`")
     add(f"- **Target:** `{v.target_display}`")
     add(f"- **Profile:** {v.profile or 'none (generic)'}")
@@ -88,6 +114,8 @@ def markdown(v: Validation) -> str:
     add(f"| Rows in export (validated tables) | {sum(t.csv_rows for t in v.tables):,} |")
     add(f"| Rows in target (validated tables) | {sum(t.target_rows for t in v.tables):,} |")
     add(f"| Records not loadable (rejected) | {sum(t.rejected for t in v.tables):,} |")
+    add(f"| Records of the export not in the target | {v.not_in_target:,} |")
+    add(f"| Records that differ from the target | {sum(t.differing for t in v.tables):,} |")
     add(f"| Verdict | **{verdict(v)}** |")
     add("")
     add("## Tables")
@@ -114,9 +142,31 @@ def markdown(v: Validation) -> str:
     for t in failed:
         add(f"### `{t.target}` ({t.file}): {STATUS_TEXT.get(t.status, t.status)}")
         add("")
+        if t.not_in_target:
+            add(f"- **Not in the target**: {t.not_in_target:,} of the file's {t.csv_rows:,} records")
+        if t.reject_file:
+            add(f"- **Reject file of the load**: `{t.reject_file}`")
         for c in t.failures:
             add(f"- **{_TITLES.get(c.name, c.name)}**: {c.detail}")
         add("")
+    add("")
+    add("## Certificate")
+    add("")
+    add(
+        "What was compared, so that it can be checked again: each file by its sha256, its size "
+        "and its records, the checksum of its loadable records, and the target table's rows and "
+        "checksum now. Checksums: " + CHECKSUM_METHOD + "."
+    )
+    add("")
+    add("| Table | File | sha256 | Bytes | Records | Export checksum | Target rows | Target checksum | Exact |")
+    add("|---|---|---|---:|---:|---|---:|---|:---:|")
+    for t in v.tables:
+        add(
+            f"| `{t.target}` | {t.file} | `{t.file_sha256 or NA}` | "
+            f"{'' if t.file_bytes is None else f'{t.file_bytes:,}'} | {t.csv_rows:,} | "
+            f"`{t.export_checksum or NA}` | {t.target_rows:,} | `{t.target_checksum or NA}` | "
+            f"{YES if t.exact else NA} |"
+        )
     add("")
     add("## Check details")
     add("")

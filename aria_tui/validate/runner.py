@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg import sql
@@ -35,8 +35,10 @@ from aria_tui.validate.model import (
     BLOCKED,
     ERROR,
     FAILED,
+    INCOMPLETE,
     NO_TARGET,
     PASSED,
+    PRESENCE,
     SKIPPED,
     STATUS,
     Check,
@@ -70,6 +72,7 @@ def validate(
     cancel: CancelSignal = None,
     lock_timeout: str = DEFAULT_LOCK_TIMEOUT,
     accept_changed: list[str] | None = None,
+    exact: bool = False,
 ) -> Validation:
     """Prove the cutover of `folder` into `target`; writes the Markdown + JSON report.
 
@@ -79,11 +82,17 @@ def validate(
 
     `lock_timeout` (a PostgreSQL duration) bounds the wait for a table another session holds:
     that table then fails with a sentence naming it and the lock's holder. Raises AriaError
-    (exit 2) for an unusable folder, target or lock timeout, Cancelled when `cancel` fires.
+    (exit 2) for an unusable folder, target, lock timeout or report folder (checked before any
+    work), Cancelled when `cancel` fires.
+
+    `exact`: every table must hold nothing but its file's records (the target as a multiset
+    equal to the export); without it, that is asked of the tables the load journal shows empty
+    before their load.
     """
     from aria_tui.scan import scan as scan_export
 
     folder = Path(folder)
+    report_mod.check_dir(report_dir)  # a report that cannot be written must not cost a run
     started = time.monotonic()
     started_at = datetime.now(UTC).replace(microsecond=0)
     check_cancel = _canceller(cancel)
@@ -107,7 +116,7 @@ def validate(
         try:
             conns += _helpers(conn, target, _worker_count(chosen), lock_timeout)
             results = _run_tables(
-                conns, inventory, chosen, entries, check_cancel, emit, lock_timeout
+                conns, inventory, chosen, entries, check_cancel, emit, lock_timeout, exact
             )
         finally:
             for c in conns:
@@ -231,6 +240,7 @@ def _run_tables(
     check_cancel: Callable[[], None],
     emit: EventCallback,
     lock_timeout: str,
+    exact: bool = False,
 ) -> list[TableValidation]:
     """Validate the tables on the connections side by side, biggest file first; results come
     back in the order of `chosen`, whatever order they finished in."""
@@ -253,7 +263,7 @@ def _run_tables(
                 check_cancel()
                 emit(ValidateEvent(name, i, total, None, f"validating {ts.file.name}"))
                 result = _validate_table(
-                    conn, inventory, ts, entries, check_cancel, emit, i, total, lock_timeout
+                    conn, inventory, ts, entries, check_cancel, emit, i, total, lock_timeout, exact
                 )
             except BaseException as exc:  # noqa: BLE001 - handed to the calling thread below
                 errors.append(exc)
@@ -337,12 +347,28 @@ def _validate_table(
     index: int,
     total: int,
     lock_timeout: str,
+    exact: bool = False,
 ) -> TableValidation:
     started = time.monotonic()
     name = ts.target or ts.name
     table = inventory.catalog.get(ts.target) if ts.target else None
 
-    def done(status: str, found: list[Check], target_rows: int = 0, rejected: int = 0) -> TableValidation:
+    def done(
+        status: str,
+        found: list[Check],
+        target_rows: int = 0,
+        staged: checks.Staged | None = None,
+        **more: Any,
+    ) -> TableValidation:
+        if staged is not None:
+            more.update(
+                rejected=staged.rejected,
+                not_in_target=staged.not_in_target,
+                differing=staged.differ,
+                exact=staged.exact,
+                export_checksum=staged.export_checksum,
+                target_checksum=staged.target_checksum,
+            )
         return TableValidation(
             target=name,
             file=ts.file.name,
@@ -352,12 +378,16 @@ def _validate_table(
             status=status,
             seconds=time.monotonic() - started,
             priority=ts.priority,
-            rejected=rejected,
+            **more,
         )
 
     if table is None or ts.status == SCAN_NO_TARGET:
         why = ts.diff.reason or f"the target has no table for {ts.file.name}"
-        return done(NO_TARGET, [Check(STATUS, False, f"Not validated: {why.rstrip('.')}.")])
+        return done(
+            NO_TARGET,
+            [Check(STATUS, False, f"Not validated: {why.rstrip('.')}.")],
+            not_in_target=ts.rows,
+        )
     if ts.status == SCAN_BLOCKED or ts.problem is not None or ts.header is None:
         why = ts.problem.sentence() if ts.problem is not None else ts.diff.reason or "the scan blocked it"
         rows = _row_count(conn, table)
@@ -373,11 +403,16 @@ def _validate_table(
         on_event(ValidateEvent(name, index, total, check, f"{check} of {ts.file.name}"))
 
     lay = st.layout(table, tuple(ts.header.columns), ts.diff.mapping)
+    digest = None if ts.file.compressed else st.FileDigest()
     conn.execute("SAVEPOINT aria_table")
     try:
         step("staging")
         try:
-            records, source = st.stage(conn, ts.file.path, lay, check_cancel=check_cancel)
+            records, source = st.stage(
+                conn, ts.file.path, lay, check_cancel=check_cancel, digest=digest
+            )
+            if digest is None:  # the bytes sent were decompressed: hash the file as it is
+                digest = st.file_digest(ts.file.path)
         except Cancelled:
             raise
         except psycopg.Error as exc:
@@ -399,13 +434,34 @@ def _validate_table(
             return done(ERROR, [Check(STATUS, False, why)], _row_count(conn, table))
         target_rows = exact_row_count(conn, table)
         step("presence")
-        staged = checks.measure(conn, lay, ts.file.name, ts.rows, records, source)
+        sha256 = digest.hexdigest()
+        applies = checks.journal_applies(entry, digest.bytes, sha256)
+        # the journal shows the table held nothing before its load: nothing else may be there
+        judged_exact = exact or (applies and entry is not None and entry.rows_before == 0)
+        staged = checks.measure(
+            conn,
+            lay,
+            ts.file.name,
+            ts.rows,
+            records,
+            source,
+            exact=judged_exact,
+            parents=_parents(inventory, lay),
+            target_rows=target_rows,
+            check_cancel=check_cancel,
+        )
         found.append(
             checks.reconciliation(
-                staged, target_rows, entry, journal_found=bool(entries), file_bytes=ts.file.bytes
+                staged,
+                target_rows,
+                entry,
+                journal_found=bool(entries),
+                file_bytes=digest.bytes,
+                sha256=sha256,
             )
         )
-        found.append(checks.presence(staged))
+        reject_file = entry.reject_file if applies and entry is not None else None
+        found.append(checks.presence(staged, reject_file))
         step("content")
         found.append(checks.content(conn, staged))
         # these three apply only when the table has foreign keys, vector columns, sequences
@@ -429,10 +485,53 @@ def _validate_table(
         conn.execute("ROLLBACK TO SAVEPOINT aria_table")
         found.append(Check(STATUS, False, f"A check could not run: {_server_reason(exc, lay)}."))
         return done(ERROR, found, _row_count(conn, table))
-    status = PASSED if all(c.ok for c in found) else FAILED
+    status = _status(found, staged)
     if entry is not None and entry.status not in ("loaded", "resumed"):
         status = SKIPPED
-    return done(status, found, target_rows, staged.rejected)
+    return done(
+        status,
+        found,
+        target_rows,
+        staged,
+        reject_file=reject_file,
+        file_sha256=sha256,
+        file_bytes=digest.bytes,
+    )
+
+
+def _status(found: list[Check], staged: checks.Staged) -> str:
+    """Passed only when every check holds; incomplete when the one thing wrong is records of the
+    file that cannot be loaded (the target holds the rest exactly); failed otherwise."""
+    failed = {c.name for c in found if not c.ok}
+    if not failed:
+        return PASSED
+    only_rejects = (
+        failed == {PRESENCE}
+        and staged.rejected > 0
+        and staged.missing == 0
+        and staged.differ == 0
+        and not (staged.exact and staged.extras)
+    )
+    return INCOMPLETE if only_rejects else FAILED
+
+
+def _parents(inventory: Inventory, lay: st.Layout) -> dict[str, checks.Parent]:
+    """Where the export holds the parent table of each of the layout's foreign keys."""
+    out: dict[str, checks.Parent] = {}
+    for _name, _cols, ref, _ref_cols in lay.fks:
+        if ref in out or ref == lay.table.qualified:
+            continue
+        ps = next((t for t in inventory.tables if t.target == ref), None)
+        if ps is None:
+            out[ref] = checks.Parent(None)
+            continue
+        parent_table = inventory.catalog.get(ref)
+        if ps.problem is not None or ps.header is None or parent_table is None:
+            out[ref] = checks.Parent(ps.file.path, None, ps.file.name)
+            continue
+        parent_lay = st.layout(parent_table, tuple(ps.header.columns), ps.diff.mapping)
+        out[ref] = checks.Parent(ps.file.path, parent_lay, ps.file.name)
+    return out
 
 
 def _row_count(conn: psycopg.Connection, table: Table) -> int:

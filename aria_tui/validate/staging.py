@@ -18,6 +18,7 @@ happens in SQL. Temporary tables per file:
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,6 +34,9 @@ RAW = "_aria_raw"
 TYPED = "_aria_typed"
 CAST = "_aria_cast"
 MISSING = "_aria_missing"
+ODD = "_aria_odd"  # checks.measure: records and target rows that are not equal twins
+PARENT_RAW = "_aria_praw"
+PARENT_KEYS = "_aria_pkeys"  # + a number: the keys a parent's own export file holds
 # internal column names nobody's table is likely to use for its own
 REC = "_aria_rec"
 REASON = "_aria_reason"
@@ -41,6 +45,33 @@ CHUNK = 1 << 20
 
 # types whose input function accepts any text: no need to ask pg_input_is_valid
 _ANY_TEXT = {"text", "character varying"}
+
+
+class FileDigest:
+    """sha256 and size of the bytes sent to the server: the file's identity in the report."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self._h = hashlib.sha256()
+        self.bytes = 0
+
+    def update(self, chunk: bytes) -> None:
+        self._h.update(chunk)
+        self.bytes += len(chunk)
+
+    def hexdigest(self) -> str:
+        return self._h.hexdigest()
+
+
+def file_digest(path: Path) -> FileDigest:
+    """The digest of a file as it is on disk (a .csv.gz is hashed compressed)."""
+    d = FileDigest()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(CHUNK):
+            d.update(chunk)
+    return d
 
 
 @dataclass(frozen=True)
@@ -153,6 +184,7 @@ def stage(
     lay: Layout,
     *,
     check_cancel: Callable[[], None] | None = None,
+    digest: FileDigest | None = None,
 ) -> tuple[int, str]:
     """Build `_aria_cast` from the file; returns (records the server's COPY read, the staged
     table still holding the text of `lay.text_vectors`).
@@ -165,12 +197,16 @@ def stage(
     """
     conn.execute("SAVEPOINT aria_stage")
     try:
-        records = _copy(conn, path, lay, TYPED, typed=True, check_cancel=check_cancel)
+        records = _copy(
+            conn, path, lay, TYPED, typed=True, check_cancel=check_cancel, digest=digest
+        )
         _create_cast(conn, lay, TYPED, *_typed_columns(lay))
         source = TYPED
     except (psycopg.errors.DataError, psycopg.errors.IntegrityError):
         conn.execute("ROLLBACK TO SAVEPOINT aria_stage")
-        records = _copy(conn, path, lay, RAW, typed=False, check_cancel=check_cancel)
+        if digest is not None:  # sent again from the start: hash it again
+            digest.reset()
+        records = _copy(conn, path, lay, RAW, typed=False, check_cancel=check_cancel, digest=digest)
         _create_cast(conn, lay, RAW, *_careful_columns(conn, lay))
         source = RAW
     conn.execute("RELEASE SAVEPOINT aria_stage")
@@ -187,6 +223,7 @@ def _copy(
     *,
     typed: bool,
     check_cancel: Callable[[], None] | None,
+    digest: FileDigest | None = None,
 ) -> int:
     """COPY the file byte for byte into temporary table `name`: one column per CSV column, of
     the target column's type (`typed`) or text, after `_aria_rec`, the record number."""
@@ -231,6 +268,8 @@ def _copy(
             while chunk := fh.read(CHUNK):
                 if check_cancel:
                     check_cancel()
+                if digest is not None:
+                    digest.update(chunk)
                 copy.write(chunk)
         return max(cur.rowcount, 0)
 
@@ -307,8 +346,10 @@ def _careful_columns(conn: psycopg.Connection, lay: Layout) -> Columns:
             inner.append(
                 sql.SQL("pg_input_is_valid({}, {}) AS {}").format(c, sql.Literal(col.type), v)
             )
+            # the CASE's own type would be a domain's base type, and record_send writes type
+            # oids: cast its result back so the hash matches the target's domain-typed column
             typed.append(
-                sql.SQL("CASE WHEN {v} THEN {c}::{t} END AS {x}").format(
+                sql.SQL("(CASE WHEN {v} THEN {c}::{t} END)::{t} AS {x}").format(
                     v=v, c=c, t=_literal_type(col), x=x
                 )
             )
@@ -342,12 +383,14 @@ def vector_reason(c: sql.Composable, v: sql.Composable, col: Column) -> sql.Comp
 
 
 def _null_reasons(lay: Layout) -> list[sql.Composable]:
-    """An empty value where the target needs one: the load rejects the record."""
+    """An empty value where the target needs one: the load rejects the record. A NULL in a
+    nullable unique key is loadable (unique constraints let NULLs through): such records are
+    compared as a multiset, not set aside."""
     reasons: list[sql.Composable] = []
     for p in lay.pairs:
         col = p.column
-        in_key = bool(lay.key) and col.name in (lay.key or ())
-        if col.not_null or in_key:
+        in_key = col.name in (lay.key or ())
+        if col.not_null:
             why = "is empty but the key" if in_key else "is empty but NOT NULL"
             reasons.append(
                 sql.SQL("CASE WHEN {c} IS NULL THEN {msg} END").format(
@@ -428,6 +471,67 @@ def vectors_equal(conn: psycopg.Connection, lay: Layout, staged: str, target: st
     return sql.SQL(" AND ").join(parts) if parts else sql.SQL("true")
 
 
+def vector_same(conn: psycopg.Connection, col: Column, staged: sql.Composable, target: sql.Composable) -> sql.Composable:
+    """True when staged vector text `staged` equals target vector `target`: the same text as the
+    target prints, or else the same value once parsed."""
+    return sql.SQL(
+        "CASE WHEN {c} IS NULL THEN {t} IS NULL WHEN {c} = {t}::text THEN true "
+        "ELSE coalesce({fn}({c}, {dim}) = {t}, false) END"
+    ).format(c=staged, t=target, fn=vector_function(conn, col), dim=sql.Literal(col.dimension))
+
+
+def stage_parent_keys(
+    conn: psycopg.Connection,
+    path: Path,
+    lay: Layout,
+    cols: tuple[str, ...],
+    name: str,
+    *,
+    check_cancel: Callable[[], None] | None = None,
+) -> bool:
+    """Temporary table `name` with the distinct values of target columns `cols` in the parent's
+    export file `path` (laid out by `lay`), cast through the target's types; False when the file
+    does not hold them all or cannot be read (the caller then cannot say a parent is absent)."""
+    pairs = [lay.pair(c) for c in cols]
+    if any(p is None for p in pairs):
+        return False
+    conn.execute("SAVEPOINT aria_parent")
+    try:
+        _copy(conn, path, lay, PARENT_RAW, typed=False, check_cancel=check_cancel)
+        values: list[sql.Composable] = []
+        for p in pairs:
+            assert p is not None
+            c = sql.Identifier(p.stage)
+            if p.column.type in _ANY_TEXT:
+                values.append(sql.SQL("{}::{} AS {}").format(c, _literal_type(p.column), sql.Identifier(p.name)))
+            else:
+                values.append(
+                    sql.SQL("CASE WHEN pg_input_is_valid({c}, {lit}) THEN {c}::{t} END AS {n}").format(
+                        c=c, lit=sql.Literal(p.column.type), t=_literal_type(p.column), n=sql.Identifier(p.name)
+                    )
+                )
+        conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("CREATE TEMP TABLE {} AS SELECT DISTINCT {} FROM {}").format(
+                sql.Identifier(name), sql.SQL(", ").join(values), sql.Identifier(PARENT_RAW)
+            )
+        )
+        conn.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(PARENT_RAW)))
+        conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(name)))
+    except psycopg.errors.LockNotAvailable:
+        raise
+    except psycopg.Error:
+        conn.execute("ROLLBACK TO SAVEPOINT aria_parent")
+        conn.execute("RELEASE SAVEPOINT aria_parent")
+        return False
+    except (OSError, EOFError, ValueError):
+        conn.execute("ROLLBACK TO SAVEPOINT aria_parent")
+        conn.execute("RELEASE SAVEPOINT aria_parent")
+        return False
+    conn.execute("RELEASE SAVEPOINT aria_parent")
+    return True
+
+
 def key_match(cols: tuple[str, ...], left: str, right: str) -> sql.Composable:
     """`left.k1 = right.k1 AND ...`."""
     return sql.SQL(" AND ").join(
@@ -466,5 +570,14 @@ def qualified(name: str) -> sql.Composable:
 
 
 def drop_all(conn: psycopg.Connection) -> None:
-    for name in (RAW, TYPED, CAST, MISSING):
+    names = [RAW, TYPED, CAST, MISSING, ODD, PARENT_RAW]
+    names += [
+        r[0]
+        for r in conn.execute(
+            "SELECT relname FROM pg_class WHERE relnamespace = pg_my_temp_schema() "
+            "AND relkind = 'r' AND relname LIKE %s",
+            (PARENT_KEYS + "%",),
+        )
+    ]
+    for name in names:
         conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(name)))
