@@ -7,6 +7,16 @@ EXIT_FAILED = 1  # finished, but with rejects, failed checks or failed tables
 EXIT_UNUSABLE = 2  # unusable input: bad folder, bad DSN, unreachable target
 
 
+def first_line(exc: BaseException) -> str:
+    """The first non-blank line of an exception's message, or the name of its type when it has
+    none: libpq and psycopg messages run to several lines (DETAIL, HINT, CONTEXT), an operator
+    reads the first."""
+    for line in str(exc).splitlines():
+        if line.strip():
+            return line.strip()
+    return type(exc).__name__
+
+
 class AriaError(Exception):
     """A problem the operator can fix; `str()` is one sentence, never a traceback."""
 

@@ -8,11 +8,15 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from aria_tui.errors import AriaError, first_line
+
 if TYPE_CHECKING:
     from types import TracebackType
 
     from rich.console import Console
     from rich.progress import Progress, TaskID
+
+    from aria_tui.pg.connect import Target
 
 
 def add_target_args(parser: argparse.ArgumentParser) -> None:
@@ -56,6 +60,12 @@ def emit_json(obj: Any) -> None:
     json.dump(obj, sys.stdout, indent=2, default=str, ensure_ascii=False)
     sys.stdout.write("\n")
     sys.stdout.flush()
+
+
+def target_failed(target: Target, doing: str, exc: BaseException) -> AriaError:
+    """The one sentence for a server error in the middle of a command, password redacted:
+    'The target failed during the scan: <first line of the server's message>.'"""
+    return AriaError(target.redact(f"The target failed {doing}: {first_line(exc).rstrip('.')}."))
 
 
 def stderr_console() -> Console:

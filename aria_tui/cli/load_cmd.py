@@ -22,6 +22,7 @@ from aria_tui.cli.common import (
     add_target_args,
     emit_json,
     split_list,
+    target_failed,
 )
 from aria_tui.errors import EXIT_FAILED, EXIT_OK, EXIT_UNUSABLE, AriaError
 from aria_tui.load import (
@@ -37,6 +38,7 @@ from aria_tui.load import (
 from aria_tui.load.events import Event
 from aria_tui.load.plan import manifest_overrides
 from aria_tui.pg.connect import Target, resolve
+from aria_tui.pg.locks import DEFAULT_LOCK_TIMEOUT
 
 if TYPE_CHECKING:
     from types import FrameType, TracebackType
@@ -66,8 +68,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--lock-timeout",
-        default="10s",
-        help="how long to wait for a table another session has locked",
+        default=DEFAULT_LOCK_TIMEOUT,
+        help="how long to wait for a table another session has locked (a PostgreSQL duration)",
     )
 
 
@@ -169,10 +171,7 @@ def _scan(
             conn.rollback()
             return inventory
     except psycopg.Error as exc:
-        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise AriaError(
-            target.redact(f"The target failed while reading the export plan: {text.rstrip('.')}.")
-        ) from None
+        raise target_failed(target, "while reading the export plan", exc) from None
 
 
 def _confirm(plan: LoadPlan, target: Target, args: argparse.Namespace) -> None:

@@ -12,8 +12,13 @@ from pathlib import Path
 import psycopg
 
 from aria_tui import csvio, profiles
-from aria_tui.cli.common import TransientProgress, add_target_args, emit_json, stdout_console
-from aria_tui.errors import AriaError
+from aria_tui.cli.common import (
+    TransientProgress,
+    add_target_args,
+    emit_json,
+    stdout_console,
+    target_failed,
+)
 from aria_tui.pg.connect import resolve
 from aria_tui.scan import Inventory, ScanProgress, TableScan, scan
 
@@ -42,8 +47,7 @@ def run(args: argparse.Namespace) -> int:
                 )
             conn.rollback()
     except psycopg.Error as exc:
-        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise AriaError(target.redact(f"The target failed during the scan: {text.rstrip('.')}.")) from None
+        raise target_failed(target, "during the scan", exc) from None
     if args.json:
         emit_json(inventory.to_json())
     else:

@@ -20,8 +20,9 @@ from aria_tui.cli.common import (
     emit_json,
     split_list,
     stdout_console,
+    target_failed,
 )
-from aria_tui.errors import EXIT_FAILED, EXIT_OK, AriaError
+from aria_tui.errors import EXIT_FAILED, EXIT_OK
 from aria_tui.pg.connect import resolve
 from aria_tui.validate import CHECK_NAMES, ValidateEvent, Validation, validate
 from aria_tui.validate.report import STATUS_TEXT, check_dir
@@ -75,10 +76,7 @@ def run(args: argparse.Namespace) -> int:
                 exact=args.exact,
             )
     except psycopg.Error as exc:
-        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise AriaError(
-            target.redact(f"The target failed during validation: {text.rstrip('.')}.")
-        ) from None
+        raise target_failed(target, "during validation", exc) from None
     if args.json:
         emit_json(result.to_json())
     else:

@@ -40,7 +40,7 @@ from aria_tui.dump.model import (
     TableStarted,
 )
 from aria_tui.dump.writer import PARTIAL_SUFFIX, BackgroundWriter, StagedFile
-from aria_tui.errors import ExportError
+from aria_tui.errors import ExportError, first_line
 from aria_tui.manifest import (
     MANIFEST_NAME,
     Manifest,
@@ -51,10 +51,11 @@ from aria_tui.manifest import (
     is_export_file,
     write_manifest,
 )
+from aria_tui.pg import locks
 from aria_tui.pg.catalog import Catalog, Table, read_catalog
 from aria_tui.pg.rows import one
 
-DEFAULT_LOCK_TIMEOUT = 30.0  # seconds to wait for a table another session holds exclusively
+DEFAULT_LOCK_TIMEOUT = locks.EXPORT_LOCK_TIMEOUT_SECONDS
 # rows arrive one per message; batching them keeps syscalls and hashing cheap
 _WRITE_CHUNK = 1 << 20
 _PROGRESS_EVERY = 0.1  # seconds between progress events: ~10 a second is all a screen can show
@@ -436,8 +437,7 @@ def _entry(table: Table, exported: ExportedTable) -> ManifestTable:
 
 def _sentence(exc: psycopg.Error, table: str | None, conn: psycopg.Connection) -> str:
     """One sentence from a server or connection error; libpq's text can run to several lines."""
-    lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
-    reason = (lines[0] if lines else type(exc).__name__).rstrip(".")
+    reason = first_line(exc).rstrip(".")
     if isinstance(exc, pgerrors.UndefinedTable) and table:
         return f"Table {table} disappeared from the source during the export ({reason})."
     # psycopg files lock and timeout errors under OperationalError too: ask the connection

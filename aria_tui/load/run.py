@@ -32,7 +32,7 @@ import psycopg
 from psycopg import sql
 
 from aria_tui import csvio
-from aria_tui.errors import AriaError, ExportError
+from aria_tui.errors import AriaError, ExportError, first_line
 from aria_tui.load import journal as journal_mod
 from aria_tui.load import model as m
 from aria_tui.load.binary import Encoding, Sink, load_direct, load_staged
@@ -111,7 +111,7 @@ def run_plan(
     on_event: EventCallback | None = None,
     cancel: threading.Event | None = None,
     force_staging: bool = False,
-    lock_timeout: str = "10s",
+    lock_timeout: str = locks.DEFAULT_LOCK_TIMEOUT,
 ) -> m.RunResult:
     """Load every table of `plan` into `target`. Raises only when the target is unreachable."""
     started = time.monotonic()
@@ -676,7 +676,7 @@ class _Runner:
 def _short(exc: BaseException) -> str:
     if isinstance(exc, psycopg.Error):
         return _message(exc)
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    text = first_line(exc)
     return text[:200]
 
 

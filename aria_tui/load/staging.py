@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
+from aria_tui.errors import first_line
 from aria_tui.load.model import TablePlan
 from aria_tui.load.rejects import RejectWriter
 from aria_tui.pg.catalog import Column, ForeignKey
@@ -437,10 +438,6 @@ def _first(names: tuple[str, ...], name: str, i: int) -> bool:
 def _message(exc: BaseException) -> str:
     diag = getattr(exc, "diag", None)
     primary = diag.message_primary if diag is not None else None
-    text = (
-        (primary or str(exc)).strip().splitlines()[0]
-        if (primary or str(exc)).strip()
-        else type(exc).__name__
-    )
+    text = primary.strip() if primary and primary.strip() else first_line(exc)
     detail = diag.message_detail if diag is not None else None
     return f"{text} ({detail})" if detail else text

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import psycopg
 
-from aria_tui.errors import TargetUnreachable
+from aria_tui.errors import TargetUnreachable, first_line
 from aria_tui.pg import dsn as dsn_mod
 
 
@@ -64,11 +64,7 @@ def resolve(spec: str | None, database: str = dsn_mod.DEFAULT_DATABASE) -> Targe
 
 
 def _reason(exc: BaseException) -> str:
-    text = str(exc).strip()
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    if not lines:
-        return type(exc).__name__
-    first = lines[0]
+    first = first_line(exc)
     # libpq: 'connection to server at "h" (1.2.3.4), port 1 failed: Connection refused'
     if "failed:" in first:
         first = first.rsplit("failed:", 1)[1].strip()

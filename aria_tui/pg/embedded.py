@@ -6,7 +6,7 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from aria_tui.errors import TargetUnreachable
+from aria_tui.errors import TargetUnreachable, first_line
 
 if TYPE_CHECKING:
     from pgserver import PostgresServer
@@ -27,7 +27,7 @@ def start(data_dir: Path) -> PostgresServer:
 
             server = pgserver.get_server(data_dir, cleanup_mode="stop")
     except Exception as exc:  # pgserver raises many kinds; the operator needs one sentence
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        reason = first_line(exc)
         raise TargetUnreachable(
             f"Cannot start the embedded PostgreSQL in {data_dir}: {reason}."
         ) from None

@@ -5,6 +5,13 @@ from __future__ import annotations
 
 import psycopg
 
+# How long the tool waits for a table another session holds before it gives up with
+# gave_up_sentence(): a PostgreSQL duration, the default of load and validate (--lock-timeout)
+DEFAULT_LOCK_TIMEOUT = "10s"
+# The export reads a live source under its application's traffic, where a longer wait beats a
+# failed dump; its --lock-timeout is in seconds
+EXPORT_LOCK_TIMEOUT_SECONDS = 30.0
+
 _HOLDERS = (
     "SELECT a.pid, l.mode, coalesce(nullif(a.application_name, ''), 'no application name'), "
     "coalesce(a.state, '?') FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "

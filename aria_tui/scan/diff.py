@@ -27,7 +27,7 @@ from psycopg import sql
 
 from aria_tui import csvio
 from aria_tui.csvio import CsvProblem, Header
-from aria_tui.errors import AriaError
+from aria_tui.errors import AriaError, first_line
 from aria_tui.pg.catalog import Column, Table
 from aria_tui.scan.model import (
     BLOCKED,
@@ -595,7 +595,7 @@ def check_samples(samples: list[FileSample], conn: psycopg.Connection) -> None:
             except psycopg.Error as exc:
                 if conn.broken or conn.closed:
                     raise  # the target is gone, not one type's input function
-                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                first = first_line(exc)
                 sample.notes.append(
                     f"values of column {source} were not type-checked: the target's "
                     f"{smp.target.type} input raised ({first})"

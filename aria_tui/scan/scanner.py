@@ -20,7 +20,7 @@ import psycopg
 from aria_tui import csvio, profiles
 from aria_tui import manifest as manifest_mod
 from aria_tui.csvio import CsvProblem, ExportFile, Header
-from aria_tui.errors import AriaError
+from aria_tui.errors import AriaError, first_line
 from aria_tui.pg.catalog import Catalog, read_catalog
 from aria_tui.profiles import Profile, TableEntry
 from aria_tui.scan.diff import FileSample, align, check_samples, judge, sample_file
@@ -265,8 +265,7 @@ def _apply_manifest(t: TableScan, check: manifest_mod.ManifestCheck, prof: Profi
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0].rstrip(".") if text else type(exc).__name__
+    return first_line(exc).rstrip(".")
 
 
 def _display(conn: psycopg.Connection) -> str:

@@ -49,9 +49,9 @@ def clip(text: str | None, width: int) -> str:
 
 def error_sentence(exc: BaseException) -> str:
     """What the operator reads: an AriaError's own sentence, otherwise the type and the message."""
-    from aria_tui.errors import AriaError
+    from aria_tui.errors import AriaError, first_line
 
     if isinstance(exc, AriaError):
         return str(exc)
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    text, name = first_line(exc), type(exc).__name__
+    return name if text == name else f"{name}: {text}"

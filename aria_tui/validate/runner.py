@@ -57,7 +57,7 @@ EventCallback = Callable[[ValidateEvent], None]
 MAX_WORKERS = 4
 CancelSignal = Callable[[], bool] | threading.Event | None
 IMPORTANT = ("HIGH", "MEDIUM")
-DEFAULT_LOCK_TIMEOUT = "10s"  # as `aria-tui load --lock-timeout`
+DEFAULT_LOCK_TIMEOUT = locks.DEFAULT_LOCK_TIMEOUT
 
 
 def validate(
