@@ -114,6 +114,7 @@ SELECT n.nspname, c.relname
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
   AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%'
+  AND n.nspname <> 'aria_tui'  -- aria-tui's own commit records (aria_tui/pg/commits.py)
 ORDER BY 1, 2
 """
 
@@ -122,7 +123,7 @@ def list_tables(conn: psycopg.Connection) -> SourceTables:
     database = one(conn.execute("SELECT current_database()"))[0]
     schemas = conn.execute(
         "SELECT nspname FROM pg_namespace WHERE nspname <> 'information_schema' "
-        "AND nspname NOT LIKE 'pg\\_%' ORDER BY 1"
+        "AND nspname NOT LIKE 'pg\\_%' AND nspname <> 'aria_tui' ORDER BY 1"
     ).fetchall()
     tables = conn.execute(_LIST_TABLES_SQL).fetchall()
     return SourceTables(

@@ -119,11 +119,21 @@ class TableResult:
     bytes: int = 0
     sequences_reset: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    # a resumed table: what the earlier run(s) that committed it counted (this run: 0)
+    previously_inserted: int = 0
+    previously_duplicates: int = 0
+    previously_rejected: int = 0
 
     @property
     def ok(self) -> bool:
-        """Loaded (or resumed) with nothing rejected and nothing to report."""
-        return self.status in (LOADED, RESUMED) and self.rejected == 0 and self.error is None
+        """Loaded (or resumed) with nothing rejected (now or by the run that committed it) and
+        nothing to report."""
+        return (
+            self.status in (LOADED, RESUMED)
+            and self.rejected == 0
+            and self.previously_rejected == 0
+            and self.error is None
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -141,6 +151,9 @@ class TableResult:
             "bytes": self.bytes,
             "sequences_reset": list(self.sequences_reset),
             "notes": list(self.notes),
+            "previously_inserted": self.previously_inserted,
+            "previously_duplicates": self.previously_duplicates,
+            "previously_rejected": self.previously_rejected,
         }
 
 
@@ -150,7 +163,7 @@ class RunResult:
     tables: tuple[TableResult, ...]
     cancelled: bool = False
     seconds: float = 0.0
-    journal: str | None = None  # path of the run journal (None for dry runs)
+    journal: str | None = None  # the client-side mirror of the commit records (None: dry run)
     notes: tuple[str, ...] = field(default=())
 
     @property

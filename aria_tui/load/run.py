@@ -13,17 +13,26 @@ After the insert: sequences move past the loaded maximum (never backwards), and 
 csv_rows == inserted + duplicates + rejected is checked against a count(*) of the table before
 and after, so a load can never report success for rows that are not there (seed 004).
 
+Exactly once: each table's transaction also writes its commit record in the target
+(`aria_tui.commits`, aria_tui/pg/commits.py); a re-run resumes from those records, never from a
+client-side file, and a table already holding rows that no record accounts for is loaded only
+when the file's rows can be matched against them (aria_tui/load/journal.py). One run at a time
+per database (an advisory lock; the second is refused with a sentence naming the first).
+
 Dry run: the same work in ONE outer transaction with a savepoint per table (children need
-their parents' rows to judge their foreign keys), rolled back at the end; never journaled,
-sequences untouched (setval is not transactional).
+their parents' rows to judge their foreign keys), rolled back at the end, commit records
+included; the sequences a table's load can advance are rewritten in that transaction first, so
+the rollback restores them too (journal.SequenceGuard).
 """
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 import zlib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -42,7 +51,7 @@ from aria_tui.load.events import Emitter, EventCallback, RunFinished, TableFinis
 from aria_tui.load.fastpath import CancelledLoad, copy_into_target, stream_file
 from aria_tui.load.rejects import RejectWriter, reject_path
 from aria_tui.load.staging import DATA_ERRORS, Stage, _message
-from aria_tui.pg import locks
+from aria_tui.pg import commits, locks
 from aria_tui.pg.connect import Target
 from aria_tui.pg.rows import one
 
@@ -118,16 +127,44 @@ def run_plan(
     csvio.tune_malloc()  # before the reading threads start (see there)
     emitter = Emitter(on_event)
     export = Path(plan.export or ".")
-    journal = None if dry_run else journal_mod.Journal(export, target.key, target.display)
-    stamp = time.strftime("%Y%m%dT%H%M%S")
-    run_key = f"{journal_mod.run_key(export, target.key)}-{stamp}{'-dry' if dry_run else ''}"
+    # one load per database at a time: refused here, before anything, naming the other one
+    run_lock = commits.RunLock(lambda: target.connect(autocommit=True)).acquire()
+    try:
+        return _run_locked(
+            target, plan, export, emitter, started, dry_run, cancel, force_staging, lock_timeout
+        )
+    finally:
+        run_lock.release()
 
+
+def _run_locked(
+    target: Target,
+    plan: m.LoadPlan,
+    export: Path,
+    emitter: Emitter,
+    started: float,
+    dry_run: bool,
+    cancel: threading.Event | None,
+    force_staging: bool,
+    lock_timeout: str,
+) -> m.RunResult:
     results = [_not_loaded(scan, reason, m.BLOCKED) for scan, reason in plan.skipped]
     conn = target.connect()
     watcher = _CancelWatch(conn, cancel)
     cancelled = False
     notes: list[str] = []
+    journal = None
     try:
+        ident = commits.identify(conn)
+        conn.commit()
+        journal = None if dry_run else journal_mod.Journal(export, ident.key, target.display)
+        stamp = time.strftime("%Y%m%dT%H%M%S")
+        run_key = f"{journal_mod.run_key(export, ident.key)}-{stamp}{'-dry' if dry_run else ''}"
+        if not dry_run:  # a dry run creates them in its own transaction, rolled back
+            commits.ensure(conn)
+            conn.commit()
+        records = commits.read(conn)
+        conn.commit()
         conn.execute("SET client_encoding = 'UTF8'")
         # temp_buffers can only change before the session's first temp table: keep stages in memory
         conn.execute("SET temp_buffers = '64MB'")
@@ -144,19 +181,24 @@ def run_plan(
         runner = _Runner(
             conn, target, emitter, cancel, force_staging, lock_timeout, run_key, journal, dry_run
         )
+        runner.records = records
+        runner.identity = ident.key
+        runner.export = str(export.resolve())
         units = _units(plan.tables)
         total = len(plan.tables)
         try:
             if dry_run:
                 try:
                     with conn.transaction():
+                        commits.ensure(conn)
                         for unit in units:
                             results += runner.unit(unit, total)
                             if runner.stopped:
                                 break
+                        runner.sequences.before_rollback(conn)
                         raise _Rollback()
                 except _Rollback:
-                    pass
+                    notes += runner.sequences.after_rollback(conn)
                 except psycopg.Error:
                     if not (conn.broken or conn.closed):  # a lost connection was reported already
                         raise
@@ -178,6 +220,7 @@ def run_plan(
                 results.append(_not_loaded(tp.scan, why, m.SKIPPED, tp.target))
         if runner.stopped and runner.stop_reason:
             notes.append(runner.stop_reason)
+        notes += runner.journal_notes
     finally:
         watcher.close()
         try:
@@ -274,6 +317,12 @@ class _Runner:
         self.stopped_at: str | None = None
         self.stop_reason: str | None = None
         self.cancelled = False
+        self.run_id = commits.new_run_id()
+        self.records: list[commits.Commit] = []  # the target's, read when the run started
+        self.identity = ""
+        self.export = ""
+        self.sequences = journal_mod.SequenceGuard()
+        self.journal_notes: list[str] = []
 
     # -- a unit: one table, or the tables of one deferrable FK cycle ---------------------------
     def unit(self, unit: list[m.TablePlan], total: int) -> list[m.TableResult]:
@@ -310,6 +359,10 @@ class _Runner:
                 if len(todo) > 1:
                     self.conn.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the cycle's FKs, now
                 current = None
+                for work in works:  # the rejects on disk, then the records with the rows
+                    work.writer.close()
+                    commits.write(self.conn, self._record(work))
+            _crash_point(members)  # tests: a kill -9 right after the COMMIT
         except _TableFailed as exc:
             return out + self._fail_all(works, current, str(exc))
         except CancelledLoad:
@@ -349,7 +402,7 @@ class _Runner:
                 f"Loading {who.target} from {who.scan.file.name} failed: {why.rstrip('.')}; "
                 "nothing of it was committed.",
             )
-        # committed (or, in a dry run, released to the outer transaction)
+        # committed with their records (or, in a dry run, released to the outer transaction)
         results = []
         for work in works:
             result = work.result(m.LOADED)
@@ -357,20 +410,34 @@ class _Runner:
                 try:
                     self._journal(work, result)
                 except OSError as exc:
-                    # the rows are committed; only the bookkeeping failed. A re-run re-checks
-                    # the table and counts its rows as duplicates: say so, and fail the run
-                    result = replace(
-                        result,
-                        error=(
-                            f"{result.target} was committed, but the run journal "
-                            f"{self.journal.path} could not be written ({exc.strerror or exc}); "
-                            "a re-run will load it again and count its rows as duplicates."
-                        ),
+                    # the rows and their record are committed: only the mirror is behind
+                    note = (
+                        f"The run journal {self.journal.path} could not be written "
+                        f"({exc.strerror or exc}); nothing is lost: a re-run reads the commit "
+                        "records in the target."
                     )
-            work.writer.close()
+                    if note not in self.journal_notes:
+                        self.journal_notes.append(note)
             self.emitter.emit(TableFinished(result))
             results.append(result)
         return out + results
+
+    def _record(self, work: _Work) -> commits.Commit:
+        return journal_mod.commit_record(
+            run_id=self.run_id,
+            tp=work.plan,
+            target_identity=self.identity,
+            export=self.export,
+            sha256=work.sha256 or "",
+            size=work.size,
+            mtime_ns=work.mtime_ns,
+            csv_rows=work.csv_rows,
+            inserted=work.inserted,
+            rejected=work.rejected,
+            reject_file=work.writer.written,
+            path=work.path,
+            rows_before=work.rows_before,
+        )
 
     def _journal(self, work: _Work, result: m.TableResult) -> None:
         assert self.journal is not None
@@ -389,6 +456,7 @@ class _Runner:
                 path=result.path,
                 committed_at=time.time(),
                 rows_before=work.rows_before,
+                run_id=self.run_id,
             )
         )
 
@@ -423,61 +491,47 @@ class _Runner:
 
     # -- resume --------------------------------------------------------------------------------
     def _resume(self, tp: m.TablePlan) -> m.TableResult | None:
-        if self.journal is None:
-            return None
-        entry = self.journal.get(tp.target)
-        if entry is None:
-            return None
-        path = Path(tp.file)
+        """The table's commit records against its file: resumed, blocked, or None (load it)."""
         try:
-            ident = journal_mod.identity(path)
+            state = journal_mod.resume(self.records, tp)
         except OSError as exc:
             return _not_loaded(
                 tp.scan,
-                f"Cannot read {path.name} to check it against the journal: {exc.strerror}.",
+                f"Cannot read {tp.scan.file.name} to check it against the commit records of "
+                f"{tp.target}: {exc.strerror or exc}.",
                 m.BLOCKED,
                 tp.target,
             )
-        if (
-            entry.file == tp.scan.file.name
-            and ident.size == entry.size
-            and ident.sha256 == entry.sha256
-        ):
-            # the journal is not the truth, the target is: a table emptied since (TRUNCATE, a
-            # database recreated at the same DSN) must not be reported as loaded
+        if state.done is not None:
+            # the records are the truth of what was committed, the table is the truth of what
+            # is there now: a table emptied since (TRUNCATE) is loaded again
             holds = self._holds(tp)
-            expected = entry.inserted + entry.duplicates
+            expected = state.done.total("inserted") + state.done.total("duplicates")
             if holds is None or holds < expected:
                 self.emitter.log(
-                    f"{tp.target}: the journal says {expected} rows of {tp.scan.file.name} were "
-                    f"loaded, but the table now holds {holds}; loading it again (rows still "
+                    f"{tp.target}: the commit records say {expected} rows of {tp.scan.file.name} "
+                    f"were loaded, but the table now holds {holds}; loading it again (rows still "
                     "there count as duplicates).",
                     "warning",
                 )
                 return None
-            return m.TableResult(
-                target=tp.target,
-                file=tp.scan.file.name,
-                csv_rows=entry.csv_rows,
-                inserted=entry.inserted,
-                duplicates=entry.duplicates,
-                rejected=entry.rejected,
-                status=m.RESUMED,
-                error=None,
-                reject_file=entry.reject_file,
-                seconds=0.0,
-                path=entry.path,
-                bytes=entry.size,
+            return journal_mod.resumed_result(tp, state.done)
+        if state.changed is not None:
+            holds = self._holds(tp)
+            if holds == 0:  # emptied since: the old version's records speak of nothing there
+                return None
+            old = state.changed.latest
+            size = state.file.size if state.file else "?"
+            return _not_loaded(
+                tp.scan,
+                f"{tp.target} was already loaded from {old.file_name} by an earlier run "
+                f"({old.run_id}), and {tp.scan.file.name} has changed since (size "
+                f"{old.file_bytes} -> {size} bytes, different checksum); aria-tui will not mix "
+                "two versions of a table: empty the table to load the new file.",
+                m.BLOCKED,
+                tp.target,
             )
-        return _not_loaded(
-            tp.scan,
-            f"{tp.target} was already loaded from {entry.file} by an earlier run, and "
-            f"{tp.scan.file.name} has changed since (size {entry.size} -> {ident.size} bytes, "
-            "different checksum); aria-tui will not mix two versions of a table: empty the table and "
-            f"delete the journal {self.journal.path} to load the new file.",
-            m.BLOCKED,
-            tp.target,
-        )
+        return None
 
     def _holds(self, tp: m.TablePlan) -> int | None:
         try:
@@ -521,13 +575,15 @@ class _Runner:
         before = _count(conn, tp)
         work.empty_before = before == 0
         work.rows_before = before
-        if before and not tp.conflict_keys:
-            raise _TableFailed(
-                f"{tp.target} already holds {before} rows and has no primary key or unique "
-                "constraint, so aria-tui cannot tell which of them the file repeats; loading would "
-                "duplicate rows. Empty the table (or add a unique key) and run again."
-            )
+        if before:  # rows no commit record accounts for: matched by a key of the file, or refused
+            why = journal_mod.unmatchable(tp, before)
+            if why:
+                raise _TableFailed(why)
+        if self.dry_run:
+            self.sequences.guard(conn, tp)
         vectors = bool(tp.vector_columns)
+        # a nullable key: records with NULLs in it are found in the text stage, before inserting
+        null_keys = bool(before) and journal_mod.keys_may_be_null(tp)
 
         def fresh() -> Hasher | None:  # inline hashing sees the bytes read, which are the file's only uncompressed
             return None if tp.scan.file.compressed else new_hash()
@@ -575,7 +631,7 @@ class _Runner:
                     "warning",
                 )
                 hasher = fresh()
-        if not done and vectors and not self.force_staging:
+        if not done and vectors and not self.force_staging and not null_keys:
             try:
                 with conn.transaction():
                     stage = Stage(
@@ -610,6 +666,8 @@ class _Runner:
             raise CancelledLoad()  # a cancel that reached no running statement: never commit
         if not self.dry_run:
             work.sequences = _reset_sequences(conn, tp)
+        elif all(self.sequences.may_setval(seq) for _, seq in tp.sequences):
+            work.sequences = _reset_sequences(conn, tp)  # rolled back with the dry run
         after = _count(conn, tp)
         self._check(work, before, after)
 
@@ -628,6 +686,15 @@ class _Runner:
                 rows = stream_file(conn, statement, path, self.emitter, self.cancel, hasher)
         except DATA_ERRORS as exc:
             raise _TableFailed(_copy_failure(tp, exc)) from None
+        if work.rows_before and journal_mod.keys_may_be_null(tp):
+            by_target = {c.target.name: c.ident for c in stage.loaded if c.target}
+            n = one(conn.execute(
+                sql.SQL("SELECT count(*) FROM {} WHERE {}").format(
+                    stage.ident, journal_mod.null_key_sql(tp, by_target)
+                )
+            ))[0]
+            if n:
+                raise _TableFailed(journal_mod.null_key_refusal(tp, work.rows_before, n))
         header = csvio.read_header(path)
         header_lines = header.lines if isinstance(header, csvio.Header) else 1
         # the table's heartbeat keeps ticking through the long INSERT
@@ -671,6 +738,14 @@ class _Runner:
 
     def _failure(self, tp: m.TablePlan, exc: psycopg.Error) -> str:
         return f"Loading {tp.target} from {tp.scan.file.name} failed: {_message(exc)}."
+
+
+def _crash_point(members: tuple[str, ...]) -> None:
+    """Test hook: ARIA_TUI_KILL_AFTER_COMMIT=schema.table (or '*') makes the loader SIGKILL
+    itself right after that table's COMMIT, before any client-side bookkeeping."""
+    which = os.environ.get("ARIA_TUI_KILL_AFTER_COMMIT")
+    if which and (which == "*" or which in members):
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _short(exc: BaseException) -> str:

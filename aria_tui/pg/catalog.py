@@ -132,7 +132,8 @@ class Catalog:
         return "vector" in self.extensions
 
 
-_SYSTEM_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast")
+# aria_tui: the loader's own commit records (aria_tui/pg/commits.py), never a load target
+_SYSTEM_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast", "aria_tui")
 
 _TABLES_SQL = """
 SELECT c.oid, n.nspname, c.relname, GREATEST(c.reltuples, 0)::bigint

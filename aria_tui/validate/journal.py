@@ -1,11 +1,12 @@
-"""Read the load journal, when there is one, for the reconciliation check.
+"""The load's commit records, when there are any, for the reconciliation check.
 
-Validation proves the cutover from the export folder and the live target alone; the journal only
-adds "CSV records = inserted + duplicates + rejected" for a load aria-tui did itself. Nothing else
-is asked of it, and a missing or unreadable journal simply means "load done by other means".
+Validation proves the cutover from the export folder and the live target alone; the records only
+add "CSV records = inserted + duplicates + rejected" for a load aria-tui did itself. Nothing else
+is asked of them, and a target without records simply means "load done by other means".
 
-The loader writes an entry only after a table's transaction commits (aria_tui/load/journal.py),
-so an entry means "loaded"; a table it failed or skipped has none.
+The loader writes a table's record in the target, in the transaction that commits its rows
+(aria_tui/pg/commits.py), so a record means "committed"; a table it failed or skipped has none.
+Read through `aria_tui.pg.commits`, never through the loader (validate does not import load).
 """
 
 from __future__ import annotations
@@ -13,12 +14,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
+
+from aria_tui.pg import commits
 from aria_tui.pg.connect import Target
 
 
 @dataclass(frozen=True)
 class JournalEntry:
-    status: str  # 'loaded' for every committed table; other values are never a pass
+    status: str  # 'loaded': every byte of the file committed; 'partial': some chunks only
     inserted: int
     duplicates: int
     rejected: int
@@ -31,28 +35,44 @@ class JournalEntry:
     rows_before: int | None = None  # rows the table held before the load (None: not recorded)
 
 
-def read_entries(folder: Path, target: Target) -> dict[str, JournalEntry]:
-    """Entries of the journal of `folder` loaded into `target`, by 'schema.table'."""
+def read_entries(
+    folder: Path, target: Target, conn: psycopg.Connection | None = None
+) -> dict[str, JournalEntry]:
+    """What the target's commit records say of each table ('schema.table'): the file version
+    committed last. `conn` is left as it was found (idle stays idle)."""
     try:
-        from aria_tui.load.journal import Journal
-    except ImportError:  # a build without the loader: every load was done by other means
+        if conn is None:
+            with target.connect() as own:
+                records = commits.read(own)
+        else:
+            idle = conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+            records = commits.read(conn)
+            if idle:
+                conn.rollback()
+    except psycopg.Error:
         return {}
-    try:
-        journal = Journal(Path(folder), target.key, target.display)
-    except (OSError, ValueError, TypeError):
-        return {}
-    return {
-        name: JournalEntry(
-            status="loaded",
-            inserted=e.inserted,
-            duplicates=e.duplicates,
-            rejected=e.rejected,
-            csv_rows=e.csv_rows,
-            size=e.size,
-            mtime_ns=e.mtime_ns,
-            sha256=e.sha256 or None,
-            reject_file=e.reject_file,
-            rows_before=getattr(e, "rows_before", None),
+    out: dict[str, JournalEntry] = {}
+    for table in {r.target_table for r in records}:
+        fc = commits.current(records, table)
+        if fc is None:
+            continue
+        last = fc.latest
+        out[table] = JournalEntry(
+            status="loaded" if fc.complete else "partial",
+            inserted=fc.total("inserted"),
+            duplicates=fc.total("duplicates"),
+            rejected=fc.total("rejected"),
+            error=None
+            if fc.complete
+            else (
+                f"only {len(fc.records)} chunks of {last.file_name} were committed; a re-run of "
+                "the load finishes it"
+            ),
+            csv_rows=fc.total("csv_rows"),
+            size=fc.file_bytes,
+            mtime_ns=last.file_mtime_ns,
+            sha256=fc.file_sha256,
+            reject_file=next((r.reject_file for r in fc.records if r.reject_file), None),
+            rows_before=fc.records[0].rows_before,  # when the file's first bytes were loaded
         )
-        for name, e in journal.entries.items()
-    }
+    return out

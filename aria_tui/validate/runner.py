@@ -104,7 +104,7 @@ def validate(
             folder, conn, profile, target_display=target.display, sample_values=False
         )
         conn.rollback()  # the scan's reads must not pin the snapshot validation takes next
-        entries = journal_mod.read_entries(folder, target)
+        entries = journal_mod.read_entries(folder, target, conn)
         inventory = _accept_overrides(inventory, accept_changed, entries)
         chosen = choose(inventory, tables, priorities)
         if not chosen:
