@@ -202,7 +202,8 @@ def test_kill_9_at_random_points_converges_to_the_uninterrupted_load(
     try:
         while len(kills) < KILLS:
             runs += 1
-            assert runs < 3 * KILLS, f"only {len(kills)} of {runs} runs were killed"
+            # a busy machine (load average 8 on 2 cores here) makes some runs finish early
+            assert runs < 6 * KILLS, f"only {len(kills)} of {runs} runs were killed"
             # from half-way through the scan to just past the end of the reference run
             delay = rng.uniform((whole - loading) / 2, whole * 1.05)
             out = tmp_path / f"run{runs}.json"
