@@ -414,3 +414,73 @@ def test_clean_aria_load_of_the_sample_validates_green(templates, cli, tmp_path,
     else:
         # the bootstrap's seed rows the export does not hold are the only thing --exact may flag
         assert all("no record of" in why for _, why in bad), bad
+
+
+def test_parent_keys_come_from_every_file_of_the_parent_table(empty_db, cli, tmp_path):
+    # the parent table's records are split over two files: a key in either is in the export
+    folder = export(tmp_path, {
+        "parent.csv": "id\n1\n",
+        "public.parent.csv": "id\n2\n",
+        "child.csv": "id,parent_id\n1,1\n2,2\n3,9\n",
+    })
+    ddl(empty_db, "CREATE TABLE public.parent (id int PRIMARY KEY);"
+                  "CREATE TABLE public.child (id int PRIMARY KEY, parent_id int REFERENCES public.parent)")
+    code, result = validate(cli, empty_db, folder, tmp_path, "--tables", "child")
+    assert code == 1
+    t = table(result, "public.child")
+    detail = check(t, "presence")["detail"]
+    # 1 and 2 have their parent in the export: missing; 3 has none anywhere: an orphan
+    assert t["rejected"] == 1 and t["not_in_target"] == 3 and t["status"] == "failed"
+    assert "id=1 (record 1), id=2 (record 2)" in detail
+    assert "parent.csv, public.parent.csv" in detail
+
+
+def test_a_table_fed_by_two_files_is_not_judged_exact_per_file(empty_db, cli, tmp_path):
+    folder = export(tmp_path, {"k.csv": "id\n1\n2\n", "public.k.csv": "id\n3\n"})
+    ddl(empty_db, "CREATE TABLE public.k (id int PRIMARY KEY); INSERT INTO public.k VALUES (1), (2), (3)")
+    # each file alone is less than the table: --exact cannot ask one file to be all of it
+    code, result = validate(cli, empty_db, folder, tmp_path, "--exact")
+    assert code == 0, result
+    assert len(result["tables"]) == 2 and all(not t["exact"] for t in result["tables"])
+    run_sql(empty_db, "DELETE FROM public.k WHERE id = 3")
+    code, result = validate(cli, empty_db, folder, tmp_path, "--exact")
+    assert code == 1
+    assert "id=3" in check(next(t for t in result["tables"] if t["file"] == "public.k.csv"), "presence")["detail"]
+
+
+def test_export_records_doubled_in_the_target_fail_even_without_exact(empty_db, cli, tmp_path):
+    # no key among the loaded columns (the serial id is the target's own): records are compared
+    # as whole rows, and a record the target holds twice is export data doubled
+    folder = export(tmp_path, {"note.csv": "body\nhello\nhello\nworld\n"})
+    ddl(empty_db, "CREATE TABLE public.note (id serial PRIMARY KEY, body text)")
+    copy_in(empty_db, folder, "note")
+    run_sql(empty_db, "INSERT INTO public.note (body) VALUES ('seed')")  # the target's own row
+    code, result = validate(cli, empty_db, folder, tmp_path)
+    assert code == 0, result
+    run_sql(empty_db, "INSERT INTO public.note (body) VALUES ('world')")
+    code, result = validate(cli, empty_db, folder, tmp_path)
+    t = table(result, "public.note")
+    assert code == 1 and t["status"] == "failed"
+    assert "record 3 (1 copy too many)" in check(t, "presence")["detail"]
+
+
+def test_a_rerun_that_inserts_again_is_never_green(empty_db, cli, tmp_path):
+    # the journal lost between two loads of a table whose key the file does not hold: if the
+    # second load inserts everything again, validate must say so (the journal of the second run
+    # shows a table that was not empty, so this is not --exact's doing)
+    from aria_tui.load.journal import journal_path
+
+    folder = export(tmp_path, {"note.csv": "body\nhello\nworld\n"})
+    ddl(empty_db, "CREATE TABLE public.note (id serial PRIMARY KEY, body text)")
+    load(cli, empty_db, folder)
+    journal = journal_path(folder, empty_db.key)
+    assert journal.is_file()
+    journal.unlink()
+    load(cli, empty_db, folder)
+    with psycopg.connect(empty_db.conninfo) as conn:
+        rows = conn.execute("SELECT count(*) FROM public.note").fetchone()[0]
+    code, result = validate(cli, empty_db, folder, tmp_path)
+    if rows == 4:
+        assert code == 1 and "too many" in check(table(result, "public.note"), "presence")["detail"]
+    else:  # the load refused to insert again
+        assert rows == 2 and code == 0, result

@@ -55,17 +55,23 @@ NAMES = {
 
 
 @dataclass(frozen=True)
-class Parent:
-    """Where the export holds the parent rows of a foreign key: the parent table's own file.
+class ParentFile:
+    path: Path
+    lay: st.Layout | None  # None: the file cannot be read for its keys
+    name: str
 
-    `path` None: the export has no file for the parent table, so no parent key is in the export.
-    `lay` None with a path: the file is there but cannot be read for its keys (then a record
-    whose parent the target lacks is never called an orphan: nothing proves the parent absent).
+
+@dataclass(frozen=True)
+class Parent:
+    """Where the export holds the parent rows of a foreign key: the parent table's own file(s)
+    (an export may split a table in parts).
+
+    No files: the export has none for the parent table, so no parent key is in the export. A file
+    that cannot be read for its keys (`lay` None) means a record whose parent the target lacks is
+    never called an orphan: nothing proves the parent absent from the export.
     """
 
-    path: Path | None
-    lay: st.Layout | None = None
-    file: str = ""
+    files: tuple[ParentFile, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -92,6 +98,10 @@ class Staged:
     orphan_samples: tuple[tuple[int, str], ...] = ()
     extras: int = 0  # target rows that are no loadable record of the file
     extra_samples: tuple[str, ...] = ()  # their keys (keyed tables)
+    # target rows identical to a record of the file, beyond the times the file holds it: the
+    # export's records doubled (a re-run that inserted again), whatever the target held before
+    doubled: int = 0
+    doubled_samples: tuple[tuple[int, int], ...] = ()  # (record, copies too many)
     repeats: int = 0  # loadable records repeating the key and content of an earlier one
     export_rows: int = 0  # loadable records (the export side of the checksum)
     export_sum: int = 0
@@ -287,6 +297,19 @@ def measure(
         result = _with(
             result, extra_samples=tuple(key_label(lay.key, tuple(r[0])) for r in rows)
         )
+    if extras:  # some may be records of the file, doubled (multiset parts only)
+        rows = conn.execute(
+            sql.SQL(
+                "SELECT rec, n, sum(n) OVER () FROM {odd} WHERE kind = 'x' AND rec IS NOT NULL "
+                "ORDER BY rec LIMIT {n}"
+            ).format(**NAMES)
+        ).fetchall()
+        if rows:
+            result = _with(
+                result,
+                doubled=int(rows[0][2]),
+                doubled_samples=tuple((int(r[0]), int(r[1])) for r in rows),
+            )
     if absent:
         result = _explain_absent(conn, result, source, parents, check_cancel)
     return result
@@ -586,21 +609,18 @@ def _explain_absent(
                 known = False
             what = f"{s.file} itself"
         else:
-            parent = (parents or {}).get(ref, Parent(None))
-            if parent.path is None:
+            parent = (parents or {}).get(ref, Parent())
+            if not parent.files:
                 what = f"the export (it has no file for {ref})"
-            elif parent.lay is None:
-                known = False
-                what = parent.file
             else:
                 name = f"{st.PARENT_KEYS}{i}"
-                what = parent.file or parent.path.name
-                if st.stage_parent_keys(
-                    conn, parent.path, parent.lay, ref_cols, name, check_cancel=check_cancel
-                ):
+                what = ", ".join(f.name for f in parent.files)
+                for j, pf in enumerate(parent.files):
+                    known = known and pf.lay is not None and st.stage_parent_keys(
+                        conn, pf.path, pf.lay, ref_cols, name, append=j > 0, check_cancel=check_cancel
+                    )
+                if known:
                     found = sql.SQL("{} AS p").format(sql.Identifier(name))
-                else:
-                    known = False
         if not known:
             # the parent's file cannot be read for its keys: nothing proves the parent absent
             conn.execute(sql.SQL("UPDATE {miss} SET {f} = false").format(**NAMES, f=flag))
@@ -804,6 +824,15 @@ def presence(s: Staged, reject_file: str | None = None) -> Check:
     if s.orphans:
         first = "; ".join(f"record {rec}: {k}" for rec, k in s.orphan_samples[:3])
         notes.append(f"{_n(s.orphans)} of them for a parent absent from the export ({first})")
+    if s.doubled:
+        named = ", ".join(
+            f"record {rec} ({n} {'copy' if n == 1 else 'copies'} too many)" for rec, n in s.doubled_samples
+        )
+        more = "" if s.doubled <= sum(n for _, n in s.doubled_samples) else ", ..."
+        problems.append(
+            f"{table} holds records of {s.file} more often than the file does: {_rows(s.doubled)} "
+            f"too many ({named}{more})"
+        )
     if s.extras:
         if key:
             named = ", ".join(s.extra_samples)

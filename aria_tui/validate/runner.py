@@ -438,6 +438,9 @@ def _validate_table(
         applies = checks.journal_applies(entry, digest.bytes, sha256)
         # the journal shows the table held nothing before its load: nothing else may be there
         judged_exact = exact or (applies and entry is not None and entry.rows_before == 0)
+        if sum(1 for t in inventory.tables if t.target == ts.target) > 1:
+            # a table fed by several files (an export split in parts) holds more than any one
+            judged_exact = False
         staged = checks.measure(
             conn,
             lay,
@@ -511,26 +514,32 @@ def _status(found: list[Check], staged: checks.Staged) -> str:
         and staged.missing == 0
         and staged.differ == 0
         and not (staged.exact and staged.extras)
+        and not staged.doubled
     )
     return INCOMPLETE if only_rejects else FAILED
 
 
 def _parents(inventory: Inventory, lay: st.Layout) -> dict[str, checks.Parent]:
-    """Where the export holds the parent table of each of the layout's foreign keys."""
+    """Where the export holds the parent table of each of the layout's foreign keys: every file
+    the scan matched to it, selected or not (the export is the truth, not the selection)."""
     out: dict[str, checks.Parent] = {}
     for _name, _cols, ref, _ref_cols in lay.fks:
         if ref in out or ref == lay.table.qualified:
             continue
-        ps = next((t for t in inventory.tables if t.target == ref), None)
-        if ps is None:
-            out[ref] = checks.Parent(None)
-            continue
         parent_table = inventory.catalog.get(ref)
-        if ps.problem is not None or ps.header is None or parent_table is None:
-            out[ref] = checks.Parent(ps.file.path, None, ps.file.name)
-            continue
-        parent_lay = st.layout(parent_table, tuple(ps.header.columns), ps.diff.mapping)
-        out[ref] = checks.Parent(ps.file.path, parent_lay, ps.file.name)
+        files = []
+        for ps in inventory.tables:
+            if ps.target != ref:
+                continue
+            parent_lay = None
+            if ps.problem is None and ps.header is not None and parent_table is not None:
+                mapping = ps.diff.mapping or tuple(
+                    # a file the scan did not read past its header: its columns by name
+                    (h, h if parent_table.column(h) is not None else None) for h in ps.header.columns
+                )
+                parent_lay = st.layout(parent_table, tuple(ps.header.columns), mapping)
+            files.append(checks.ParentFile(ps.file.path, parent_lay, ps.file.name))
+        out[ref] = checks.Parent(tuple(files))
     return out
 
 

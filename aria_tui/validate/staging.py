@@ -487,6 +487,7 @@ def stage_parent_keys(
     cols: tuple[str, ...],
     name: str,
     *,
+    append: bool = False,
     check_cancel: Callable[[], None] | None = None,
 ) -> bool:
     """Temporary table `name` with the distinct values of target columns `cols` in the parent's
@@ -510,12 +511,14 @@ def stage_parent_keys(
                         c=c, lit=sql.Literal(p.column.type), t=_literal_type(p.column), n=sql.Identifier(p.name)
                     )
                 )
-        conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(name)))
-        conn.execute(
-            sql.SQL("CREATE TEMP TABLE {} AS SELECT DISTINCT {} FROM {}").format(
-                sql.Identifier(name), sql.SQL(", ").join(values), sql.Identifier(PARENT_RAW)
-            )
+        select = sql.SQL("SELECT DISTINCT {} FROM {}").format(
+            sql.SQL(", ").join(values), sql.Identifier(PARENT_RAW)
         )
+        if append:  # another part of the same parent table
+            conn.execute(sql.SQL("INSERT INTO {} {}").format(sql.Identifier(name), select))
+        else:
+            conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(name)))
+            conn.execute(sql.SQL("CREATE TEMP TABLE {} AS {}").format(sql.Identifier(name), select))
         conn.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(PARENT_RAW)))
         conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(name)))
     except psycopg.errors.LockNotAvailable:
