@@ -92,6 +92,8 @@ class Case:
     # them, so the other is export data it lacks and validate fails (issue 14)
     conflicting: int = 0
     rejects: tuple[Reject, ...] = ()
+    # conflicts rejected under the default policy (in the reject file, counted as conflicts)
+    conflicts: tuple[Reject, ...] = ()
     # SQL on the target -> its exact answer (values compared in SQL: NULL vs '' is exact)
     checks: tuple[tuple[str, list[tuple]], ...] = ()
     others: dict[str, int] = field(default_factory=lambda: {"public.ok": 2})  # target -> rows
@@ -103,7 +105,7 @@ class Case:
 
     @property
     def load_exit(self) -> int:
-        return 1 if (self.blocked or self.rejects) else 0
+        return 1 if (self.blocked or self.rejects or self.conflicts) else 0
 
     def write(self, folder: Path) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
@@ -313,15 +315,16 @@ def _case_list() -> list[Case]:
             _t(f"{U(1)},1,,,,first,\n{U(2)},2,,,,b,\n{U(1)},3,,,,second,\n"),
             rows=3,
             inserted=2,
-            duplicates=1,
             conflicting=1,
+            conflicts=(Reject(4, "conflict on t_pkey (id)=", U(1)),),
             checks=(
                 (
                     "SELECT id::text, n, body FROM t ORDER BY n",
                     [(U(1), 1, "first"), (U(2), 2, "b")],
                 ),
             ),
-            note="1 duplicate; the first record of the key wins",
+            note="1 conflict (same key, other content): the first record loads, the second is "
+            "rejected naming record 1",
         ),
         Case(
             "replies_before_parents",

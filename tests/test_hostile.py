@@ -119,22 +119,26 @@ def test_hostile_case(case: Case, empty_db, cli, tmp_path):
     else:
         assert t["status"] == "loaded", t
         assert t["error"] is None
-        got = (t["csv_rows"], t["inserted"], t["duplicates"], t["rejected"])
-        assert got == (case.rows, case.inserted, case.duplicates, case.rejected), t
-        assert t["csv_rows"] == t["inserted"] + t["duplicates"] + t["rejected"]
+        got = (t["csv_rows"], t["inserted"], t["duplicates"], t["rejected"], t["conflicts"])
+        want = (case.rows, case.inserted, case.duplicates, case.rejected, len(case.conflicts))
+        assert got == want, t
+        assert t["csv_rows"] == (
+            t["inserted"] + t["updated"] + t["duplicates"] + t["conflicts"] + t["rejected"]
+        )
         assert count(empty_db, case.target) == case.inserted
         for statement, expected in case.checks:
             assert query(empty_db, statement) == expected, statement
 
     # -- the reject file: original physical line, reason, the record as the file holds it --------
-    if case.rejects:
+    if case.rejects or case.conflicts:
         assert t["reject_file"], t
         head, rows = read_rejects(t["reject_file"])
         header = list(files[case.file]["columns"])
         assert head == ["line", "reason", *header]
         rows.sort(key=lambda r: int(r[0]))
-        assert [(int(r[0]), r[2]) for r in rows] == [(x.line, x.key) for x in case.rejects]
-        for row, want in zip(rows, case.rejects, strict=True):
+        listed = sorted(case.rejects + case.conflicts, key=lambda x: x.line)
+        assert [(int(r[0]), r[2]) for r in rows] == [(x.line, x.key) for x in listed]
+        for row, want in zip(rows, listed, strict=True):
             assert want.reason in row[1], (want, row)
         originals = original_records(folder, case)
         for row in rows:

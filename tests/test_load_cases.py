@@ -160,14 +160,25 @@ def test_plain_table_bad_row_falls_back_from_fast_path(empty_db, tmp_path):
     assert query(empty_db, "SELECT memo FROM p WHERE id = 3") == [(None,)]  # empty unquoted = NULL
 
 
-def test_same_key_twice_is_one_duplicate(empty_db, tmp_path):
+def test_same_key_twice_equal_is_a_duplicate_different_is_a_conflict(empty_db, tmp_path):
     sql(empty_db, "CREATE TABLE k (id int PRIMARY KEY, v text)")
-    write(tmp_path, "public.k.csv", "id,v\n1,first\n2,b\n1,second\n")
+    write(tmp_path, "public.k.csv", "id,v\n1,first\n2,b\n1,first\n")
     result = load(empty_db, tmp_path)
     t = result.tables[0]
-    assert (t.csv_rows, t.inserted, t.duplicates, t.rejected) == (3, 2, 1, 0)
+    assert (t.csv_rows, t.inserted, t.duplicates, t.conflicts, t.rejected) == (3, 2, 1, 0, 0)
     assert result.ok
-    assert query(empty_db, "SELECT v FROM k WHERE id = 1") == [("first",)]  # first one wins
+    sql(empty_db, "CREATE TABLE k2 (id int PRIMARY KEY, v text)")
+    write(tmp_path / "b", "public.k2.csv", "id,v\n1,first\n2,b\n1,second\n")
+    result = load(empty_db, tmp_path / "b")
+    t = result.tables[0]
+    assert (t.csv_rows, t.inserted, t.duplicates, t.conflicts, t.rejected) == (3, 2, 0, 1, 0)
+    assert not result.ok  # the export contradicts itself: the second record is rejected
+    assert _rejects(t.reject_file)[1][:2] == [
+        "4",
+        "conflict on k2_pkey (id)=(1): the record 1 of this file has this key with different v "
+        "(v = 'first')",
+    ]
+    assert query(empty_db, "SELECT v FROM k2 WHERE id = 1") == [("first",)]  # first one loads
 
 
 @pytest.mark.parametrize("prefill", [False, True])
@@ -223,12 +234,15 @@ def test_dry_run_reports_real_numbers_and_changes_nothing(empty_db, tmp_path):
     assert query(empty_db, "SELECT last_value, is_called FROM ser_id_seq") == [(1, False)]
     real = load(empty_db, tmp_path)
     key = [
-        (t.target, t.csv_rows, t.inserted, t.duplicates, t.rejected, t.status) for t in dry.tables
+        (t.target, t.csv_rows, t.inserted, t.duplicates, t.conflicts, t.rejected, t.status)
+        for t in dry.tables
     ]
     assert key == [
-        (t.target, t.csv_rows, t.inserted, t.duplicates, t.rejected, t.status) for t in real.tables
+        (t.target, t.csv_rows, t.inserted, t.duplicates, t.conflicts, t.rejected, t.status)
+        for t in real.tables
     ]
-    assert real.table("public.kid").rejected == 1 and real.table("public.kid").duplicates == 1
+    kid = real.table("public.kid")
+    assert (kid.rejected, kid.conflicts, kid.duplicates) == (1, 1, 0)
 
 
 def test_resume_skips_committed_tables_and_refuses_a_changed_file(empty_db, tmp_path):
@@ -390,8 +404,9 @@ def test_direct_binary_falls_back_to_the_stage_on_a_duplicate_key(empty_db, tmp_
     write(tmp_path, "public.dv.csv", 'id,emb\n1,"[1,2]"\n2,"[3,4]"\n1,"[5,6]"\n3,"[1]"\n')
     result = load(empty_db, tmp_path)
     t = result.tables[0]
-    assert (t.path, t.csv_rows, t.inserted, t.duplicates, t.rejected) == ("binary", 4, 2, 1, 1)
-    assert _rejects(t.reject_file)[1][0] == "5"
+    got = (t.path, t.csv_rows, t.inserted, t.duplicates, t.conflicts, t.rejected)
+    assert got == ("binary", 4, 2, 0, 1, 1)
+    assert sorted(r[0] for r in _rejects(t.reject_file)[1:]) == ["4", "5"]  # client rejects first
     assert query(empty_db, "SELECT emb::text FROM dv WHERE id = 1") == [("[1,2]",)]
 
 

@@ -47,8 +47,11 @@ def load(
     on_event=None,
     cancel: threading.Event | None = None,
     lock_timeout: str = "10s",
+    on_conflict: str | None = None,
 ) -> RunResult:
-    plan = plan_for(db, folder, tables)
+    from aria_tui.load.plan import with_policy
+
+    plan = with_policy(plan_for(db, folder, tables), on_conflict)
     return run_plan(
         db,
         plan,
@@ -63,7 +66,9 @@ def load(
 def assert_counts_add_up(result: RunResult) -> None:
     for t in result.tables:
         if t.status == "loaded":
-            assert t.csv_rows == t.inserted + t.duplicates + t.rejected, t
+            assert (
+                t.csv_rows == t.inserted + t.updated + t.duplicates + t.conflicts + t.rejected
+            ), t
         elif t.status == "resumed":  # this run inserted nothing; the earlier run's numbers
             assert t.inserted == t.duplicates == t.rejected == 0, t
             done = t.previously_inserted + t.previously_duplicates + t.previously_rejected

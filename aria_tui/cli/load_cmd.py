@@ -36,7 +36,7 @@ from aria_tui.load import (
     run_plan,
 )
 from aria_tui.load.events import Event
-from aria_tui.load.plan import manifest_overrides
+from aria_tui.load.plan import manifest_overrides, with_policy
 from aria_tui.pg.connect import Target, resolve
 from aria_tui.pg.locks import DEFAULT_LOCK_TIMEOUT
 
@@ -71,6 +71,64 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_LOCK_TIMEOUT,
         help="how long to wait for a table another session has locked (a PostgreSQL duration)",
     )
+    add_decision_args(parser)
+
+
+def add_decision_args(parser: argparse.ArgumentParser) -> None:
+    """The decisions `plan` and `load` share (issue 15)."""
+    from aria_tui.load.conflicts import POLICIES
+
+    parser.add_argument(
+        "--on-conflict",
+        choices=POLICIES,
+        default=None,
+        help="what a record becomes when the target holds its key with other content: "
+        "reject it (default), keep the target's row, or take the export's record",
+    )
+    parser.add_argument(
+        "--decide",
+        action="append",
+        default=[],
+        metavar="SCHEMA.TABLE.COLUMN=ACTION",
+        help="a drift decision: add[:TYPE], drop, widen[:TYPE] or rename:TARGET_COLUMN "
+        "(repeatable)",
+    )
+    parser.add_argument(
+        "--accept-rejects",
+        default=None,
+        metavar="SCHEMA.TABLE[,...]",
+        help="tables whose rejected records are accepted on purpose (they do not fail the run)",
+    )
+
+
+def apply_decisions(inventory: Inventory, args: argparse.Namespace) -> tuple[Inventory, dict]:
+    """The inventory as `--decide` makes it, and what each table's decisions did."""
+    from aria_tui.load import decisions
+
+    return decisions.decide(inventory, [decisions.parse(d) for d in args.decide or []])
+
+
+def finish_plan(plan: LoadPlan, applied: dict, args: argparse.Namespace) -> LoadPlan:
+    from dataclasses import replace
+
+    from aria_tui.load import decisions
+
+    plan = with_policy(decisions.finish(plan, applied), args.on_conflict)
+    accepted = set(split_list(args.accept_rejects) or [])
+    unknown = accepted - {tp.target for tp in plan.tables}
+    if unknown:
+        raise AriaError(
+            f"--accept-rejects names {', '.join(sorted(unknown))}, which this load does not load."
+        )
+    if accepted:
+        plan = replace(
+            plan,
+            tables=tuple(
+                replace(tp, accept_rejects=True) if tp.target in accepted else tp
+                for tp in plan.tables
+            ),
+        )
+    return plan
 
 
 def run(args: argparse.Namespace) -> int:
@@ -78,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
     files = csvio.discover(folder)  # a bad folder fails here, before any server starts
     profile = profiles.resolve(args.profile, [f.stem for f in files])
     target = resolve(args.dsn)
-    inventory = _scan(target, folder, profile, args)
+    inventory, applied = apply_decisions(_scan(target, folder, profile, args), args)
     plan = make_plan(
         inventory,
         split_list(args.tables),
@@ -87,6 +145,7 @@ def run(args: argparse.Namespace) -> int:
     )
     if not plan.tables and not plan.skipped:
         raise AriaError(f"Nothing to load from {folder}: no table is selected.")
+    plan = finish_plan(plan, applied, args)
     _warn_overrides(plan)
     if not args.yes:
         _confirm(plan, target, args)
@@ -315,7 +374,10 @@ class _Display:
                     p.update(
                         task,
                         completed=p.tasks[task].total,
-                        rows=f"{r.status}: {r.inserted:,} new, {r.duplicates:,} dup, {r.rejected:,} rejected",
+                        rows=f"{r.status}: {r.inserted:,} new, {r.duplicates:,} dup, "
+                        + (f"{r.conflicts:,} conflicts, " if r.conflicts else "")
+                        + (f"{r.updated:,} updated, " if r.updated else "")
+                        + f"{r.rejected:,} rejected",
                     )
                 if self.overall is not None:
                     p.advance(self.overall)
@@ -340,7 +402,8 @@ def _print_result(result: RunResult) -> None:
 
     console = Console()
     table = Table(title="Dry run (rolled back)" if result.dry_run else "Load")
-    for col in ("target", "status", "csv rows", "inserted", "duplicates", "rejected", "s"):
+    cols = ["target", "status", "csv rows", "inserted", "duplicates", "conflicts", "updated"]
+    for col in (*cols, "rejected", "s"):
         table.add_column(col, justify="left" if col in ("target", "status") else "right")
     style = {
         "loaded": "green",
@@ -356,6 +419,8 @@ def _print_result(result: RunResult) -> None:
             f"{t.csv_rows:,}",
             f"{t.inserted:,}",
             f"{t.duplicates:,}",
+            f"{t.conflicts:,}",
+            f"{t.updated:,}",
             f"{t.rejected:,}",
             f"{t.seconds:.1f}",
         )
@@ -364,7 +429,22 @@ def _print_result(result: RunResult) -> None:
         if t.error:
             console.print(f"[red]{t.target}[/red]: {t.error}")
         if t.reject_file:
-            console.print(f"{t.target}: {t.rejected} rejected rows in {t.reject_file}")
+            console.print(
+                f"{t.target}: {t.rejected + t.conflicts_rejected} rejected rows in {t.reject_file}"
+                + (f" ({t.conflicts_rejected} of them conflicts)" if t.conflicts_rejected else "")
+            )
+        if t.conflicts_kept:
+            console.print(
+                f"{t.target}: {t.conflicts_kept} conflict{'s' if t.conflicts_kept != 1 else ''} "
+                f"kept by decision (keep-target), listed in {t.kept_file}"
+            )
+            for line, why in t.kept:
+                console.print(f"  line {line}: {why}", markup=False)
+        if t.updated:
+            console.print(
+                f"{t.target}: {t.updated} row{'s' if t.updated != 1 else ''} replaced by the "
+                f"export's record (take-export); the old values are in {t.undo_file}"
+            )
     if result.cancelled:
         console.print(
             "[yellow]Cancelled: finished tables are kept, the current one was rolled back.[/yellow]"

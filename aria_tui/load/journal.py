@@ -74,6 +74,8 @@ def commit_record(
     byte_range: tuple[int, int] | None = None,
     first_record: int = 1,
     rows_before: int | None = None,
+    decided: str | None = None,
+    duplicates: int | None = None,
 ) -> commits.Commit:
     """The record of a whole file (chunk 0, every byte) or of one chunk of it."""
     start, end = byte_range if byte_range is not None else (0, size)
@@ -91,7 +93,7 @@ def commit_record(
         file_mtime_ns=mtime_ns,
         csv_rows=csv_rows,
         inserted=inserted,
-        duplicates=csv_rows - inserted - rejected,
+        duplicates=csv_rows - inserted - rejected if duplicates is None else duplicates,
         rejected=rejected,
         reject_file=reject_file,
         load_path=path,
@@ -100,6 +102,7 @@ def commit_record(
         export=export,
         client=commits.client(),
         rows_before=rows_before,
+        decided=decided,
     )
 
 
@@ -324,6 +327,15 @@ class Entry:
     committed_at: float
     rows_before: int | None = None  # rows the table held when its load began (validate --exact)
     run_id: str = ""
+    conflicts: int = 0
+    conflicts_kept: int = 0
+    updated: int = 0
+    on_conflict: str = "reject"
+    decisions: str | None = None  # TablePlan.decisions_key of the load: mapping and DDL
+    # record numbers (1-based, file order) of the conflicts kept by decision (keep-target)
+    kept_records: list[int] | None = None
+    kept_file: str | None = None
+    undo_file: str | None = None
 
 
 def journal_path(export: Path, target_identity: str) -> Path:

@@ -41,6 +41,11 @@ class TablePlan:
     order: int  # 1-based load order
     group: int | None = None  # tables of one FK cycle share a group and one transaction
     deferred: bool = False  # the group's FKs are deferrable: checked at its commit
+    # what a record whose key the target holds with other content becomes (load/conflicts.py)
+    on_conflict: str = "reject"  # 'reject' | 'keep-target' | 'take-export'
+    ddl: tuple[str, ...] = ()  # decided schema changes, run first in the table's transaction
+    decision_notes: tuple[str, ...] = ()  # what the decisions did (added, dropped, widened)
+    accept_rejects: bool = False  # rejects accepted on purpose (plan): they do not fail the run
 
     @property
     def target(self) -> str:
@@ -54,6 +59,17 @@ class TablePlan:
     def direct(self) -> bool:
         """CSV header = target columns (any order, a subset): nothing dropped or renamed."""
         return len(self.columns) == len(self.csv_columns) and all(c == t for c, t in self.columns)
+
+    @property
+    def decisions_key(self) -> str:
+        """Changes when a decision about this table does (its DDL; drift-only, so a plain
+        table keeps the empty key and old journals still resume)."""
+        if not self.ddl:
+            return ""
+        import hashlib
+
+        text = "\x00".join([*self.ddl, *(f"{c}={t}" for c, t in self.columns)])
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     @property
     def vector_columns(self) -> tuple[str, ...]:
@@ -75,6 +91,10 @@ class TablePlan:
             "self_references": [fk.name for fk in self.self_fks],
             "group": self.group,
             "deferred": self.deferred,
+            "on_conflict": self.on_conflict,
+            "ddl": list(self.ddl),
+            "decision_notes": list(self.decision_notes),
+            "accept_rejects": self.accept_rejects,
         }
 
 
@@ -109,8 +129,9 @@ class TableResult:
     file: str  # file name inside the export folder
     csv_rows: int  # CSV records read by this load (PostgreSQL's count)
     inserted: int
-    duplicates: int  # rows the target already had (same unique key): skipped, not errors
-    rejected: int  # rows written to the reject file with their line and reason
+    # csv_rows = inserted + updated + duplicates + conflicts + rejected, always (see README)
+    duplicates: int  # records equal to the row holding their key (target or file): skipped
+    rejected: int  # records rejected for anything but a conflict, in the reject file with a reason
     status: str  # 'loaded' | 'failed' | 'skipped' | 'resumed' | 'blocked'
     error: str | None = None  # one sentence when not loaded
     reject_file: str | None = None
@@ -123,15 +144,29 @@ class TableResult:
     previously_inserted: int = 0
     previously_duplicates: int = 0
     previously_rejected: int = 0
+    # records whose key is held by a row with other content, left as they are: rejected (in the
+    # reject file) or kept by decision (keep-target); `conflicts_kept` of them were kept
+    conflicts: int = 0
+    conflicts_kept: int = 0
+    updated: int = 0  # conflicting target rows replaced by the export's record (take-export)
+    on_conflict: str = "reject"
+    kept: tuple[tuple[int, str], ...] = ()  # (line, reason) of each conflict kept by decision
+    kept_file: str | None = None  # the kept records as exported (CSV, 0600)
+    undo_file: str | None = None  # the target's values before take-export replaced them
+    ddl: tuple[str, ...] = ()  # statements run on the table's schema (plan decisions)
+    accept_rejects: bool = False  # the plan accepts this table's rejects on purpose
+
+    @property
+    def conflicts_rejected(self) -> int:
+        return self.conflicts - self.conflicts_kept
 
     @property
     def ok(self) -> bool:
-        """Loaded (or resumed) with nothing rejected (now or by the run that committed it) and
-        nothing to report."""
+        """Loaded (or resumed) with nothing rejected, no conflict left undecided, nothing to report."""
         return (
             self.status in (LOADED, RESUMED)
-            and self.rejected == 0
-            and self.previously_rejected == 0
+            and ((self.rejected == 0 and self.previously_rejected == 0) or self.accept_rejects)
+            and self.conflicts_rejected == 0
             and self.error is None
         )
 
@@ -154,6 +189,16 @@ class TableResult:
             "previously_inserted": self.previously_inserted,
             "previously_duplicates": self.previously_duplicates,
             "previously_rejected": self.previously_rejected,
+            "conflicts": self.conflicts,
+            "conflicts_kept": self.conflicts_kept,
+            "conflicts_rejected": self.conflicts_rejected,
+            "updated": self.updated,
+            "on_conflict": self.on_conflict,
+            "kept": [{"line": line, "reason": why} for line, why in self.kept],
+            "kept_file": self.kept_file,
+            "undo_file": self.undo_file,
+            "ddl": list(self.ddl),
+            "accept_rejects": self.accept_rejects,
         }
 
 
@@ -189,6 +234,9 @@ class RunResult:
                 "inserted": sum(t.inserted for t in self.tables),
                 "duplicates": sum(t.duplicates for t in self.tables),
                 "rejected": sum(t.rejected for t in self.tables),
+                "conflicts": sum(t.conflicts for t in self.tables),
+                "conflicts_kept": sum(t.conflicts_kept for t in self.tables),
+                "updated": sum(t.updated for t in self.tables),
             },
             "notes": list(self.notes),
             "tables": [t.to_json() for t in self.tables],

@@ -186,6 +186,17 @@ def make_plan(
     return LoadPlan(tables=tuple(plans), skipped=tuple(skipped), export=str(inventory.export))
 
 
+def with_policy(plan: LoadPlan, on_conflict: str | dict[str, str] | None) -> LoadPlan:
+    """`plan` with a conflict policy (load/conflicts.py) for every table, or per 'schema.table'."""
+    if not on_conflict:
+        return plan
+    tables = []
+    for tp in plan.tables:
+        policy = on_conflict if isinstance(on_conflict, str) else on_conflict.get(tp.target)
+        tables.append(replace(tp, on_conflict=policy) if policy else tp)
+    return replace(plan, tables=tuple(tables))
+
+
 # -- the manifest override (issue 10) ------------------------------------------------------------
 
 

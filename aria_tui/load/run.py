@@ -10,8 +10,9 @@ naming the table and the session holding it instead of a hang. Then:
 - staging: anything else, or when the fast or binary path hits a bad value.
 
 After the insert: sequences move past the loaded maximum (never backwards), and the invariant
-csv_rows == inserted + duplicates + rejected is checked against a count(*) of the table before
-and after, so a load can never report success for rows that are not there (seed 004).
+csv_rows == inserted + updated + duplicates + conflicts + rejected (each counted positively) is
+checked, with inserted against a count(*) of the table before and after, so a load can never
+report success for rows that are not there (seed 004).
 
 Exactly once: each table's transaction also writes its commit record in the target
 (`aria_tui.commits`, aria_tui/pg/commits.py); a re-run resumes from those records, never from a
@@ -27,6 +28,7 @@ the rollback restores them too (journal.SequenceGuard).
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import threading
@@ -42,6 +44,7 @@ from psycopg import sql
 
 from aria_tui import csvio
 from aria_tui.errors import AriaError, ExportError, first_line
+from aria_tui.load import conflicts as conflicts_mod
 from aria_tui.load import journal as journal_mod
 from aria_tui.load import model as m
 from aria_tui.load.binary import Encoding, Sink, load_direct, load_staged
@@ -91,6 +94,26 @@ class _Work:
     notes: list[str] = field(default_factory=list)
     empty_before: bool = False
     rows_before: int | None = None
+    duplicates: int = 0
+    conflicts: int = 0  # left as they are: rejected, or kept by decision
+    kept: int = 0
+    updated: int = 0
+    kept_records: tuple[tuple[int, int, str], ...] = ()  # (record, line, reason)
+    sinks: conflicts_mod.Sinks = field(default_factory=conflicts_mod.Sinks)
+    ddl: tuple[str, ...] = ()
+
+    def take(self, stage: Stage, rejected: int) -> None:
+        """The counts of a settled stage; `rejected` is every record its reject file got."""
+        t = stage.tally
+        self.duplicates = t.duplicates
+        self.conflicts = t.conflicts_rejected + t.kept
+        self.kept = t.kept
+        self.updated = t.updated
+        self.kept_records = tuple(t.kept_records)
+        self.rejected = rejected - t.conflicts_rejected
+
+    def writers(self) -> tuple[RejectWriter, ...]:
+        return tuple(w for w in (self.writer, self.sinks.kept, self.sinks.undo) if w is not None)
 
     def result(self, status: str, error: str | None = None) -> m.TableResult:
         loaded = status == m.LOADED
@@ -99,8 +122,17 @@ class _Work:
             file=self.plan.scan.file.name,
             csv_rows=self.csv_rows if loaded else self.plan.scan.rows,
             inserted=self.inserted if loaded else 0,
-            duplicates=(self.csv_rows - self.inserted - self.rejected) if loaded else 0,
+            duplicates=self.duplicates if loaded else 0,
             rejected=self.rejected if loaded else 0,
+            conflicts=self.conflicts if loaded else 0,
+            conflicts_kept=self.kept if loaded else 0,
+            updated=self.updated if loaded else 0,
+            on_conflict=self.plan.on_conflict,
+            kept=tuple((line, why) for _, line, why in self.kept_records) if loaded else (),
+            kept_file=self.sinks.kept.written if loaded and self.sinks.kept else None,
+            undo_file=self.sinks.undo.written if loaded and self.sinks.undo else None,
+            ddl=self.ddl,
+            accept_rejects=self.plan.accept_rejects,
             status=status,
             error=error,
             reject_file=self.writer.written if loaded else None,
@@ -360,7 +392,8 @@ class _Runner:
                     self.conn.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the cycle's FKs, now
                 current = None
                 for work in works:  # the rejects on disk, then the records with the rows
-                    work.writer.close()
+                    for w in work.writers():
+                        w.close()
                     commits.write(self.conn, self._record(work))
             _crash_point(members)  # tests: a kill -9 right after the COMMIT
         except _TableFailed as exc:
@@ -437,6 +470,16 @@ class _Runner:
             reject_file=work.writer.written,
             path=work.path,
             rows_before=work.rows_before,
+            duplicates=work.duplicates,
+            decided=json.dumps(
+                {
+                    "on_conflict": work.plan.on_conflict,
+                    "decisions": work.plan.decisions_key,
+                    "conflicts": work.conflicts,
+                    "updated": work.updated,
+                    "kept": [rec for rec, _, _ in work.kept_records],
+                }
+            ),
         )
 
     def _journal(self, work: _Work, result: m.TableResult) -> None:
@@ -457,6 +500,14 @@ class _Runner:
                 committed_at=time.time(),
                 rows_before=work.rows_before,
                 run_id=self.run_id,
+                conflicts=result.conflicts,
+                conflicts_kept=result.conflicts_kept,
+                updated=result.updated,
+                on_conflict=result.on_conflict,
+                decisions=work.plan.decisions_key,
+                kept_records=[rec for rec, _, _ in work.kept_records],
+                kept_file=result.kept_file,
+                undo_file=result.undo_file,
             )
         )
 
@@ -478,7 +529,8 @@ class _Runner:
     ) -> list[m.TableResult]:
         out = []
         for work in works:
-            work.writer.discard()
+            for w in work.writers():
+                w.discard()
             err = (
                 why
                 if work is current or current is None
@@ -502,6 +554,13 @@ class _Runner:
                 m.BLOCKED,
                 tp.target,
             )
+        if state.done is not None and _decided_otherwise(state.done.latest, tp):
+            self.emitter.log(
+                f"{tp.target} was committed under another conflict decision than this run's "
+                f"({tp.on_conflict}): processing it again (equal rows count as duplicates).",
+                "info",
+            )
+            return None
         if state.done is not None:
             # the records are the truth of what was committed, the table is the truth of what
             # is there now: a table emptied since (TRUNCATE) is loaded again
@@ -546,8 +605,13 @@ class _Runner:
 
     # -- one table -----------------------------------------------------------------------------
     def _start(self, tp: m.TablePlan, total: int) -> _Work:
-        writer = RejectWriter(reject_path(self.run_key, tp.target), tp.csv_columns)
-        work = _Work(plan=tp, writer=writer, started=time.monotonic())
+        where = reject_path(self.run_key, tp.target)
+        writer = RejectWriter(where, tp.csv_columns)
+        sinks = conflicts_mod.Sinks(
+            kept=RejectWriter(where.with_name(f"{tp.target}.kept.csv"), tp.csv_columns),
+            undo=RejectWriter(where.with_name(f"{tp.target}.undo.csv"), tp.table.column_names),
+        )
+        work = _Work(plan=tp, writer=writer, started=time.monotonic(), sinks=sinks)
         self.emitter.start_table(
             TableStarted(
                 target=tp.target,
@@ -572,6 +636,16 @@ class _Runner:
         if self.cancel is not None and self.cancel.is_set():
             raise CancelledLoad()
         conn.execute(sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(tp.table.ident))
+        for statement in tp.ddl:  # decided drift: in this transaction, so a dry run rolls it back
+            try:
+                conn.execute(statement)
+            except (psycopg.errors.DataError, psycopg.errors.ProgrammingError) as exc:
+                raise _TableFailed(
+                    f"{tp.target}: the decided change `{statement}` failed: {_message(exc)}; "
+                    "nothing of the table was changed."
+                ) from None
+        work.ddl = tp.ddl
+        work.notes.extend(tp.decision_notes)
         before = _count(conn, tp)
         work.empty_before = before == 0
         work.rows_before = before
@@ -584,13 +658,17 @@ class _Runner:
         vectors = bool(tp.vector_columns)
         # a nullable key: records with NULLs in it are found in the text stage, before inserting
         null_keys = bool(before) and journal_mod.keys_may_be_null(tp)
+        # a BEFORE INSERT trigger or a rule may store fewer rows than COPY read, and COPY's count
+        # would not say so: such a table goes through the stage, whose inserts are counted
+        swallowers = conflicts_mod.swallowers(conn, tp.table.oid)
+        direct_ok = not swallowers
 
         def fresh() -> Hasher | None:  # inline hashing sees the bytes read, which are the file's only uncompressed
             return None if tp.scan.file.compressed else new_hash()
 
         hasher = fresh()
         done = False
-        if not self.force_staging and not vectors and before == 0 and tp.direct:
+        if not self.force_staging and not vectors and before == 0 and tp.direct and direct_ok:
             try:
                 with conn.transaction():
                     n = copy_into_target(
@@ -616,6 +694,7 @@ class _Runner:
             and vectors
             and not self.force_staging
             and before == 0
+            and direct_ok
             and Encoding.direct_possible(tp)
         ):
             try:
@@ -641,6 +720,7 @@ class _Runner:
                         with_line=bool(tp.self_fks),
                     )
                     stage.create(conn, identity_rec=False)
+                    stage.sinks, stage.swallowers = work.sinks, swallowers
                     rows, ins, rej = load_staged(
                         conn,
                         stage,
@@ -649,10 +729,12 @@ class _Runner:
                         plain_first=work.empty_before,
                     )
                     conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(stage.ident))
-                work.csv_rows, work.inserted, work.rejected, work.path = rows, ins, rej, m.BINARY
+                work.csv_rows, work.inserted, work.path = rows, ins, m.BINARY
+                work.take(stage, rej)
                 done = True
             except _BINARY_STOPS as exc:
-                work.writer.discard()
+                for w in work.writers():
+                    w.discard()
                 self.emitter.log(
                     f"{tp.target}: the binary COPY stopped ({_short(exc)}); loading it through "
                     "the text staging table instead.",
@@ -660,7 +742,7 @@ class _Runner:
                 )
                 hasher = fresh()
         if not done:
-            self._staging(work, path, hasher, group_members)
+            self._staging(work, path, hasher, group_members, swallowers)
         work.sha256 = hasher.hexdigest() if hasher is not None else file_digest(path)
         if self.cancel is not None and self.cancel.is_set():
             raise CancelledLoad()  # a cancel that reached no running statement: never commit
@@ -672,12 +754,18 @@ class _Runner:
         self._check(work, before, after)
 
     def _staging(
-        self, work: _Work, path: Path, hasher: Hasher | None, group_members: tuple[str, ...]
+        self,
+        work: _Work,
+        path: Path,
+        hasher: Hasher | None,
+        group_members: tuple[str, ...],
+        swallowers: tuple[str, ...] = (),
     ) -> None:
         conn = self.conn
         tp = work.plan
         stage = Stage(tp, f"aria_stage_{tp.order}", typed_vectors=False)
         stage.create(conn, identity_rec=True)
+        stage.sinks, stage.swallowers = work.sinks, swallowers
         statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv, HEADER true)").format(
             stage.ident, stage.copy_columns
         )
@@ -708,16 +796,19 @@ class _Runner:
             plain_first=work.empty_before,
         )
         conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(stage.ident))
-        work.csv_rows, work.inserted, work.rejected, work.path = rows, inserted, rejected, m.STAGING
+        work.csv_rows, work.inserted, work.path = rows, inserted, m.STAGING
+        work.take(stage, rejected)
 
     def _check(self, work: _Work, before: int, after: int) -> None:
         tp = work.plan
-        duplicates = work.csv_rows - work.inserted - work.rejected
-        if after - before != work.inserted or duplicates < 0:
+        accounted = work.inserted + work.updated + work.duplicates + work.conflicts + work.rejected
+        if after - before != work.inserted or accounted != work.csv_rows:
             raise _TableFailed(
                 f"{tp.target}: the counts do not add up (read {work.csv_rows} records, inserted "
-                f"{work.inserted}, rejected {work.rejected}, but the table went from {before} to "
-                f"{after} rows); the table was rolled back rather than reported as loaded."
+                f"{work.inserted}, updated {work.updated}, duplicates {work.duplicates}, "
+                f"conflicts {work.conflicts}, rejected {work.rejected}, but the table went from "
+                f"{before} to {after} rows); the table was rolled back rather than reported as "
+                "loaded."
             )
         if tp.scan.rows != work.csv_rows and not tp.scan.rows_estimated:
             work.notes.append(
@@ -746,6 +837,17 @@ def _crash_point(members: tuple[str, ...]) -> None:
     which = os.environ.get("ARIA_TUI_KILL_AFTER_COMMIT")
     if which and (which == "*" or which in members):
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _decided_otherwise(record: commits.Commit, tp: m.TablePlan) -> bool:
+    """The table was committed under another conflict policy or other DDL than `tp` says."""
+    try:
+        d = json.loads(record.decided) if record.decided else {}
+    except ValueError:
+        d = {}
+    return d.get("on_conflict", "reject") != tp.on_conflict or d.get(
+        "decisions", ""
+    ) != tp.decisions_key
 
 
 def _short(exc: BaseException) -> str:

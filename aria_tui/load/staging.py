@@ -5,17 +5,23 @@ matter), `text` except vector columns filled by the binary path (`vector(n)`: pa
 on the client), plus `rec`, the record number in file order.
 
 `settle()` moves staged rows into the target:
-1. optimistically, `INSERT INTO target SELECT <casts> FROM stage ORDER BY rec ON CONFLICT DO
-   NOTHING` in a savepoint: clean data costs one statement;
-2. if that fails on a value, find the bad rows in SQL: `pg_input_is_valid()` per column (PG16+),
+1. on an empty table, optimistically one plain `INSERT INTO target SELECT <casts> FROM stage` in a
+   savepoint: clean data costs one statement;
+2. otherwise, or when that meets a key it already holds, records whose key is taken are
+   classified (conflicts.py): a duplicate (equal after casting through the target's types,
+   counted positively) or a conflict (different content), which the table's policy decides;
+3. if a value is bad, find the bad rows in SQL: `pg_input_is_valid()` per column (PG16+),
    NOT NULL columns receiving NULL, vectors by regex and dimension count (pgvector's input has no
    soft errors), foreign keys by anti-join (to the parent table, and to the staged rows themselves
    for a self-reference, repeated until nothing changes, so a reply before its parent in the file
    loads and a reply to a rejected parent is rejected too); insert the rest;
-3. if the insert still fails (a CHECK constraint, a trigger...), bisect record ranges in
-   savepoints until each failing record is alone, and reject it with the server's own message.
-ON CONFLICT DO NOTHING without a conflict target skips a row that collides with ANY unique
-constraint or index, so rows the target already has are counted as duplicates, never errors.
+4. if the insert still fails (a CHECK constraint, a partial or expression unique index, an
+   exclusion constraint, a trigger...), bisect record ranges in savepoints until each failing
+   record is alone, and reject it with the server's own message.
+The insert has no `ON CONFLICT DO NOTHING`: without a conflict target it would skip a row that
+collides with ANY unique constraint, index or exclusion constraint and hide conflicts as
+duplicates. A table whose triggers or rules may swallow rows has every insert's row count
+checked, and a record the target did not store is rejected with that reason.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import psycopg
 from psycopg import sql
 
 from aria_tui.errors import first_line
+from aria_tui.load import conflicts
 from aria_tui.load.model import TablePlan
 from aria_tui.load.rejects import RejectWriter
 from aria_tui.pg.catalog import Column, ForeignKey
@@ -45,6 +52,13 @@ DATA_ERRORS: tuple[type[Exception], ...] = (
     psycopg.errors.IntegrityError,
     psycopg.errors.RaiseException,
 )
+
+
+class _Swallowed(Exception):
+    """An INSERT stored fewer rows than it was given (a trigger returning NULL, a rule)."""
+
+
+_RANGE_STOPS: tuple[type[Exception], ...] = (*DATA_ERRORS, _Swallowed)
 
 
 @dataclass(frozen=True)
@@ -82,7 +96,12 @@ class Stage:
         self.columns = tuple(cols)
         self.ident = sql.Identifier(name)
         self.rej = sql.Identifier(f"{name}_rej")
+        self.cls = sql.Identifier(f"{name}_cls")
         self._rej_made = False
+        self.policy = getattr(plan, "on_conflict", conflicts.REJECT)
+        self.tally = conflicts.Tally()
+        self.sinks = conflicts.Sinks()
+        self.swallowers: tuple[str, ...] = ()  # triggers/rules that may store fewer rows
 
     # -- DDL -----------------------------------------------------------------------------------
     def create(self, conn: psycopg.Connection, *, identity_rec: bool) -> None:
@@ -113,7 +132,7 @@ class Stage:
     def truncate(self, conn: psycopg.Connection) -> None:
         conn.execute(sql.SQL("TRUNCATE {}").format(self.ident))
         if self._rej_made:
-            conn.execute(sql.SQL("TRUNCATE {}").format(self.rej))
+            conn.execute(sql.SQL("TRUNCATE {}, {}").format(self.rej, self.cls))
 
     # -- expressions ---------------------------------------------------------------------------
     @property
@@ -132,25 +151,25 @@ class Stage:
             return sql.SQL("{}::varbit").format(ref)
         return sql.SQL("{}::{}").format(ref, sql.SQL(col.type))
 
-    def insert_sql(
-        self, *, exclude_rejects: bool, rec_range: bool = False, on_conflict: bool = True
-    ) -> sql.Composed:
+    def insert_sql(self, *, exclude_rejects: bool, rec_range: bool = False) -> sql.Composed:
         plan = self.plan
         overriding = any(c.target.identity == "always" for c in self.loaded if c.target)
         where: list[sql.Composable] = []
-        if exclude_rejects:
+        if exclude_rejects:  # and every record classified as a duplicate or a conflict
             where.append(
-                sql.SQL("NOT EXISTS (SELECT 1 FROM {} r WHERE r.rec = s.rec)").format(self.rej)
+                sql.SQL(
+                    "NOT EXISTS (SELECT 1 FROM {} r WHERE r.rec = s.rec) "
+                    "AND NOT EXISTS (SELECT 1 FROM {} c WHERE c.rec = s.rec)"
+                ).format(self.rej, self.cls)
             )
         if rec_range:
             where.append(sql.SQL("s.rec BETWEEN %(lo)s AND %(hi)s"))
         # No ORDER BY: a TEMP table is scanned in physical order (never in parallel, never a
-        # synchronized scan), which is file order, so the first of two rows with one key wins
-        # without paying for a sort.
+        # synchronized scan), which is file order. No ON CONFLICT: records whose key is taken
+        # were classified (conflicts.py) and are excluded here.
         return sql.SQL(
-            "INSERT INTO {table} ({cols}) {overriding}SELECT {values} FROM {stage} s {where}{conflict}"
+            "INSERT INTO {table} ({cols}) {overriding}SELECT {values} FROM {stage} s {where}"
         ).format(
-            conflict=sql.SQL("ON CONFLICT DO NOTHING" if on_conflict else ""),
             table=plan.table.ident,
             cols=sql.SQL(", ").join(sql.Identifier(c.target.name) for c in self.loaded if c.target),
             overriding=sql.SQL("OVERRIDING SYSTEM VALUE " if overriding else ""),
@@ -175,40 +194,99 @@ class Stage:
     ) -> tuple[int, int]:
         """Insert the staged rows; returns (inserted, rejected). Rejects go to `writer`.
 
-        `plain_first`: the table was empty, so a plain INSERT (no ON CONFLICT, whose speculative
-        insertion costs about a third more) is tried first; a unique violation means the file
-        repeats a key, and the ON CONFLICT version runs instead.
+        `rejected` counts every record written to the reject file, rejected conflicts included;
+        `self.tally` says how many of them were conflicts, and counts the duplicates, the kept
+        conflicts and the rows replaced under `take-export`.
+
+        `plain_first`: the table was empty, so a plain INSERT is tried first; a unique violation
+        means the file repeats a key, and the records are classified instead.
         """
-        try_conflict = True
+        bad = False
         if plain_first:
             try:
                 with conn.transaction():
-                    return conn.execute(
-                        self.insert_sql(exclude_rejects=False, on_conflict=False)
-                    ).rowcount, 0
-            except psycopg.errors.UniqueViolation:
+                    n = conn.execute(self.insert_sql(exclude_rejects=False)).rowcount
+                    self._check_stored(conn, n, None)
+                    return n, 0
+            except (psycopg.errors.UniqueViolation, _Swallowed):
                 pass
             except DATA_ERRORS:
-                try_conflict = False  # a bad value: the ON CONFLICT version would fail the same way
-        if try_conflict:
+                bad = True  # a bad value: classifying would cast it too
+        self._make_rej(conn)
+
+        def lines(recs: list[int]) -> dict[int, int]:
+            return line_of(recs) if line_of else self._lines_in_sql(conn, recs, header_lines)
+
+        if not bad:
             try:
                 with conn.transaction():
-                    return conn.execute(self.insert_sql(exclude_rejects=False)).rowcount, 0
+                    conflicts.classify_target(conn, self)
             except DATA_ERRORS:
-                pass
-        if on_phase:
-            on_phase("check")
-        self._find_bad_rows(conn, set(skip_fk_to))
-        inserted = 0
+                bad = True
+        if bad:
+            if on_phase:
+                on_phase("check")
+            self._find_bad_rows(conn, set(skip_fk_to))
+            conflicts.classify_target(conn, self)
         if on_phase:
             on_phase("insert")
-        try:
-            with conn.transaction():
-                inserted = conn.execute(self.insert_sql(exclude_rejects=True)).rowcount
-        except DATA_ERRORS:
-            inserted = self._bisect(conn)
+        inserted = self._insert_rest(conn, bad, skip_fk_to)
+        conflicts.decide(conn, self, self.policy, self.sinks, lines)
         rejected = self._write_rejects(conn, writer, line_of, header_lines)
         return inserted, rejected
+
+    def _insert_rest(
+        self, conn: psycopg.Connection, checked: bool, skip_fk_to: Iterable[str]
+    ) -> int:
+        """Insert the records nothing classified or rejected; returns how many were stored."""
+        query = self.insert_sql(exclude_rejects=True)
+        in_file = False
+        while True:
+            try:
+                with conn.transaction():
+                    n = conn.execute(query).rowcount
+                    self._check_stored(conn, n, None)
+                    return n
+            except psycopg.errors.UniqueViolation:
+                if in_file:
+                    break
+                # the file repeats a key: classify the later records against the earlier ones
+                conflicts.classify_file(conn, self)
+                in_file = True
+            except DATA_ERRORS:
+                if checked:
+                    break
+                self._find_bad_rows(conn, set(skip_fk_to))
+                checked = True
+            except _Swallowed:
+                break
+        return self._bisect(conn)
+
+    def _check_stored(self, conn: psycopg.Connection, n: int, rng: tuple[int, int] | None) -> None:
+        """Raise _Swallowed when a trigger or rule stored fewer rows than the INSERT was given."""
+        if not self.swallowers:
+            return
+        where: list[sql.Composable] = [sql.SQL("true")]
+        if self._rej_made:
+            where.append(
+                sql.SQL(
+                    "NOT EXISTS (SELECT 1 FROM {} r WHERE r.rec = s.rec) "
+                    "AND NOT EXISTS (SELECT 1 FROM {} c WHERE c.rec = s.rec)"
+                ).format(self.rej, self.cls)
+            )
+        if rng is not None:
+            where.append(
+                sql.SQL("s.rec BETWEEN {} AND {}").format(sql.Literal(rng[0]), sql.Literal(rng[1]))
+            )
+        given = one(
+            conn.execute(
+                sql.SQL("SELECT count(*) FROM {} s WHERE {}").format(
+                    self.ident, sql.SQL(" AND ").join(where)
+                )
+            )
+        )[0]
+        if n != given:
+            raise _Swallowed()
 
     def _make_rej(self, conn: psycopg.Connection) -> None:
         if not self._rej_made:
@@ -217,6 +295,7 @@ class Stage:
                     "CREATE TEMP TABLE {} (rec bigint PRIMARY KEY, reason text NOT NULL) ON COMMIT DROP"
                 ).format(self.rej)
             )
+            conflicts.create(conn, self)
             self._rej_made = True
 
     def _find_bad_rows(self, conn: psycopg.Connection, skip_fk_to: set[str]) -> None:
@@ -351,9 +430,7 @@ class Stage:
                 sql.Identifier(f"{self.name}_rec"), self.ident
             )
         )
-        lo, hi = one(conn.execute(
-            sql.SQL("SELECT min(rec), max(rec) FROM {}").format(self.ident)
-        ))
+        lo, hi = one(conn.execute(sql.SQL("SELECT min(rec), max(rec) FROM {}").format(self.ident)))
         if lo is None:
             return 0
         query = self.insert_sql(exclude_rejects=True, rec_range=True)
@@ -363,14 +440,23 @@ class Stage:
             a, b = stack.pop()
             try:
                 with conn.transaction():
-                    inserted += conn.execute(query, {"lo": a, "hi": b}).rowcount
-            except DATA_ERRORS as exc:
+                    n = conn.execute(query, {"lo": a, "hi": b}).rowcount
+                    self._check_stored(conn, n, (a, b))
+                    inserted += n
+            except _RANGE_STOPS as exc:
                 if a == b:
+                    why = (
+                        f"the target did not store this record although the INSERT succeeded "
+                        f"({', '.join(self.swallowers)} on {self.plan.target} may drop or "
+                        "redirect rows)"
+                        if isinstance(exc, _Swallowed)
+                        else _message(exc)
+                    )
                     conn.execute(
                         sql.SQL(
                             "INSERT INTO {} (rec, reason) VALUES (%s, %s) ON CONFLICT DO NOTHING"
                         ).format(self.rej),
-                        (a, _message(exc)),
+                        (a, why),
                     )
                     continue
                 mid = (a + b) // 2
@@ -390,14 +476,17 @@ class Stage:
         )
         rows = conn.execute(
             sql.SQL(
-                "SELECT r.rec, r.reason, {fields} FROM {rej} r JOIN {stage} s ON s.rec = r.rec ORDER BY r.rec"
-            ).format(fields=fields, rej=self.rej, stage=self.ident)
+                "SELECT r.rec, r.reason, EXISTS (SELECT 1 FROM {cls} c WHERE c.rec = r.rec "
+                "AND c.kind = 'conflict'), {fields} FROM {rej} r JOIN {stage} s ON s.rec = r.rec "
+                "ORDER BY r.rec"
+            ).format(fields=fields, rej=self.rej, stage=self.ident, cls=self.cls)
         ).fetchall()
         if not rows:
             return 0
         recs = [r[0] for r in rows]
         lines = line_of(recs) if line_of else self._lines_in_sql(conn, recs, header_lines)
-        writer.write((lines.get(r[0], 0), r[1], r[2:]) for r in rows)
+        writer.write((lines.get(r[0], 0), r[1], r[3:]) for r in rows)
+        self.tally.conflicts_rejected += sum(1 for r in rows if r[2])
         return len(rows)
 
     def _lines_in_sql(

@@ -75,6 +75,7 @@ _DDL = (
     export text NOT NULL,
     client text NOT NULL,
     rows_before bigint,
+    decided text,
     finished_at timestamptz NOT NULL DEFAULT clock_timestamp(),
     PRIMARY KEY (target_table, file_sha256, byte_start, run_id)
 )""",
@@ -108,6 +109,8 @@ class Commit:
     export: str
     client: str
     rows_before: int | None = None  # rows the table held when this record's load began
+    # the conflicts' decisions (JSON: on_conflict, conflicts, updated, kept record numbers)
+    decided: str | None = None
     finished_at: datetime | None = None  # set by the server
 
 
@@ -132,6 +135,8 @@ def ensure(conn: psycopg.Connection) -> None:
     """Create the schema and table when missing, in the caller's transaction. Raises AriaError
     when the role may not create them (the loader cannot promise exactly-once without them)."""
     if exists(conn):
+        # a table made before `decided` existed gains it (a no-op once it has it)
+        conn.execute("ALTER TABLE aria_tui.commits ADD COLUMN IF NOT EXISTS decided text")
         return
     try:
         with conn.transaction():
@@ -173,6 +178,15 @@ def read(conn: psycopg.Connection, table: str | None = None) -> list[Commit]:
             rows = conn.execute(query, (table,) if table else ()).fetchall()
     except psycopg.errors.InsufficientPrivilege:
         return []
+    except psycopg.errors.UndefinedColumn:  # records written before `decided` existed
+        old = [c for c in _COLUMNS if c != "decided"]
+        query = sql.SQL("SELECT {} FROM aria_tui.commits {} ORDER BY finished_at, chunk").format(
+            sql.SQL(", ").join(map(sql.Identifier, old)),
+            sql.SQL("WHERE target_table = %s" if table else ""),
+        )
+        with conn.transaction():
+            got = conn.execute(query, (table,) if table else ()).fetchall()
+        return [Commit(**dict(zip(old, row, strict=True))) for row in got]
     return [Commit(*row) for row in rows]
 
 

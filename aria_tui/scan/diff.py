@@ -10,7 +10,9 @@ Four steps, so the CSV work of many files can run in threads and the target is a
 - `check_samples()` asks the target whether the sampled values cast (`pg_input_is_valid`), in one
   statement for the whole export; vectors were checked on the client while streaming (pgvector's
   input raises instead of returning false).
-- `judge()` accepts or rejects the likely renames on that evidence and gives the verdict.
+- `judge()` keeps the likely renames whose values fit as proposals (only profile renames and exact
+  case folds are applied by themselves: a similar name is a guess the operator must accept) and
+  gives the verdict.
 """
 
 from __future__ import annotations
@@ -445,8 +447,13 @@ def judge(sample: FileSample, table: Table) -> Diff:
     al = sample.alignment
     bad = _bad_values(sample)
 
-    # a similar name is a rename only if every sampled value fits the target column's type
-    accepted = [c for c in al.candidates if not bad.get(c.source)]
+    # a similar name is proposed only if every sampled value fits the target column's type, and
+    # applied by itself only when it is the same name up to case: `duration_ms` -> `duration_s`
+    # or `is_active` -> `is_inactive` look alike and mean other things
+    fitting = [c for c in al.candidates if not bad.get(c.source)]
+    accepted = [c for c in fitting if c.why == "case"]
+    proposals = [c for c in fitting if c.why != "case"]
+    proposed = {p.source: p for p in proposals}
     renames = list(al.renames) + accepted
     mapping = dict(al.mapping)
     for r in accepted:
@@ -500,9 +507,16 @@ def judge(sample: FileSample, table: Table) -> Diff:
         blockers.append(sample.problem.sentence())
     for e in extras:
         if not e.all_empty:
+            guess = proposed.get(e.name)
+            hint = (
+                f" (it may be {guess.target}: accept with --decide "
+                f"{table.qualified}.{e.name}=rename:{guess.target})"
+                if guess
+                else f" (decide: --decide {table.qualified}.{e.name}=add or =drop)"
+            )
             blockers.append(
                 f"Column {e.name} is not in {table.qualified} and holds data (line "
-                f"{e.first_value_line}: {e.first_value!r}), which loading would lose"
+                f"{e.first_value_line}: {e.first_value!r}), which loading would lose{hint}"
             )
     for m in missing:
         if m.filled_by == BY_NONE:
@@ -537,6 +551,7 @@ def judge(sample: FileSample, table: Table) -> Diff:
         sampled_rows=sample.sampled_rows,
         type_issue_counts=counts,
         notes=tuple(notes),
+        proposals=tuple(proposals),
     )
 
 

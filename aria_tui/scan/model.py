@@ -84,6 +84,9 @@ class Diff:
     sampled_rows: int = 0  # records whose values were type-checked
     type_issue_counts: dict[str, int] = field(default_factory=dict)  # CSV column -> bad sampled values
     notes: tuple[str, ...] = ()  # things worth knowing that change no verdict
+    # renames guessed from name similarity whose sampled values fit: never applied by themselves,
+    # the operator accepts one (`--decide T.C=rename:X`, the plan file, the wizard)
+    proposals: tuple[Rename, ...] = ()
 
     @property
     def loadable(self) -> bool:
@@ -112,6 +115,9 @@ class Diff:
                 {"name": m.name, "filled_by": m.filled_by} for m in self.missing_columns
             ],
             "renames": [{"from": r.source, "to": r.target, "why": r.why} for r in self.renames],
+            "proposed_renames": [
+                {"from": r.source, "to": r.target, "why": r.why} for r in self.proposals
+            ],
             "type_issues": [
                 {"column": t.column, "line": t.line, "value": t.value, "reason": t.reason}
                 for t in self.type_issues

@@ -749,9 +749,14 @@ def reconciliation(
             else "no journal: load done by other means"
         )
     else:
-        total = entry.inserted + entry.duplicates + entry.rejected
+        total = entry.inserted + entry.updated + entry.duplicates + entry.conflicts + entry.rejected
+        decided = "".join(
+            f" + {label} {_n(n)}"
+            for label, n in (("updated", entry.updated), ("conflicts", entry.conflicts))
+            if n
+        )
         arithmetic = (
-            f"journal of the load: inserted {_n(entry.inserted)} + duplicates "
+            f"journal of the load: inserted {_n(entry.inserted)}{decided} + duplicates "
             f"{_n(entry.duplicates)} + rejected {_n(entry.rejected)} = {_n(total)}"
         )
         if entry.status not in ("loaded", "resumed"):
@@ -863,13 +868,26 @@ def presence(s: Staged, reject_file: str | None = None) -> Check:
     return Check(PRESENCE, True, f"all {_n(s.loadable)} records found by {label}{both}{tail}")
 
 
-def content(conn: psycopg.Connection, s: Staged) -> Check:
-    """Every record found is equal to its row, export side cast through the target's types."""
+def content(conn: psycopg.Connection, s: Staged, decided: frozenset[int] = frozenset()) -> Check:
+    """Every record found is equal to its row, export side cast through the target's types.
+
+    `decided`: records whose target row the operator kept on purpose (a conflict kept by
+    decision, journal.decided_records): reported as kept, never as a difference."""
     lay = s.lay
     ncols = len(lay.pairs)
     if not lay.key:
         return _content_multiset(s, ncols)
     problems: list[str] = []
+    kept = 0
+    if decided and s.differing:
+        # which decided records do differ: exactly those are taken off the differing count
+        kept = sum(1 for cols in _differing_columns(conn, s, sorted(decided)).values() if cols)
+        s = _with(
+            s,
+            differing=s.differing - kept,
+            differing_samples=tuple(x for x in s.differing_samples if x[0] not in decided),
+        )
+    tail = f"; {kept} conflict{'s' if kept != 1 else ''} kept by decision" if kept else ""
     if s.differing:
         columns = _differing_columns(conn, s, [rec for rec, _ in s.differing_samples])
         named = ", ".join(
@@ -891,7 +909,7 @@ def content(conn: psycopg.Connection, s: Staged) -> Check:
             f"another unique key, with another {', '.join(lay.key)}: {named}{more}"
         )
     if problems:
-        return Check(CONTENT, False, _join(problems))
+        return Check(CONTENT, False, _join(problems) + tail)
     vectors = (
         f", vectors ({', '.join(p.name for p in lay.text_vectors)}) value by value"
         if lay.text_vectors
@@ -902,7 +920,7 @@ def content(conn: psycopg.Connection, s: Staged) -> Check:
         True,
         f"checksum {_short(s.export_checksum)} over {_records(s.equal)} x {ncols} columns"
         f"{vectors}, equal on both sides after casting the export to the target's types"
-        f"{_dropped(lay)}",
+        f"{_dropped(lay)}{tail}",
     )
 
 

@@ -11,8 +11,10 @@ Read through `aria_tui.pg.commits`, never through the loader (validate does not 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -33,6 +35,31 @@ class JournalEntry:
     sha256: str | None = None  # and its checksum
     reject_file: str | None = None  # where the load wrote the records it rejected
     rows_before: int | None = None  # rows the table held before the load (None: not recorded)
+    conflicts: int = 0  # records whose key the target holds with other content, left as they are
+    updated: int = 0  # target rows the load replaced with the export's record (take-export)
+    kept: tuple[int, ...] = ()  # record numbers of the conflicts kept by decision (keep-target)
+
+
+def _decided(records: tuple[commits.Commit, ...] | list[commits.Commit]) -> dict[str, Any]:
+    """The conflicts' decisions the load recorded (commits.Commit.decided), summed."""
+    conflicts = updated = 0
+    kept: list[int] = []
+    for r in records:
+        try:
+            d = json.loads(r.decided) if r.decided else {}
+        except ValueError:
+            continue
+        conflicts += int(d.get("conflicts", 0))
+        updated += int(d.get("updated", 0))
+        kept += [int(x) for x in d.get("kept", [])]
+    return {"conflicts": conflicts, "updated": updated, "kept": tuple(kept)}
+
+
+def decided_records(entry: JournalEntry | None) -> frozenset[int]:
+    """Records the operator decided away (a conflict kept by decision, `load --on-conflict
+    keep-target`): their target row differs from the export on purpose, so the content check
+    reports them as kept, not as a difference."""
+    return frozenset(entry.kept) if entry is not None else frozenset()
 
 
 def read_entries(
@@ -74,5 +101,6 @@ def read_entries(
             sha256=fc.file_sha256,
             reject_file=next((r.reject_file for r in fc.records if r.reject_file), None),
             rows_before=fc.records[0].rows_before,  # when the file's first bytes were loaded
+            **_decided(fc.records),
         )
     return out

@@ -466,7 +466,8 @@ def _validate_table(
         reject_file = entry.reject_file if applies and entry is not None else None
         found.append(checks.presence(staged, reject_file))
         step("content")
-        found.append(checks.content(conn, staged))
+        decided = journal_mod.decided_records(entry) if applies else frozenset()
+        found.append(checks.content(conn, staged, decided))
         # these three apply only when the table has foreign keys, vector columns, sequences
         step("foreign_keys")
         optional = [checks.foreign_keys(conn, table, lay)]

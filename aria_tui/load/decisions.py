@@ -1,0 +1,372 @@
+"""Schema drift as decisions: add / drop / widen a column, accept a proposed rename.
+
+Every difference the diff finds between an export file and its target table is the operator's
+to decide, and each decision is data (`Decision`) that the CLI (`--decide`), the plan file and
+the wizard share:
+
+- `add[:TYPE]`: an export column the target lacks is added (`ALTER TABLE ... ADD COLUMN`), typed
+  from the export's manifest.json source type when there is one, else inferred from its values;
+- `drop`: the column is knowingly left behind; the load says what and how many non-empty values;
+- `widen[:TYPE]`: a target column too narrow for the export (`ALTER COLUMN ... TYPE`), by default
+  the smallest standard type that holds what the narrow one does not;
+- `rename:TARGET`: a CSV column loads into TARGET (a proposed similar name, accepted).
+
+`decide()` turns decisions into an Inventory whose diffs and catalog tables already show the
+result, and the DDL per table; `finish()` puts the DDL and notes on the LoadPlan. The DDL runs
+inside the table's own transaction (run.py), so a dry run shows it and rolls it back.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from psycopg import sql
+
+from aria_tui.errors import AriaError
+from aria_tui.pg.catalog import Column, Table
+
+if TYPE_CHECKING:
+    from aria_tui.load.model import LoadPlan
+    from aria_tui.scan.model import Diff, Inventory, TableScan
+
+ADD, DROP, WIDEN, RENAME = "add", "drop", "widen", "rename"
+ACTIONS = (ADD, DROP, WIDEN, RENAME)
+
+# format_type() spellings -> pg_type.typname, for the columns a decision creates
+_BASE = {
+    "bigint": "int8",
+    "integer": "int4",
+    "int": "int4",
+    "smallint": "int2",
+    "boolean": "bool",
+    "double precision": "float8",
+    "real": "float4",
+    "timestamp with time zone": "timestamptz",
+    "timestamp without time zone": "timestamp",
+    "character varying": "varchar",
+    "character": "bpchar",
+    "time with time zone": "timetz",
+    "time without time zone": "time",
+}
+# what a narrow type widens to by default
+_WIDER = {
+    "int2": "integer",
+    "int4": "bigint",
+    "int8": "numeric",
+    "float4": "double precision",
+    "varchar": "text",
+    "bpchar": "text",
+    "numeric": "numeric",
+    "timestamp": "timestamp with time zone",
+    "time": "time with time zone",
+}
+_NARROW_REASONS = re.compile(
+    r"out of range|too long|overflow|must round|value too large", re.IGNORECASE
+)
+
+
+@dataclass(frozen=True)
+class Decision:
+    table: str  # 'schema.table'
+    column: str  # the CSV column (add, drop, rename) or the target column (widen)
+    action: str  # add | drop | widen | rename
+    arg: str | None = None  # the type (add, widen) or the target column (rename)
+
+    def spec(self) -> str:
+        """The `--decide` spelling."""
+        tail = f":{self.arg}" if self.arg else ""
+        return f"{self.table}.{self.column}={self.action}{tail}"
+
+
+def parse(text: str) -> Decision:
+    """`SCHEMA.TABLE.COLUMN=add[:TYPE]|drop|widen[:TYPE]|rename:TARGET_COLUMN`."""
+    where, sep, what = text.partition("=")
+    parts = where.strip().split(".")
+    action, _, arg = what.strip().partition(":")
+    action = action.strip().lower()
+    if not sep or len(parts) != 3 or not all(parts) or action not in ACTIONS:
+        raise AriaError(
+            f"Cannot read the decision {text!r}: write SCHEMA.TABLE.COLUMN=add[:TYPE], =drop, "
+            "=widen[:TYPE] or =rename:TARGET_COLUMN."
+        )
+    if action == RENAME and not arg.strip():
+        raise AriaError(f"The decision {text!r} names no target column (rename:TARGET_COLUMN).")
+    if action == DROP and arg.strip():
+        raise AriaError(f"The decision {text!r}: drop takes no argument.")
+    return Decision(f"{parts[0]}.{parts[1]}", parts[2], action, arg.strip() or None)
+
+
+def base_type(type_sql: str) -> str:
+    t = re.sub(r"\s*\(.*\)\s*", "", type_sql.strip().lower())
+    t = t.removesuffix("[]")
+    return _BASE.get(t, t)
+
+
+def _column(name: str, type_sql: str, position: int, like: Column | None = None) -> Column:
+    if like is not None:
+        return replace(like, type=type_sql, base_type=base_type(type_sql), type_oid=0)
+    return Column(
+        name=name,
+        type=type_sql,
+        base_type=base_type(type_sql),
+        type_oid=0,
+        not_null=False,
+        default=None,
+        identity=None,
+        generated=False,
+        sequence=None,
+        position=position,
+    )
+
+
+def widen_to(col: Column) -> str:
+    """The smallest standard type wider than `col`'s that holds what it refuses."""
+    wider = _WIDER.get(col.base_type)
+    if wider is None:
+        raise AriaError(
+            f"aria-tui does not know a wider type for {col.name} ({col.type}); "
+            f"say which: widen:TYPE."
+        )
+    return wider
+
+
+def narrow_columns(diff: Diff, table: Table) -> list[tuple[str, str, str]]:
+    """(target column, its type, one reason) for each column the sampled values overflow."""
+    out = []
+    mapping = dict(diff.mapping)
+    seen = set()
+    for issue in diff.type_issues:
+        target = mapping.get(issue.column)
+        if not target or target in seen or not _NARROW_REASONS.search(issue.reason):
+            continue
+        col = table.column(target)
+        if col is None or col.base_type not in _WIDER:
+            continue
+        seen.add(target)
+        out.append((target, col.type, f"line {issue.line}: {issue.reason}"))
+    return out
+
+
+def infer_type(scan: TableScan, column: str) -> tuple[str, str]:
+    """(type, why) for an export column to add: the manifest's source type, else from values."""
+    source = scan.diff.source_types.get(column)
+    if source:
+        return source, "the export's manifest.json gives its source type"
+    try:
+        import polars as pl
+
+        values = (
+            pl.scan_csv(scan.file.path, infer_schema=False, quote_char='"')
+            .select(pl.col(column))
+            .filter(pl.col(column).is_not_null() & (pl.col(column) != ""))
+            .collect()
+            .get_column(column)
+        )
+    except Exception:  # an unreadable or compressed file: text holds anything
+        return "text", "its values could not be read back to infer a type"
+    if values.len() == 0:
+        return "text", "it holds no value"
+    checks = (
+        ("bigint", r"^[+-]?\d{1,18}$"),
+        ("numeric", r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"),
+        ("boolean", r"^(?i)(true|false|t|f)$"),
+        ("uuid", r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"),
+        (
+            "timestamp with time zone",
+            r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}(:?\d{2})?|Z)$",
+        ),
+        ("date", r"^\d{4}-\d{2}-\d{2}$"),
+        ("jsonb", r"^\s*[\[{]"),
+    )
+    for type_sql, pattern in checks:
+        if bool(values.str.contains(pattern).all()):
+            return type_sql, f"every one of its {values.len()} non-empty values reads as {type_sql}"
+    return "text", f"its {values.len()} non-empty values are not all of one stricter type"
+
+
+def non_empty(scan: TableScan, column: str) -> int | None:
+    """How many values of an export column hold something (None: not countable)."""
+    try:
+        import polars as pl
+
+        return int(
+            pl.scan_csv(scan.file.path, infer_schema=False)
+            .select(
+                (
+                    pl.col(column).is_not_null()
+                    & ~pl.col(column).is_in(["", "{}", "[]", "null"])
+                ).sum()
+            )
+            .collect()
+            .item()
+        )
+    except Exception:
+        return None
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What decisions did to one table: its statements and what the report should say."""
+
+    ddl: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+def decide(
+    inventory: Inventory, decisions: list[Decision]
+) -> tuple[Inventory, dict[str, Applied]]:
+    """The inventory as the decisions make it (mapping, diff verdict, catalog columns), and the
+    DDL and notes per table. A decision naming no file, table or column raises AriaError."""
+    if not decisions:
+        return inventory, {}
+    by_table: dict[str, list[Decision]] = {}
+    for d in decisions:
+        by_table.setdefault(d.table, []).append(d)
+    scans = list(inventory.tables)
+    tables = dict(inventory.catalog.tables)
+    applied: dict[str, Applied] = {}
+    for target, decs in by_table.items():
+        idx = next((i for i, s in enumerate(scans) if s.target == target), None)
+        table = tables.get(target)
+        if idx is None or table is None:
+            raise AriaError(f"A decision names {target}, which no file of the export loads into.")
+        scan, table, done = _apply(scans[idx], table, decs)
+        scans[idx] = scan
+        tables[target] = table
+        applied[target] = done
+    catalog = replace(inventory.catalog, tables=tables)
+    return replace(inventory, tables=tuple(scans), catalog=catalog), applied
+
+
+def _apply(
+    scan: TableScan, table: Table, decs: list[Decision]
+) -> tuple[TableScan, Table, Applied]:
+    from aria_tui.scan.model import BY_NONE, MissingColumn
+
+    diff = scan.diff
+    mapping = dict(diff.mapping)
+    header = list(mapping)
+    extras = {e.name: e for e in diff.extra_columns}
+    columns = list(table.columns)
+    ddl: list[str] = []
+    notes: list[str] = []
+    widened: set[str] = set()
+    renames = list(diff.renames)
+    for d in decs:
+        where = f"{table.qualified}.{d.column}"
+        if d.action in (ADD, DROP, RENAME) and d.column not in header:
+            raise AriaError(f"The decision {d.spec()} names {d.column}, which {scan.file.name} lacks.")
+        if d.action == RENAME:
+            assert d.arg is not None
+            col = table.column(d.arg)
+            if col is None or col.generated:
+                raise AriaError(f"{d.spec()}: {table.qualified} has no column {d.arg} to load into.")
+            taken = [c for c, t in mapping.items() if t == d.arg and c != d.column]
+            if taken:
+                raise AriaError(f"{d.spec()}: {table.qualified}.{d.arg} already loads {taken[0]}.")
+            mapping[d.column] = d.arg
+            extras.pop(d.column, None)
+            renames = [r for r in renames if r.source != d.column]
+            from aria_tui.scan.model import Rename
+
+            renames.append(Rename(d.column, d.arg, "accepted"))
+        elif d.action == ADD:
+            if table.column(d.column) is not None:
+                raise AriaError(f"{d.spec()}: {table.qualified} already has a column {d.column}.")
+            type_sql, why = (d.arg, "the operator's type") if d.arg else infer_type(scan, d.column)
+            stmt = sql.SQL("ALTER TABLE {} ADD COLUMN {} {}").format(
+                table.ident, sql.Identifier(d.column), sql.SQL(type_sql)
+            )
+            ddl.append(stmt.as_string(None))
+            notes.append(f"{where} added as {type_sql} ({why}).")
+            columns.append(_column(d.column, type_sql, max(c.position for c in columns) + 1))
+            mapping[d.column] = d.column
+            extras.pop(d.column, None)
+        elif d.action == DROP:
+            mapping[d.column] = None
+            extras.pop(d.column, None)
+            n = non_empty(scan, d.column)
+            count = "an uncounted number of" if n is None else f"{n}"
+            notes.append(
+                f"{scan.file.name} column {d.column} dropped by decision: {count} non-empty "
+                f"value{'s' if n != 1 else ''} left behind."
+            )
+        elif d.action == WIDEN:
+            col = table.column(d.column)
+            if col is None:
+                raise AriaError(f"{d.spec()}: {table.qualified} has no column {d.column}.")
+            type_sql = d.arg or widen_to(col)
+            stmt = sql.SQL("ALTER TABLE {} ALTER COLUMN {} TYPE {}").format(
+                table.ident, sql.Identifier(d.column), sql.SQL(type_sql)
+            )
+            ddl.append(stmt.as_string(None))
+            notes.append(f"{where} widened from {col.type} to {type_sql}.")
+            columns = [_column(c.name, type_sql, c.position, c) if c.name == d.column else c for c in columns]
+            widened.add(d.column)
+    new_table = replace(table, columns=tuple(columns))
+    used = {t for t in mapping.values() if t}
+    missing = tuple(
+        MissingColumn(m.name, m.filled_by) for m in diff.missing_columns if m.name not in used
+    )
+    issues = tuple(
+        i for i in diff.type_issues if mapping.get(i.column) not in widened and mapping.get(i.column)
+    )
+    new_diff = replace(
+        diff,
+        mapping=tuple((c, mapping[c]) for c in header),
+        extra_columns=tuple(extras.values()),
+        missing_columns=missing,
+        renames=tuple(renames),
+        proposals=tuple(p for p in diff.proposals if mapping.get(p.source) is None),
+        type_issues=issues,
+    )
+    new_diff = _rejudge(new_diff, scan, new_table, BY_NONE)
+    # a file the decisions made loadable is ticked as the scan would have ticked it
+    selected = scan.selected or (
+        new_diff.loadable and scan.target is not None and scan.priority in (None, "HIGH", "MEDIUM")
+    )
+    new_scan = replace(scan, diff=new_diff, selected=selected and new_diff.loadable)
+    return new_scan, new_table, Applied(tuple(ddl), tuple(notes))
+
+
+def _rejudge(diff: Diff, scan: TableScan, table: Table, by_none: str) -> Diff:
+    """The verdict again, once decisions changed what the diff judged."""
+    from aria_tui.scan.model import BLOCKED, DRIFT
+
+    if diff.status not in (BLOCKED, DRIFT, "match"):
+        return diff
+    blockers = []
+    if scan.problem is not None:
+        return diff  # a broken file stays blocked whatever is decided about its columns
+    for e in diff.extra_columns:
+        if not e.all_empty:
+            blockers.append(
+                f"Column {e.name} is not in {table.qualified} and holds data (line "
+                f"{e.first_value_line}: {e.first_value!r}), which loading would lose"
+            )
+    for m in diff.missing_columns:
+        if m.filled_by == by_none:
+            blockers.append(
+                f"Target column {table.qualified}.{m.name} is NOT NULL without a default and the "
+                "file has no such column"
+            )
+    if not any(t for _, t in diff.mapping):
+        blockers.append(f"No column of the file matches a column of {table.qualified}")
+    if blockers:
+        return replace(diff, status=BLOCKED, reason="; ".join(b.rstrip(".") for b in blockers) + ".")
+    if diff.status == BLOCKED and scan.manifest in ("changed", "unlisted"):
+        return diff  # the manifest blocks it too: that is --accept-changed's to lift
+    return replace(diff, status=DRIFT, reason=None)
+
+
+def finish(plan: LoadPlan, applied: dict[str, Applied]) -> LoadPlan:
+    """`plan` with each table's DDL and decision notes."""
+    if not applied:
+        return plan
+    tables = []
+    for tp in plan.tables:
+        a = applied.get(tp.target)
+        tables.append(replace(tp, ddl=a.ddl, decision_notes=a.notes) if a else tp)
+    return replace(plan, tables=tuple(tables))
