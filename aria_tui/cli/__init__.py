@@ -16,6 +16,7 @@ from aria_tui.errors import EXIT_FAILED, AriaError
 # name -> (module, one-line help); modules are imported only when their command runs
 COMMANDS: dict[str, tuple[str, str]] = {
     "scan": ("aria_tui.cli.scan_cmd", "inventory and schema diff of an export folder"),
+    "plan": ("aria_tui.cli.plan_cmd", "write every decision of a cutover to a plan file (cutover.toml)"),
     "load": ("aria_tui.cli.load_cmd", "load the selected tables in foreign-key order"),
     "validate": ("aria_tui.cli.validate_cmd", "prove the cutover: counts, keys, checksums, FKs, vectors"),
     "bootstrap": ("aria_tui.cli.bootstrap_cmd", "create a profile's schema on the target"),

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import Progress, TaskID
 
+    from aria_tui.load.cutover import CutoverPlan
     from aria_tui.profiles import Profile
     from aria_tui.scan.model import Inventory
 
@@ -72,6 +73,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="how long to wait for a table another session has locked (a PostgreSQL duration)",
     )
     add_decision_args(parser)
+    parser.add_argument(
+        "--plan",
+        default=None,
+        metavar="FILE",
+        help="follow a cutover plan written by `aria-tui plan` (refused when it no longer fits)",
+    )
 
 
 def add_decision_args(parser: argparse.ArgumentParser) -> None:
@@ -101,20 +108,46 @@ def add_decision_args(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def apply_decisions(inventory: Inventory, args: argparse.Namespace) -> tuple[Inventory, dict]:
-    """The inventory as `--decide` makes it, and what each table's decisions did."""
+def read_plan_file(args: argparse.Namespace, folder: Path) -> CutoverPlan | None:
+    """`--plan FILE`, read; its tables become the selection unless --tables names some."""
+    from aria_tui.load import cutover
+
+    if not getattr(args, "plan", None):
+        return None
+    cp = cutover.read(Path(args.plan))
+    if cp.export and Path(cp.export).resolve() != folder.resolve():
+        raise AriaError(
+            f"The plan {args.plan} is for the export {cp.export}, not {folder.resolve()}."
+        )
+    if not args.tables and not args.priority:
+        args.tables = ",".join(t.target for t in cp.tables)
+    return cp
+
+
+def apply_decisions(
+    inventory: Inventory, args: argparse.Namespace, cp: CutoverPlan | None = None
+) -> tuple[Inventory, dict]:
+    """The inventory as the plan file and `--decide` make it, and what each table's decisions did."""
     from aria_tui.load import decisions
 
-    return decisions.decide(inventory, [decisions.parse(d) for d in args.decide or []])
+    chosen = (cp.decisions if cp else []) + [decisions.parse(d) for d in args.decide or []]
+    return decisions.decide(inventory, chosen)
 
 
-def finish_plan(plan: LoadPlan, applied: dict, args: argparse.Namespace) -> LoadPlan:
+def finish_plan(
+    plan: LoadPlan, applied: dict, args: argparse.Namespace, cp: CutoverPlan | None = None
+) -> LoadPlan:
     from dataclasses import replace
 
     from aria_tui.load import decisions
 
-    plan = with_policy(decisions.finish(plan, applied), args.on_conflict)
+    plan = decisions.finish(plan, applied)
+    if cp is not None:
+        plan = with_policy(plan, {t.target: t.on_conflict for t in cp.tables})
+    plan = with_policy(plan, args.on_conflict)
     accepted = set(split_list(args.accept_rejects) or [])
+    if cp is not None:
+        accepted |= {t.target for t in cp.tables if t.accept_rejects}
     unknown = accepted - {tp.target for tp in plan.tables}
     if unknown:
         raise AriaError(
@@ -136,7 +169,8 @@ def run(args: argparse.Namespace) -> int:
     files = csvio.discover(folder)  # a bad folder fails here, before any server starts
     profile = profiles.resolve(args.profile, [f.stem for f in files])
     target = resolve(args.dsn)
-    inventory, applied = apply_decisions(_scan(target, folder, profile, args), args)
+    cp = read_plan_file(args, folder)
+    inventory, applied = apply_decisions(_scan(target, folder, profile, args), args, cp)
     plan = make_plan(
         inventory,
         split_list(args.tables),
@@ -145,7 +179,9 @@ def run(args: argparse.Namespace) -> int:
     )
     if not plan.tables and not plan.skipped:
         raise AriaError(f"Nothing to load from {folder}: no table is selected.")
-    plan = finish_plan(plan, applied, args)
+    plan = finish_plan(plan, applied, args, cp)
+    if cp is not None:
+        check_fits(cp, plan, target)
     _warn_overrides(plan)
     if not args.yes:
         _confirm(plan, target, args)
@@ -167,6 +203,21 @@ def run(args: argparse.Namespace) -> int:
         for tp in manifest_overrides(plan):  # the warning above has scrolled away by now
             print(f"{tp.scan.file.name}: under a manifest override (--accept-changed).")
     return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def check_fits(cp: CutoverPlan, plan: LoadPlan, target: Target) -> None:
+    """Refuse, in one sentence, a plan file that no longer fits the export or the target."""
+    from aria_tui.load import cutover
+    from aria_tui.pg import commits
+    from aria_tui.pg.catalog import exact_row_count
+
+    with target.connect() as conn:
+        rows = {tp.target: exact_row_count(conn, tp.table) for tp in plan.tables}
+        committed = {c.target_table for c in commits.read(conn)}
+        conn.rollback()
+    why = cutover.refusal(cp, plan, rows, committed)
+    if why:
+        raise AriaError(why)
 
 
 def _warn_overrides(plan: LoadPlan) -> None:

@@ -49,6 +49,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "the load journal shows empty before their load)",
     )
     parser.add_argument(
+        "--plan",
+        default=None,
+        metavar="FILE",
+        help="judge the cutover by a plan written by `aria-tui plan`: its tables, its renames "
+        "and drops (a dropped column is not compared), its added and widened columns",
+    )
+    parser.add_argument(
         "--lock-timeout",
         default=DEFAULT_LOCK_TIMEOUT,
         help="how long to wait for a table another session has locked (a PostgreSQL duration)",
@@ -61,6 +68,19 @@ def run(args: argparse.Namespace) -> int:
     csvio.discover(folder)
     check_dir(Path(args.report_dir) if args.report_dir else None)  # before a server starts too
     target = resolve(args.dsn)
+    adjust = None
+    if args.plan:
+        from aria_tui.load import cutover
+        from aria_tui.load import decisions as dec
+
+        cp = cutover.read(Path(args.plan))
+        if not args.tables and not args.priority:
+            args.tables = ",".join(t.target for t in cp.tables)
+        chosen = cp.decisions
+
+        def adjust(inventory):  # type: ignore[no-untyped-def]
+            return dec.decide(inventory, chosen)[0]
+
     try:
         with TransientProgress("validating", not args.json, _validate_tick) as tick:
             result = validate(
@@ -74,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
                 lock_timeout=args.lock_timeout,
                 accept_changed=split_list(args.accept_changed),
                 exact=args.exact,
+                adjust=adjust,
             )
     except psycopg.Error as exc:
         raise target_failed(target, "during validation", exc) from None

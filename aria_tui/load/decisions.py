@@ -274,6 +274,8 @@ def _apply(
             renames.append(Rename(d.column, d.arg, "accepted"))
         elif d.action == ADD:
             if table.column(d.column) is not None:
+                if mapping.get(d.column) == d.column:
+                    continue  # added already (a re-run, or validation after the load)
                 raise AriaError(f"{d.spec()}: {table.qualified} already has a column {d.column}.")
             type_sql, why = (d.arg, "the operator's type") if d.arg else infer_type(scan, d.column)
             stmt = sql.SQL("ALTER TABLE {} ADD COLUMN {} {}").format(
@@ -297,6 +299,12 @@ def _apply(
             col = table.column(d.column)
             if col is None:
                 raise AriaError(f"{d.spec()}: {table.qualified} has no column {d.column}.")
+            if d.arg and base_type(d.arg) == col.base_type and d.arg.lower() == col.type.lower():
+                continue  # widened already
+            if not d.arg and col.base_type in ("int8", "text", "timestamptz", "float8") and not any(
+                mapping.get(i.column) == d.column for i in diff.type_issues
+            ):
+                continue  # nothing too narrow left: widened already by an earlier run
             type_sql = d.arg or widen_to(col)
             stmt = sql.SQL("ALTER TABLE {} ALTER COLUMN {} TYPE {}").format(
                 table.ident, sql.Identifier(d.column), sql.SQL(type_sql)

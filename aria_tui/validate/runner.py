@@ -73,6 +73,7 @@ def validate(
     lock_timeout: str = DEFAULT_LOCK_TIMEOUT,
     accept_changed: list[str] | None = None,
     exact: bool = False,
+    adjust: Callable[[Inventory], Inventory] | None = None,
 ) -> Validation:
     """Prove the cutover of `folder` into `target`; writes the Markdown + JSON report.
 
@@ -104,6 +105,8 @@ def validate(
             folder, conn, profile, target_display=target.display, sample_values=False
         )
         conn.rollback()  # the scan's reads must not pin the snapshot validation takes next
+        if adjust is not None:  # the operator's decisions (a plan file): mapping, drops, renames
+            inventory = adjust(inventory)
         entries = journal_mod.read_entries(folder, target, conn)
         inventory = _accept_overrides(inventory, accept_changed, entries)
         chosen = choose(inventory, tables, priorities)

@@ -1,0 +1,89 @@
+"""`aria-tui plan EXPORT_DIR`: write every decision of a cutover to a plan file (issue 15).
+
+The tables in load order with their column mapping, renames, added / dropped / widened columns
+with their DDL, conflict policy and accepted rejects, defaults filled in, each with a comment
+saying why. `load --plan FILE` and `validate --plan FILE` follow it. Nothing is loaded. Exit 0
+when every selected table is loadable under the plan, 1 when some are not (they are listed in the
+file as comments), 2 for unusable input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from aria_tui import csvio, profiles
+from aria_tui.cli.common import (
+    add_accept_changed_arg,
+    add_selection_args,
+    add_target_args,
+    emit_json,
+    split_list,
+)
+from aria_tui.cli.load_cmd import _scan, add_decision_args, apply_decisions, finish_plan
+from aria_tui.errors import EXIT_FAILED, EXIT_OK, AriaError
+from aria_tui.load import cutover, make_plan
+from aria_tui.load import decisions as dec
+from aria_tui.pg.connect import resolve
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "export_dir", metavar="EXPORT_DIR", help="the export folder (one CSV per table)"
+    )
+    add_target_args(parser)
+    add_selection_args(parser)
+    add_accept_changed_arg(parser, "plan")
+    add_decision_args(parser)
+    parser.add_argument(
+        "--out", default=None, metavar="FILE", help="write the plan here (0600); default stdout"
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    parser.add_argument(
+        "--bootstrap", action="store_true", help="create the profile's schema first when missing"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    folder = Path(args.export_dir)
+    files = csvio.discover(folder)
+    profile = profiles.resolve(args.profile, [f.stem for f in files])
+    target = resolve(args.dsn)
+    inventory, applied = apply_decisions(_scan(target, folder, profile, args), args)
+    plan = make_plan(
+        inventory,
+        split_list(args.tables),
+        split_list(args.priority),
+        accept_changed=split_list(args.accept_changed),
+    )
+    if not plan.tables and not plan.skipped:
+        raise AriaError(f"Nothing to plan in {folder}: no table is selected.")
+    plan = finish_plan(plan, applied, args)
+    from aria_tui.pg.catalog import exact_row_count
+
+    with target.connect() as conn:
+        rows = {tp.target: exact_row_count(conn, tp.table) for tp in plan.tables}
+        conn.rollback()
+    decisions = [dec.parse(d) for d in args.decide or []]
+    text = cutover.render(
+        plan, inventory, decisions, rows, target.display, args.on_conflict or "reject"
+    )
+    out = Path(args.out) if args.out else None
+    if out is not None:
+        cutover.write(out, text)
+    if args.json:
+        emit_json(
+            {
+                "file": str(out) if out else None,
+                "plan": plan.to_json(),
+                "target_rows": rows,
+                "decisions": [d.spec() for d in decisions],
+                "text": None if out else text,
+            }
+        )
+    elif out is None:
+        sys.stdout.write(text)
+    else:
+        print(f"Plan written to {out} ({len(plan.tables)} tables, {len(plan.skipped)} not loadable).")
+    return EXIT_OK if not plan.skipped else EXIT_FAILED

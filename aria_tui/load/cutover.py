@@ -1,0 +1,285 @@
+"""The cutover plan file (`cutover.toml`): every decision of a cutover, as code.
+
+`aria-tui plan` writes it with the defaults filled in and a comment saying why for each; `load
+--plan` and `validate --plan` follow it. It holds the tables in load order, each file's checksum
+and the rows its table held when planned (a plan that no longer fits is refused with one
+sentence), the column mapping, the renames, the added / dropped / widened columns with their DDL,
+the conflict policy and the rejects accepted on purpose. No password: the target is written as
+its display form only. Written 0600.
+
+Python reads TOML (`tomllib`); the few shapes written here (strings, integers, booleans, arrays
+of strings, tables and arrays of tables) are written by `_Writer`, not a dependency.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from aria_tui import paths
+from aria_tui.errors import AriaError
+from aria_tui.load import decisions as dec
+from aria_tui.load.conflicts import POLICIES, REJECT
+
+if TYPE_CHECKING:
+    from aria_tui.load.model import LoadPlan, TablePlan
+    from aria_tui.scan.model import Inventory
+
+VERSION = 1
+
+_POLICY_WHY = {
+    "reject": "a record whose key the target holds with other content goes to the reject file "
+    "with both versions, and the load exits 1",
+    "keep-target": "the target's row is kept on purpose; each kept record is listed",
+    "take-export": "the target's row becomes the export's record; its old values go to an undo "
+    "file",
+}
+
+
+def _q(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)  # a JSON string is a TOML basic string
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return _q(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_value(v) for v in value) + "]"
+    raise TypeError(f"no TOML form for {type(value).__name__}")
+
+
+class _Writer:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def comment(self, text: str) -> None:
+        for line in text.splitlines() or [""]:
+            self.lines.append(f"# {line}".rstrip())
+
+    def key(self, name: str, value: Any, why: str | None = None) -> None:
+        tail = f"  # {why}" if why else ""
+        self.lines.append(f"{name} = {_value(value)}{tail}")
+
+    def blank(self) -> None:
+        self.lines.append("")
+
+    def header(self, name: str) -> None:
+        self.lines.append(f"[[{name}]]")
+
+    def text(self) -> str:
+        return "\n".join(self.lines) + "\n"
+
+
+@dataclass(frozen=True)
+class PlannedTable:
+    target: str
+    file: str
+    sha256: str
+    target_rows: int
+    on_conflict: str
+    accept_rejects: bool
+    columns: tuple[tuple[str, str], ...]
+    decisions: tuple[dec.Decision, ...]
+
+
+@dataclass(frozen=True)
+class CutoverPlan:
+    export: str
+    profile: str | None
+    on_conflict: str
+    tables: tuple[PlannedTable, ...]
+
+    @property
+    def decisions(self) -> list[dec.Decision]:
+        return [d for t in self.tables for d in t.decisions]
+
+    def table(self, target: str) -> PlannedTable | None:
+        return next((t for t in self.tables if t.target == target), None)
+
+
+def render(
+    plan: LoadPlan,
+    inventory: Inventory,
+    decisions: list[dec.Decision],
+    target_rows: dict[str, int],
+    target_display: str,
+    default_policy: str,
+) -> str:
+    """The plan file's text: every table of `plan` in load order with every decision."""
+    from aria_tui.load.chunks import file_digest
+
+    w = _Writer()
+    w.comment(
+        "aria-tui cutover plan: every decision of this cutover, defaults filled in.\n"
+        f"Written {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} by `aria-tui plan` for\n"
+        f"the export {Path(plan.export).resolve()}\n"
+        f"against {target_display} (no password is ever written here).\n"
+        "Replay: aria-tui load EXPORT_DIR --plan THIS_FILE; aria-tui validate EXPORT_DIR --plan "
+        "THIS_FILE.\n"
+        "A plan that no longer fits (a file changed, a column gone, a table holding rows the plan\n"
+        "did not expect) is refused."
+    )
+    w.blank()
+    w.key("version", VERSION)
+    w.key("export", str(Path(plan.export).resolve()))
+    w.key("profile", inventory.profile or "none", "none: generic mode")
+    w.key("on_conflict", default_policy, "the default policy: " + _POLICY_WHY[default_policy])
+    by_table: dict[str, list[dec.Decision]] = {}
+    for d in decisions:
+        by_table.setdefault(d.table, []).append(d)
+    for scan, reason in plan.skipped:
+        w.blank()
+        w.comment(f"not loaded: {scan.file.name}: {reason}")
+    for tp in plan.tables:
+        w.blank()
+        w.header("table")
+        parents = sorted(
+            {fk.ref_table for fk in tp.table.foreign_keys if not fk.self_reference}
+        )
+        w.comment(
+            f"{tp.order}. {tp.scan.file.name} -> {tp.target}: {tp.scan.rows} records"
+            + (f"; after its parents {', '.join(parents)}" if parents else "; no parent table")
+        )
+        w.key("target", tp.target)
+        w.key("file", tp.scan.file.name)
+        w.key("sha256", file_digest(Path(tp.file)), "the file as planned: a changed file refuses the plan")
+        rows = target_rows.get(tp.target, 0)
+        w.key(
+            "target_rows",
+            rows,
+            "rows the table held when planned: other rows, not loaded by aria-tui, refuse the plan",
+        )
+        w.key("on_conflict", tp.on_conflict, _POLICY_WHY[tp.on_conflict])
+        w.key(
+            "accept_rejects",
+            tp.accept_rejects,
+            "rejected records are accepted on purpose" if tp.accept_rejects else "a rejected record fails the load",
+        )
+        w.comment("column mapping, CSV column -> target column (in file order):")
+        renames = {r.source: r.why for r in tp.scan.diff.renames}
+        w.lines.append("columns = [")
+        for c, t in tp.columns:
+            why = "same name" if c == t else f"renamed ({renames.get(c, 'decided')})"
+            w.lines.append(f"  [{_q(c)}, {_q(t)}],  # {why}")
+        w.lines.append("]")
+        loaded = {c for c, _ in tp.columns}
+        dropped = [c for c in tp.csv_columns if c not in loaded]
+        extras = {e.name: e for e in tp.scan.diff.extra_columns}
+        for c in dropped:
+            e = extras.get(c)
+            if c not in {d.column for d in by_table.get(tp.target, [])}:
+                w.comment(
+                    f"{c}: not loaded, "
+                    + ("every value empty: dropping it loses nothing" if e and e.all_empty else "computed by the target or not in it")
+                )
+        for d in by_table.get(tp.target, []):
+            w.header("table.decision")
+            w.key("column", d.column)
+            w.key("action", d.action)
+            if d.arg:
+                w.key("arg", d.arg)
+            ddl = [s for s in tp.ddl if f'"{d.column}"' in s]
+            if ddl:
+                w.key("ddl", ddl[0])
+            note = next((n for n in tp.decision_notes if d.column in n), None)
+            w.comment(note or f"decided: {d.spec()}")
+        for p in tp.scan.diff.proposals:
+            w.comment(
+                f"proposed, not accepted: {p.source} -> {p.target} ({p.why}); accept with "
+                f"--decide {tp.target}.{p.source}=rename:{p.target}"
+            )
+        for target_col, typ, why in dec.narrow_columns(tp.scan.diff, tp.table):
+            w.comment(
+                f"{target_col} ({typ}) is too narrow for sampled values ({why}): the records are "
+                f"rejected unless --decide {tp.target}.{target_col}=widen"
+            )
+    return w.text()
+
+
+def write(path: Path, text: str) -> Path:
+    paths.write_private(path, text)
+    return path
+
+
+def read(path: Path) -> CutoverPlan:
+    """Read a plan file; a file that is not one is refused with one sentence."""
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise AriaError(f"Cannot read the plan {path}: {exc.strerror or exc}.") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise AriaError(f"The plan {path} is not valid TOML: {exc}.") from None
+    if data.get("version") != VERSION:
+        raise AriaError(f"The plan {path} is not an aria-tui cutover plan of version {VERSION}.")
+    default = data.get("on_conflict", REJECT)
+    tables = []
+    for raw in data.get("table", []):
+        try:
+            target = str(raw["target"])
+            policy = str(raw.get("on_conflict", default))
+            if policy not in POLICIES:
+                raise AriaError(f"The plan {path} gives {target} the unknown policy {policy!r}.")
+            decs = tuple(
+                dec.parse(
+                    f"{target}.{d['column']}={d['action']}" + (f":{d['arg']}" if d.get("arg") else "")
+                )
+                for d in raw.get("decision", [])
+            )
+            tables.append(
+                PlannedTable(
+                    target=target,
+                    file=str(raw["file"]),
+                    sha256=str(raw["sha256"]),
+                    target_rows=int(raw.get("target_rows", 0)),
+                    on_conflict=policy,
+                    accept_rejects=bool(raw.get("accept_rejects", False)),
+                    columns=tuple((str(c), str(t)) for c, t in raw.get("columns", [])),
+                    decisions=decs,
+                )
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise AriaError(f"The plan {path} has a table entry aria-tui cannot read ({exc}).") from None
+    return CutoverPlan(
+        export=str(data.get("export", "")),
+        profile=data.get("profile"),
+        on_conflict=default,
+        tables=tuple(tables),
+    )
+
+
+def refusal(
+    cp: CutoverPlan, plan: LoadPlan, rows_now: dict[str, int], committed: set[str]
+) -> str | None:
+    """One sentence naming what no longer fits the plan, or None."""
+    from aria_tui.load.chunks import file_digest
+
+    by_target = {tp.target: tp for tp in plan.tables}
+    for pt in cp.tables:
+        tp: TablePlan | None = by_target.get(pt.target)
+        if tp is None:
+            skipped = next((r for s, r in plan.skipped if s.target == pt.target), None)
+            why = f": {skipped.rstrip('.')}" if skipped else ""
+            return f"The plan no longer fits: {pt.target} ({pt.file}) cannot be loaded now{why}."
+        if tp.scan.file.name != pt.file:
+            return f"The plan no longer fits: {pt.target} now loads from {tp.scan.file.name}, not {pt.file}."
+        if file_digest(Path(tp.file)) != pt.sha256:
+            return f"The plan no longer fits: {pt.file} has changed since it was planned (another checksum)."
+        if tuple(tp.columns) != pt.columns:
+            gone = [c for c, t in pt.columns if (c, t) not in tp.columns]
+            what = f"{', '.join(f'{c}->{t}' for c, t in pt.columns if c in gone)}" if gone else "its order"
+            return f"The plan no longer fits: the column mapping of {pt.target} differs ({what})."
+        now = rows_now.get(pt.target)
+        if now is not None and now != pt.target_rows and pt.target not in committed:
+            return (
+                f"The plan no longer fits: {pt.target} holds {now} rows, the plan expected "
+                f"{pt.target_rows} and no aria-tui load committed it since."
+            )
+    return None

@@ -1,0 +1,65 @@
+"""The cutover plan file (issue 15): `aria-tui plan` writes every decision, `load --plan` and
+`validate --plan` follow it, and a plan that no longer fits is refused with one sentence."""
+
+from __future__ import annotations
+
+import os
+import stat
+import tomllib
+
+from test_drift import CSV, DECIDE, DRIFT_DDL, _events
+from test_load_helpers import query, sql, write
+
+
+def _plan(cli, db, folder, out, *extra):
+    code, stdout, err = cli("plan", folder, "--dsn", db.conninfo, "--out", out, *extra)
+    assert code == 0, (stdout, err)
+    return tomllib.loads(out.read_text(encoding="utf-8"))
+
+
+def test_a_plan_cuts_a_drifted_target_over_and_validates_green(empty_db, cli, tmp_path):
+    sql(empty_db, *DRIFT_DDL)
+    export = tmp_path / "export"
+    write(export, "app.events.csv", CSV)
+    out = tmp_path / "cutover.toml"
+    plan = _plan(cli, empty_db, export, out, *DECIDE)
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o600
+    text = out.read_text(encoding="utf-8")
+    assert "password" not in text.lower() or "no password" in text.lower()
+    (table,) = plan["table"]
+    assert table["target"] == "app.events" and table["on_conflict"] == "reject"
+    assert {(d["column"], d["action"]) for d in table["decision"]} == {
+        ("source", "add"),
+        ("ts_ms", "widen"),
+        ("duration_ms", "rename"),
+    }
+    assert any("ADD COLUMN" in d.get("ddl", "") for d in table["decision"])
+    assert ["duration_ms", "duration_s"] in table["columns"]
+
+    code, out_json, err = cli(
+        "load", export, "--dsn", empty_db.conninfo, "--plan", out, "--yes", "--json"
+    )
+    assert code == 0, (out_json, err)
+    t = _events(out_json)
+    assert (t["inserted"], t["rejected"], len(t["ddl"])) == (3, 0, 2), t
+    assert query(empty_db, "SELECT count(*) FROM app.events") == [(3,)]
+    code, vout, err = cli("validate", export, "--dsn", empty_db.conninfo, "--plan", out, "--json")
+    assert code == 0, (vout, err)
+
+
+def test_a_plan_that_no_longer_fits_is_refused(empty_db, cli, tmp_path):
+    sql(empty_db, *DRIFT_DDL)
+    export = tmp_path / "export"
+    write(export, "app.events.csv", CSV)
+    out = tmp_path / "cutover.toml"
+    _plan(cli, empty_db, export, out, *DECIDE)
+    # a table holding rows the plan did not expect
+    sql(empty_db, "INSERT INTO app.events (id) VALUES (99)")
+    code, _, err = cli("load", export, "--dsn", empty_db.conninfo, "--plan", out, "--yes")
+    assert code == 2 and "app.events holds 1 rows, the plan expected 0" in err, err
+    sql(empty_db, "DELETE FROM app.events")
+    # a file changed since
+    write(export, "app.events.csv", CSV + "4,1733000000003,1,fourth,web\n")
+    code, _, err = cli("load", export, "--dsn", empty_db.conninfo, "--plan", out, "--yes")
+    assert code == 2 and "app.events.csv has changed since it was planned" in err, err
+    assert query(empty_db, "SELECT count(*) FROM app.events") == [(0,)]
