@@ -132,7 +132,7 @@ def test_a_different_entity_on_a_secondary_unique_key_is_a_conflict(empty_db, tm
     # take-export: the row becomes the export's, its primary key too
     result = load(empty_db, tmp_path, on_conflict="take-export")
     t = result.table("public.settings")
-    assert (t.updated, t.duplicates, t.conflicts) == (1, 1, 0), t
+    assert (t.updated, t.duplicates, t.conflicts) == (1, 1, 0), (t.status, t.error, t.notes)
     assert query(empty_db, "SELECT id, name FROM settings ORDER BY id") == [
         (1, "theme"),
         (2, "lang"),

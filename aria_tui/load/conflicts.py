@@ -266,9 +266,9 @@ def decide(
     if policy == KEEP_TARGET:
         kept = conn.execute(
             sql.SQL(
-                "UPDATE {cls} SET action = 'kept' WHERE kind = 'conflict' AND action IS NULL "
-                "RETURNING rec, reason"
-            ).format(cls=stage.cls)
+                "UPDATE {cls} c SET action = 'kept' WHERE kind = 'conflict' AND action IS NULL "
+                "AND NOT EXISTS (SELECT 1 FROM {rej} r WHERE r.rec = c.rec) RETURNING rec, reason"
+            ).format(cls=stage.cls, rej=stage.rej)
         ).fetchall()
         if kept:
             _record_kept(conn, stage, sorted(kept), sinks, lines)
@@ -379,8 +379,9 @@ def _take_export(
         )
     todo = conn.execute(
         sql.SQL(
-            "SELECT rec FROM {cls} WHERE kind = 'conflict' AND action IS NULL ORDER BY rec"
-        ).format(cls=stage.cls)
+            "SELECT rec FROM {cls} c WHERE kind = 'conflict' AND action IS NULL "
+            "AND NOT EXISTS (SELECT 1 FROM {rej} r WHERE r.rec = c.rec) ORDER BY rec"
+        ).format(cls=stage.cls, rej=stage.rej)
     ).fetchall()
     if not todo:
         return

@@ -117,10 +117,17 @@ class Commit:
 _COLUMNS = tuple(f.name for f in fields(Commit))
 
 
+_RUNS: dict[str, int] = {}
+
+
 def new_run_id() -> str:
-    """Unique enough and readable: UTC time, host, pid."""
+    """Unique and readable: UTC time, host, pid (and a counter for a second run in the same
+    second of one process, which a re-run under another decision can be)."""
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    return f"{stamp}-{socket.gethostname()}-{os.getpid()}"
+    base = f"{stamp}-{socket.gethostname()}-{os.getpid()}"
+    n = _RUNS.get(base, 0)
+    _RUNS[base] = n + 1
+    return base if n == 0 else f"{base}-{n}"
 
 
 def client() -> str:
