@@ -626,3 +626,55 @@ async def test_manifest_override_ticks_a_changed_file_only_after_confirmation(ar
         (overridden,) = manifest_overrides(plan)
         assert overridden.target == "aria_data.thoughts" and not plan.skipped
         assert overridden.scan.rows == changed.rows
+
+
+@needs_sample
+async def test_plan_screen_sets_a_conflict_policy_by_key_and_the_saved_plan_replays(
+    aria_db, tmp_path, cli
+):
+    """A customised seed row: c sets take-export on memories, r shows 1 update and no conflict,
+    w saves the plan, and `aria-tui load --plan` replays it to the same numbers."""
+    import json
+    import tomllib
+
+    from aria_tui.ui.screens.plan import PlanScreen
+
+    with psycopg.connect(aria_db.conninfo, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE aria_data.memories SET value = '{\"name\": \"init default\"}' "
+            "WHERE key = 'aria_identity'"
+        )
+    app = make_app(SAMPLE_EXPORT, aria_db.conninfo)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("n")
+        await settle(app, pilot)
+        await pilot.press("n")
+        await pilot.pause()
+        assert isinstance(app.screen, PlanScreen)
+        targets = [tp.target for tp in app.state.plan.tables]
+        for _ in range(targets.index("aria_data.memories")):
+            await pilot.press("down")
+        await pilot.press("c", "c")  # reject -> keep-target -> take-export
+        await pilot.pause()
+        memories = next(t for t in app.state.plan.tables if t.target == "aria_data.memories")
+        assert memories.on_conflict == "take-export"
+        await pilot.press("r")
+        await settle(app, pilot)
+        dry = app.state.dry_run.table("aria_data.memories")
+        assert (dry.updated, dry.conflicts) == (1, 0), dry
+        await pilot.press("w")
+        await pilot.pause()
+        saved = app.state.plan_file
+        assert saved is not None
+    plan = tomllib.loads(Path(saved).read_text(encoding="utf-8"))
+    by = {t["target"]: t for t in plan["table"]}
+    assert by["aria_data.memories"]["on_conflict"] == "take-export"
+    code, out, err = cli("load", SAMPLE_EXPORT, "--dsn", aria_db.conninfo, "--plan", saved, "--yes", "--json")
+    assert code == 0, (out, err)
+    real = next(t for t in json.loads(out)["tables"] if t["target"] == "aria_data.memories")
+    assert (real["inserted"], real["duplicates"], real["updated"]) == (
+        dry.inserted,
+        dry.duplicates,
+        dry.updated,
+    )

@@ -56,6 +56,7 @@ class WizardState:
     # always a subset of `selected`, passed to make_plan as accept_changed
     overrides: set[str] = field(default_factory=set)
     plan: Any = None  # aria_tui.load LoadPlan of the current selection
+    plan_file: str | None = None  # where the plan screen saved the plan (w)
     dry_run: Any = None  # RunResult of the last dry run of `plan`
     run: Any = None  # RunResult of the real run
     run_cancelled: bool = False

@@ -67,7 +67,8 @@ def conflict_summary(tp: Any) -> str:
     keys = tp.conflict_keys
     if not keys:
         return "no key: insert all"
-    return "skip dup on " + " | ".join(f"({', '.join(k)})" for k in keys)
+    policy = getattr(tp, "on_conflict", "reject")
+    return f"{policy}; skip dup on " + " | ".join(f"({', '.join(k)})" for k in keys)
 
 
 def mapping_detail(tp: Any) -> str:
@@ -97,6 +98,8 @@ class PlanScreen(StepScreen):
     )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "dry_run", "Dry run", id="dry-run"),
+        Binding("c", "conflict_policy", "Conflict policy", id="conflict-policy"),
+        Binding("w", "save_plan", "Save plan", id="save-plan"),
         Binding("n", "next", "Load", id="next"),
     ]
 
@@ -120,6 +123,7 @@ class PlanScreen(StepScreen):
         table.add_column(Text("Records", justify="right"), key="rows", width=8)
         table.add_column(Text("Insert", justify="right"), key="inserted", width=8)
         table.add_column(Text("Dup", justify="right"), key="duplicates", width=6)
+        table.add_column(Text("Conf", justify="right"), key="conflicts", width=5)
         table.add_column(Text("Rej", justify="right"), key="rejected", width=5)
         table.add_column("Mapping", key="mapping")
         table.add_column("Conflict", key="conflict")
@@ -221,7 +225,9 @@ class PlanScreen(StepScreen):
             self.dry[result.target] = result
             table = self.query_one("#plan-table", DataTable)
             cells = _dry_cells(result)
-            for key, value in zip(("inserted", "duplicates", "rejected"), cells, strict=True):
+            for key, value in zip(
+                ("inserted", "duplicates", "conflicts", "rejected"), cells, strict=True
+            ):
                 table.update_cell(result.target, key, value)
 
     # -- actions ---------------------------------------------------------------------------------------
@@ -230,9 +236,52 @@ class PlanScreen(StepScreen):
         dry_running = self.wizard.busy("dryrun")
         if action == "dry_run":
             return None if dry_running or self.state.plan is None else True
-        if action in ("next", "back") and dry_running:
+        if action in ("next", "back", "conflict_policy") and dry_running:
             return None  # a dry run holds its own transaction: let it finish (seconds)
         return super().check_action(action, parameters)
+
+    def action_conflict_policy(self) -> None:
+        """c: the highlighted table's conflict policy, reject -> keep-target -> take-export."""
+        from aria_tui.load.conflicts import POLICIES
+        from aria_tui.load.plan import with_policy
+
+        plan = self.state.plan
+        table = self.query_one("#plan-table", DataTable)
+        if plan is None or not (0 <= table.cursor_row < len(self.entries)):
+            return
+        target = self.entries[table.cursor_row].target
+        tp = next(t for t in plan.tables if t.target == target)
+        policy = POLICIES[(POLICIES.index(tp.on_conflict) + 1) % len(POLICIES)]
+        self.state.plan = with_policy(plan, {target: policy})
+        self.state.dry_run = None  # its numbers were for the other decision
+        self.dry = {}
+        self.entries = []
+        self.sync()
+        self.status(f"{target}: conflicts now {policy} (a dry run shows what that does).")
+
+    def action_save_plan(self) -> None:
+        """w: write the plan file (cutover.toml, 0600) that `aria-tui load --plan` replays."""
+        from aria_tui import paths
+        from aria_tui.load import cutover
+        from aria_tui.pg.catalog import exact_row_count
+
+        state = self.state
+        if state.plan is None or state.inventory is None or state.connection is None:
+            return
+        try:
+            with state.connection.target.connect() as conn:
+                rows = {tp.target: exact_row_count(conn, tp.table) for tp in state.plan.tables}
+                conn.rollback()
+            text = cutover.render(
+                state.plan, state.inventory, [], rows, state.connection.target.display, "reject"
+            )
+            out = paths.private_dir(paths.data_dir() / "plans") / "cutover.toml"
+            cutover.write(out, text)
+        except Exception as exc:  # a failed save is said, the wizard goes on
+            self.status(f"The plan could not be saved: {exc}", error=True)
+            return
+        state.plan_file = str(out)
+        self.status(f"Plan saved to {out}: aria-tui load EXPORT_DIR --plan {out} replays it.")
 
     def action_dry_run(self) -> None:
         self.state.dry_run = None
@@ -243,11 +292,13 @@ class PlanScreen(StepScreen):
 
 def _dry_cells(result: Any) -> list[Text]:
     if result is None:
-        return [Text("·", justify="right", style="dim")] * 3
+        return [Text("·", justify="right", style="dim")] * 4
     if result.error:
-        return [Text("failed", style="red"), Text(""), Text("")]
+        return [Text("failed", style="red"), Text(""), Text(""), Text("")]
+    conflicts = getattr(result, "conflicts", 0)
     return [
         Text(fmt.count(result.inserted), justify="right", style="green"),
         Text(fmt.count(result.duplicates), justify="right", style="dim" if not result.duplicates else ""),
+        Text(fmt.count(conflicts), justify="right", style="yellow" if conflicts else "dim"),
         Text(fmt.count(result.rejected), justify="right", style="red" if result.rejected else "dim"),
     ]
