@@ -98,9 +98,10 @@ def test_many_blocks_keep_order_lines_and_rejects(empty_db, tmp_path, monkeypatc
     ]
 
 
-def test_record_copy_refuses_fails_the_table_with_its_line(empty_db, tmp_path, monkeypatch):
+def test_a_record_copy_refuses_is_rejected_alone_with_its_line(empty_db, tmp_path, monkeypatch):
     """The scan of a large file samples it; the loader reads every record and is the one that
-    finds a broken record the sample missed (here: one written after the scan)."""
+    finds a broken record the sample missed (here: one written after the scan), and rejects
+    that record alone, with its line, reason and raw bytes."""
     monkeypatch.setattr(binary, "BLOCK_BYTES", 64)
     sql(
         empty_db,
@@ -115,10 +116,13 @@ def test_record_copy_refuses_fails_the_table_with_its_line(empty_db, tmp_path, m
     write(tmp_path, "public.r.csv", "id,note,emb\n" + "\n".join(rows) + "\n")
     result = run_plan(empty_db, plan)
     r = result.table("public.r")
-    assert r.status == "failed", r
-    assert "public.r.csv line 24" in r.error and "row has 2 fields, header has 3" in r.error
-    assert "nothing of it was committed" in r.error
-    assert query(empty_db, "SELECT count(*) FROM r") == [(0,)]
+    assert r.status == "loaded", r
+    assert (r.csv_rows, r.inserted, r.rejected) == (19, 18, 1)
+    with open(r.reject_file, encoding="utf-8", newline="") as fh:
+        rejects = list(csv.reader(fh))
+    assert rejects[1][0] == "24" and "row has 2 fields, header has 3" in rejects[1][1]
+    assert rejects[1][2] == "12,short"
+    assert query(empty_db, "SELECT count(*) FROM r WHERE id = 12") == [(0,)]
     assert result.table("public.ok").status == "loaded"
 
 

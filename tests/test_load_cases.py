@@ -482,26 +482,14 @@ def test_password_never_reaches_journal_or_reject_files(empty_db, tmp_path):
     assert "Sup3rS3cret" not in str(result.to_json())
 
 
-def test_malformed_csv_that_reaches_the_loader_fails_with_its_physical_line(empty_db, tmp_path):
-    """Scan blocks such files; if one still reaches the loader, the sentence keeps the real line."""
-    from dataclasses import replace
-
-    from aria_tui.load import make_plan, run_plan
-    from aria_tui.scan import scan
-
+def test_malformed_record_is_rejected_with_its_physical_line(empty_db, tmp_path):
+    """The scan notes such a record; the load rejects it alone, naming its real line."""
     sql(empty_db, "CREATE TABLE mf (id int, note text)")
     write(tmp_path, "public.mf.csv", 'id,note\n1,"a\nb\nc"\n2,x,extra\n3,y\n')
-    with empty_db.connect() as conn:
-        inventory = scan(tmp_path, conn, "none")
-    t = inventory.tables[0]
-    assert t.diff.status == "blocked"
-    forced = replace(
-        t,
-        problem=None,
-        diff=replace(t.diff, status="match", mapping=(("id", "id"), ("note", "note"))),
-    )
-    plan = make_plan(replace(inventory, tables=(forced,)), ["public.mf"])
-    result = run_plan(empty_db, plan)
+    result = load(empty_db, tmp_path)
     r = result.tables[0]
-    assert r.status == "failed" and "line 5" in r.error and "public.mf.csv" in r.error
-    assert query(empty_db, "SELECT count(*) FROM mf") == [(0,)]
+    assert r.status == "loaded" and (r.csv_rows, r.inserted, r.rejected) == (3, 2, 1), r
+    rows = _rejects(r.reject_file)
+    assert rows[1][0] == "5" and "row has 3 fields, header has 2" in rows[1][1]
+    assert rows[1][2] == "2,x,extra"
+    assert query(empty_db, "SELECT id, note FROM mf ORDER BY id") == [(1, "a\nb\nc"), (3, "y")]

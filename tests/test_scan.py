@@ -273,19 +273,25 @@ def test_no_target_and_header_only(tmp_path, conn):
     assert (empty.rows, empty.diff.status) == (0, "match")
 
 
-def test_bad_files_are_blocked_with_line_and_the_rest_scans(tmp_path, conn):
+def test_bad_records_are_counted_with_their_line_and_bad_files_blocked(tmp_path, conn):
+    """A record COPY would refuse is a note (the load rejects it alone), not a blocked file; a
+    file that cannot be read as CSV at all, or is not UTF-8 throughout, is blocked."""
     write(tmp_path, "items.csv", ITEMS_OK)
     write(tmp_path, "app.dup.csv", 'id\n1\n"2\n3\n')  # unterminated quote from line 3
-    write(tmp_path, "other.dup.csv", "id\n1\n2,3\n")  # ragged: line 3 has 2 fields
-    write(tmp_path, "people.csv", b"id,kind\n,caf\xe9\n")  # latin-1, not UTF-8
+    # ragged: line 3 has 2 fields; line 4 is not UTF-8
+    write(tmp_path, "other.dup.csv", b"id\n1\n2,3\n\xff\n5\n6\n7\n8\n9\n10\n11\n12\n")
+    write(tmp_path, "people.csv", b"id,kind\n" + b"".join(b"%d,caf\xe9\n" % i for i in range(9)))
     write(tmp_path, "computed.csv", b"")
     inv = scan(tmp_path, conn, "none")
     assert inv.table("items").diff.status == "match"
-    for name, line in (("app.dup", 3), ("other.dup", 3), ("people", 2)):
+    for name, line, n in (("app.dup", 3, 1), ("other.dup", 3, 2)):
         t = inv.table(name)
-        assert t.diff.status == "blocked", (name, t.diff)
-        assert t.problem is not None and t.problem.line == line, (name, t.problem)
-        assert t.file.name in t.diff.reason and str(line) in t.diff.reason
+        assert t.diff.status != "blocked" and t.problem is None, (name, t.diff)
+        note = " ".join(t.diff.notes)
+        assert f"{n} records cannot be read as CSV records" in note and f"{line}" in note, note
+    latin = inv.table("people")
+    assert latin.diff.status == "blocked" and "not UTF-8" in latin.diff.reason
+    assert "Latin-1" in latin.diff.reason
     zero = inv.table("computed")
     assert zero.diff.status == "blocked"
     assert "0 bytes" in zero.diff.reason

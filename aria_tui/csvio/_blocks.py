@@ -287,6 +287,8 @@ def polars_frame(block: Block, ncols: int, eol: bytes) -> pl.DataFrame | None:
     """The block as polars reads it, unverified (see _verify), or None when polars refuses it."""
     if eol == b"\r" or b"\x00" in block.data:
         return None
+    if ncols == 1 and _exact.has_marker(block.data):
+        return None  # a line holding only \. is a value to polars, the end of data to COPY
     try:
         # infer_schema=False reads every column as String, an unquoted empty field as null and
         # a quoted "" as "" (as PostgreSQL does); measured faster than schema= with

@@ -50,7 +50,8 @@ class ExactResult:
     end_line: int = 0  # physical line where the next block starts
     lines: list[int] = field(default_factory=list)  # start line of each record (when wanted)
     values: list[list[str | None]] | None = None  # one list per column (when wanted)
-    problem: Problem | None = None
+    problem: Problem | None = None  # the first bad record's problem
+    bad: list[BadRecord] = field(default_factory=list)  # every record COPY would refuse
 
 
 def line_char(eol: bytes) -> bytes:
@@ -184,6 +185,60 @@ def find_record_end(
         return k, k + 1, None, (k, _STRAY_LF[eol])
 
 
+# A record's raw bytes kept for the reject file: a quote left open swallows the rest of the file
+MAX_RAW = 64 * 1024
+MARKER = b"\\."
+MARKER_REASON = (
+    "a line holding only \\. (PostgreSQL's end-of-data marker: COPY would silently stop reading "
+    "the file here)"
+)
+
+
+_MARKER_LINE = re.compile(rb"(?:\A|[\r\n])\\\.(?:[\r\n]|\Z)")
+
+
+def has_marker(data: bytes) -> bool:
+    """Whether a record of `data` may be a line holding only \\. (a cheap over-approximation:
+    a quoted multi-line value can match too; the exact parser decides)."""
+    return MARKER in data and _MARKER_LINE.search(data) is not None
+
+
+@dataclass
+class BadRecord:
+    """A record COPY would refuse, read on past: rejected alone, with its lines and raw bytes."""
+
+    index: int  # its position among the block's records (a placeholder row of NULLs holds it)
+    line: int  # physical line it starts on
+    last_line: int  # physical line it ends on
+    at: int  # physical line of the problem itself
+    column: str | None  # the header column where the problem is, when there is one
+    reason: str
+    raw: bytes  # the record's bytes, terminator excluded (at most MAX_RAW of them)
+    size: int  # the record's length in bytes
+    kind: str  # 'encoding', 'nul', 'terminator', 'open-quote', 'marker', 'fields'
+
+    def sentence(self) -> str:
+        where = f"line {self.line}" if self.last_line <= self.line else (
+            f"lines {self.line}-{self.last_line}"
+        )
+        col = f', column "{self.column}"' if self.column else ""
+        at = f" (on line {self.at})" if self.at != self.line else ""
+        return f"{where}{col}: {self.reason}{at}"
+
+    def reject_reason(self) -> str:
+        """The reason a reject file gives: what is wrong, where, and that the field is raw."""
+        col = f'column "{self.column}": ' if self.column else ""
+        span = f" (lines {self.line}-{self.last_line})" if self.last_line > self.line else ""
+        if self.at != self.line:
+            span = f" on line {self.at}{span}"
+        cut = f"; first {len(self.raw)} of its {self.size} bytes shown" if self.size > len(self.raw) else ""
+        return f"{col}{self.reason}{span}; the raw record follows as one field{cut}"
+
+    def raw_text(self) -> str:
+        """The raw bytes as text for the reject file: invalid UTF-8 as \\xNN, NUL as \\x00."""
+        return self.raw.decode("utf-8", "backslashreplace").replace("\x00", "\\x00")
+
+
 def parse_exact(
     data: bytes,
     *,
@@ -192,7 +247,16 @@ def parse_exact(
     first_line: int,
     want_values: bool,
 ) -> ExactResult:
-    """Read whole records from `data` (which starts at a record boundary) until the first problem."""
+    """Read every record of `data` (which starts at a record boundary), PostgreSQL's way.
+
+    A record COPY would refuse (a wrong number of fields, an empty line in a multi-column file,
+    a NUL byte, invalid UTF-8, an unquoted terminator of another style, a line holding only
+    \\., a quote still open at the end) is read on past: it is listed in `bad`, holds a row of
+    NULLs in `values` (so record numbers and lines stay in step), and counts as a record.
+    Record boundaries do not depend on any of that (only quotes and terminators make them), so
+    the records after a bad one are read exactly as COPY would read them. `problem` is the
+    first bad record's, for callers that only want to know.
+    """
     ncols = len(columns)
     nl = line_char(eol)
     res = ExactResult(end_line=first_line)
@@ -203,43 +267,84 @@ def parse_exact(
     n = len(data)
     while pos < n:
         end, nxt, open_quote, term_problem = find_record_end(data, pos, eol)
-        rec = data[pos:end]
-        bad = bad_byte(rec if term_problem is None else data[pos : term_problem[0]])
-        if bad is not None:
-            off, reason = bad
-            if reason.startswith("NUL"):
-                reason += ", which PostgreSQL text cannot hold"
-            res.problem = Problem(
-                line + rec.count(nl, 0, off), _column(columns, field_index(rec, off)), reason
-            )
-            return res
+        found: tuple[int, str, str] | None = None  # (offset in data, reason, kind)
         if term_problem is not None:
-            off, reason = term_problem
-            column = _column(columns, field_index(rec, off - pos))
-            res.problem = Problem(line + data.count(nl, pos, off), column, reason)
-            return res
-        if open_quote is not None:
-            off = open_quote - pos
-            res.problem = Problem(
-                line + rec.count(nl, 0, off),
-                _column(columns, field_index(rec, off)),
+            # a terminator of the wrong style is not a record's end: the record goes on to the
+            # next one PostgreSQL would take (or the end of the data)
+            # (a \n of the wrong style still ends it where the block cutter and the count see
+            # a line end; a lone \r does not)
+            found = (term_problem[0], term_problem[1], "terminator")
+            while (
+                term_problem is not None
+                and data[term_problem[0] : term_problem[0] + 1] != nl
+                and open_quote is None
+                and nxt < n
+            ):
+                end, nxt, open_quote, term_problem = find_record_end(data, nxt, eol)
+            if term_problem is not None and data[term_problem[0] : term_problem[0] + 1] != nl:
+                end = n if nxt >= n else end
+        rec = data[pos:end]
+        bad = bad_byte(rec)
+        if bad is not None and (found is None or pos + bad[0] < found[0]):
+            off, reason = bad
+            kind = "nul" if reason.startswith("NUL") else "encoding"
+            if kind == "nul":
+                reason += ", which PostgreSQL text cannot hold"
+            found = (pos + off, reason, kind)
+        if found is None and open_quote is not None:
+            found = (
+                open_quote,
                 "unterminated quoted field (its closing quote is missing)",
+                "open-quote",
             )
-            return res
-        fields, _ = split_fields(rec)
-        if len(fields) != ncols:
-            res.problem = Problem(line, *_count_problem(fields, columns, rec))
-            return res
+        fields: list[bytes | None] = []
+        if found is None:
+            if rec == MARKER:
+                found = (pos, MARKER_REASON, "marker")
+            else:
+                fields, _ = split_fields(rec)
+                if len(fields) != ncols:
+                    column, reason = _count_problem(fields, columns, rec)
+                    found = (-1, reason, "fields")
+        start_line = line
+        line += data.count(nl, pos, nxt)
+        if nxt >= n and end >= n and not data.endswith(nl):
+            # the file's last record had no terminator: the line it is on is not followed by another
+            line += 1
         if want_values:
-            res.lines.append(line)
+            res.lines.append(start_line)
+        if found is not None:
+            off, reason, kind = found
+            if kind == "fields":
+                column = _count_problem(fields, columns, rec)[0]
+            elif kind == "marker":
+                column = None
+            else:
+                column = _column(columns, field_index(rec, off - pos))
+            at = start_line if off < pos else start_line + data.count(nl, pos, off)
+            bad_rec = BadRecord(
+                index=res.records,
+                line=start_line,
+                last_line=line - 1,
+                column=column,
+                reason=reason,
+                at=at,
+                raw=rec[:MAX_RAW],
+                size=len(rec),
+                kind=kind,
+            )
+            res.bad.append(bad_rec)
+            if res.problem is None:
+                res.problem = Problem(at, column, reason)
+            if want_values:
+                assert res.values is not None
+                for j in range(ncols):
+                    res.values[j].append(None)
+        elif want_values:
             assert res.values is not None
             for j, value in enumerate(fields):
                 res.values[j].append(None if value is None else value.decode("utf-8"))
         res.records += 1
-        line += data.count(nl, pos, nxt)
-        if nxt == n and end == n:
-            # the file's last record had no terminator: the line it is on is not followed by another
-            line += 1
         pos = nxt
     res.end_line = line
     return res
@@ -259,3 +364,35 @@ def _count_problem(
             return columns[got], f"empty line (row has 1 field, header has {want})"
         return columns[got], f"row has {got} {noun}, header has {want}"
     return None, f"row has {got} {noun}, header has {want}"
+
+
+def wrong_encoding(undecodable: int, records: int, samples: list[bytes]) -> str | None:
+    """When the records refused for invalid UTF-8 say the whole file is in another encoding, the
+    end of a sentence saying so (and which encoding it looks like), else None: a few such
+    records are rejected one by one, a file where they are common is refused whole."""
+    if undecodable < 3 or undecodable * 100 < records:
+        return None
+    return (
+        f"is not UTF-8: {undecodable} of its {records} records are not valid UTF-8; it looks like "
+        f"{guess_encoding(samples)}. Convert it (e.g. iconv -f {_iconv(samples)} -t UTF-8) and "
+        "load it again."
+    )
+
+
+def guess_encoding(samples: list[bytes]) -> str:
+    """What a few records that are not UTF-8 look like (a guess for a sentence, not a decoder)."""
+    data = b"".join(samples)
+    if data.count(b"\x00") * 4 >= len(data) > 0:
+        return "UTF-16 (every other byte is NUL)"
+    if any(0x80 <= b <= 0x9F for b in data):
+        try:
+            data.decode("cp1252")
+            return "Windows-1252"
+        except UnicodeDecodeError:
+            pass
+    return "Latin-1 (ISO-8859-1) or another single-byte encoding"
+
+
+def _iconv(samples: list[bytes]) -> str:
+    guess = guess_encoding(samples)
+    return "UTF-16" if guess.startswith("UTF-16") else "WINDOWS-1252" if guess.startswith("Windows") else "LATIN1"

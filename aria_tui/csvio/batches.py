@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import polars as pl
@@ -22,6 +22,8 @@ class Batch:
     lines: pl.Series  # Int64: physical line each record starts on (header = line 1)
     start_record: int  # 0-based index of this batch's first record in the file
     bytes_done: int  # on-disk bytes consumed so far (compressed bytes for .gz), for progress
+    # records COPY would refuse (see _exact.BadRecord), lines absolute; they are not in `frame`
+    bad: tuple[_exact.BadRecord, ...] = ()
 
 
 def iter_batches(
@@ -38,8 +40,8 @@ def iter_batches(
     to those header columns; line numbers still count the newlines inside every column.
     A .csv.gz is decompressed as a stream, never to memory or disk as a whole.
 
-    Raises ExportError naming file and line at the first structural problem (see
-    check_structure, which callers should run first to report it without loading anything).
+    A record COPY would refuse (see _exact.parse_exact) is not in any frame: it is listed in
+    the `bad` of the batch it falls in, with its lines, reason and raw bytes.
     """
     path = Path(path)
     if batch_rows < 1:
@@ -83,15 +85,18 @@ def _batches(
     for block in blocks:
         before = done
         done = (block.raw_done or done) if gz else done + len(block.data)
-        try:
-            read = read_block(block, header, lines=True)
-        except BlockProblem as problem:
-            raise ExportError(problem.at(path.name, line).sentence()) from None
+        read = read_block(block, header, lines=True)
         assert read.lines is not None
         frame = read.frame.select(picked)
         frame.columns = wanted
         lines = read.lines + line
+        bad = tuple(placed(b, line) for b in read.bad.values())
+        if bad:
+            keep = pl.Series(range(frame.height)).is_in(list(read.bad)).not_()
+            frame, lines = frame.filter(keep), lines.filter(keep)
         height = frame.height
+        if not height and bad:
+            yield Batch(frame=frame, lines=lines, start_record=record, bytes_done=done, bad=bad)
         for off in range(0, height, batch_rows):
             size = min(batch_rows, height - off)
             yield Batch(
@@ -99,9 +104,21 @@ def _batches(
                 lines=lines.slice(off, size),
                 start_record=record + off,
                 bytes_done=before + (done - before) * (off + size) // height,
+                bad=bad if off == 0 else (),
             )
         record += height
         line += read.spans
+
+
+def placed(bad: _exact.BadRecord, first_line: int) -> _exact.BadRecord:
+    """A block's bad record with its lines counted from the file's start (the block's first
+    line is `first_line`; the block's own reading counts from 0)."""
+    return replace(
+        bad,
+        line=bad.line + first_line,
+        last_line=bad.last_line + first_line,
+        at=bad.at + first_line,
+    )
 
 
 @dataclass(frozen=True)
@@ -111,6 +128,8 @@ class BlockRead:
     frame: pl.DataFrame  # every header column, named c0, c1, ... (pl.String; None = NULL)
     lines: pl.Series | None  # Int64, when asked: each record's first line - the block's first
     spans: int  # physical lines in the block: its first line + spans = the next block's
+    # records COPY would refuse, by their index in `frame` (which holds a row of NULLs for each)
+    bad: dict[int, _exact.BadRecord] = field(default_factory=dict)
 
 
 class BlockProblem(Exception):
@@ -128,7 +147,8 @@ class BlockProblem(Exception):
 
 def read_block(block: _blocks.Block, header: Header, lines: bool = False) -> BlockRead:
     """Read one block of `header`'s file (see _blocks): by polars when its reading is proven
-    identical to PostgreSQL's, else by the exact parser. Raises BlockProblem.
+    identical to PostgreSQL's, else by the exact parser, which reads on past a record COPY
+    would refuse (a row of NULLs in the frame, the record in `bad`, lines counted from 0).
 
     Blocks are independent: the loader reads several at once in threads and numbers their
     lines afterwards, in file order. `lines` False spares the count of each record's embedded
@@ -147,17 +167,15 @@ def read_block(block: _blocks.Block, header: Header, lines: bool = False) -> Blo
             return BlockRead(df, starts, n + int(newlines.sum()))
         return BlockRead(df, None, n + int(newlines.sum()))
     res = _blocks.exact_frame(block, header.columns, eol, 0, want_values=True)
-    if res.problem is not None:
-        p = res.problem
-        raise BlockProblem(p.line, p.column, p.reason)
     assert res.values is not None
     names = _blocks.names(len(header.columns))
     frame = pl.DataFrame(
         {n: pl.Series(n, vals, dtype=pl.String) for n, vals in zip(names, res.values, strict=True)},
         schema={n: pl.String for n in names},
     )
-    line_starts = pl.Series("line", res.lines, dtype=pl.Int64) if lines else None
-    return BlockRead(frame, line_starts, res.end_line)
+    # the exact reading is the slow path anyway: its lines come with it (a reject names them)
+    starts = pl.Series("line", res.lines, dtype=pl.Int64)
+    return BlockRead(frame, starts, res.end_line, {b.index: b for b in res.bad})
 
 
 def record_lines(frame: pl.DataFrame, header: Header) -> pl.Series:

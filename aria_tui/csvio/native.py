@@ -62,6 +62,11 @@ def read_records(
     native = module()
     if native is None or header.eol == "\r":
         return None
+    if len(header.columns) == 1:
+        from aria_tui.csvio._exact import has_marker
+
+        if has_marker(block.data):
+            return None  # a line holding only \. is a value to this reader, the end of data to COPY
     got = native.read_records(block.data, len(header.columns), header.eol == "\r\n", kinds, lines)
     if got is None:
         return None

@@ -11,7 +11,7 @@ from typing import BinaryIO
 import polars as pl
 
 from aria_tui.csvio import _blocks, _exact
-from aria_tui.csvio.batches import Batch, BlockProblem, BlockRead, read_block
+from aria_tui.csvio.batches import Batch, BlockRead, placed, read_block
 from aria_tui.csvio.files import is_gzip, open_bytes, skip
 from aria_tui.csvio.header import Header, scan_header, unreadable
 from aria_tui.csvio.problems import CsvProblem
@@ -40,8 +40,8 @@ def count_records(path: Path, flat: bool = False) -> int:
     `aria-tui load`, see Survey).
     The count is PostgreSQL's for every file whose quotes open and close at field boundaries,
     which is every file COPY writes; a quote in the middle of a field (which only a
-    hand-edited file has) can make it differ, and check_structure/iter_batches read such files
-    exactly.
+    hand-edited file has) or, unless `flat`, a quote left open to the end of the file (polars
+    drops that last record) can make it differ, and iter_batches reads such files exactly.
     """
     path = Path(path)
     header, _ = scan_header(path)
@@ -81,7 +81,10 @@ def block_records(block: _blocks.Block, eol: bytes) -> int:
     if eol != b"\r":
         # polars counts a block as it counts a plain file (outside the GIL, so the thread
         # reading the next block runs meanwhile), 2.5x faster than splitting on quotes
-        return _blocks.polars_records(block.data)
+        n = _blocks.polars_records(block.data)
+        if block.final and block.quotes % 2 and block.data.endswith(b"\n"):
+            n += 1  # a quote open to the end: polars drops that record when a newline ends it
+        return n
     # polars knows no \r terminator. Quotes toggle, so the records of a record-aligned
     # block are the terminators in its even-numbered quote-separated pieces.
     term = _exact.line_char(eol)
@@ -218,26 +221,24 @@ class Survey:
         return _blocks.Block(head[:cut], quotes, False, block.raw_done)
 
     def _read(self, block: _blocks.Block, line: int) -> BlockRead:
-        try:
-            return read_block(block, self.header, lines=True)
-        except BlockProblem as problem:
-            raise ExportError(problem.at(self.path.name, line).sentence()) from None
+        return read_block(block, self.header, lines=True)
 
     def _batch(self, read: BlockRead, line: int, record: int, done: int, rows: int) -> Batch:
         assert read.lines is not None
         frame = read.frame.select(self.picked).head(rows)
         frame.columns = self.wanted
+        lines = read.lines.head(rows) + line
+        bad = tuple(placed(b, line) for i, b in read.bad.items() if i < rows)
+        if bad:  # records COPY would refuse are listed, not sampled
+            keep = pl.Series(range(frame.height)).is_in([b.index for b in bad]).not_()
+            frame, lines = frame.filter(keep), lines.filter(keep)
         self.sampled_records += frame.height
-        return Batch(
-            frame=frame,
-            lines=(read.lines.head(rows) + line),
-            start_record=record,
-            bytes_done=done,
-        )
+        return Batch(frame=frame, lines=lines, start_record=record, bytes_done=done, bad=bad)
 
 
 def check_structure(path: Path, header: Header) -> CsvProblem | None:
-    """The first problem that would make COPY refuse `path`, with its physical line, or None.
+    """The first record that COPY would refuse in `path`, with its physical line, or None (the
+    loader rejects such records one by one; see structure_report for all of them).
 
     Found: invalid UTF-8, a NUL byte, a row with more or fewer fields than the header (an empty
     line in a multi-column file is one), an unquoted \\r or a line terminator of another style

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import struct
 import threading
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -38,7 +38,8 @@ import psycopg
 from psycopg import sql
 
 from aria_tui import csvio
-from aria_tui.csvio import NULL_FIELD, BlockProblem, Header, _blocks, native
+from aria_tui.csvio import NULL_FIELD, Header, _blocks, native
+from aria_tui.csvio.batches import placed
 from aria_tui.errors import ExportError
 from aria_tui.load import encoders
 from aria_tui.load.chunks import Hasher, blocks
@@ -76,6 +77,8 @@ class Batch:
     with_line: bool = False  # the stage wants each record's line (whole-file staging)
     bad: dict[int, str] = field(default_factory=dict)  # row index -> reason
     bad_fields: dict[int, tuple] = field(default_factory=dict)  # row index -> raw CSV fields
+    # records COPY would refuse, by row index (lines counted from the block's first)
+    structural: dict[int, csvio.BadRecord] = field(default_factory=dict)
     # known once batches are in file order:
     start_rec: int = 0  # record number of the first row (1-based)
     first_line: int = 0  # physical line the block starts on
@@ -212,7 +215,9 @@ class Encoding:
         read = csvio.read_block(block, self.header, lines=self.lines)
         frame = read.frame
         n = frame.height
-        bad: dict[int, str] = {}
+        # records COPY would refuse (rows of NULLs in the frame): rejected with their raw bytes
+        bad: dict[int, str] = {i: b.reject_reason() for i, b in read.bad.items()}
+        raw: dict[int, tuple] = {i: (b.raw_text(),) for i, b in read.bad.items()}
         columns: list[list[bytes]] = []
         for index, how in self.fields:
             series = frame.get_column(f"c{index}")
@@ -232,7 +237,14 @@ class Encoding:
         if bad and lines is None:  # the few records a reject names need their line
             lines = csvio.record_lines(frame, self.header)
         return self._batch(
-            block, n, columns, read.spans, lines, bad, {i: frame.row(i) for i in bad}
+            block,
+            n,
+            columns,
+            read.spans,
+            lines,
+            bad,
+            {i: raw[i] if i in raw else frame.row(i) for i in bad},
+            read.bad,
         )
 
     def _batch(
@@ -244,6 +256,7 @@ class Encoding:
         lines: pl.Series | None,
         bad: dict[int, str] | None = None,
         bad_fields: dict[int, tuple] | None = None,
+        structural: dict[int, csvio.BadRecord] | None = None,
     ) -> Batch:
         batch = Batch(
             rows=rows,
@@ -258,6 +271,7 @@ class Encoding:
             with_line=self.with_line,
             bad=bad or {},
             bad_fields=bad_fields or {},
+            structural=structural or {},
         )
         if self.stage is None:
             batch.payload()  # here, in parallel, and the per-field bytes are freed at once
@@ -279,7 +293,7 @@ def batches(
 
     One thread cuts the file into blocks (csvio) and hands them to WORKERS encoding threads;
     at most READ_AHEAD batches wait (encoded or being encoded), one is being sent: flat memory.
-    Raises ExportError (file, line, reason) at the first record COPY would refuse.
+    A record COPY would refuse is a reject of its batch (see csvio.read_block).
     """
     header = encoding.header
     eol = header.eol.encode("ascii")
@@ -307,10 +321,7 @@ def batches(
     depth = 1 if slow else READ_AHEAD
     with _blocks.run_ahead(produce, "aria-load-read", depth=depth) as futures:
         for future in futures:
-            try:
-                batch = future.result()
-            except BlockProblem as problem:
-                raise ExportError(problem.at(path.name, line).sentence()) from None
+            batch = future.result()
             batch.start_rec, batch.first_line = rec, line
             done = batch.raw_done if batch.raw_done is not None else done + batch.bytes_in
             batch.bytes_done = done
@@ -341,14 +352,28 @@ def _in_order(encoding: Encoding, path: Path, sink: Sink) -> Generator[Batch, No
     """The batches to send, in file order; the operator's cancel honoured between them and the
     rows the client refused (bad vectors) written to the reject file with their lines."""
     _blocks.tune_malloc()
+    records = 0
+    undecodable: list[bytes] = []  # records refused for invalid UTF-8 (their first bytes)
     for batch in batches(encoding, path, sink.hasher):
         if sink.cancel is not None and sink.cancel.is_set():
             raise CancelledLoad()
+        records += batch.rows
+        undecodable += [b.raw[:256] for b in batch.structural.values() if b.kind == "encoding"]
         if batch.bad:
             sink.writer.write(
-                (batch.line_of(i), why, batch.bad_fields[i]) for i, why in sorted(batch.bad.items())
+                (batch.line_of(i), _reason(batch, i, why), batch.bad_fields[i])
+                for i, why in sorted(batch.bad.items())
             )
         yield batch
+    verdict = csvio.wrong_encoding(len(undecodable), records, undecodable)
+    if verdict:
+        raise ExportError(f"{path.name} {verdict}")
+
+
+def _reason(batch: Batch, index: int, why: str) -> str:
+    """A reject's reason; a structural one names its lines, known once the batch is placed."""
+    bad = batch.structural.get(index)
+    return why if bad is None else placed(bad, batch.first_line).reject_reason()
 
 
 def load_direct(conn: psycopg.Connection, plan: TablePlan, sink: Sink) -> tuple[int, int, int]:
@@ -382,13 +407,17 @@ def load_staged(
     sink: Sink,
     skip_fk_to: tuple[str, ...] = (),
     plain_first: bool = False,
+    before_settle: Callable[[Stage], None] | None = None,
 ) -> tuple[int, int, int]:
-    """Stage the file in binary and insert it with ON CONFLICT; returns (csv_rows, inserted, rejected)."""
+    """Stage the file in binary and insert it with ON CONFLICT; returns (csv_rows, inserted, rejected).
+
+    `before_settle`: a check of the whole staged file before anything is inserted (the file is
+    then staged whole, as for a self-reference)."""
     plan = stage.plan
-    whole_file = bool(plan.self_fks)
+    whole_file = bool(plan.self_fks) or before_settle is not None
     header = _header(plan.file)
     encoding = Encoding(plan, header, stage, lines=True)
-    cols = [sql.Identifier("rec")] + ([sql.Identifier("line")] if whole_file else [])
+    cols = [sql.Identifier("rec")] + ([sql.Identifier("line")] if stage.with_line else [])
     statement = sql.SQL("COPY {} ({}, {}) FROM STDIN (FORMAT binary)").format(
         stage.ident, sql.SQL(", ").join(cols), stage.copy_columns
     )
@@ -446,6 +475,8 @@ def load_staged(
             copy_cm.__exit__(None, None, None)
             copy_cm = None
             sink.emitter.progress(phase="insert", force=True)
+            if before_settle is not None:
+                before_settle(stage)
             settle()
     except BaseException as exc:
         if copy_cm is not None:

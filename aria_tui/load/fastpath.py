@@ -14,6 +14,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from aria_tui.csvio._exact import has_marker
 from aria_tui.csvio.files import is_gzip, open_bytes, raw_position
 from aria_tui.load.chunks import READ_BYTES, Hasher
 from aria_tui.load.events import Emitter
@@ -21,6 +22,26 @@ from aria_tui.load.events import Emitter
 
 class CancelledLoad(Exception):
     """The operator cancelled; the table's transaction must roll back."""
+
+
+class EndMarker(Exception):
+    """The file may hold a line with only \\. on it, which PostgreSQL 16's COPY takes for the end
+    of the data (and silently stops there): raw bytes must not be sent; the caller rolls back and
+    reads the file record by record, where such a line is a reject."""
+
+
+def _marker_guard():
+    """A check over consecutive pieces of one stream: raises EndMarker at a possible \\. line."""
+    tail = b""
+
+    def check(block: bytes) -> None:
+        nonlocal tail
+        if b"\\" in block or tail:
+            if has_marker(tail + block if tail else block):
+                raise EndMarker()
+        tail = block[-2:] if b"\\" in block[-2:] else b""
+
+    return check
 
 
 def stream_file(
@@ -35,8 +56,10 @@ def stream_file(
 
     Returns the server's record count (PostgreSQL's own count of CSV records). `hasher` sees
     the bytes sent: pass one only for an uncompressed file (then it hashes the file on disk).
+    Raises EndMarker before sending a piece that may hold a line with only \\. (see there).
     """
     done = 0
+    guard = _marker_guard()
     with conn.cursor() as cur:
         with cur.copy(statement) as copy:
             compressed = is_gzip(path)
@@ -44,6 +67,7 @@ def stream_file(
                 while block := fh.read(READ_BYTES):
                     if cancel is not None and cancel.is_set():
                         raise CancelledLoad()
+                    guard(block)
                     if hasher is not None:
                         hasher.update(block)
                     copy.write(block)

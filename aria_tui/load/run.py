@@ -51,7 +51,7 @@ from aria_tui.load.binary import Encoding, Sink, load_direct, load_staged
 from aria_tui.load.chunks import Hasher, file_digest, new_hash
 from aria_tui.load.encoders import Unencodable
 from aria_tui.load.events import Emitter, EventCallback, RunFinished, TableFinished, TableStarted
-from aria_tui.load.fastpath import CancelledLoad, copy_into_target, stream_file
+from aria_tui.load.fastpath import CancelledLoad, EndMarker, copy_into_target, stream_file
 from aria_tui.load.rejects import RejectWriter, reject_path
 from aria_tui.load.staging import DATA_ERRORS, Stage, _message
 from aria_tui.pg import commits, locks
@@ -64,6 +64,8 @@ if TYPE_CHECKING:
 # what makes the binary COPY paths hand a table to the next path (the staging table)
 _BINARY_STOPS: tuple[type[Exception], ...] = (*DATA_ERRORS, pl.exceptions.PolarsError, UnicodeError)
 _DIRECT_STOPS: tuple[type[Exception], ...] = (*_BINARY_STOPS, Unencodable)
+# what makes a raw-bytes COPY hand a table on (a bad value, or a record COPY refuses)
+_COPY_STOPS: tuple[type[Exception], ...] = (*DATA_ERRORS, EndMarker)
 
 
 class _TableFailed(Exception):
@@ -668,6 +670,7 @@ class _Runner:
 
         hasher = fresh()
         done = False
+        records = False  # a record COPY would refuse: read the file record by record (csvio)
         if not self.force_staging and not vectors and before == 0 and tp.direct and direct_ok:
             try:
                 with conn.transaction():
@@ -682,9 +685,10 @@ class _Runner:
                     )
                 work.csv_rows, work.inserted, work.rejected, work.path = n, n, 0, m.FAST
                 done = True
-            except DATA_ERRORS as exc:
+            except _COPY_STOPS as exc:
+                records = _structural(exc)
                 self.emitter.log(
-                    f"{tp.target}: the direct COPY stopped ({_message(exc)}); loading it through "
+                    f"{tp.target}: the direct COPY stopped ({_short(exc)}); loading it through "
                     "the staging table to find the bad rows.",
                     "warning",
                 )
@@ -742,7 +746,7 @@ class _Runner:
                 )
                 hasher = fresh()
         if not done:
-            self._staging(work, path, hasher, group_members, swallowers)
+            hasher = self._staging(work, path, hasher, group_members, swallowers, records)
         work.sha256 = hasher.hexdigest() if hasher is not None else file_digest(path)
         if self.cancel is not None and self.cancel.is_set():
             raise CancelledLoad()  # a cancel that reached no running statement: never commit
@@ -760,29 +764,36 @@ class _Runner:
         hasher: Hasher | None,
         group_members: tuple[str, ...],
         swallowers: tuple[str, ...] = (),
-    ) -> None:
+        records: bool = False,
+    ) -> Hasher | None:
+        """Returns the file's hasher (a new one when the file had to be read again)."""
         conn = self.conn
         tp = work.plan
-        stage = Stage(tp, f"aria_stage_{tp.order}", typed_vectors=False)
-        stage.create(conn, identity_rec=True)
-        stage.sinks, stage.swallowers = work.sinks, swallowers
-        statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv, HEADER true)").format(
-            stage.ident, stage.copy_columns
-        )
-        try:
-            with conn.transaction():
-                rows = stream_file(conn, statement, path, self.emitter, self.cancel, hasher)
-        except DATA_ERRORS as exc:
-            raise _TableFailed(_copy_failure(tp, exc)) from None
-        if work.rows_before and journal_mod.keys_may_be_null(tp):
-            by_target = {c.target.name: c.ident for c in stage.loaded if c.target}
-            n = one(conn.execute(
-                sql.SQL("SELECT count(*) FROM {} WHERE {}").format(
-                    stage.ident, journal_mod.null_key_sql(tp, by_target)
+        if not records:
+            stage = Stage(tp, f"aria_stage_{tp.order}", typed_vectors=False)
+            stage.create(conn, identity_rec=True)
+            stage.sinks, stage.swallowers = work.sinks, swallowers
+            statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv, HEADER true)").format(
+                stage.ident, stage.copy_columns
+            )
+            try:
+                with conn.transaction():
+                    rows = stream_file(conn, statement, path, self.emitter, self.cancel, hasher)
+            except _COPY_STOPS as exc:
+                # only the file's structure can fail a COPY into text columns: read it record
+                # by record, and reject the records COPY refuses one by one
+                self.emitter.log(
+                    f"{tp.target}: {tp.scan.file.name} holds records COPY refuses "
+                    f"({_short(exc)}); reading it record by record to reject them alone.",
+                    "warning",
                 )
-            ))[0]
-            if n:
-                raise _TableFailed(journal_mod.null_key_refusal(tp, work.rows_before, n))
+                conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(stage.ident))
+                records = True
+                hasher = None if tp.scan.file.compressed else new_hash()
+        if records:
+            self._staging_records(work, hasher, group_members, swallowers)
+            return hasher
+        self._refuse_null_keys(work, stage)
         header = csvio.read_header(path)
         header_lines = header.lines if isinstance(header, csvio.Header) else 1
         # the table's heartbeat keeps ticking through the long INSERT
@@ -798,6 +809,51 @@ class _Runner:
         conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(stage.ident))
         work.csv_rows, work.inserted, work.path = rows, inserted, m.STAGING
         work.take(stage, rejected)
+        return hasher
+
+    def _refuse_null_keys(self, work: _Work, stage: Stage) -> None:
+        """A non-empty table and records whose key is NULL: they cannot be matched (see journal)."""
+        tp = work.plan
+        if work.rows_before and journal_mod.keys_may_be_null(tp):
+            by_target = {c.target.name: c.ident for c in stage.loaded if c.target}
+            n = one(self.conn.execute(
+                sql.SQL("SELECT count(*) FROM {} WHERE {}").format(
+                    stage.ident, journal_mod.null_key_sql(tp, by_target)
+                )
+            ))[0]
+            if n:
+                raise _TableFailed(journal_mod.null_key_refusal(tp, work.rows_before, n))
+
+    def _staging_records(
+        self,
+        work: _Work,
+        hasher: Hasher | None,
+        group_members: tuple[str, ...],
+        swallowers: tuple[str, ...] = (),
+    ) -> None:
+        """The text stage filled from csvio's reading of every record (binary COPY of text)."""
+        tp = work.plan
+        null_keys = bool(work.rows_before) and journal_mod.keys_may_be_null(tp)
+        stage = Stage(
+            tp,
+            f"aria_stage_{tp.order}",
+            typed_vectors=False,
+            with_line=bool(tp.self_fks) or null_keys,  # staged whole: lines kept per record
+        )
+        stage.create(self.conn, identity_rec=False)
+        stage.sinks, stage.swallowers = work.sinks, swallowers
+        rows, ins, rej = load_staged(
+            self.conn,
+            stage,
+            self._sink(work, hasher),
+            group_members,
+            plain_first=work.empty_before,
+            # records whose key may be NULL are judged on the whole file before any insert
+            before_settle=(lambda st: self._refuse_null_keys(work, st)) if null_keys else None,
+        )
+        self.conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(stage.ident))
+        work.csv_rows, work.inserted, work.path = rows, ins, m.STAGING
+        work.take(stage, rej)
 
     def _check(self, work: _Work, before: int, after: int) -> None:
         tp = work.plan
@@ -848,6 +904,18 @@ def _decided_otherwise(record: commits.Commit, tp: m.TablePlan) -> bool:
     return d.get("on_conflict", "reject") != tp.on_conflict or d.get(
         "decisions", ""
     ) != tp.decisions_key
+
+
+def _structural(exc: BaseException) -> bool:
+    """A COPY failed on the file's structure or encoding, not on a value: reading it again as
+    raw bytes would fail the same way."""
+    return isinstance(
+        exc,
+        EndMarker
+        | psycopg.errors.BadCopyFileFormat
+        | psycopg.errors.CharacterNotInRepertoire
+        | psycopg.errors.UntranslatableCharacter,
+    )
 
 
 def _short(exc: BaseException) -> str:

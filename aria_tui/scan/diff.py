@@ -114,6 +114,8 @@ class FileSample:
     notes: list[str] = field(default_factory=list)
     records: int | None = None  # the file's records, when the sampling counted them (large)
     estimate: int | None = None  # or their estimate, when it only read the head (count=False)
+    bad_records: int = 0  # records COPY would refuse (the load rejects them one by one)
+    bad_first: list[str] = field(default_factory=list)  # the first few, with their lines
 
 
 def _kind(col: Column) -> str:
@@ -262,10 +264,17 @@ def sample_file(
     chunks: list[pl.DataFrame] = []
     vector_chunks: list[pl.DataFrame] = []
     vector_rows = 0
+    seen = 0  # records streamed, bad ones included: COPY's count (polars' misses an open quote)
+    undecodable: list[bytes] = []  # the first bytes of records that are not UTF-8
     try:
         for batch in source:
             if stopped is not None and stopped():
                 return result  # the scan was abandoned: nobody will read this sample
+            seen += batch.frame.height + len(batch.bad)
+            if batch.bad:
+                undecodable += [b.raw[:256] for b in batch.bad if b.kind == "encoding"]
+                result.bad_records += len(batch.bad)
+                result.bad_first += [b.sentence() for b in batch.bad[: 3 - len(result.bad_first)]]
             frame = batch.frame.with_columns(batch.lines.alias(LINE))
             record = batch.start_record
             picked = _pick_rows(frame, record, frame.height, stride)
@@ -298,8 +307,20 @@ def sample_file(
                     if at is not None:
                         result.extra_values[c] = (int(frame[LINE][at]), _short(frame[c][at]))
                         pending.remove(c)
+        verdict = csvio.wrong_encoding(len(undecodable), seen, undecodable)
+        if verdict:  # not UTF-8 throughout: the load refuses it whole, and says so
+            result.problem = CsvProblem(path.name, None, None, verdict.rstrip("."))
+            return result
+        if result.bad_records:
+            where = "" if survey is None else " in the records sampled"
+            result.notes.append(
+                f"{result.bad_records} records{where} cannot be read as CSV records by COPY "
+                f"(first: {'; '.join(result.bad_first)}): the load rejects each alone, with its "
+                "lines and raw bytes, and loads the rest"
+            )
         if survey is None:
             result.streamed = True
+            result.records = seen
         else:
             result.records = survey.records
             result.estimate = survey.estimate
