@@ -7,6 +7,7 @@ failures or a cancel, 2 for unusable input (bad folder, bad DSN, no confirmation
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import signal
 import sys
 import threading
@@ -71,6 +72,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--lock-timeout",
         default=DEFAULT_LOCK_TIMEOUT,
         help="how long to wait for a table another session has locked (a PostgreSQL duration)",
+    )
+    parser.add_argument(
+        "--time-zone",
+        default="UTC",
+        metavar="ZONE",
+        help="the time zone a timestamp without one is read in, for timestamptz columns "
+        "(default UTC, whatever PGTZ says; load and validate must agree)",
     )
     add_decision_args(parser)
     parser.add_argument(
@@ -182,6 +190,7 @@ def run(args: argparse.Namespace) -> int:
     plan = finish_plan(plan, applied, args, cp)
     if cp is not None:
         check_fits(cp, plan, target)
+    plan = dataclasses.replace(plan, time_zone=args.time_zone)
     _warn_overrides(plan)
     if not args.yes:
         _confirm(plan, target, args)

@@ -60,6 +60,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_LOCK_TIMEOUT,
         help="how long to wait for a table another session has locked (a PostgreSQL duration)",
     )
+    parser.add_argument(
+        "--time-zone",
+        default="UTC",
+        metavar="ZONE",
+        help="the time zone a timestamp without one is read in, for timestamptz columns "
+        "(default UTC, whatever PGTZ says; load and validate must agree)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -92,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
                 report_dir=Path(args.report_dir) if args.report_dir else None,
                 on_event=tick,
                 lock_timeout=args.lock_timeout,
+                time_zone=args.time_zone,
                 accept_changed=split_list(args.accept_changed),
                 exact=args.exact,
                 adjust=adjust,

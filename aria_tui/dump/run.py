@@ -264,7 +264,16 @@ def export_database(
 
 def _begin(conn: psycopg.Connection, lock_timeout: float) -> str:
     """Session settings for a long read, then the snapshot's time (now() is fixed per transaction)."""
-    # SET LOCAL: they end with the transaction, whoever owns the connection afterwards
+    # SET LOCAL: they end with the transaction, whoever owns the connection afterwards.
+    # First, the output settings pg_dump pins, whatever the database or role says (ALTER
+    # DATABASE ... SET): floats in full (extra_float_digits 0 would round 1.2345678 to 1.23457),
+    # dates and intervals in the forms every input function reads back the same (DateStyle
+    # 'SQL, DMY' writes 02/01/2026; IntervalStyle sql_standard writes -1 2:00:00 for
+    # '-1 days -2 hours', which postgres-style input reads as -1 day +2 hours), instants in UTC
+    conn.execute("SET LOCAL extra_float_digits = 3")
+    conn.execute("SET LOCAL DateStyle = ISO")
+    conn.execute("SET LOCAL IntervalStyle = postgres")
+    conn.execute("SET LOCAL TimeZone = 'UTC'")
     conn.execute("SET LOCAL statement_timeout = 0")
     conn.execute("SET LOCAL idle_in_transaction_session_timeout = 0")
     conn.execute(
@@ -334,7 +343,8 @@ def _table(catalog: Catalog, name: tuple[str, str]) -> Table:
 
 def _count(conn: psycopg.Connection, table: Table) -> int:
     try:
-        return one(conn.execute(sql.SQL("SELECT count(*) FROM {}").format(table.ident)))[0]
+        # ONLY: an inheritance child's rows are its own file's, not its parent's too
+        return one(conn.execute(sql.SQL("SELECT count(*) FROM ONLY {}").format(table.ident)))[0]
     except psycopg.Error as exc:
         raise ExportError(_sentence(exc, table.qualified, conn)) from None
 
@@ -355,7 +365,7 @@ def _export_table(
     name = table.qualified
     emit(TableStarted(table=name, file=out.final_path.name, records=expected))
     columns = _export_columns(table)
-    query = sql.SQL("COPY (SELECT {} FROM {}) TO STDOUT WITH (FORMAT csv, HEADER true)").format(
+    query = sql.SQL("COPY (SELECT {} FROM ONLY {}) TO STDOUT WITH (FORMAT csv, HEADER true)").format(
         sql.SQL(", ").join(sql.Identifier(c) for c in columns), table.ident
     )
     messages = 0  # the server sends one CopyData message per row, plus one for the header

@@ -65,6 +65,7 @@ def _int(bits: int) -> Encoder:
 
 
 _SPECIAL_FLOAT = r"(?i)^[+-]?(inf|infinity|nan)$"
+_NONZERO_MANTISSA = r"^\s*[+-]?[0-9.]*[1-9]"  # a nonzero digit before any exponent
 
 
 def _float(bits: int) -> Encoder:
@@ -77,6 +78,11 @@ def _float(bits: int) -> Encoder:
         # polars reads 1e400 as inf where PostgreSQL says "out of range": only real spellings pass
         if special.any() and not s.filter(special).str.contains(_SPECIAL_FLOAT).all():
             raise Unencodable("float out of range")
+        # and 1e-50 (real) or 1e-400 (double) as 0, where float4in/float8in say "out of range"
+        # too: a zero is only a zero when no digit of its mantissa is
+        zero = parsed == 0
+        if zero.any() and s.filter(zero).str.contains(_NONZERO_MANTISSA).any():
+            raise Unencodable("float underflow")
         return _fixed(fmt, bits // 8, parsed.to_list())
 
     return encode

@@ -103,6 +103,8 @@ class LoadPlan:
     tables: tuple[TablePlan, ...]
     skipped: tuple[tuple[TableScan, str], ...] = ()  # (scan, one-sentence reason): not loadable
     export: str = ""
+    # the session TimeZone zoneless timestamps are read in (never the shell's PGTZ)
+    time_zone: str = "UTC"
 
     @property
     def rows(self) -> int:
@@ -115,6 +117,7 @@ class LoadPlan:
     def to_json(self) -> dict[str, Any]:
         return {
             "export": self.export,
+            "time_zone": self.time_zone,
             "tables": [t.to_json() for t in self.tables],
             "skipped": [
                 {"file": s.file.name, "target": s.target, "reason": reason}

@@ -57,6 +57,7 @@ from aria_tui.load.staging import DATA_ERRORS, Stage, _message
 from aria_tui.pg import commits, locks
 from aria_tui.pg.connect import Target
 from aria_tui.pg.rows import one
+from aria_tui.pg.session import pin_time_zone
 
 if TYPE_CHECKING:
     from aria_tui.scan.model import TableScan
@@ -200,6 +201,7 @@ def _run_locked(
         records = commits.read(conn)
         conn.commit()
         conn.execute("SET client_encoding = 'UTF8'")
+        pin_time_zone(conn, plan.time_zone)
         # temp_buffers can only change before the session's first temp table: keep stages in memory
         conn.execute("SET temp_buffers = '64MB'")
         conn.commit()

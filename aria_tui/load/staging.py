@@ -26,6 +26,7 @@ checked, and a record the target did not store is rejected with that reason.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -102,9 +103,25 @@ class Stage:
         self.tally = conflicts.Tally()
         self.sinks = conflicts.Sinks()
         self.swallowers: tuple[str, ...] = ()  # triggers/rules that may store fewer rows
+        self._casts: dict[int, str] = {}  # type oid -> the type its text is cast to (value())
 
     # -- DDL -----------------------------------------------------------------------------------
+    def _read_casts(self, conn: psycopg.Connection) -> None:
+        """What each loaded column's text is cast to (see value): its type without a modifier."""
+        oids = sorted({c.target.type_oid for c in self.loaded if c.target is not None})
+        if not oids:
+            return
+        rows = conn.execute(
+            "SELECT t.oid, CASE WHEN t.typtype = 'd' AND t.typtypmod <> -1 "
+            "THEN format_type(t.typbasetype, NULL) ELSE format_type(t.oid, NULL) END "
+            "FROM pg_type t WHERE t.oid = ANY(%s)",
+            (oids,),
+        ).fetchall()
+        # re-read as SQL, a bare `bit` is bit(1): the unmodified bit type is `bit varying`
+        self._casts = {oid: re.sub(r"^bit(?=\[|$)", "bit varying", cast) for oid, cast in rows}
+
     def create(self, conn: psycopg.Connection, *, identity_rec: bool) -> None:
+        self._read_casts(conn)
         rec = "rec bigint GENERATED ALWAYS AS IDENTITY" if identity_rec else "rec bigint"
         parts: list[sql.Composable] = [sql.SQL(rec)]
         if self.with_line:
@@ -149,7 +166,13 @@ class Stage:
             return ref
         if col.base_type in BIT_TYPES:
             return sql.SQL("{}::varbit").format(ref)
-        return sql.SQL("{}::{}").format(ref, sql.SQL(col.type))
+        # An explicit cast applies a type modifier the way explicit casts do: truncating
+        # (varchar(3)[] takes {abcdef} as {abc}, a domain over varchar(3) 'abcdef' as 'abc')
+        # or padding (bit(4)[] takes {101} as {1010}), where COPY's input function raises. So
+        # the text is cast to the type without its modifier (for a domain whose base type has
+        # one, to that base type), and the INSERT's assignment to the column applies the
+        # modifier as input does: an error for what does not fit, rounding where input rounds.
+        return sql.SQL("{}::{}").format(ref, sql.SQL(self._casts.get(col.type_oid, col.type)))
 
     def insert_sql(self, *, exclude_rejects: bool, rec_range: bool = False) -> sql.Composed:
         plan = self.plan
@@ -337,8 +360,8 @@ class Stage:
                         )
                     )
                 continue
-            if col.base_type == "text":
-                continue
+            if col.base_type == "text" or not self._soft(conn, col.type):
+                continue  # no soft errors (an extension's input): bisection finds its bad rows
             typ = sql.Literal(col.type)
             cases.append(
                 sql.SQL(
@@ -358,6 +381,17 @@ class Stage:
             if fk.ref_table in skip_fk_to and not fk.self_reference:
                 continue
             self._check_fk(conn, fk)
+
+    def _soft(self, conn: psycopg.Connection, type_name: str) -> bool:
+        """Whether pg_input_is_valid can judge values of this type: an input function without
+        soft-error support (pgvector's sparsevec, many extensions') raises instead of answering,
+        which would fail the table for one bad value."""
+        try:
+            with conn.transaction():
+                conn.execute("SELECT pg_input_is_valid(%s, %s)", ("\x01{[<(?", type_name))
+            return True
+        except psycopg.Error:
+            return False
 
     def _check_fk(self, conn: psycopg.Connection, fk: ForeignKey) -> None:
         by_target = {c.target.name: c for c in self.loaded if c.target}

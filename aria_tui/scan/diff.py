@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,6 +87,7 @@ class ColumnSample:
     values: list[str] = field(default_factory=list)
     lines: list[int] = field(default_factory=list)
     null_line: int | None = None  # first NULL anywhere in the file, when the target is NOT NULL
+    zoneless: tuple[int, str] | None = None  # (line, value): a timestamptz value without a zone
     bad: list[_Bad] = field(default_factory=list)  # found on the client (vectors)
 
     @property
@@ -264,6 +266,7 @@ def sample_file(
     chunks: list[pl.DataFrame] = []
     vector_chunks: list[pl.DataFrame] = []
     vector_rows = 0
+    zoned = [c for c in server if columns[c].target.base_type == "timestamptz"]
     seen = 0  # records streamed, bad ones included: COPY's count (polars' misses an open quote)
     undecodable: list[bytes] = []  # the first bytes of records that are not UTF-8
     try:
@@ -292,6 +295,11 @@ def sample_file(
                     vector_rows += vector_chunks[-1].height
             for c in vectors:
                 _check_dimensions(frame, c, columns[c])
+            for c in zoned:
+                if columns[c].zoneless is None:
+                    hit = frame.filter(_zoneless(c)).select(c, LINE).head(1)
+                    if hit.height:
+                        columns[c].zoneless = (int(hit[LINE][0]), _short(hit[c][0]))
             nulls = [c for c in not_null if columns[c].null_line is None]
             if nulls or pending:
                 # one pass over the batch for all columns: the index of the first NULL of each
@@ -336,6 +344,16 @@ def sample_file(
         for c in vectors:
             _check_vector_sample(sample, c, columns[c])
     return result
+
+
+# a zone at the end of a timestamp: an offset, Z, or a name (UTC, Europe/Paris, EST...)
+_ZONE_AT_END = r"(?i)([+-]\d{1,2}(:?\d{2}){0,2}|z|\s[a-z][a-z0-9/_+-]*)$"
+
+
+def _zoneless(col: str) -> pl.Expr:
+    """A date-time written without a zone (what the session's TimeZone decides the instant of)."""
+    v = pl.col(col)
+    return v.str.contains(r"^\d{4}-\d{2}-\d{2}[ T]\d") & ~v.str.contains(_ZONE_AT_END)
 
 
 def _pick_rows(frame: pl.DataFrame, start: int, n: int, stride: int) -> pl.DataFrame | None:
@@ -396,11 +414,12 @@ def _surely_valid(col: str, target: Column) -> pl.Expr | None:
         return v.str.contains(rf"^[+-]?\d{{1,{_INT_DIGITS[typ]}}}$")
     if typ == "double precision":
         return v.str.contains(_FLOAT)
-    if typ.startswith("character varying(") or typ.startswith("character("):
-        limit = int(typ[typ.index("(") + 1 : -1])
-        return v.str.len_chars() <= limit
-    if typ.startswith("numeric(") and "," in typ:
-        precision, scale = (int(x) for x in typ[8:-1].split(","))
+    sized = re.fullmatch(r"(?:character varying|character)\((\d+)\)", typ)  # not an array
+    if sized:
+        return v.str.len_chars() <= int(sized.group(1))
+    scaled = re.fullmatch(r"numeric\((\d+),(\d+)\)", typ)
+    if scaled:
+        precision, scale = int(scaled.group(1)), int(scaled.group(2))
         whole = v.str.extract(r"^[+-]?(\d*)\.?(\d*)$", 1)
         frac = v.str.extract(r"^[+-]?(\d*)\.?(\d*)$", 2)
         return (
@@ -558,6 +577,14 @@ def judge(sample: FileSample, table: Table) -> Diff:
         f"{table.qualified}.{name} is computed by the target; the file's values are not loaded"
         for name in al.generated
     ]
+    for csv_name, smp in sample.columns.items():
+        if smp.zoneless is not None:
+            line, value = smp.zoneless
+            notes.append(
+                f"Column {csv_name} holds timestamps without a time zone (line {line}: "
+                f"{value!r}) for {table.qualified}.{smp.target.name} (timestamptz): the load reads "
+                "them in UTC, whatever the shell's PGTZ says (--time-zone to choose another)"
+            )
 
     return Diff(
         status=status,

@@ -27,6 +27,7 @@ from aria_tui.pg import locks
 from aria_tui.pg.catalog import Table, exact_row_count
 from aria_tui.pg.connect import Target
 from aria_tui.pg.rows import one
+from aria_tui.pg.session import DEFAULT_TIME_ZONE, pin_time_zone
 from aria_tui.validate import checks
 from aria_tui.validate import journal as journal_mod
 from aria_tui.validate import report as report_mod
@@ -74,6 +75,7 @@ def validate(
     accept_changed: list[str] | None = None,
     exact: bool = False,
     adjust: Callable[[Inventory], Inventory] | None = None,
+    time_zone: str = DEFAULT_TIME_ZONE,
 ) -> Validation:
     """Prove the cutover of `folder` into `target`; writes the Markdown + JSON report.
 
@@ -99,7 +101,7 @@ def validate(
     check_cancel = _canceller(cancel)
     emit = _serialised(on_event)
     with target.connect() as conn:
-        _prepare_session(conn, lock_timeout)
+        _prepare_session(conn, lock_timeout, time_zone)
         # the value sample only feeds the scan's type warnings; validation casts every value
         inventory = scan_export(
             folder, conn, profile, target_display=target.display, sample_values=False
@@ -117,7 +119,7 @@ def validate(
         _begin(conn)
         conns = [conn]
         try:
-            conns += _helpers(conn, target, _worker_count(chosen), lock_timeout)
+            conns += _helpers(conn, target, _worker_count(chosen), lock_timeout, time_zone)
             results = _run_tables(
                 conns, inventory, chosen, entries, check_cancel, emit, lock_timeout, exact
             )
@@ -177,10 +179,12 @@ def _accept_overrides(
     )
 
 
-def _prepare_session(conn: psycopg.Connection, lock_timeout: str) -> None:
+def _prepare_session(conn: psycopg.Connection, lock_timeout: str, time_zone: str) -> None:
     # staged files live in temporary tables: let them stay in memory (a session setting that
     # only takes before the first temporary table, and only if committed)
     conn.execute("SET temp_buffers = '128MB'")
+    # zoneless timestamps into timestamptz are read in the zone the load used, not PGTZ's
+    pin_time_zone(conn, time_zone)
     try:  # never wait forever for a table another session holds
         conn.execute("SELECT set_config('lock_timeout', %s, false)", (lock_timeout,))
     except psycopg.Error:
@@ -208,7 +212,7 @@ def _worker_count(chosen: list[TableScan]) -> int:
 
 def _helpers(
     conn: psycopg.Connection, target: Target, count: int, lock_timeout: str
-) -> list[psycopg.Connection]:
+, time_zone: str = DEFAULT_TIME_ZONE) -> list[psycopg.Connection]:
     """Extra connections that see exactly the snapshot of `conn` (pg_export_snapshot), so tables
     checked side by side are judged against the same target; none when that is not possible."""
     if count <= 1:
@@ -226,7 +230,7 @@ def _helpers(
         for _ in range(count - 1):
             helper = target.connect()
             helpers.append(helper)
-            _prepare_session(helper, lock_timeout)
+            _prepare_session(helper, lock_timeout, time_zone)
             _begin(helper, snapshot)
     except (psycopg.Error, AriaError):
         for helper in helpers:  # too few connection slots: fewer workers is still correct
