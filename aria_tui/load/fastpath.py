@@ -9,6 +9,7 @@ table (staging path); the caller runs it inside a savepoint so a failure rolls b
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
@@ -30,7 +31,7 @@ class EndMarker(Exception):
     reads the file record by record, where such a line is a reject."""
 
 
-def _marker_guard():
+def _marker_guard() -> Callable[[bytes], None]:
     """A check over consecutive pieces of one stream: raises EndMarker at a possible \\. line."""
     tail = b""
 
