@@ -142,8 +142,27 @@ def test_wrong_encoding_throughout_is_refused_naming_it(empty_db, tmp_path, forc
     _write(folder, "public.w.csv", b"id,note\n" + body)
     result = load(empty_db, folder, force_staging=force_staging)
     t = result.tables[0]
-    assert t.status == "failed", t
+    assert t.status == "blocked", t  # the scan saw it: refused before anything is read
     assert "not UTF-8" in t.error and "Latin-1" in t.error, t.error
+    assert query(empty_db, "SELECT count(*) FROM w") == [(0,)]
+
+
+@pytest.mark.parametrize("force_staging", [False, True])
+def test_wrong_encoding_the_scan_missed_fails_the_table_at_load(
+    empty_db, tmp_path, force_staging
+):
+    """A file that turned Latin-1 after the scan: the load refuses it whole, naming it."""
+    sql(empty_db, "CREATE TABLE w (id int, note text)")
+    folder = tmp_path / "export"
+    _write(folder, "public.w.csv", b"id,note\n1,ok\n")
+    plan = plan_for(empty_db, folder)
+    body = "".join(f"{i},Café n°{i} 5€\n" for i in range(1, 50)).encode("cp1252")
+    _write(folder, "public.w.csv", b"id,note\n" + body)
+    from aria_tui.load import run_plan
+
+    t = run_plan(empty_db, plan, force_staging=force_staging).tables[0]
+    assert t.status == "failed", t
+    assert "not UTF-8" in t.error and "Windows-1252" in t.error, t.error
     assert query(empty_db, "SELECT count(*) FROM w") == [(0,)]
 
 

@@ -342,11 +342,11 @@ async def test_blocked_file_cannot_be_ticked_and_the_diff_says_why(aria_db, tmp_
     from aria_tui.ui.screens.diff import DiffScreen
 
     export = small_export(tmp_path, "memories.csv", "thoughts.csv")
-    # an unterminated quote: the scan blocks the file with its line, the rest goes on
+    # a header naming a column twice: the scan blocks the file with its line, the rest goes on
+    # (a record COPY refuses would only be a reject, issue 16)
+    head = (SAMPLE_EXPORT / "working_memory.csv").read_text(encoding="utf-8").splitlines()[0]
     (export / "working_memory.csv").write_text(
-        (SAMPLE_EXPORT / "working_memory.csv").read_text(encoding="utf-8").splitlines()[0]
-        + '\n"unterminated,value\n',
-        encoding="utf-8",
+        head + "," + head.split(",")[0] + "\n", encoding="utf-8"
     )
     app = make_app(export, aria_db.conninfo)
     async with app.run_test(size=SIZE) as pilot:

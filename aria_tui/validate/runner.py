@@ -179,7 +179,9 @@ def _accept_overrides(
     )
 
 
-def _prepare_session(conn: psycopg.Connection, lock_timeout: str, time_zone: str) -> None:
+def _prepare_session(
+    conn: psycopg.Connection, lock_timeout: str, time_zone: str = DEFAULT_TIME_ZONE
+) -> None:
     # staged files live in temporary tables: let them stay in memory (a session setting that
     # only takes before the first temporary table, and only if committed)
     conn.execute("SET temp_buffers = '128MB'")
