@@ -94,6 +94,8 @@ def test_keep_target_keeps_the_row_and_says_so(aria_db, cli):
     code, vout, err = cli("validate", SAMPLE_EXPORT, "--dsn", aria_db.conninfo, "--json")
     assert code == 0, (vout, err)
     assert "1 conflict kept by decision" in vout
+    kept_table = next(t for t in json.loads(vout)["tables"] if t["target"] == "aria_data.memories")
+    assert kept_table["differing"] == 0 and kept_table["ok"]  # decided, not a difference
     # the same decision again: the table is resumed; another decision processes it again
     args = ["load", SAMPLE_EXPORT, "--dsn", aria_db.conninfo, "--yes", "--json"]
     code, out, err = cli(*args, "--on-conflict", "keep-target", "--tables", "aria_data.memories")

@@ -34,6 +34,7 @@ from aria_tui.validate import report as report_mod
 from aria_tui.validate import staging as st
 from aria_tui.validate.model import (
     BLOCKED,
+    CONTENT,
     ERROR,
     FAILED,
     INCOMPLETE,
@@ -373,7 +374,8 @@ def _validate_table(
             more.update(
                 rejected=staged.rejected,
                 not_in_target=staged.not_in_target,
-                differing=staged.differ,
+                # a passing content check leaves no difference (conflicts kept by decision)
+                differing=0 if all(c.ok for c in found if c.name == CONTENT) else staged.differ,
                 exact=staged.exact,
                 export_checksum=staged.export_checksum,
                 target_checksum=staged.target_checksum,
