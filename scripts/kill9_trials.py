@@ -7,7 +7,14 @@ or all of them (one transaction per table); a re-run is let finish; the target m
 exactly the rows of an uninterrupted run (per-table count and an md5 over the rows in key order,
 compared with a reference database loaded once without interruption).
 
-    python scripts/kill9_trials.py                      # 10 trials, 2 tables x 200,000 rows
+Then one trial per table where the loader kills itself right after that table's COMMIT, before
+any client-side bookkeeping (ARIA_TUI_KILL_AFTER_COMMIT, see aria_tui/load/run.py): the re-run
+must take the table from the target's commit record and insert nothing twice. The export has
+three tables: parent (raw COPY path), child (vectors, binary path) and events, whose bigserial
+key the file does not supply (compared without its ids: a killed run's nextval is never given
+back).
+
+    python scripts/kill9_trials.py                      # 10 + 3 trials, 3 tables x 200,000 rows
     python scripts/kill9_trials.py --trials 20 --rows 500000 --seed 7
     python scripts/kill9_trials.py --dsn postgresql://user@host/postgres   # a real server
 
@@ -38,7 +45,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from hostile import FINGERPRINT, KILL_DDL, write_kill_export  # noqa: E402
+from test_faults import ALL_DDL, EVENTS_FINGERPRINT, FINGERPRINT, write_export  # noqa: E402
 
 LOAD_QUERY = re.compile(r"^\s*(COPY|INSERT|LOCK TABLE|SET LOCAL|SELECT count|CREATE TEMP)", re.I)
 
@@ -48,7 +55,10 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--trials", type=int, default=10)
-    parser.add_argument("--rows", type=int, default=200_000, help="rows per table (2 tables)")
+    parser.add_argument("--rows", type=int, default=200_000, help="rows per table (3 tables)")
+    parser.add_argument(
+        "--no-after-commit", action="store_true", help="skip the kill-right-after-COMMIT trials"
+    )
     parser.add_argument("--seed", type=int, default=20260110)
     parser.add_argument("--dsn", default=None, help="admin DSN of a server (default: embedded)")
     parser.add_argument(
@@ -62,8 +72,8 @@ def main() -> int:
     os.environ["ARIA_TUI_DATA_DIR"] = str(work / "data")
     admin = args.dsn or _embedded(work / "pg")
     export = work / "export"
-    print(f"writing {args.rows:,} rows x 2 tables to {export} ...", flush=True)
-    expected = write_kill_export(export, args.rows)
+    print(f"writing {args.rows:,} rows x 3 tables to {export} ...", flush=True)
+    expected = write_export(export, args.rows)
 
     ref = _fresh(admin, "aria_kill9_ref")
     started = time.monotonic()
@@ -73,6 +83,7 @@ def main() -> int:
         print(done.stderr, file=sys.stderr)
         return 1
     loading = json.loads(done.stdout)["seconds"]
+    order = [t["target"] for t in json.loads(done.stdout)["tables"]]
     reference = _fingerprints(ref, expected)
     print(f"reference: {whole:.1f} s ({loading:.1f} s loading) {reference}", flush=True)
 
@@ -112,8 +123,40 @@ def main() -> int:
                 f"  half-loaded: {half}; final {final}; stderr: {rerun.stderr[-400:]}", flush=True
             )
         _drop(admin, f"aria_kill9_{trial}")
+    trials = args.trials
+    for table in [] if args.no_after_commit else order:
+        trials += 1
+        name = f"aria_kill9_c{trials}"
+        db = _fresh(admin, name)
+        killed = _load(export, db, {"ARIA_TUI_KILL_AFTER_COMMIT": table})
+        after_kill = {t: _count(db, t) for t in expected}
+        committed = [t for t in order if after_kill[t]]
+        half = [t for t, n in after_kill.items() if n not in (0, expected[t])]
+        rerun = _load(export, db)
+        final = _fingerprints(db, expected)
+        again = {t["target"]: t for t in json.loads(rerun.stdout)["tables"]} if rerun.stdout else {}
+        twice = [t for t in committed if again.get(t, {}).get("inserted") != 0]
+        ok = (
+            killed.returncode == -signal.SIGKILL
+            and committed == order[: order.index(table) + 1]
+            and not half
+            and not twice
+            and rerun.returncode == 0
+            and final == reference
+        )
+        failures += not ok
+        print(
+            f"trial {trials:2}: killed itself right after the COMMIT of {table} (exit "
+            f"{killed.returncode}), committed {committed}, re-run exit {rerun.returncode}, "
+            f"inserted again {[(t, again.get(t, {}).get('inserted')) for t in committed]}: "
+            f"{'EXACT' if ok else 'DIFFERENT'}",
+            flush=True,
+        )
+        if not ok:
+            print(f"  half {half}; final {final}; stderr: {rerun.stderr[-400:]}", flush=True)
+        _drop(admin, name)
     _drop(admin, "aria_kill9_ref")
-    print(f"{args.trials - failures} of {args.trials} trials converged to the uninterrupted load")
+    print(f"{trials - failures} of {trials} trials converged to the uninterrupted load")
     return 0 if failures == 0 else 1
 
 
@@ -136,7 +179,7 @@ def _fresh(admin: str, name: str) -> str:
     dsn = _with_db(admin, name)
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
-        for statement in KILL_DDL:
+        for statement in ALL_DDL:
             conn.execute(statement)
     return dsn
 
@@ -148,12 +191,13 @@ def _drop(admin: str, name: str) -> None:
         )
 
 
-def _load(export: Path, dsn: str) -> subprocess.CompletedProcess:
+def _load(export: Path, dsn: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "aria_tui", "load", str(export), "--dsn", dsn, "--yes", "--json"],
         capture_output=True,
         text=True,
         timeout=3600,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -187,7 +231,14 @@ def _count(dsn: str, table: str) -> int:
 
 def _fingerprints(dsn: str, expected: dict[str, int]) -> dict[str, tuple]:
     with psycopg.connect(dsn, autocommit=True) as conn:
-        return {t: tuple(conn.execute(FINGERPRINT.format(t)).fetchone()) for t in expected}
+        return {
+            t: tuple(
+                conn.execute(
+                    (EVENTS_FINGERPRINT if t == "public.events" else FINGERPRINT).format(t)
+                ).fetchone()
+            )
+            for t in expected
+        }
 
 
 if __name__ == "__main__":

@@ -595,3 +595,46 @@ def test_rerun_after_the_target_was_emptied_does_not_report_resumed(empty_db, cl
     assert (q["status"], q["inserted"], q["duplicates"]) == ("loaded", 3, 0), q
     assert "the commit records say 3 rows of q.csv were loaded, but the table now holds 0" in err
     assert query(empty_db, "SELECT count(*) FROM public.q") == [(3,)]
+
+
+# -- two loads into one target at once ---------------------------------------------------------------
+
+
+def test_a_second_load_while_one_runs_is_refused_naming_the_first(
+    templates, forkserver, cli, tmp_path
+):
+    import socket
+
+    export = tmp_path / "export"
+    expected = write_export(export, 500)
+    db = templates.fresh(None)
+    run_sql(db, *ALL_DDL)
+    argv = ["load", str(export), "--dsn", db.conninfo, "--yes", "--json", "--lock-timeout", "60s"]
+    # a session holding the first table keeps the first load running while the second starts
+    with psycopg.connect(db.conninfo, application_name="the-blocker") as blocker:
+        blocker.execute("LOCK TABLE public.parent IN ACCESS EXCLUSIVE MODE")
+        proc = forkserver.Process(target=_child_main, args=(argv, str(tmp_path / "first.json")))
+        proc.start()
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and not query(
+                db,
+                "SELECT 1 FROM pg_stat_activity WHERE application_name = 'aria-tui' "
+                "AND wait_event_type = 'Lock'",
+            ):
+                time.sleep(0.05)
+            code, out, err = cli("load", export, "--dsn", db.conninfo, "--yes", "--json")
+        finally:
+            blocker.rollback()
+        proc.join(120)
+    assert proc.exitcode == 0, (tmp_path / "first.json").read_text()
+    assert code == 1 and out == "", (out, err)
+    sentence = err.strip()
+    assert "\n" not in sentence and "Traceback" not in sentence, err
+    assert sentence.startswith("aria-tui: Another load into database "), sentence
+    # the first one, named: its host and pid, and since when it runs
+    assert f"aria-tui load {socket.gethostname()} pid {proc.pid}" in sentence, sentence
+    assert "connected since" in sentence, sentence
+    first = json.loads((tmp_path / "first.json").read_text())
+    assert {t["target"]: t["inserted"] for t in first["tables"]} == expected
+    assert {t: query(db, f"SELECT count(*) FROM {t}")[0][0] for t in expected} == expected

@@ -505,6 +505,17 @@ def _print_result(result: RunResult) -> None:
                 f"{t.target}: {t.updated} row{'s' if t.updated != 1 else ''} replaced by the "
                 f"export's record (take-export); the old values are in {t.undo_file}"
             )
+    for t in result.tables:
+        if t.status == "resumed":
+            console.print(
+                f"{t.target}: committed by an earlier run ({t.previously_inserted:,} inserted, "
+                f"{t.previously_duplicates:,} duplicates, {t.previously_rejected:,} rejected); "
+                "nothing inserted now."
+            )
+    from rich.markup import escape
+
+    for note in result.notes:
+        console.print(f"[yellow]{escape(note)}[/yellow]")
     if result.cancelled:
         console.print(
             "[yellow]Cancelled: finished tables are kept, the current one was rolled back.[/yellow]"

@@ -548,6 +548,16 @@ class _Runner:
     # -- resume --------------------------------------------------------------------------------
     def _resume(self, tp: m.TablePlan) -> m.TableResult | None:
         """The table's commit records against its file: resumed, blocked, or None (load it)."""
+        latest = commits.current(self.records, tp.target)
+        if latest is None:  # never committed by aria-tui: no need to read the file
+            return None
+        # the records are the truth of what was committed, the table is the truth of what is
+        # there now: a table emptied since (TRUNCATE) is loaded again, without hashing its file
+        holds = self._holds(tp)
+        expected = latest.total("inserted") + latest.total("duplicates")
+        if holds == 0 and expected:
+            self._reloading(tp, expected, holds)
+            return None
         try:
             state = journal_mod.resume(self.records, tp)
         except OSError as exc:
@@ -566,23 +576,11 @@ class _Runner:
             )
             return None
         if state.done is not None:
-            # the records are the truth of what was committed, the table is the truth of what
-            # is there now: a table emptied since (TRUNCATE) is loaded again
-            holds = self._holds(tp)
-            expected = state.done.total("inserted") + state.done.total("duplicates")
             if holds is None or holds < expected:
-                self.emitter.log(
-                    f"{tp.target}: the commit records say {expected} rows of {tp.scan.file.name} "
-                    f"were loaded, but the table now holds {holds}; loading it again (rows still "
-                    "there count as duplicates).",
-                    "warning",
-                )
+                self._reloading(tp, expected, holds)
                 return None
             return journal_mod.resumed_result(tp, state.done)
         if state.changed is not None:
-            holds = self._holds(tp)
-            if holds == 0:  # emptied since: the old version's records speak of nothing there
-                return None
             old = state.changed.latest
             size = state.file.size if state.file else "?"
             return _not_loaded(
@@ -594,7 +592,15 @@ class _Runner:
                 m.BLOCKED,
                 tp.target,
             )
-        return None
+        return None  # some chunks of this very file committed: the load finishes it
+
+    def _reloading(self, tp: m.TablePlan, expected: int, holds: int | None) -> None:
+        self.emitter.log(
+            f"{tp.target}: the commit records say {expected} rows of {tp.scan.file.name} were "
+            f"loaded, but the table now holds {holds}; loading it again (rows still there count "
+            "as duplicates).",
+            "warning",
+        )
 
     def _holds(self, tp: m.TablePlan) -> int | None:
         try:
