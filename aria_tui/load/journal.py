@@ -253,10 +253,17 @@ class SequenceGuard:
         self.seen: dict[str, tuple[int, bool]] = {}  # and at the end of the dry run
 
     def guard(self, conn: psycopg.Connection, tp: m.TablePlan) -> None:
+        """Protect the sequences of `tp`, in its savepoint: again for every table, since a
+        table whose savepoint rolled back took its ALTER SEQUENCE with it."""
+        self.protected = set()
         for (seq,) in conn.execute(_SEQUENCES, {"t": tp.table.oid}).fetchall():
             if seq in self.saved:
                 continue
-            state = _state(conn, seq)
+            try:
+                with conn.transaction():
+                    state = _state(conn, seq)
+            except psycopg.Error:  # not even readable by this role: nothing to set back
+                continue
             try:
                 with conn.transaction():
                     inc = one(
