@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -24,16 +23,17 @@ from typing import Any, Protocol
 
 from aria_tui.errors import ExportError
 from aria_tui.paths import open_private
+from aria_tui.status import ManifestState
 
 MANIFEST_NAME = "manifest.json"
 FORMAT = "aria-tui-export"
 FORMAT_VERSION = 1
 
 # file statuses; the values are part of `scan --json` (a `manifest` field per table)
-OK = "ok"
-MISSING = "missing"
-CHANGED = "changed"
-UNLISTED = "unlisted"
+OK = ManifestState.OK
+MISSING = ManifestState.MISSING
+CHANGED = ManifestState.CHANGED
+UNLISTED = ManifestState.UNLISTED
 
 CSV_SUFFIXES = (".csv.gz", ".csv")  # longest first: `x.csv.gz` must not read as stem `x.csv`
 
@@ -523,12 +523,10 @@ def _changed(
     )
 
 
-# The sentences of a changed and an unlisted file. `is_file_reason` recognises them, so a caller
-# holding only the sentence (the load planner, given a scan's verdict) can tell a file blocked by
-# the manifest alone from one that is also blocked by something else.
+# The sentences of a changed and an unlisted file; scan carries them as blockers of kind
+# `manifest` (aria_tui.status), so nobody needs to recognise them again.
 _CHANGED = "changed since it was exported from"
 _UNLISTED = f"is not listed in {MANIFEST_NAME}:"
-_UNMATCHED = "does not match the manifest"  # scan's words when a check gave no sentence
 
 
 def _changed_reason(name: str, qualified: str, detail: str) -> str:
@@ -540,18 +538,6 @@ def _unlisted_reason(name: str, manifest: Manifest) -> str:
         f"{name} {_UNLISTED} it was not written by the export of {manifest.database} at "
         f"{manifest.snapshot_time}."
     )
-
-
-def is_file_reason(name: str, text: str | None) -> bool:
-    """True when `text` is exactly one sentence of this module about file `name` (changed or
-    unlisted) with nothing appended: scan joins further blocking reasons with '; '."""
-    if not text:
-        return False
-    pattern = (
-        rf"{re.escape(name)} (?:{re.escape(_CHANGED)} [^;]+|{re.escape(_UNLISTED)} [^;]+"
-        rf"|{re.escape(_UNMATCHED)})\."
-    )
-    return re.fullmatch(pattern, text, flags=re.DOTALL) is not None
 
 
 def _count(path: Path, count_records: Callable[[Path], int] | None) -> int | None:

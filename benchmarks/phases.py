@@ -3,7 +3,7 @@
     python benchmarks/phases.py EXPORT_DIR DSN PROFILE TABLES [--force-staging]
 
 Does what `aria-tui load EXPORT_DIR --dsn DSN --profile PROFILE --tables TABLES --yes` does
-(aria_tui/cli/load_cmd.py: discover, resolve, scan, make_plan, run_plan) and prints one JSON
+(aria_tui/cli/load_cmd.py, through aria_tui.session.Session: open, scan, plan, load) and prints one JSON
 object with the seconds of each phase, including the imports. run.py runs it once per case as
 the in-process counterpart of the timed subprocess runs.
 """
@@ -18,10 +18,8 @@ import json  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from aria_tui import csvio, profiles  # noqa: E402
-from aria_tui.load import make_plan, run_plan  # noqa: E402
-from aria_tui.load.prescan import scan_for_load  # noqa: E402
-from aria_tui.pg.connect import resolve  # noqa: E402
+from aria_tui.selection import Selection  # noqa: E402
+from aria_tui.session import Session  # noqa: E402
 
 
 def main(argv: list[str]) -> int:
@@ -36,19 +34,15 @@ def main(argv: list[str]) -> int:
         t[name] = now - mark
         mark = now
 
-    files = csvio.discover(folder)
-    profile = profiles.resolve(profile_name, [f.stem for f in files])
-    target = resolve(dsn)
+    session = Session(folder, dsn, profile_name)
+    session.target  # noqa: B018 - resolve (start) the target inside the connect phase
     lap("connect")
-    with target.connect() as conn:
-        inventory = scan_for_load(  # what `aria-tui load` scans before it plans
-            folder, conn, profile, target_display=target.display, tables=tables, priorities=None
-        )
-        conn.rollback()
+    selection = Selection.of(tables)
+    inventory = session.scan(for_load=selection)  # what `aria-tui load` scans before it plans
     lap("scan")
-    plan = make_plan(inventory, tables)
+    plan = session.plan(selection, inventory)
     lap("plan")
-    result = run_plan(target, plan, force_staging=force_staging)
+    result = session.load(plan, force_staging=force_staging)
     lap("load")
     if not result.ok:
         print(json.dumps(result.to_json()), file=sys.stderr)

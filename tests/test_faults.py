@@ -484,7 +484,7 @@ def test_read_error_mid_file_fails_that_table_only_and_commits_nothing(
 
 
 def test_damaged_gzip_mid_load_is_a_sentence_not_a_traceback(empty_db, cli, tmp_path, monkeypatch):
-    import aria_tui.cli.load_cmd as load_cmd
+    from aria_tui.session import Session
 
     run_sql(
         empty_db,
@@ -498,14 +498,14 @@ def test_damaged_gzip_mid_load_is_a_sentence_not_a_traceback(empty_db, cli, tmp_
     )
     (folder / "q.csv.gz").write_bytes(data)
     (folder / "ok.csv").write_text("id\n1\n")
-    real_run_plan = load_cmd.run_plan
+    real_load = Session.load
 
     def damaged_after_scan(*args, **kwargs):
         (folder / "q.csv.gz").write_bytes(data[: len(data) // 2])
-        return real_run_plan(*args, **kwargs)
+        return real_load(*args, **kwargs)
 
     # the file is damaged between the scan (which found it sound) and the load
-    monkeypatch.setattr(load_cmd, "run_plan", damaged_after_scan)
+    monkeypatch.setattr(Session, "load", damaged_after_scan)
     code, out, err = cli("load", folder, "--dsn", empty_db.conninfo, "--yes", "--json")
     assert "Traceback" not in err
     assert code == 1

@@ -255,8 +255,8 @@ def test_a_load_of_some_tables_reads_only_the_files_it_may_take(aria_db, tmp_pat
     import shutil
 
     from aria_tui.load import make_plan
-    from aria_tui.load.plan import needed_files
     from aria_tui.scan import scan
+    from aria_tui.selection import Selection
 
     folder = tmp_path / "export"
     shutil.copytree(SAMPLE_EXPORT, folder)
@@ -265,8 +265,8 @@ def test_a_load_of_some_tables_reads_only_the_files_it_may_take(aria_db, tmp_pat
     )
     with psycopg.connect(aria_db.conninfo) as conn:
         full = scan(folder, conn, "aria_v4")
-        some = scan(folder, conn, "aria_v4", needed=needed_files(["memories"], None, False))
-        default = scan(folder, conn, "aria_v4", needed=needed_files(None, None, False))
+        some = scan(folder, conn, "aria_v4", needed=Selection.of(["memories"]).needs(False))
+        default = scan(folder, conn, "aria_v4", needed=Selection().needs(False))
     broken = full.table("heartbeat_log")  # read, and its broken last record found (a reject)
     assert any("1 records cannot be read as CSV records" in n for n in broken.diff.notes)
     assert some.table("heartbeat_log").problem is None  # not read at all

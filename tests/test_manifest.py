@@ -203,14 +203,3 @@ def test_manifest_is_private_and_atomic(folder: Path) -> None:
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert m.check_folder(folder).ok
     assert not list(folder.glob(".*partial"))
-
-
-def test_file_reasons_are_recognised_exactly() -> None:
-    changed = (
-        "s.a.csv changed since it was exported from s.a: it holds 2 records, the export wrote 3."
-    )
-    assert m.is_file_reason("s.a.csv", changed)
-    assert not m.is_file_reason("s.b.csv", changed)
-    assert not m.is_file_reason("s.a.csv", changed[:-1] + "; column x holds data.")
-    assert not m.is_file_reason("s.a.csv", None)
-    assert m.is_file_reason("s.a.csv", "s.a.csv does not match the manifest.")

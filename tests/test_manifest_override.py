@@ -1,7 +1,8 @@
 """The manifest override (issue 10): a file scan blocks because it differs from manifest.json can
 be loaded with `make_plan(..., accept_changed=...)`, but only when the manifest is the ONLY thing
-that blocks it. The planner re-derives the verdict scan gave before its manifest check; these
-tests prove that re-derivation against the scan of the same folder without its manifest.
+that blocks it. Scan carries its blockers as data (kind + sentence) and the columns' own verdict;
+these tests prove that lifting the manifest blocker gives the verdict of the scan of the same
+folder without its manifest.
 """
 
 from __future__ import annotations
@@ -15,14 +16,10 @@ from conftest import connect_with
 from aria_tui import manifest as m
 from aria_tui.errors import AriaError
 from aria_tui.load import make_plan
-from aria_tui.load.plan import (
-    accept_manifest,
-    manifest_block,
-    manifest_override,
-    manifest_overrides,
-    verdict_before_manifest,
-)
+from aria_tui.load.plan import manifest_overrides
 from aria_tui.scan import scan
+from aria_tui.selection import accept_manifest, manifest_block, manifest_override
+from aria_tui.status import BlockerKind
 from tests.test_manifest import _manifest
 
 DDL = """
@@ -89,7 +86,7 @@ def folder(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def test_verdict_before_manifest_is_the_scan_without_manifest(folder, conn):
+def test_lifting_the_manifest_blocker_gives_the_scan_without_manifest(folder, conn):
     with_manifest = scan(folder, conn, "none")
     (folder / m.MANIFEST_NAME).rename(folder / "manifest.json.away")
     without = scan(folder, conn, "none")
@@ -99,7 +96,11 @@ def test_verdict_before_manifest_is_the_scan_without_manifest(folder, conn):
     for t in with_manifest.tables:
         bare = without.table(t.name)
         assert bare.diff.status == expected[t.file.name], (t.file.name, bare.diff.reason)
-        assert verdict_before_manifest(t) == bare.diff.status, t.file.name
+        lifted = t.diff.without(BlockerKind.MANIFEST)
+        assert lifted.status == bare.diff.status, t.file.name
+        assert [b.kind for b in lifted.blockers] == [b.kind for b in bare.diff.blockers]
+        if t.manifest in ("changed", "unlisted"):
+            assert t.diff.blockers[0].kind == BlockerKind.MANIFEST
     states = {t.file.name: t.manifest for t in with_manifest.tables}
     assert states == {name: "changed" for name in FILES} | {
         "app.same.csv": "ok",

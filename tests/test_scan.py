@@ -318,14 +318,21 @@ def test_select(tmp_path, conn):
     write(tmp_path, "items.csv", ITEMS_OK)
     write(tmp_path, "nowhere.csv", "a\n1\n")
     inv = scan(tmp_path, conn, "none")
-    assert [t.name for t in inv.select()] == ["items"]
-    assert [t.name for t in inv.select(["app.items"])] == ["items"]
     from aria_tui.errors import AriaError
+    from aria_tui.selection import Selection
 
+    # generic mode takes every CSV; the one with no target table is selected and blocked
+    default = Selection().resolve(inv)
+    assert [t.name for t in default.chosen] == ["items"]
+    assert [t.name for t in default.blocked] == ["nowhere"]
+    assert [b.kind for b in default.blocked[0].blockers] == ["no_target"]
+    named = Selection.of(["app.items"]).resolve(inv)
+    assert ([t.name for t in named.chosen], named.blocked) == (["items"], ())
+    assert [t.name for t in named.left_out] == ["nowhere"]
+    # a named file that cannot be loaded is selected and blocked, never an error
+    assert [t.name for t in Selection.of(["nowhere"]).resolve(inv).blocked] == ["nowhere"]
     with pytest.raises(AriaError):
-        inv.select(["nowhere"])
-    with pytest.raises(AriaError):
-        inv.select(["absent"])
+        Selection.of(["absent"]).resolve(inv)
 
 
 def test_json_shape(tmp_path, conn):

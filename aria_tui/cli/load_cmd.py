@@ -14,16 +14,12 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import psycopg
-
-from aria_tui import csvio, profiles
 from aria_tui.cli.common import (
     add_accept_changed_arg,
     add_selection_args,
     add_target_args,
     emit_json,
     split_list,
-    target_failed,
 )
 from aria_tui.errors import EXIT_FAILED, EXIT_OK, EXIT_UNUSABLE, AriaError
 from aria_tui.load import (
@@ -33,13 +29,13 @@ from aria_tui.load import (
     TableFinished,
     TableProgress,
     TableStarted,
-    make_plan,
-    run_plan,
 )
 from aria_tui.load.events import Event
 from aria_tui.load.plan import manifest_overrides, with_policy
-from aria_tui.pg.connect import Target, resolve
+from aria_tui.pg.connect import Target
 from aria_tui.pg.locks import DEFAULT_LOCK_TIMEOUT
+from aria_tui.selection import Selection
+from aria_tui.session import Session
 
 if TYPE_CHECKING:
     from types import FrameType, TracebackType
@@ -48,7 +44,6 @@ if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
     from aria_tui.load.cutover import CutoverPlan
-    from aria_tui.profiles import Profile
     from aria_tui.scan.model import Inventory
 
 
@@ -173,31 +168,34 @@ def finish_plan(
 
 
 def run(args: argparse.Namespace) -> int:
-    folder = Path(args.export_dir)
-    files = csvio.discover(folder)  # a bad folder fails here, before any server starts
-    profile = profiles.resolve(args.profile, [f.stem for f in files])
-    target = resolve(args.dsn)
-    cp = read_plan_file(args, folder)
-    inventory, applied = apply_decisions(_scan(target, folder, profile, args), args, cp)
-    plan = make_plan(
-        inventory,
-        split_list(args.tables),
-        split_list(args.priority),
-        accept_changed=split_list(args.accept_changed),
+    # a bad folder or profile fails here, before any server starts
+    session = Session(Path(args.export_dir), args.dsn, args.profile)
+    folder = session.export_dir
+    cp = read_plan_file(args, folder)  # its tables are the selection unless --tables names some
+    selection = Selection.of(
+        split_list(args.tables), split_list(args.priority), split_list(args.accept_changed)
     )
+    if args.bootstrap:
+        result = session.bootstrap()  # before the scan, which reads the catalog itself
+        if result is not None and not args.json:
+            print(
+                f"Bootstrapped {result.profile}: {len(result.created)} tables created.",
+                file=sys.stderr,
+            )
+    inventory, applied = apply_decisions(session.scan(for_load=selection), args, cp)
+    plan = session.plan(selection, inventory)
     if not plan.tables and not plan.skipped:
         raise AriaError(f"Nothing to load from {folder}: no table is selected.")
     plan = finish_plan(plan, applied, args, cp)
     if cp is not None:
-        check_fits(cp, plan, target)
+        check_fits(cp, plan, session.target)
     plan = dataclasses.replace(plan, time_zone=args.time_zone)
     _warn_overrides(plan)
     if not args.yes:
-        _confirm(plan, target, args)
+        _confirm(plan, session.target, args)
     cancel = threading.Event()
     with _Display(enabled=not args.json and sys.stderr.isatty()) as display, _ctrl_c(cancel):
-        result = run_plan(
-            target,
+        result = session.load(
             plan,
             dry_run=args.dry_run,
             on_event=display.on_event,
@@ -261,38 +259,6 @@ def _result_json(result: RunResult, plan: LoadPlan) -> dict:
     return data
 
 
-def _scan(
-    target: Target, folder: Path, profile: Profile | None, args: argparse.Namespace
-) -> Inventory:
-    from aria_tui.load.prescan import scan_for_load
-
-    try:
-        with target.connect() as conn:
-            if args.bootstrap and profile is not None:
-                from aria_tui.pg.bootstrap import bootstrap, needs_bootstrap
-
-                if needs_bootstrap(conn, profile):
-                    result = bootstrap(conn, profile)
-                    if not args.json:
-                        print(
-                            f"Bootstrapped {profile.name}: {len(result.created)} tables created.",
-                            file=sys.stderr,
-                        )
-            # the scan reads the catalog itself, so a bootstrap above is seen
-            inventory = scan_for_load(
-                folder,
-                conn,
-                profile,
-                target_display=target.display,
-                tables=split_list(args.tables),
-                priorities=split_list(args.priority),
-            )
-            conn.rollback()
-            return inventory
-    except psycopg.Error as exc:
-        raise target_failed(target, "while reading the export plan", exc) from None
-
-
 def _confirm(plan: LoadPlan, target: Target, args: argparse.Namespace) -> None:
     if not sys.stdin.isatty():
         raise AriaError(
@@ -341,8 +307,10 @@ def _print_plan(plan: LoadPlan, target: Target, console: Console, dry_run: bool)
             f"[yellow]manifest override[/yellow] {escape(tp.scan.file.name)}: "
             f"{escape(tp.scan.diff.reason or '')}"
         )
-    for scan, reason in plan.skipped:
-        console.print(f"[red]not loadable[/red] {scan.file.name}: {reason}")
+    for skipped in plan.skipped:
+        console.print(
+            f"[red]not loadable[/red] {escape(skipped.scan.file.name)}: {escape(skipped.reason)}"
+        )
 
 
 class _ctrl_c:
@@ -470,6 +438,7 @@ def _print_result(result: RunResult) -> None:
         "resumed": "cyan",
         "failed": "bold red",
         "blocked": "red",
+        "no_target": "red",
         "skipped": "yellow",
     }
     for t in result.tables:

@@ -13,7 +13,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from aria_tui import csvio, profiles
 from aria_tui.cli.common import (
     add_accept_changed_arg,
     add_selection_args,
@@ -21,11 +20,12 @@ from aria_tui.cli.common import (
     emit_json,
     split_list,
 )
-from aria_tui.cli.load_cmd import _scan, add_decision_args, apply_decisions, finish_plan
+from aria_tui.cli.load_cmd import add_decision_args, apply_decisions, finish_plan
 from aria_tui.errors import EXIT_FAILED, EXIT_OK, AriaError
-from aria_tui.load import cutover, make_plan
+from aria_tui.load import cutover
 from aria_tui.load import decisions as dec
-from aria_tui.pg.connect import resolve
+from aria_tui.selection import Selection
+from aria_tui.session import Session
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -46,20 +46,24 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    folder = Path(args.export_dir)
-    files = csvio.discover(folder)
-    profile = profiles.resolve(args.profile, [f.stem for f in files])
-    target = resolve(args.dsn)
-    inventory, applied = apply_decisions(_scan(target, folder, profile, args), args)
-    plan = make_plan(
-        inventory,
-        split_list(args.tables),
-        split_list(args.priority),
-        accept_changed=split_list(args.accept_changed),
+    session = Session(Path(args.export_dir), args.dsn, args.profile)
+    folder = session.export_dir
+    selection = Selection.of(
+        split_list(args.tables), split_list(args.priority), split_list(args.accept_changed)
     )
+    if args.bootstrap:
+        result = session.bootstrap()  # before the scan, which reads the catalog itself
+        if result is not None and not args.json:
+            print(
+                f"Bootstrapped {result.profile}: {len(result.created)} tables created.",
+                file=sys.stderr,
+            )
+    inventory, applied = apply_decisions(session.scan(for_load=selection), args)
+    plan = session.plan(selection, inventory)
     if not plan.tables and not plan.skipped:
         raise AriaError(f"Nothing to plan in {folder}: no table is selected.")
     plan = finish_plan(plan, applied, args)
+    target = session.target
     from aria_tui.pg.catalog import exact_row_count
 
     with target.connect() as conn:

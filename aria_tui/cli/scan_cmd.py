@@ -9,20 +9,18 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import psycopg
+from aria_tui.cli.common import TransientProgress, add_target_args, emit_json, stdout_console
+from aria_tui.scan import Inventory, ScanProgress, TableScan
+from aria_tui.session import Session
+from aria_tui.status import ScanStatus
 
-from aria_tui import csvio, profiles
-from aria_tui.cli.common import (
-    TransientProgress,
-    add_target_args,
-    emit_json,
-    stdout_console,
-    target_failed,
-)
-from aria_tui.pg.connect import resolve
-from aria_tui.scan import Inventory, ScanProgress, TableScan, scan
-
-STATUS_STYLE = {"match": "green", "drift": "yellow", "blocked": "bold red", "no_target": "dim"}
+STATUS_STYLE: dict[str, str] = {
+    ScanStatus.MATCH: "green",
+    ScanStatus.DRIFT: "yellow",
+    ScanStatus.BLOCKED: "bold red",
+    ScanStatus.NO_TARGET: "dim",
+    ScanStatus.MISSING: "bold red",
+}
 PRIORITY_STYLE = {"HIGH": "bold", "MEDIUM": "", "LOW": "dim", "SKIP": "dim"}
 
 
@@ -33,21 +31,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    folder = Path(args.export_dir)
     # the folder and the profile are checked before the target, so a typo fails at once instead
     # of after the embedded server has started
-    files = csvio.discover(folder)
-    profile = profiles.resolve(args.profile, [f.stem for f in files])
-    target = resolve(args.dsn)
-    try:
-        with target.connect() as conn:
-            with TransientProgress("scanning", not args.json, _scan_tick) as tick:
-                inventory = scan(
-                    folder, conn, profile or profiles.NONE, progress=tick, target_display=target.display
-                )
-            conn.rollback()
-    except psycopg.Error as exc:
-        raise target_failed(target, "during the scan", exc) from None
+    session = Session(Path(args.export_dir), args.dsn, args.profile)
+    with TransientProgress("scanning", not args.json, _scan_tick) as tick:
+        inventory = session.scan(progress=tick)
     if args.json:
         emit_json(inventory.to_json())
     else:
@@ -71,7 +59,7 @@ def human_bytes(n: int) -> str:
 def summary(t: TableScan) -> str:
     """What a person needs to know about the file's verdict, in a few words."""
     d = t.diff
-    if d.status in ("blocked", "no_target"):
+    if not d.loadable:
         return d.reason or d.status
     parts = []
     if d.extra_columns:
@@ -139,9 +127,11 @@ def print_inventory(inv: Inventory) -> None:
         )
     console.print(table)
 
-    skipped_no_target = [t for t in inv.tables if t.diff.status == "no_target" and t.priority == "SKIP"]
+    skipped_no_target = [
+        t for t in inv.tables if t.diff.status == ScanStatus.NO_TARGET and t.priority == "SKIP"
+    ]
     for t in inv.tables:
-        if (t.diff.status == "match" and not t.diff.notes) or t in skipped_no_target:
+        if (t.diff.status == ScanStatus.MATCH and not t.diff.notes) or t in skipped_no_target:
             continue
         style = STATUS_STYLE.get(t.diff.status, "")
         line = Text.assemble((f"{t.name}", "bold"), (f" {t.diff.status}", style), ": ", summary(t))
@@ -159,5 +149,7 @@ def print_inventory(inv: Inventory) -> None:
         f"{tot['files']} files, {tot['rows']:,} rows, {human_bytes(tot['bytes'])}; "
         f"{tot['selected']} selected ({tot['selected_rows']:,} rows); "
         f"{tot['match']} match, {tot['drift']} drift, {tot['blocked']} blocked, "
-        f"{tot['no_target']} no target; profile {inv.profile or 'none (generic)'}."
+        f"{tot['no_target']} no target"
+        + (f", {tot['missing']} missing" if tot.get("missing") else "")
+        + f"; profile {inv.profile or 'none (generic)'}."
     )

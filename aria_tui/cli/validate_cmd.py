@@ -9,9 +9,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import psycopg
-
-from aria_tui import csvio
 from aria_tui.cli.common import (
     TransientProgress,
     add_accept_changed_arg,
@@ -20,11 +17,11 @@ from aria_tui.cli.common import (
     emit_json,
     split_list,
     stdout_console,
-    target_failed,
 )
 from aria_tui.errors import EXIT_FAILED, EXIT_OK
-from aria_tui.pg.connect import resolve
-from aria_tui.validate import CHECK_NAMES, ValidateEvent, Validation, validate
+from aria_tui.selection import Selection
+from aria_tui.session import Session
+from aria_tui.validate import CHECK_NAMES, ValidateEvent, Validation
 from aria_tui.validate.report import STATUS_TEXT, check_dir
 from aria_tui.validate.runner import DEFAULT_LOCK_TIMEOUT
 
@@ -70,11 +67,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    folder = Path(args.export_dir)
     # the folder is checked before the target, so a typo fails at once, before a server starts
-    csvio.discover(folder)
+    session = Session(Path(args.export_dir), args.dsn, args.profile)
     check_dir(Path(args.report_dir) if args.report_dir else None)  # before a server starts too
-    target = resolve(args.dsn)
     adjust = None
     if args.plan:
         from aria_tui.load import cutover
@@ -88,24 +83,19 @@ def run(args: argparse.Namespace) -> int:
         def adjust(inventory):  # type: ignore[no-untyped-def]
             return dec.decide(inventory, chosen)[0]
 
-    try:
-        with TransientProgress("validating", not args.json, _validate_tick) as tick:
-            result = validate(
-                folder,
-                target,
-                profile=args.profile,
-                tables=split_list(args.tables),
-                priorities=split_list(args.priority),
-                report_dir=Path(args.report_dir) if args.report_dir else None,
-                on_event=tick,
-                lock_timeout=args.lock_timeout,
-                time_zone=args.time_zone,
-                accept_changed=split_list(args.accept_changed),
-                exact=args.exact,
-                adjust=adjust,
-            )
-    except psycopg.Error as exc:
-        raise target_failed(target, "during validation", exc) from None
+    selection = Selection.of(
+        split_list(args.tables), split_list(args.priority), split_list(args.accept_changed)
+    )
+    with TransientProgress("validating", not args.json, _validate_tick) as tick:
+        result = session.validate(
+            selection,
+            report_dir=Path(args.report_dir) if args.report_dir else None,
+            on_event=tick,
+            lock_timeout=args.lock_timeout,
+            time_zone=args.time_zone,
+            exact=args.exact,
+            adjust=adjust,
+        )
     if args.json:
         emit_json(result.to_json())
     else:

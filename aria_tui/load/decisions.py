@@ -340,33 +340,45 @@ def _apply(
 
 
 def _rejudge(diff: Diff, scan: TableScan, table: Table, by_none: str) -> Diff:
-    """The verdict again, once decisions changed what the diff judged."""
-    from aria_tui.scan.model import BLOCKED, DRIFT
+    """The verdict again, once decisions changed what the diff judged: the schema's blockers are
+    judged anew, every other blocker (CSV, manifest, ...) stays as the scan found it."""
+    from aria_tui.scan.model import BLOCKED, DRIFT, MATCH
+    from aria_tui.status import Blocker, BlockerKind, sentence_of
 
-    if diff.status not in (BLOCKED, DRIFT, "match"):
+    if diff.status not in (BLOCKED, DRIFT, MATCH):
         return diff
-    blockers = []
     if scan.problem is not None:
         return diff  # a broken file stays blocked whatever is decided about its columns
+    schema: list[Blocker] = []
     for e in diff.extra_columns:
         if not e.all_empty:
-            blockers.append(
-                f"Column {e.name} is not in {table.qualified} and holds data (line "
-                f"{e.first_value_line}: {e.first_value!r}), which loading would lose"
+            schema.append(
+                Blocker(
+                    BlockerKind.SCHEMA,
+                    f"Column {e.name} is not in {table.qualified} and holds data (line "
+                    f"{e.first_value_line}: {e.first_value!r}), which loading would lose",
+                )
             )
     for m in diff.missing_columns:
         if m.filled_by == by_none:
-            blockers.append(
-                f"Target column {table.qualified}.{m.name} is NOT NULL without a default and the "
-                "file has no such column"
+            schema.append(
+                Blocker(
+                    BlockerKind.SCHEMA,
+                    f"Target column {table.qualified}.{m.name} is NOT NULL without a default and "
+                    "the file has no such column",
+                )
             )
     if not any(t for _, t in diff.mapping):
-        blockers.append(f"No column of the file matches a column of {table.qualified}")
+        schema.append(
+            Blocker(BlockerKind.SCHEMA, f"No column of the file matches a column of {table.qualified}")
+        )
+    blockers = (*(b for b in diff.blockers if b.kind != BlockerKind.SCHEMA), *schema)
     if blockers:
-        return replace(diff, status=BLOCKED, reason="; ".join(b.rstrip(".") for b in blockers) + ".")
-    if diff.status == BLOCKED and scan.manifest in ("changed", "unlisted"):
-        return diff  # the manifest blocks it too: that is --accept-changed's to lift
-    return replace(diff, status=DRIFT, reason=None)
+        # the columns' verdict stays drift: lifting the other blockers (--accept-changed) loads it
+        return replace(
+            diff, status=BLOCKED, reason=sentence_of(blockers), blockers=blockers, verdict=DRIFT
+        )
+    return replace(diff, status=DRIFT, reason=None, blockers=(), verdict=DRIFT)
 
 
 def finish(plan: LoadPlan, applied: dict[str, Applied]) -> LoadPlan:

@@ -5,10 +5,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from aria_tui.pg.catalog import ForeignKey, Table
+from aria_tui.status import Blocker, BlockerKind, LoadStatus, sentence_of
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -16,11 +18,12 @@ if TYPE_CHECKING:
     from aria_tui.scan.model import TableScan
 
 # TableResult.status
-LOADED = "loaded"
-FAILED = "failed"
-SKIPPED = "skipped"
-RESUMED = "resumed"
-BLOCKED = "blocked"
+LOADED = LoadStatus.LOADED
+FAILED = LoadStatus.FAILED
+SKIPPED = LoadStatus.SKIPPED
+RESUMED = LoadStatus.RESUMED
+BLOCKED = LoadStatus.BLOCKED
+NO_TARGET = LoadStatus.NO_TARGET
 
 # TableResult.path
 FAST = "fast"  # raw CSV bytes straight into the empty target table
@@ -99,12 +102,44 @@ class TablePlan:
 
 
 @dataclass(frozen=True)
+class Skipped:
+    """A selected file the plan cannot load, with its blockers. Unpacks as (scan, reason)."""
+
+    scan: TableScan
+    blockers: tuple[Blocker, ...]
+
+    @property
+    def reason(self) -> str:
+        return sentence_of(self.blockers) or f"{self.scan.file.name} cannot be loaded."
+
+    @property
+    def status(self) -> str:
+        """`no_target` when the target has no table for it (and nothing else), else `blocked`."""
+        kinds = {b.kind for b in self.blockers}
+        return NO_TARGET if kinds == {BlockerKind.NO_TARGET} else BLOCKED
+
+    def __iter__(self) -> Iterator[Any]:  # `for scan, reason in plan.skipped`
+        return iter((self.scan, self.reason))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "file": self.scan.file.name,
+            "target": self.scan.target,
+            "reason": self.reason,
+            "status": str(self.status),
+            "blockers": [b.to_json() for b in self.blockers],
+        }
+
+
+@dataclass(frozen=True)
 class LoadPlan:
     tables: tuple[TablePlan, ...]
-    skipped: tuple[tuple[TableScan, str], ...] = ()  # (scan, one-sentence reason): not loadable
+    skipped: tuple[Skipped, ...] = ()  # selected, but not loadable: reported, the run fails
     export: str = ""
     # the session TimeZone zoneless timestamps are read in (never the shell's PGTZ)
     time_zone: str = "UTC"
+    # files of the export left out on purpose (deselected, outside the priorities, SKIP)
+    left_out: tuple[TableScan, ...] = ()
 
     @property
     def rows(self) -> int:
@@ -119,10 +154,8 @@ class LoadPlan:
             "export": self.export,
             "time_zone": self.time_zone,
             "tables": [t.to_json() for t in self.tables],
-            "skipped": [
-                {"file": s.file.name, "target": s.target, "reason": reason}
-                for s, reason in self.skipped
-            ],
+            "skipped": [s.to_json() for s in self.skipped],
+            "left_out": [s.file.name for s in self.left_out],
         }
 
 
@@ -135,7 +168,7 @@ class TableResult:
     # csv_rows = inserted + updated + duplicates + conflicts + rejected, always (see README)
     duplicates: int  # records equal to the row holding their key (target or file): skipped
     rejected: int  # records rejected for anything but a conflict, in the reject file with a reason
-    status: str  # 'loaded' | 'failed' | 'skipped' | 'resumed' | 'blocked'
+    status: str  # a LoadStatus: 'loaded' | 'failed' | 'skipped' | 'resumed' | 'blocked' | 'no_target'
     error: str | None = None  # one sentence when not loaded
     reject_file: str | None = None
     seconds: float = 0.0
@@ -162,6 +195,7 @@ class TableResult:
     @property
     def conflicts_rejected(self) -> int:
         return self.conflicts - self.conflicts_kept
+    blockers: tuple[Blocker, ...] = ()  # why a blocked / no_target file was not loaded
 
     @property
     def ok(self) -> bool:
@@ -202,6 +236,7 @@ class TableResult:
             "undo_file": self.undo_file,
             "ddl": list(self.ddl),
             "accept_rejects": self.accept_rejects,
+            "blockers": [b.to_json() for b in self.blockers],
         }
 
 
@@ -213,6 +248,7 @@ class RunResult:
     seconds: float = 0.0
     journal: str | None = None  # the client-side mirror of the commit records (None: dry run)
     notes: tuple[str, ...] = field(default=())
+    not_selected: tuple[str, ...] = ()  # files of the export left out on purpose
 
     @property
     def ok(self) -> bool:
@@ -243,4 +279,5 @@ class RunResult:
             },
             "notes": list(self.notes),
             "tables": [t.to_json() for t in self.tables],
+            "not_selected": list(self.not_selected),
         }

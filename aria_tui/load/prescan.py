@@ -13,10 +13,10 @@ from pathlib import Path
 import psycopg
 
 from aria_tui import profiles
-from aria_tui.load.plan import needed_files
 from aria_tui.profiles import Profile
 from aria_tui.scan import scan
 from aria_tui.scan.model import Inventory
+from aria_tui.selection import Selection
 
 
 def scan_for_load(
@@ -25,8 +25,7 @@ def scan_for_load(
     profile: Profile | None,
     *,
     target_display: str,
-    tables: list[str] | None,
-    priorities: list[str] | None,
+    selection: Selection,
 ) -> Inventory:
     return scan(
         folder,
@@ -35,5 +34,5 @@ def scan_for_load(
         target_display=target_display,
         count_large=False,
         sample_values=False,
-        needed=needed_files(tables, priorities, generic=profile is None),
+        needed=selection.needs(generic=profile is None),
     )

@@ -34,7 +34,7 @@ import signal
 import threading
 import time
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -183,7 +183,9 @@ def _run_locked(
     force_staging: bool,
     lock_timeout: str,
 ) -> m.RunResult:
-    results = [_not_loaded(scan, reason, m.BLOCKED) for scan, reason in plan.skipped]
+    results = [
+        replace(_not_loaded(s.scan, s.reason, s.status), blockers=s.blockers) for s in plan.skipped
+    ]
     conn = target.connect()
     watcher = _CancelWatch(conn, cancel)
     cancelled = False
@@ -272,6 +274,7 @@ def _run_locked(
         seconds=time.monotonic() - started,
         journal=str(journal.path) if journal and journal.path.exists() else None,
         notes=tuple(notes),
+        not_selected=tuple(s.file.name for s in plan.left_out),
     )
     emitter.emit(RunFinished(result))
     return result

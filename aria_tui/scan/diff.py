@@ -45,6 +45,7 @@ from aria_tui.scan.model import (
     Rename,
     TypeIssue,
 )
+from aria_tui.status import Blocker, BlockerKind, sentence_of
 
 HEAD_ROWS = 2000  # every record of the head of the file is sampled
 SPREAD_ROWS = 2000  # then about this many more, evenly spaced over the rest of the file
@@ -542,9 +543,9 @@ def judge(sample: FileSample, table: Table) -> Diff:
     positions = [c.position for t in loaded if (c := table.column(t)) is not None]
     reordered = positions != sorted(positions)
 
-    blockers = []
+    blockers: list[Blocker] = []
     if sample.problem is not None:
-        blockers.append(sample.problem.sentence())
+        blockers.append(Blocker(BlockerKind.CSV, sample.problem.sentence()))
     for e in extras:
         if not e.all_empty:
             guess = proposed.get(e.name)
@@ -555,23 +556,32 @@ def judge(sample: FileSample, table: Table) -> Diff:
                 else f" (decide: --decide {table.qualified}.{e.name}=add or =drop)"
             )
             blockers.append(
-                f"Column {e.name} is not in {table.qualified} and holds data (line "
-                f"{e.first_value_line}: {e.first_value!r}), which loading would lose{hint}"
+                Blocker(
+                    BlockerKind.SCHEMA,
+                    f"Column {e.name} is not in {table.qualified} and holds data (line "
+                    f"{e.first_value_line}: {e.first_value!r}), which loading would lose{hint}",
+                )
             )
     for m in missing:
         if m.filled_by == BY_NONE:
             blockers.append(
-                f"Target column {table.qualified}.{m.name} is NOT NULL without a default and the file has no such column"
+                Blocker(
+                    BlockerKind.SCHEMA,
+                    f"Target column {table.qualified}.{m.name} is NOT NULL without a default and "
+                    "the file has no such column",
+                )
             )
     if not loaded:
-        blockers.append(f"No column of the file matches a column of {table.qualified}")
+        blockers.append(
+            Blocker(BlockerKind.SCHEMA, f"No column of the file matches a column of {table.qualified}")
+        )
 
-    if blockers:
-        status, reason = BLOCKED, _sentence(blockers)
-    elif extras or renames or missing or reordered or issues or al.generated:
-        status, reason = DRIFT, None
-    else:
-        status, reason = MATCH, None
+    # the columns' own verdict, whatever blocks the file: an operator's decision that lifts a
+    # blocker (the manifest override) loads it by this verdict
+    drift = extras or renames or missing or reordered or issues or al.generated
+    verdict = DRIFT if drift else MATCH
+    status = BLOCKED if blockers else verdict
+    reason = sentence_of(blockers)
 
     notes = list(sample.notes) + [
         f"{table.qualified}.{name} is computed by the target; the file's values are not loaded"
@@ -600,15 +610,9 @@ def judge(sample: FileSample, table: Table) -> Diff:
         type_issue_counts=counts,
         notes=tuple(notes),
         proposals=tuple(proposals),
+        blockers=tuple(blockers),
+        verdict=verdict,
     )
-
-
-def _sentence(parts: list[str]) -> str:
-    # several reasons still make one sentence, so the CLI and the wizard can show it on one line
-    text = parts[0].rstrip(".")
-    for part in parts[1:]:
-        text += "; " + part[0].lower() + part[1:].rstrip(".") if part[:1].isupper() and part[1:2].islower() else "; " + part.rstrip(".")
-    return text + "."
 
 
 def _filled_by(col: Column) -> str:

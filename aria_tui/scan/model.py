@@ -7,19 +7,20 @@ same thing; `Inventory.to_json()` is the `aria-tui scan --json` object.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from aria_tui.csvio import CsvProblem, ExportFile, Header
-from aria_tui.errors import AriaError
 from aria_tui.pg.catalog import Catalog
+from aria_tui.status import LOADABLE, Blocker, BlockerKind, ScanStatus, sentence_of
 
-MATCH = "match"
-DRIFT = "drift"
-BLOCKED = "blocked"
-NO_TARGET = "no_target"
-STATUSES = (MATCH, DRIFT, BLOCKED, NO_TARGET)
+MATCH = ScanStatus.MATCH
+DRIFT = ScanStatus.DRIFT
+BLOCKED = ScanStatus.BLOCKED
+NO_TARGET = ScanStatus.NO_TARGET
+MISSING = ScanStatus.MISSING
+STATUSES = tuple(ScanStatus)
 
 # MissingColumn.filled_by
 BY_DEFAULT = "default"
@@ -70,7 +71,7 @@ class TypeIssue:
 
 @dataclass(frozen=True)
 class Diff:
-    status: str  # 'match' | 'drift' | 'blocked' | 'no_target'
+    status: str  # a ScanStatus: 'match' | 'drift' | 'blocked' | 'no_target' | 'missing'
     matched: tuple[str, ...] = ()
     extra_columns: tuple[ExtraColumn, ...] = ()
     missing_columns: tuple[MissingColumn, ...] = ()
@@ -87,10 +88,43 @@ class Diff:
     # renames guessed from name similarity whose sampled values fit: never applied by themselves,
     # the operator accepts one (`--decide T.C=rename:X`, the plan file, the wizard)
     proposals: tuple[Rename, ...] = ()
+    # why the file cannot be loaded, as data; `reason` is their sentences joined
+    blockers: tuple[Blocker, ...] = ()
+    # what the columns alone say ('match' or 'drift'), blockers aside; None when the file was
+    # never compared with a table (no target, unreadable, missing)
+    verdict: str | None = None
+
+    @classmethod
+    def blocked(cls, *blockers: Blocker, **fields: Any) -> Diff:
+        """A diff that cannot load: `no_target` / `missing` when that is the only reason."""
+        kinds = {b.kind for b in blockers}
+        if kinds == {BlockerKind.NO_TARGET}:
+            status = NO_TARGET
+        elif kinds == {BlockerKind.MISSING_FILE}:
+            status = MISSING
+        else:
+            status = BLOCKED
+        return cls(status=status, reason=sentence_of(blockers), blockers=blockers, **fields)
 
     @property
     def loadable(self) -> bool:
-        return self.status in (MATCH, DRIFT)
+        return self.status in LOADABLE
+
+    def kinds(self) -> frozenset[BlockerKind]:
+        return frozenset(b.kind for b in self.blockers)
+
+    def blocked_only_by(self, *kinds: BlockerKind) -> bool:
+        """Blocked, and by nothing but `kinds` (e.g. the manifest alone)."""
+        return bool(self.blockers) and self.kinds() <= set(kinds)
+
+    def without(self, *kinds: BlockerKind) -> Diff:
+        """This diff with the blockers of `kinds` lifted (an operator's explicit decision): the
+        columns' own verdict when nothing else blocks it. `reason` keeps the lifted sentences,
+        so whoever shows the file can still say what was overridden."""
+        rest = tuple(b for b in self.blockers if b.kind not in kinds)
+        if rest or self.verdict is None:
+            return replace(self, blockers=rest, status=BLOCKED if rest else self.status)
+        return replace(self, blockers=(), status=self.verdict)
 
     @property
     def column_list(self) -> tuple[str, ...]:
@@ -128,6 +162,8 @@ class Diff:
             "type_issue_counts": dict(self.type_issue_counts),
             "notes": list(self.notes),
             "source_types": dict(self.source_types),
+            "blockers": [b.to_json() for b in self.blockers],
+            "verdict": self.verdict,
         }
 
 
@@ -161,6 +197,20 @@ class TableScan:
     @property
     def status(self) -> str:
         return self.diff.status
+
+    @property
+    def blockers(self) -> tuple[Blocker, ...]:
+        return self.diff.blockers
+
+    @property
+    def loadable(self) -> bool:
+        """The scan found nothing that stops this file from loading into its target table."""
+        return self.diff.loadable and self.target is not None and self.problem is None
+
+    @property
+    def missing(self) -> bool:
+        """Expected (manifest or profile) but not in the folder."""
+        return self.diff.status == MISSING
 
     @property
     def bytes(self) -> int:
@@ -223,39 +273,14 @@ class Inventory:
                 return None
         return None
 
-    def select(
-        self, tables: list[str] | None = None, priorities: list[str] | None = None
-    ) -> list[TableScan]:
-        """The tables to load: named ones, those of some priorities, or the default selection.
-
-        A name that matches no file, or a named file that cannot be loaded, is an error the
-        operator must hear about; a priority filter quietly leaves out what cannot be loaded.
-        """
-        if tables:
-            chosen: list[TableScan] = []
-            for name in tables:
-                scan = self.table(name)
-                if scan is None:
-                    raise AriaError(f"The export has no file for table '{name}' (or the name is ambiguous).")
-                if not scan.diff.loadable:
-                    why = scan.diff.reason or scan.diff.status
-                    raise AriaError(f"{scan.file.name} cannot be loaded: {why.rstrip('.')}.")
-                if scan not in chosen:
-                    chosen.append(scan)
-            return chosen
-        if priorities:
-            wanted = {p.upper() for p in priorities}
-            return [t for t in self.tables if t.priority in wanted and t.diff.loadable]
-        return [t for t in self.tables if t.selected]
-
     @property
     def selected(self) -> list[TableScan]:
         return [t for t in self.tables if t.selected]
 
     def totals(self) -> dict[str, int]:
-        counts = {status: 0 for status in STATUSES}
+        counts: dict[str, int] = {str(status): 0 for status in STATUSES}
         for t in self.tables:
-            counts[t.status] += 1
+            counts[str(t.status)] += 1
         return {
             "files": len(self.tables),
             "rows": sum(t.rows for t in self.tables),

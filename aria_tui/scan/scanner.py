@@ -4,6 +4,10 @@ The CSV side of each file (header, record count, structure, value sample) runs i
 since polars does that work outside the GIL; then the target is asked about the sampled values of
 all files in one statement, on the caller's connection, from the calling thread. A file that
 cannot be read is blocked with its reason; it never stops the scan of the others.
+
+Every reason a file cannot be loaded travels as data: `Diff.blockers`, each a `Blocker(kind,
+sentence)` (aria_tui.status). A file the export's manifest lists, or the profile rates HIGH or
+MEDIUM, that is absent from the folder is listed too (status `missing`, 0 rows).
 """
 
 from __future__ import annotations
@@ -26,7 +30,8 @@ from aria_tui.profiles import Profile, TableEntry
 from aria_tui.scan.diff import FileSample, align, check_samples, judge, sample_file
 from aria_tui.scan.inventory import classify, default_selected
 from aria_tui.scan.matching import TargetMatch, match_target
-from aria_tui.scan.model import BLOCKED, NO_TARGET, Diff, Inventory, ScanProgress, TableScan
+from aria_tui.scan.model import NO_TARGET, Diff, Inventory, ScanProgress, TableScan
+from aria_tui.status import IMPORTANT, Blocker, BlockerKind, ManifestState
 
 ProgressCallback = Callable[[ScanProgress], None]
 
@@ -74,7 +79,7 @@ def scan(
     anyway: a second pass over a 1 GB file before loading it cost a fifth of the load.
     `needed(file, target, priority)` False: the file is not read beyond its header (a load of a
     few tables of a large export); its TableScan is blocked with a reason saying so, never
-    selected. The caller must ask for every file it may select (load.plan.needed_files).
+    selected. The caller must ask for every file it may select (Selection.needs).
     """
     folder = Path(folder)
     files = csvio.discover(folder)
@@ -119,6 +124,7 @@ def scan(
     if check is not None:
         tables = [_apply_manifest(t, check, prof) for t in tables]
     tables = _note_shared_targets(tables)
+    tables += _missing_files(folder, tables, check, prof, catalog)
 
     return Inventory(
         export=folder,
@@ -205,15 +211,18 @@ def _finish_safely(read: _FileRead, prof: Profile | None, server_error: str | No
 def _finish(read: _FileRead, prof: Profile | None, server_error: str | None) -> TableScan:
     table = read.match.table
     if table is None:
-        status = BLOCKED if read.match.ambiguous else NO_TARGET
-        diff = Diff(status=status, reason=read.match.reason)
+        kind = BlockerKind.AMBIGUOUS if read.match.ambiguous else BlockerKind.NO_TARGET
+        why = read.match.reason or f"The target has no table for {read.file.name}."
+        diff = Diff.blocked(Blocker(kind, why))
     elif read.unread:
-        diff = Diff(status=BLOCKED, reason=f"{read.file.name} was not read: not selected.")
+        diff = Diff.blocked(
+            Blocker(BlockerKind.NOT_READ, f"{read.file.name} was not read: not selected.")
+        )
     elif read.problem is not None or read.sample is None:
         problem = read.problem or _problem(read.file, "was not read")
-        diff = Diff(status=BLOCKED, reason=problem.sentence())
+        diff = Diff.blocked(Blocker(BlockerKind.CSV, problem.sentence()))
     elif server_error is not None:
-        diff = Diff(status=BLOCKED, reason=server_error)
+        diff = Diff.blocked(Blocker(BlockerKind.SERVER, server_error))
     else:
         diff = judge(read.sample, table)
 
@@ -255,12 +264,96 @@ def _apply_manifest(t: TableScan, check: manifest_mod.ManifestCheck, prof: Profi
     """A file that differs from what the export wrote (or that it never wrote) is blocked."""
     state = check.status_for(t.file)
     diff = replace(t.diff, source_types=check.source_types(t.file))
-    if state in (manifest_mod.CHANGED, manifest_mod.UNLISTED) and diff.status != NO_TARGET:
-        why = (check.reason_for(t.file) or f"{t.file.name} does not match the manifest").rstrip(".")
-        reason = why + "." if diff.status != BLOCKED or not diff.reason else f"{why}; {diff.reason}"
-        diff = replace(diff, status=BLOCKED, reason=reason)
+    if state in (ManifestState.CHANGED, ManifestState.UNLISTED) and diff.status != NO_TARGET:
+        why = check.reason_for(t.file) or f"{t.file.name} does not match the manifest."
+        blockers = (Blocker(BlockerKind.MANIFEST, why), *diff.blockers)
+        diff = replace(Diff.blocked(*blockers), **_compared(diff))
     return replace(
         t, diff=diff, manifest=state, selected=default_selected(prof, t.priority, t.target, diff)
+    )
+
+
+def _compared(diff: Diff) -> dict:
+    """The fields of a diff that describe the comparison itself (all but its verdict)."""
+    keep = {"status", "reason", "blockers"}
+    return {f: getattr(diff, f) for f in diff.__dataclass_fields__ if f not in keep}
+
+
+def _missing_files(
+    folder: Path,
+    present: list[TableScan],
+    check: manifest_mod.ManifestCheck | None,
+    prof: Profile | None,
+    catalog: Catalog,
+) -> list[TableScan]:
+    """A TableScan (status `missing`, 0 rows) for each file the export's manifest lists, or the
+    profile rates HIGH or MEDIUM, that is not in the folder: its absence is a failure, never a
+    file quietly left out (seed 004: pg_dump left out 13 of 19 tables without a word)."""
+    out: list[TableScan] = []
+    seen: set[str] = set()
+    if check is not None:
+        for fc in check.missing:
+            entry = fc.entry
+            assert entry is not None
+            stem = entry.stem
+            prof_entry = prof.entry(stem) if prof else None
+            seen |= {stem, entry.qualified, entry.table}
+            if prof_entry is not None:
+                seen.add(prof_entry.file)
+            why = fc.reason or f"{fc.file} is listed in {manifest_mod.MANIFEST_NAME} but is not in the folder."
+            out.append(
+                _absent(folder, fc.file, stem, why, prof, prof_entry, catalog, ManifestState.MISSING)
+            )
+    if prof is not None:
+        have = {id(e) for e in (prof.entry(t.file.stem) for t in present) if e is not None}
+        have_files = {e.file for e in (prof.entry(t.file.stem) for t in present) if e is not None}
+        for pe in prof.tables:
+            if pe.priority not in IMPORTANT or id(pe) in have or pe.file in have_files:
+                continue
+            if pe.file in seen or (pe.target and pe.target in seen):
+                continue
+            name = f"{pe.file}.csv"
+            why = (
+                f"{name} is rated {pe.priority} by the {prof.name} profile "
+                f"({pe.target or 'no target table'}) but is not in the folder."
+            )
+            out.append(_absent(folder, name, pe.file, why, prof, pe, catalog, None))
+    return out
+
+
+def _absent(
+    folder: Path,
+    name: str,
+    stem: str,
+    why: str,
+    prof: Profile | None,
+    entry: TableEntry | None,
+    catalog: Catalog,
+    manifest_state: str | None,
+) -> TableScan:
+    schema, _, table = stem.rpartition(".")
+    file = ExportFile(
+        path=folder / name,
+        stem=stem,
+        schema=schema or None,
+        table=table,
+        compressed=name.lower().endswith(".gz"),
+        bytes=0,
+    )
+    match = match_target(stem, catalog, prof, entry)
+    cls = classify(prof, entry)
+    return TableScan(
+        file=file,
+        header=None,
+        rows=0,
+        problem=None,
+        target=match.table.qualified if match.table is not None else None,
+        category=cls.category,
+        priority=cls.priority,
+        reason=cls.reason,
+        selected=False,
+        diff=Diff.blocked(Blocker(BlockerKind.MISSING_FILE, why)),
+        manifest=manifest_state,
     )
 
 

@@ -216,8 +216,10 @@ class AriaApp(App[int]):
         from aria_tui.pg.bootstrap import needs_bootstrap
         from aria_tui.pg.catalog import read_catalog
 
-        stems, export_error = self._export_stems()
-        profile = profiles.resolve(self.state.profile_name, stems)
+        session, export_error = self._open_session(target)
+        profile = (
+            session.profile if session is not None else profiles.resolve(self.state.profile_name, [])
+        )
         with target.connect() as conn:
             catalog = read_catalog(conn)
             needs = needs_bootstrap(conn, profile) if profile is not None else False
@@ -226,20 +228,22 @@ class AriaApp(App[int]):
             catalog=catalog,
             profile=profile,
             needs_bootstrap=needs,
-            export_files=len(stems),
+            export_files=len(session.files) if session is not None else 0,
             export_error=export_error,
+            session=session,
         )
 
-    def _export_stems(self) -> tuple[list[str], str | None]:
-        """File stems of the export (for profile detection), or why the folder is unusable."""
+    def _open_session(self, target: Any) -> tuple[Any, str | None]:
+        """The session over the export folder and this target, or why the folder is unusable."""
         if self.state.export_dir is None:
-            return [], "No export folder chosen yet."
-        from aria_tui.csvio import discover
+            return None, "No export folder chosen yet."
+        from aria_tui.errors import ExportError
+        from aria_tui.session import Session
 
         try:
-            return [f.stem for f in discover(self.state.export_dir)], None
-        except AriaError as exc:
-            return [], str(exc)
+            return Session(self.state.export_dir, target, self.state.profile_name), None
+        except ExportError as exc:
+            return None, str(exc)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="bootstrap")
     def bootstrap_target(self) -> None:
@@ -255,14 +259,10 @@ class AriaApp(App[int]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="scan")
     def scan_export(self) -> None:
-        from aria_tui.scan import scan
-
         state = self.state
-        assert state.connection is not None and state.export_dir is not None
+        assert state.connection is not None and state.connection.session is not None
         worker = get_current_worker()
-        profile = state.connection.profile.name if state.connection.profile else "none"
-
-        target = state.connection.target
+        session = state.connection.session
 
         def progress(event: Any) -> None:
             if worker.is_cancelled:  # a newer scan replaced this one: stop reading files
@@ -272,27 +272,19 @@ class AriaApp(App[int]):
             )
 
         try:
-            with target.connect() as conn:
-                inventory = scan(
-                    state.export_dir, conn, profile, progress=progress, target_display=target.display
-                )
-                conn.rollback()
+            inventory = session.scan(progress=progress)
         except Cancelled:
             return
         self.post_message(msg.InventoryScanned(inventory))
 
     def make_plan(self) -> None:
         """Planning is pure and fast (the live catalog is already in the inventory): no worker."""
-        from aria_tui.load import make_plan
-
-        if self.state.plan is not None or self.state.inventory is None:
+        state = self.state
+        if state.plan is not None or state.inventory is None or state.connection is None:
             return
+        assert state.connection.session is not None
         try:
-            self.state.plan = make_plan(
-                self.state.inventory,
-                sorted(self.state.selected),
-                accept_changed=sorted(self.state.overrides),
-            )
+            state.plan = state.connection.session.plan(state.selection(), state.inventory)
         except AriaError as exc:
             self.show_error("Cannot plan the load", str(exc))
 
@@ -305,10 +297,9 @@ class AriaApp(App[int]):
         self._run_plan(dry_run=False)
 
     def _run_plan(self, dry_run: bool) -> None:
-        from aria_tui.load import run_plan
-
         state = self.state
         assert state.connection is not None and state.plan is not None
+        assert state.connection.session is not None
         plan = state.plan
         cancel = threading.Event()
         self._cancel = cancel
@@ -317,8 +308,8 @@ class AriaApp(App[int]):
             state.run_cancelled = False
         on_event = self._event_relay(dry_run)
         try:
-            result = run_plan(
-                state.connection.target, plan, dry_run=dry_run, on_event=on_event, cancel=cancel
+            result = state.connection.session.load(
+                plan, dry_run=dry_run, on_event=on_event, cancel=cancel
             )
         except Cancelled:
             # the core stops at a table boundary and rolls the current one back; what finished
@@ -355,16 +346,10 @@ class AriaApp(App[int]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="validate")
     def validate_load(self) -> None:
-        from aria_tui.validate import validate
-
         state = self.state
-        assert state.connection is not None and state.export_dir is not None
-        profile = state.connection.profile.name if state.connection.profile else "none"
-        validation = validate(
-            state.export_dir,
-            state.connection.target,
-            profile=profile,
-            tables=sorted(state.selected),
+        assert state.connection is not None and state.connection.session is not None
+        validation = state.connection.session.validate(
+            state.selection(),
             on_event=self._validation_relay,
         )
         self.post_message(msg.ValidationFinished(validation))

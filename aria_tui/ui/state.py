@@ -10,11 +10,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from aria_tui.selection import Selection
+from aria_tui.status import ScanStatus
+
 if TYPE_CHECKING:
     from aria_tui.pg.catalog import Catalog
     from aria_tui.pg.connect import Target
     from aria_tui.profiles import Profile
     from aria_tui.scan.model import Inventory, TableScan
+    from aria_tui.session import Session
 
 STEPS = ("connect", "inventory", "plan", "run", "validate")
 STEP_TITLES = {
@@ -36,6 +40,7 @@ class Connection:
     needs_bootstrap: bool
     export_files: int = 0  # CSV files found in the export folder
     export_error: str | None = None  # why the export folder is unusable, one sentence
+    session: Session | None = None  # the export folder, target and profile, opened once
 
     @property
     def missing_schemas(self) -> list[str]:
@@ -94,7 +99,7 @@ class WizardState:
     def override(self, table: TableScan) -> str | None:
         """Tick a file the manifest alone blocks, recording the override; returns why it cannot
         be overridden, or None when done. Unticking it forgets the override."""
-        from aria_tui.load.plan import manifest_block
+        from aria_tui.selection import manifest_block
 
         if manifest_block(table) is None:
             reason = why_blocked(table)
@@ -128,6 +133,10 @@ class WizardState:
         if changed:
             self.invalidate_plan()
         return True, len(changed)
+
+    def selection(self) -> Selection:
+        """What the operator ticked, as the one Selection the load and the validation take."""
+        return Selection(tables=tuple(sorted(self.selected)), accept_changed=tuple(sorted(self.overrides)))
 
     def selected_tables(self) -> list[TableScan]:
         return [t for t in self.tables() if t.name in self.selected]
@@ -169,6 +178,6 @@ def why_blocked(table: TableScan) -> str | None:
         return table.diff.reason
     if table.problem is not None:
         return table.problem.sentence()
-    if table.diff.status == "no_target":
+    if table.diff.status == ScanStatus.NO_TARGET:
         return f"{table.file.name} has no table on the target."
     return f"{table.file.name} is blocked by the schema diff."

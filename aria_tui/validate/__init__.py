@@ -11,7 +11,7 @@ from aria_tui.validate.model import (
     ValidateEvent,
     Validation,
 )
-from aria_tui.validate.runner import choose, validate
+from aria_tui.validate.runner import validate
 
 __all__ = [
     "CHECK_NAMES",
@@ -19,6 +19,5 @@ __all__ = [
     "TableValidation",
     "ValidateEvent",
     "Validation",
-    "choose",
     "validate",
 ]

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from aria_tui.status import CheckStatus
+
 # how the checksums of the report are made (checks.py computes them), so a third party can redo them
 CHECKSUM_METHOD = (
     "md5 of the text 'ROWS:SUM' where SUM is the sum, over the rows, of the first 60 bits (15 hex "
@@ -25,16 +27,17 @@ SEQUENCES = "sequences"
 STATUS = "status"  # the only check of a table that could not be validated at all
 CHECK_NAMES = (RECONCILIATION, PRESENCE, CONTENT, FOREIGN_KEYS, VECTORS, SEQUENCES)
 
-# TableValidation.status
-PASSED = "passed"
-FAILED = "failed"
+# TableValidation.status (aria_tui.status.CheckStatus)
+PASSED = CheckStatus.PASSED
+FAILED = CheckStatus.FAILED
 # every check holds for what is in the target, but records of the file cannot be loaded (the
 # load rejected them): export data the target lacks, so never green
-INCOMPLETE = "incomplete"
-NO_TARGET = "no_target"  # the target has no table for the file
-BLOCKED = "blocked"  # the scan found the file unloadable (missing column, broken CSV, ...)
-SKIPPED = "skipped"  # the load journal says the load skipped or failed this table
-ERROR = "error"  # a check could not run (the server refused the file, ...)
+INCOMPLETE = CheckStatus.INCOMPLETE
+NO_TARGET = CheckStatus.NO_TARGET  # the target has no table for the file
+BLOCKED = CheckStatus.BLOCKED  # the scan found the file unloadable (missing column, broken CSV, ...)
+MISSING = CheckStatus.MISSING  # the manifest or the profile expects the file; the folder lacks it
+SKIPPED = CheckStatus.SKIPPED  # the load journal says the load skipped or failed this table
+ERROR = CheckStatus.ERROR  # a check could not run (the server refused the file, ...)
 
 
 @dataclass(frozen=True)

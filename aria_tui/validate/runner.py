@@ -28,6 +28,8 @@ from aria_tui.pg.catalog import Table, exact_row_count
 from aria_tui.pg.connect import Target
 from aria_tui.pg.rows import one
 from aria_tui.pg.session import DEFAULT_TIME_ZONE, pin_time_zone
+from aria_tui.selection import Selection, manifest_block
+from aria_tui.status import CheckStatus, ScanStatus
 from aria_tui.validate import checks
 from aria_tui.validate import journal as journal_mod
 from aria_tui.validate import report as report_mod
@@ -52,13 +54,10 @@ from aria_tui.validate.model import (
 if TYPE_CHECKING:
     from aria_tui.scan.model import Inventory, TableScan
 
-# the scan's diff statuses this module reacts to (aria_tui.scan.model)
-SCAN_BLOCKED, SCAN_NO_TARGET = "blocked", "no_target"
 
 EventCallback = Callable[[ValidateEvent], None]
 MAX_WORKERS = 4
 CancelSignal = Callable[[], bool] | threading.Event | None
-IMPORTANT = ("HIGH", "MEDIUM")
 DEFAULT_LOCK_TIMEOUT = locks.DEFAULT_LOCK_TIMEOUT
 
 
@@ -77,12 +76,17 @@ def validate(
     exact: bool = False,
     adjust: Callable[[Inventory], Inventory] | None = None,
     time_zone: str = DEFAULT_TIME_ZONE,
+    selection: Selection | None = None,
 ) -> Validation:
     """Prove the cutover of `folder` into `target`; writes the Markdown + JSON report.
 
     A file that differs from the export's manifest is validated, not reported blocked, when the
     operator accepts it (`accept_changed`, as for the load) or when the load journal shows these
     very bytes were loaded under that override (same size and modification time).
+
+    `selection` (aria_tui.selection) says which files, as for the load; without it, `tables`,
+    `priorities` and `accept_changed` make one. A selected file that cannot be loaded (no target
+    table, blocked, missing from the folder) is validated as a failure, never left out.
 
     `lock_timeout` (a PostgreSQL duration) bounds the wait for a table another session holds:
     that table then fails with a sentence naming it and the lock's holder. Raises AriaError
@@ -97,6 +101,8 @@ def validate(
 
     folder = Path(folder)
     report_mod.check_dir(report_dir)  # a report that cannot be written must not cost a run
+    if selection is None:
+        selection = Selection.of(tables, priorities, accept_changed)
     started = time.monotonic()
     started_at = datetime.now(UTC).replace(microsecond=0)
     check_cancel = _canceller(cancel)
@@ -111,8 +117,9 @@ def validate(
         if adjust is not None:  # the operator's decisions (a plan file): mapping, drops, renames
             inventory = adjust(inventory)
         entries = journal_mod.read_entries(folder, target, conn)
-        inventory = _accept_overrides(inventory, accept_changed, entries)
-        chosen = choose(inventory, tables, priorities)
+        resolved = selection.resolve(inventory, also_accept=_loaded_despite_manifest(inventory, entries))
+        inventory = resolved.inventory
+        chosen = list(resolved.picked)
         if not chosen:
             raise AriaError(
                 f"Nothing to validate in {folder}: no table is selected (name some with --tables)."
@@ -130,8 +137,11 @@ def validate(
                     c.rollback()
             for c in conns[1:]:
                 c.close()
-    chosen_ids = {id(t) for t in chosen}
-    not_selected = tuple(t.file.name for t in inventory.tables if id(t) not in chosen_ids)
+    notes = [
+        f"{ts.file.name} differs from the export's manifest ({ts.manifest}): validated against "
+        "the file as it is, as accepted for its load (--accept-changed)."
+        for ts in resolved.accepted
+    ]
     validation = Validation(
         ok=all(r.ok for r in results),
         tables=tuple(results),
@@ -139,45 +149,29 @@ def validate(
         export=folder.resolve(),
         target_display=target.display,
         profile=inventory.profile,
-        not_selected=not_selected,
+        not_selected=tuple(t.file.name for t in resolved.left_out),
         started_at=started_at.isoformat().replace("+00:00", "Z"),
         seconds=time.monotonic() - started,
-        notes=tuple(inventory.notes),
+        notes=(*inventory.notes, *notes),
     )
     return report_mod.write(validation, target, report_dir)
 
 
-def _accept_overrides(
-    inventory: Inventory,
-    names: list[str] | None,
-    entries: dict[str, journal_mod.JournalEntry],
-) -> Inventory:
-    """The inventory with the manifest-blocked files the operator accepted made validatable,
-    each named in a note of the report."""
-    from aria_tui.load.plan import accept_manifest, accepted_scans, manifest_block
-
-    accepted = accepted_scans(inventory, names)
+def _loaded_despite_manifest(
+    inventory: Inventory, entries: dict[str, journal_mod.JournalEntry]
+) -> list[TableScan]:
+    """Files the load journal shows were loaded, these very bytes (same size and modification
+    time), under a manifest override: validated as accepted, as they were loaded."""
+    out = []
     for ts in inventory.tables:
-        if id(ts) in accepted or manifest_block(ts) is None:
+        if manifest_block(ts) is None:
             continue
         entry = (entries.get(ts.target) if ts.target else None) or entries.get(ts.file.name)
         if entry is not None and entry.size is not None and entry.mtime_ns is not None:
             st = ts.file.path.stat()
             if (st.st_size, st.st_mtime_ns) == (entry.size, entry.mtime_ns):
-                accepted[id(ts)] = accept_manifest(ts)
-    if not accepted:
-        return inventory
-    notes = [
-        f"{ts.file.name} differs from the export's manifest ({ts.manifest}): validated against "
-        "the file as it is, as accepted for its load (--accept-changed)."
-        for ts in inventory.tables
-        if id(ts) in accepted
-    ]
-    return replace(
-        inventory,
-        tables=tuple(accepted.get(id(t), t) for t in inventory.tables),
-        notes=(*inventory.notes, *notes),
-    )
+                out.append(ts)
+    return out
 
 
 def _prepare_session(
@@ -317,36 +311,6 @@ def _serialised(on_event: EventCallback | None) -> EventCallback:
     return emit
 
 
-def choose(inventory: Inventory, tables: list[str] | None, priorities: list[str] | None) -> list[TableScan]:
-    """The loader's selection, plus what it would have taken but cannot load (reported as a
-    failure, never left out quietly, as the loader reports it blocked): named tables, important
-    ones the profile marks, or in generic mode every file with a target table."""
-    if tables:
-        named = [inventory.table(name) for name in tables]
-        unknown = [name for name, t in zip(tables, named, strict=True) if t is None]
-        if unknown:
-            inventory.select(unknown)  # raises the scan's own sentence naming the first of them
-        chosen: list[TableScan] = []
-        for t in named:
-            if t is not None and all(t is not c for c in chosen):
-                chosen.append(t)
-        return chosen
-    wanted = {p.upper() for p in priorities} if priorities else None
-    chosen = []
-    for t in inventory.tables:
-        if wanted is not None:
-            pick = t.priority in wanted
-        elif inventory.profile is None:
-            # generic mode ticks every loadable file with a target table; one that cannot load
-            # is a failure here, as the loader reports it blocked
-            pick = t.target is not None
-        else:
-            pick = t.selected or t.priority in IMPORTANT
-        if pick:
-            chosen.append(t)
-    return chosen
-
-
 def _validate_table(
     conn: psycopg.Connection,
     inventory: Inventory,
@@ -392,16 +356,20 @@ def _validate_table(
             **more,
         )
 
-    if table is None or ts.status == SCAN_NO_TARGET:
+    if ts.status == ScanStatus.MISSING:
+        why = ts.diff.reason or f"{ts.file.name} is not in the folder"
+        rows = _row_count(conn, table) if table is not None else 0
+        return done(CheckStatus.MISSING, [Check(STATUS, False, f"Not validated: {why.rstrip('.')}.")], rows)
+    if ts.status == ScanStatus.NO_TARGET or (table is None and ts.status != ScanStatus.BLOCKED):
         why = ts.diff.reason or f"the target has no table for {ts.file.name}"
         return done(
             NO_TARGET,
             [Check(STATUS, False, f"Not validated: {why.rstrip('.')}.")],
             not_in_target=ts.rows,
         )
-    if ts.status == SCAN_BLOCKED or ts.problem is not None or ts.header is None:
+    if ts.status == ScanStatus.BLOCKED or ts.problem is not None or ts.header is None or table is None:
         why = ts.problem.sentence() if ts.problem is not None else ts.diff.reason or "the scan blocked it"
-        rows = _row_count(conn, table)
+        rows = _row_count(conn, table) if table is not None else 0
         return done(
             BLOCKED, [Check(STATUS, False, f"Not loadable, so not validated: {why.rstrip('.')}.")], rows
         )
@@ -611,4 +579,4 @@ def _canceller(cancel: CancelSignal) -> Callable[[], None]:
     return check
 
 
-__all__ = ["choose", "validate"]
+__all__ = ["validate"]

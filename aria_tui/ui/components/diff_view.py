@@ -13,6 +13,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from aria_tui.status import ScanStatus
 from aria_tui.ui import fmt
 from aria_tui.ui.components.inventory_table import VERDICT_LABEL, VERDICT_STYLE
 
@@ -40,7 +41,7 @@ def render_diff(scan: TableScan, table: TargetTable | None) -> RenderableType:
         head.append(f" · manifest {scan.manifest}", style="dim")
     parts.append(head)
     if diff.reason:
-        parts.append(Text(diff.reason, style="red" if diff.status == "blocked" else "yellow"))
+        parts.append(Text(diff.reason, style="red" if diff.status in (ScanStatus.BLOCKED, ScanStatus.MISSING) else "yellow"))
     if scan.problem is not None and scan.problem.sentence() != diff.reason:
         parts.append(Text(scan.problem.sentence(), style="red"))
 

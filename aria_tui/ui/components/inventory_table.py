@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual.widgets import DataTable
 
+from aria_tui.status import ScanStatus
 from aria_tui.ui import fmt
 from aria_tui.ui.state import why_blocked
 
@@ -22,8 +23,20 @@ if TYPE_CHECKING:
 
 PRIORITY_ORDER = {"HIGH": 0, "MEDIUM": 1, "LOW": 2, "SKIP": 3}
 PRIORITY_STYLE = {"HIGH": "bold", "MEDIUM": "", "LOW": "dim", "SKIP": "dim italic"}
-VERDICT_STYLE = {"match": "green", "drift": "yellow", "blocked": "bold red", "no_target": "dim"}
-VERDICT_LABEL = {"match": "match", "drift": "drift", "blocked": "blocked", "no_target": "no target"}
+VERDICT_STYLE: dict[str, str] = {
+    ScanStatus.MATCH: "green",
+    ScanStatus.DRIFT: "yellow",
+    ScanStatus.BLOCKED: "bold red",
+    ScanStatus.NO_TARGET: "dim",
+    ScanStatus.MISSING: "bold red",
+}
+VERDICT_LABEL: dict[str, str] = {
+    ScanStatus.MATCH: "match",
+    ScanStatus.DRIFT: "drift",
+    ScanStatus.BLOCKED: "blocked",
+    ScanStatus.NO_TARGET: "no target",
+    ScanStatus.MISSING: "missing",
+}
 CATEGORY_SHORT = {"infrastructure": "infra", "third-party": "3rd-party"}
 
 # (label shown in the totals line, sort key); the first is the export's own order

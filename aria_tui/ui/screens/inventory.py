@@ -10,8 +10,8 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Input, ProgressBar, Static
 
-from aria_tui.load.plan import manifest_block
 from aria_tui.profiles import CATEGORIES
+from aria_tui.selection import manifest_block
 from aria_tui.ui import fmt
 from aria_tui.ui.components.inventory_table import SORTS, VERDICT_LABEL, InventoryTable
 from aria_tui.ui.screens.base import StepScreen

@@ -10,19 +10,21 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import ProgressBar, Static, Tree
 
+from aria_tui.status import CheckStatus
 from aria_tui.ui import fmt
 from aria_tui.ui.screens.base import StepScreen
 
 # single-width marks: emoji are double-width and misalign in many terminals (and over SSH)
 OK = "✓"
 FAIL = "✗"
-STATUS_WORD = {
-    "passed": "pass",
-    "failed": "FAIL",
-    "no_target": "no target table",
-    "blocked": "blocked",
-    "skipped": "not loaded",
-    "error": "could not check",
+STATUS_WORD: dict[str, str] = {
+    CheckStatus.PASSED: "pass",
+    CheckStatus.FAILED: "FAIL",
+    CheckStatus.NO_TARGET: "no target table",
+    CheckStatus.BLOCKED: "blocked",
+    CheckStatus.MISSING: "file missing",
+    CheckStatus.SKIPPED: "not loaded",
+    CheckStatus.ERROR: "could not check",
 }
 
 

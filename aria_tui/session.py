@@ -1,0 +1,255 @@
+"""One cutover session: the export folder, the target and the profile, opened once.
+
+    session = Session(export_dir, "embedded", profile=None)   # folder checked, profile resolved
+    inventory = session.scan()                                 # the wizard's Inventory step
+    plan = session.plan(Selection.of(["memories"]))            # which files, in FK order
+    result = session.load(plan)                                # RunResult
+    validation = session.validate(Selection())                 # Validation (+ report files)
+
+The `scan`, `load` and `validate` subcommands, the wizard's workers and benchmarks/phases.py all
+go through this object, so the stages are composed in one place: the same profile for every
+stage, the same target, one Selection rule (aria_tui.selection), one sentence when the target
+fails mid-way. No Textual here, and nothing heavy is imported until a stage runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from aria_tui.errors import AriaError, first_line
+from aria_tui.selection import Selection
+
+if TYPE_CHECKING:
+    import threading
+
+    import psycopg
+
+    from aria_tui.csvio.files import ExportFile
+    from aria_tui.load.model import LoadPlan, RunResult
+    from aria_tui.pg.connect import Target
+    from aria_tui.profiles import Profile
+    from aria_tui.scan.model import Inventory
+    from aria_tui.validate.model import Validation
+
+
+class Session:
+    """`Session(export_dir, target, profile)`.
+
+    `target`: a `Target`, or a DSN string / None (resolved on first use, so a bad folder or
+    profile fails at once, before an embedded server starts). `profile`: a name, a Profile,
+    'none' for generic mode, or None to detect it from the file names. Raises ExportError for an
+    unusable folder and AriaError for an unknown profile.
+    """
+
+    def __init__(
+        self,
+        export_dir: Path | str,
+        target: Target | str | None = None,
+        profile: str | Profile | None = None,
+    ) -> None:
+        from aria_tui import profiles
+        from aria_tui.csvio.files import discover
+
+        self.export_dir = Path(export_dir)
+        self.files: list[ExportFile] = discover(self.export_dir)
+        if profile is None or isinstance(profile, str):
+            self.profile: Profile | None = profiles.resolve(profile, [f.stem for f in self.files])
+        else:
+            self.profile = profile
+        self._target: Target | None = None
+        self._dsn: str | None = None
+        if target is None or isinstance(target, str):
+            self._dsn = target
+        else:
+            self._target = target
+        self.inventory: Inventory | None = None  # the last scan
+
+    # -- what was opened ----------------------------------------------------------------------
+
+    @property
+    def target(self) -> Target:
+        if self._target is None:
+            from aria_tui.pg.connect import resolve
+
+            self._target = resolve(self._dsn)
+        return self._target
+
+    @property
+    def profile_name(self) -> str:
+        """The profile's name, or 'none' in generic mode (what scan() takes)."""
+        from aria_tui import profiles
+
+        return self.profile.name if self.profile is not None else profiles.NONE
+
+    @property
+    def generic(self) -> bool:
+        return self.profile is None
+
+    # -- the stages ---------------------------------------------------------------------------
+
+    def needs_bootstrap(self) -> bool:
+        if self.profile is None:
+            return False
+        from aria_tui.pg.bootstrap import needs_bootstrap
+
+        with self._connection("while reading its schema") as conn:
+            return needs_bootstrap(conn, self.profile)
+
+    def bootstrap(self) -> Any:
+        """Create the profile's schema in the target when it is missing; None when nothing was
+        done (generic mode, or already there). Returns the BootstrapResult otherwise."""
+        if self.profile is None:
+            return None
+        from aria_tui.pg.bootstrap import bootstrap, needs_bootstrap
+
+        with self._connection("while bootstrapping the schema") as conn:
+            if not needs_bootstrap(conn, self.profile):
+                return None
+            return bootstrap(conn, self.profile)
+
+    def scan(
+        self,
+        progress: Callable[[Any], None] | None = None,
+        *,
+        for_load: Selection | None = None,
+    ) -> Inventory:
+        """Inventory and schema diff of the folder against the target.
+
+        `for_load`: the scan a load runs before it plans (aria_tui.load.prescan): only the files
+        this selection may take are read, large files only by their head, no value sample.
+        """
+        doing = "while reading the export plan" if for_load is not None else "during the scan"
+        with self._connection(doing) as conn:
+            if for_load is not None:
+                from aria_tui.load.prescan import scan_for_load
+
+                inventory = scan_for_load(
+                    self.export_dir,
+                    conn,
+                    self.profile,
+                    target_display=self.target.display,
+                    selection=for_load,
+                )
+            else:
+                from aria_tui.scan import scan
+
+                inventory = scan(
+                    self.export_dir,
+                    conn,
+                    self.profile or self.profile_name,
+                    progress=progress,
+                    target_display=self.target.display,
+                )
+            conn.rollback()
+        self.inventory = inventory
+        return inventory
+
+    def plan(
+        self, selection: Selection | None = None, inventory: Inventory | None = None
+    ) -> LoadPlan:
+        """The load plan of `selection` (default: the default selection) over `inventory` (default:
+        a fresh scan for this selection). AriaError for a name that is no file of the export."""
+        from aria_tui.load.plan import plan_selection
+
+        selection = selection or Selection()
+        if inventory is None:
+            inventory = self.scan(for_load=selection)
+        return plan_selection(selection.resolve(inventory))
+
+    def load(
+        self,
+        plan: LoadPlan,
+        *,
+        dry_run: bool = False,
+        on_event: Callable[[Any], None] | None = None,
+        cancel: threading.Event | None = None,
+        force_staging: bool = False,
+        lock_timeout: str = "10s",
+    ) -> RunResult:
+        from aria_tui.load import run_plan
+
+        return run_plan(
+            self.target,
+            plan,
+            dry_run=dry_run,
+            on_event=on_event,
+            cancel=cancel,
+            force_staging=force_staging,
+            lock_timeout=lock_timeout,
+        )
+
+    def validate(
+        self,
+        selection: Selection | None = None,
+        *,
+        report_dir: Path | None = None,
+        on_event: Callable[[Any], None] | None = None,
+        cancel: Any = None,
+        lock_timeout: str | None = None,
+        exact: bool = False,
+        adjust: Callable[[Inventory], Inventory] | None = None,
+        time_zone: str | None = None,
+    ) -> Validation:
+        """`adjust`: the operator's decisions applied to the scan (a plan file)."""
+        import psycopg
+
+        from aria_tui.pg.session import DEFAULT_TIME_ZONE
+        from aria_tui.validate.runner import DEFAULT_LOCK_TIMEOUT, validate
+
+        target = self.target
+        try:
+            return validate(
+                self.export_dir,
+                target,
+                profile=self.profile_name,
+                selection=selection or Selection(),
+                report_dir=report_dir,
+                on_event=on_event,
+                cancel=cancel,
+                lock_timeout=lock_timeout or DEFAULT_LOCK_TIMEOUT,
+                exact=exact,
+                adjust=adjust,
+                time_zone=time_zone or DEFAULT_TIME_ZONE,
+            )
+        except psycopg.Error as exc:
+            raise AriaError(
+                target.redact(
+                    f"The target failed during validation: {first_line(exc).rstrip('.')}."
+                )
+            ) from None
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    def _connection(self, doing: str) -> _Connected:
+        return _Connected(self.target, doing)
+
+
+class _Connected:
+    """`with session._connection('during the scan') as conn`: a psycopg error from the target
+    becomes one sentence (password-free) instead of a traceback."""
+
+    def __init__(self, target: Target, doing: str) -> None:
+        self.target = target
+        self.doing = doing
+        self.conn: psycopg.Connection | None = None
+
+    def __enter__(self) -> psycopg.Connection:
+        self.conn = self.target.connect()
+        return self.conn
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        import psycopg
+
+        assert self.conn is not None
+        try:
+            self.conn.close()
+        except Exception:
+            pass
+        if isinstance(exc, psycopg.Error):
+            raise AriaError(
+                self.target.redact(
+                    f"The target failed {self.doing}: {first_line(exc).rstrip('.')}."
+                )
+            ) from None
