@@ -458,7 +458,7 @@ async def test_keys_answer_fast_while_loading_and_cancel_rolls_the_table_back(ar
     from aria_tui.ui.screens.run import RunScreen
 
     export = tmp_path / "big"
-    big_activity_log(export, 120_000)
+    big_activity_log(export, 200_000)  # indexes are built after the rows now: a bigger file keeps it loading
     before = rows(aria_db, "aria_data.activity_log")
     ticks: list[float] = []
 

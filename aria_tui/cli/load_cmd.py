@@ -64,6 +64,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--force-staging", action="store_true", help="load every table through the staging table"
     )
     parser.add_argument(
+        "--jobs",
+        "-j",
+        type=_jobs,
+        default=0,
+        metavar="N",
+        help="load up to N tables side by side, parents before children (default: the machine's "
+        "cores, capped by the target's free connections; 1 = one table at a time)",
+    )
+    parser.add_argument(
         "--lock-timeout",
         default=DEFAULT_LOCK_TIMEOUT,
         help="how long to wait for a table another session has locked (a PostgreSQL duration)",
@@ -202,6 +211,7 @@ def run(args: argparse.Namespace) -> int:
             cancel=cancel,
             force_staging=args.force_staging,
             lock_timeout=args.lock_timeout,
+            jobs=args.jobs,
         )
     if args.json:
         emit_json(_result_json(result, plan))
@@ -225,6 +235,16 @@ def check_fits(cp: CutoverPlan, plan: LoadPlan, target: Target) -> None:
     why = cutover.refusal(cp, plan, rows, committed)
     if why:
         raise AriaError(why)
+
+
+def _jobs(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"--jobs takes a whole number of connections, not {text!r}")
+    return n
 
 
 def _warn_overrides(plan: LoadPlan) -> None:
@@ -392,7 +412,7 @@ class _Display:
                     self.tasks[event.target],
                     completed=event.bytes_done,
                     rows=f"{event.rows_done:,}/{event.rows_total:,} rows"
-                    + ("" if event.phase == "copy" else f" ({event.phase})"),
+                    + ("" if event.phase == "copy" else f" ({_phase_text(event)})"),
                     rate=f"{event.rows_per_s:,.0f} rows/s",
                 )
             elif isinstance(event, TableFinished):
@@ -422,6 +442,15 @@ class _Display:
     ) -> None:
         if self.progress is not None:
             self.progress.__exit__(exc_type, exc, tb)
+
+
+def _phase_text(event: TableProgress) -> str:
+    if event.phase == "index" and event.index:
+        text = f"index {event.index_number}/{event.index_count} {event.index}"
+        if event.index_total:
+            text += f" {100 * event.index_done // event.index_total}%"
+        return text
+    return event.phase
 
 
 def _print_result(result: RunResult) -> None:
@@ -457,6 +486,8 @@ def _print_result(result: RunResult) -> None:
     for t in result.tables:
         if t.error:
             console.print(f"[red]{t.target}[/red]: {t.error}")
+        for note in t.notes:
+            console.print(f"{t.target}: {note}", markup=False, highlight=False)
         if t.reject_file:
             console.print(
                 f"{t.target}: {t.rejected + t.conflicts_rejected} rejected rows in {t.reject_file}"

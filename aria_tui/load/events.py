@@ -42,6 +42,13 @@ class TableProgress:
     rows_per_s: float
     eta_s: float | None  # None until there is a rate to extrapolate from
     phase: str = "copy"  # 'copy' (streaming the file) | 'check' (finding bad rows) | 'insert'
+    # | 'index' (building the secondary indexes after the data; the fields below say which)
+    index: str | None = None  # the index being built, schema-qualified
+    index_number: int = 0  # 1-based, of index_count
+    index_count: int = 0
+    index_step: str = ""  # pg_stat_progress_create_index's phase, e.g. 'building index: ...'
+    index_done: int = 0  # blocks or tuples done in that step (0 when the server does not say)
+    index_total: int = 0
 
 
 @dataclass(frozen=True)
@@ -83,6 +90,7 @@ class Emitter:
         self._started = time.monotonic()
         self._done = (0, 0)
         self._phase = "copy"
+        self._index: dict[str, Any] | None = None
 
     def emit(self, event: Any) -> None:
         if self._on_event is not None:
@@ -100,7 +108,40 @@ class Emitter:
             self._last = 0.0
             self._done = (0, 0)
             self._phase = "copy"
+            self._index = None
         self.emit(event)
+
+    # -- the index phase (aria_tui.load.indexes) ------------------------------------------------
+    def index_started(self, name: str, number: int, count: int) -> None:
+        with self._lock:
+            self._index = {
+                "index": name,
+                "index_number": number + 1,
+                "index_count": count,
+                "index_step": "",
+                "index_done": 0,
+                "index_total": 0,
+                "since": time.monotonic(),
+                "phase_since": time.monotonic(),
+            }
+            self._phase = "index"
+        self.progress(phase="index", force=True)
+
+    def index_progress(self, step: str, done: int, total: int) -> None:
+        with self._lock:
+            if self._index is None:
+                return
+            if step != self._index["index_step"]:
+                self._index["phase_since"] = time.monotonic()
+            self._index.update(index_step=step, index_done=done, index_total=total)
+        self.progress()
+
+    def index_finished(self) -> None:
+        with self._lock:
+            self._index = None
+            if self._phase == "index":
+                self._phase = "settle"
+        self.progress(force=True)
 
     def progress(
         self,
@@ -129,6 +170,14 @@ class Emitter:
             rate = r / elapsed
             frac = b / self._bytes_total if self._bytes_total else (1.0 if r else 0.0)
             eta = elapsed * (1 - frac) / frac if 0 < frac <= 1 and self._phase == "copy" else None
+            extra: dict[str, Any] = {}
+            if self._phase == "index" and self._index is not None:
+                ix = self._index
+                extra = {k: ix[k] for k in ix if k.startswith("index")}
+                done, total = ix["index_done"], ix["index_total"]
+                if 0 < done <= total:  # this index's current step, extrapolated
+                    spent = max(now - ix["phase_since"], 1e-6)
+                    eta = spent * (total - done) / done
             event = TableProgress(
                 target=self._target,
                 rows_done=r,
@@ -138,6 +187,7 @@ class Emitter:
                 rows_per_s=rate,
                 eta_s=eta,
                 phase=self._phase,
+                **extra,
             )
         self.emit(event)
 

@@ -15,6 +15,7 @@ from aria_tui.status import Blocker, BlockerKind, LoadStatus, sentence_of
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from aria_tui.load.indexes import IndexBuild
     from aria_tui.scan.model import TableScan
 
 # TableResult.status
@@ -196,6 +197,7 @@ class TableResult:
     def conflicts_rejected(self) -> int:
         return self.conflicts - self.conflicts_kept
     blockers: tuple[Blocker, ...] = ()  # why a blocked / no_target file was not loaded
+    indexes: tuple[IndexBuild, ...] = ()  # indexes dropped and built again after the rows
 
     @property
     def ok(self) -> bool:
@@ -237,6 +239,7 @@ class TableResult:
             "ddl": list(self.ddl),
             "accept_rejects": self.accept_rejects,
             "blockers": [b.to_json() for b in self.blockers],
+            "indexes": [i.to_json() for i in self.indexes],
         }
 
 
@@ -249,6 +252,7 @@ class RunResult:
     journal: str | None = None  # the client-side mirror of the commit records (None: dry run)
     notes: tuple[str, ...] = field(default=())
     not_selected: tuple[str, ...] = ()  # files of the export left out on purpose
+    jobs: int = 1  # connections that loaded tables side by side
 
     @property
     def ok(self) -> bool:
@@ -268,6 +272,7 @@ class RunResult:
             "cancelled": self.cancelled,
             "seconds": round(self.seconds, 3),
             "journal": self.journal,
+            "jobs": self.jobs,
             "totals": {
                 "csv_rows": sum(t.csv_rows for t in self.tables),
                 "inserted": sum(t.inserted for t in self.tables),

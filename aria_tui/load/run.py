@@ -45,8 +45,10 @@ from psycopg import sql
 from aria_tui import csvio
 from aria_tui.errors import AriaError, ExportError, first_line
 from aria_tui.load import conflicts as conflicts_mod
+from aria_tui.load import indexes as indexes_mod
 from aria_tui.load import journal as journal_mod
 from aria_tui.load import model as m
+from aria_tui.load import parallel
 from aria_tui.load.binary import Encoding, Sink, load_direct, load_staged
 from aria_tui.load.chunks import Hasher, file_digest, new_hash
 from aria_tui.load.encoders import Unencodable
@@ -117,6 +119,7 @@ class _Work:
 
     def writers(self) -> tuple[RejectWriter, ...]:
         return tuple(w for w in (self.writer, self.sinks.kept, self.sinks.undo) if w is not None)
+    indexes: tuple[indexes_mod.IndexBuild, ...] = ()
 
     def result(self, status: str, error: str | None = None) -> m.TableResult:
         loaded = status == m.LOADED
@@ -144,6 +147,7 @@ class _Work:
             bytes=self.size,
             sequences_reset=self.sequences if loaded else (),
             notes=tuple(self.notes),
+            indexes=self.indexes if loaded else (),
         )
 
 
@@ -156,8 +160,13 @@ def run_plan(
     cancel: threading.Event | None = None,
     force_staging: bool = False,
     lock_timeout: str = locks.DEFAULT_LOCK_TIMEOUT,
+    jobs: int = 1,
 ) -> m.RunResult:
-    """Load every table of `plan` into `target`. Raises only when the target is unreachable."""
+    """Load every table of `plan` into `target`. Raises only when the target is unreachable.
+
+    `jobs`: tables loaded side by side over that many connections (a parent committed before its
+    children start); 0 = the machine's cores capped by the target's free connections; a dry run
+    is always serial (one outer transaction)."""
     started = time.monotonic()
     csvio.tune_malloc()  # before the reading threads start (see there)
     emitter = Emitter(on_event)
@@ -166,7 +175,16 @@ def run_plan(
     run_lock = commits.RunLock(lambda: target.connect(autocommit=True)).acquire()
     try:
         return _run_locked(
-            target, plan, export, emitter, started, dry_run, cancel, force_staging, lock_timeout
+            target,
+            plan,
+            export,
+            emitter,
+            started,
+            dry_run,
+            cancel,
+            force_staging,
+            lock_timeout,
+            jobs,
         )
     finally:
         run_lock.release()
@@ -182,7 +200,10 @@ def _run_locked(
     cancel: threading.Event | None,
     force_staging: bool,
     lock_timeout: str,
+    jobs: int = 1,
 ) -> m.RunResult:
+    on_event = emitter._on_event
+    helpers: list[_Runner] = []  # the runners of --jobs beyond the first
     results = [
         replace(_not_loaded(s.scan, s.reason, s.status), blockers=s.blockers) for s in plan.skipped
     ]
@@ -202,11 +223,7 @@ def _run_locked(
             conn.commit()
         records = commits.read(conn)
         conn.commit()
-        conn.execute("SET client_encoding = 'UTF8'")
-        pin_time_zone(conn, plan.time_zone)
-        # temp_buffers can only change before the session's first temp table: keep stages in memory
-        conn.execute("SET temp_buffers = '64MB'")
-        conn.commit()
+        _session(conn, plan.time_zone)
         try:  # a typo in the lock timeout is the operator's, said once, before any table
             conn.execute("SELECT set_config('lock_timeout', %s, true)", (lock_timeout,))
         except psycopg.Error:
@@ -224,6 +241,10 @@ def _run_locked(
         runner.export = str(export.resolve())
         units = _units(plan.tables)
         total = len(plan.tables)
+        state: _Runner | parallel.Outcome = runner
+        if not dry_run and jobs != 1 and len(units) > 1:
+            if jobs <= 0:
+                jobs = parallel.auto_jobs(conn, len(units))
         try:
             if dry_run:
                 try:
@@ -240,25 +261,66 @@ def _run_locked(
                 except psycopg.Error:
                     if not (conn.broken or conn.closed):  # a lost connection was reported already
                         raise
+            elif jobs > 1 and len(units) > 1:
+                if journal is not None:
+                    runner.journal = journal = parallel.LockedJournal(journal)
+
+                def new_runner():
+                    try:
+                        other = target.connect()
+                        _session(other, plan.time_zone)
+                    except (psycopg.Error, AriaError):
+                        return None
+                    watch = _CancelWatch(other, cancel)
+                    helper = _Runner(
+                        other,
+                        target,
+                        Emitter(on_event),
+                        cancel,
+                        force_staging,
+                        lock_timeout,
+                        run_key,
+                        journal,
+                        dry_run,
+                    )
+                    # one run: the same run id, commit records and identity as the first runner
+                    helper.run_id = runner.run_id
+                    helper.records = records
+                    helper.identity = runner.identity
+                    helper.export = runner.export
+                    helpers.append(helper)
+
+                    def close() -> None:
+                        watch.close()
+                        try:
+                            other.close()
+                        except Exception:
+                            pass
+
+                    return helper, close
+
+                out, state = parallel.run_units(units, total, jobs, runner, new_runner)
+                results += out
             else:
                 for unit in units:
                     results += runner.unit(unit, total)
                     if runner.stopped:
                         break
         finally:
-            cancelled = runner.cancelled
+            cancelled = state.cancelled
         done = {r.target for r in results}
         for tp in plan.tables:  # tables never reached (cancel, lost connection)
             if tp.target not in done:
                 why = (
                     "Not loaded: the run was cancelled before this table."
                     if cancelled
-                    else f"Not loaded: the run stopped after {runner.stopped_at} failed."
+                    else f"Not loaded: the run stopped after {state.stopped_at} failed."
                 )
                 results.append(_not_loaded(tp.scan, why, m.SKIPPED, tp.target))
-        if runner.stopped and runner.stop_reason:
-            notes.append(runner.stop_reason)
-        notes += runner.journal_notes
+        if state.stopped and state.stop_reason:
+            notes.append(state.stop_reason)
+        for r in (runner, *helpers):
+            notes += [n for n in r.journal_notes if n not in notes]
     finally:
         watcher.close()
         try:
@@ -275,9 +337,18 @@ def _run_locked(
         journal=str(journal.path) if journal and journal.path.exists() else None,
         notes=tuple(notes),
         not_selected=tuple(s.file.name for s in plan.left_out),
+        jobs=getattr(state, "workers", 1),
     )
     emitter.emit(RunFinished(result))
     return result
+
+
+def _session(conn: psycopg.Connection, time_zone: str | None) -> None:
+    conn.execute("SET client_encoding = 'UTF8'")
+    pin_time_zone(conn, time_zone)
+    # temp_buffers can only change before the session's first temp table: keep stages in memory
+    conn.execute("SET temp_buffers = '64MB'")
+    conn.commit()
 
 
 def _not_loaded(scan: TableScan, why: str, status: str, target: str | None = None) -> m.TableResult:
@@ -675,6 +746,11 @@ class _Runner:
         # would not say so: such a table goes through the stage, whose inserts are counted
         swallowers = conflicts_mod.swallowers(conn, tp.table.oid)
         direct_ok = not swallowers
+        # secondary indexes (all of an empty table's; vector ones always) are built after the rows,
+        # in this transaction: a crash or cancel rolls their drop back with the rows
+        deferred = indexes_mod.take_down(
+            conn, tp.table.oid, empty=before == 0, emitter=self.emitter, target=tp.target
+        )
 
         def fresh() -> Hasher | None:  # inline hashing sees the bytes read, which are the file's only uncompressed
             return None if tp.scan.file.compressed else new_hash()
@@ -758,6 +834,8 @@ class _Runner:
                 hasher = fresh()
         if not done:
             hasher = self._staging(work, path, hasher, group_members, swallowers, records)
+        if deferred:
+            self._rebuild(work, deferred, before == 0)
         work.sha256 = hasher.hexdigest() if hasher is not None else file_digest(path)
         if self.cancel is not None and self.cancel.is_set():
             raise CancelledLoad()  # a cancel that reached no running statement: never commit
@@ -767,6 +845,29 @@ class _Runner:
             work.sequences = _reset_sequences(conn, tp)  # rolled back with the dry run
         after = _count(conn, tp)
         self._check(work, before, after)
+
+    def _rebuild(
+        self, work: _Work, deferred: list[indexes_mod.IndexDef], empty: bool
+    ) -> None:
+        if self.cancel is not None and self.cancel.is_set():
+            raise CancelledLoad()
+        try:
+            progress_conn = self.target.connect(autocommit=True, connect_timeout=3)
+        except Exception:
+            progress_conn = None  # no second connection free: the phase still shows, without ETA
+        try:
+            work.indexes = indexes_mod.rebuild(
+                self.conn,
+                deferred,
+                self.emitter,
+                empty=empty,
+                progress_conn=progress_conn,
+                local_server=_local(self.conn),
+            )
+        finally:
+            if progress_conn is not None:
+                progress_conn.close()
+        work.notes.extend(indexes_mod.notes(work.indexes))
 
     def _staging(
         self,
@@ -927,6 +1028,12 @@ def _structural(exc: BaseException) -> bool:
         | psycopg.errors.CharacterNotInRepertoire
         | psycopg.errors.UntranslatableCharacter,
     )
+
+
+def _local(conn: psycopg.Connection) -> bool:
+    """Whether the server runs on this machine (a Unix socket or a loopback address)."""
+    host = conn.info.host or ""
+    return host.startswith("/") or host in ("", "localhost", "127.0.0.1", "::1")
 
 
 def _short(exc: BaseException) -> str:

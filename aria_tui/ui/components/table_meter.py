@@ -10,7 +10,24 @@ from textual.widgets import ProgressBar, Static
 
 from aria_tui.ui import fmt
 
-PHASES = {"check": "finding bad rows", "insert": "inserting, skipping duplicates"}
+PHASES = {
+    "check": "finding bad rows",
+    "insert": "inserting, skipping duplicates",
+    "index": "building indexes",
+    "settle": "checking counts",
+}
+
+
+def index_label(event) -> str:
+    """'index 2/3 public.docs_meta_gin 40% · ETA 3s' from a TableProgress of the index phase."""
+    if not getattr(event, "index", None):
+        return PHASES["index"]
+    text = f"index {event.index_number}/{event.index_count} {fmt.clip(event.index, 30)}"
+    if event.index_total:
+        text += f" {100 * event.index_done // event.index_total}%"
+    if event.eta_s is not None:
+        text += f" · ETA {fmt.duration(event.eta_s)}"
+    return text
 
 
 class TableMeter(Horizontal):
@@ -47,6 +64,7 @@ class TableMeter(Horizontal):
         rows_per_s: float | None,
         eta_s: float | None,
         phase: str = "copy",
+        detail: str | None = None,
     ) -> None:
         if self.state != "running":
             self._set_state("running", "▶")
@@ -65,7 +83,7 @@ class TableMeter(Horizontal):
             )
         else:
             # after streaming, the server checks and inserts: no rate to show, but not stuck either
-            label = PHASES.get(phase, phase)
+            label = detail or PHASES.get(phase, phase)
             stats.update(Text(f"{fmt.count(rows_done)} read · {label}…", style="italic"))
 
     def finished(self, ok: bool, summary: str) -> None:

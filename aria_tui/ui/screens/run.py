@@ -11,7 +11,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import ProgressBar, RichLog, Static
 
 from aria_tui.ui import fmt
-from aria_tui.ui.components.table_meter import TableMeter
+from aria_tui.ui.components.table_meter import TableMeter, index_label
 from aria_tui.ui.screens.base import StepScreen
 from aria_tui.ui.screens.plan import plan_entries
 
@@ -88,7 +88,12 @@ class RunScreen(StepScreen):
             self.bytes_done[event.target] = event.bytes_done
             if meter is not None:
                 meter.progressed(
-                    event.rows_done, event.rows_total, event.rows_per_s, event.eta_s, event.phase
+                    event.rows_done,
+                    event.rows_total,
+                    event.rows_per_s,
+                    event.eta_s,
+                    event.phase,
+                    index_label(event) if event.phase == "index" else None,
                 )
             self.phase = event.phase
             self.repaint_overall()
