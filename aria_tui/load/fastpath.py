@@ -19,6 +19,7 @@ from aria_tui.csvio._exact import has_marker
 from aria_tui.csvio.files import is_gzip, open_bytes, raw_position
 from aria_tui.load.chunks import READ_BYTES, Hasher
 from aria_tui.load.events import Emitter
+from aria_tui.timing import mark
 
 
 class CancelledLoad(Exception):
@@ -71,6 +72,8 @@ def stream_file(
                     guard(block)
                     if hasher is not None:
                         hasher.update(block)
+                    if not done:
+                        mark("first COPY byte", once=True)
                     copy.write(block)
                     done = (raw_position(fh) or done) if compressed else done + len(block)
                     emitter.progress(bytes_done=done)
