@@ -155,9 +155,9 @@ def rebuild(
             emitter.index_started(d.name, i, len(defs))
             started = time.monotonic()
             statement = d.definition + (f" TABLESPACE {d.tablespace}" if d.tablespace else "")
-            conn.execute(statement)  # type: ignore[arg-type]  # the catalog's own SQL
+            conn.execute(statement)  # the catalog's own SQL
             if d.clustered:
-                conn.execute(f"ALTER TABLE {d.table} CLUSTER ON {d.short}")  # type: ignore[arg-type]
+                conn.execute(f"ALTER TABLE {d.table} CLUSTER ON {d.short}")
             if d.comment is not None:
                 conn.execute(
                     sql.SQL("COMMENT ON INDEX {} IS {}").format(
@@ -229,7 +229,7 @@ def _raise_limits(conn: psycopg.Connection, local_server: bool) -> dict[str, str
         "SELECT name, setting FROM pg_settings WHERE name IN "
         "('maintenance_work_mem', 'max_parallel_maintenance_workers', 'max_parallel_workers')"
     ).fetchall()
-    current = dict(rows)
+    current: dict[str, str] = {str(k): str(v) for k, v in rows}
     saved: dict[str, str] = {}
     try:
         mwm = int(current.get("maintenance_work_mem", "65536"))

@@ -34,13 +34,14 @@ SELECT current_setting('max_connections')::int
 def free_connections(conn: psycopg.Connection) -> int | None:
     """Connections the target can still accept from us (None when it will not say)."""
     try:
-        n = conn.execute(FREE_QUERY).fetchone()[0]
+        row = conn.execute(FREE_QUERY).fetchone()
+        n = row[0] if row is not None else None
     except psycopg.Error:
         return None
     finally:
         if not conn.autocommit:
             conn.rollback()
-    return int(n)
+    return int(n) if n is not None else None
 
 
 def auto_jobs(conn: psycopg.Connection, units: int) -> int:

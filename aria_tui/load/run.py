@@ -34,9 +34,10 @@ import signal
 import threading
 import time
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import polars as pl
 import psycopg
@@ -263,9 +264,10 @@ def _run_locked(
                         raise
             elif jobs > 1 and len(units) > 1:
                 if journal is not None:
-                    runner.journal = journal = parallel.LockedJournal(journal)
+                    shared = cast(journal_mod.Journal, parallel.LockedJournal(journal))
+                    runner.journal = journal = shared
 
-                def new_runner():
+                def new_runner() -> tuple[_Runner, Callable[[], None]] | None:
                     try:
                         other = target.connect()
                         _session(other, plan.time_zone)

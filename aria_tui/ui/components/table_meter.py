@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.clock import Clock
@@ -18,7 +20,7 @@ PHASES = {
 }
 
 
-def index_label(event) -> str:
+def index_label(event: Any) -> str:
     """'index 2/3 public.docs_meta_gin 40% · ETA 3s' from a TableProgress of the index phase."""
     if not getattr(event, "index", None):
         return PHASES["index"]
