@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import psycopg
-import pytest
+from cpu import needs_vector_math
 from test_load_helpers import load, query, sql, write
 
 from aria_tui.load.events import TableProgress
@@ -114,18 +114,7 @@ def test_dry_run_leaves_the_indexes(empty_db, tmp_path):
     assert query(empty_db, "SELECT count(*) FROM docs") == [(0,)]
 
 
-def _avx512() -> bool:
-    try:
-        return "avx512f" in Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-
-
-@pytest.mark.skipif(
-    not _avx512(),
-    reason="this machine's pgvector is built for AVX-512 and the CPU has no avx512f: an ivfflat "
-    "build kills the server backend (Illegal instruction)",
-)
+@needs_vector_math
 def test_ivfflat_on_a_table_with_rows_is_rebuilt_after_the_bulk_load(empty_db, tmp_path):
     sql(
         empty_db,
