@@ -167,6 +167,7 @@ class Session:
         cancel: threading.Event | None = None,
         force_staging: bool = False,
         lock_timeout: str = "10s",
+        jobs: int = 1,
     ) -> RunResult:
         from aria_tui.load import run_plan
 
@@ -178,6 +179,7 @@ class Session:
             cancel=cancel,
             force_staging=force_staging,
             lock_timeout=lock_timeout,
+            jobs=jobs,
         )
 
     def validate(

@@ -309,7 +309,7 @@ class AriaApp(App[int]):
         on_event = self._event_relay(dry_run)
         try:
             result = state.connection.session.load(
-                plan, dry_run=dry_run, on_event=on_event, cancel=cancel
+                plan, dry_run=dry_run, on_event=on_event, cancel=cancel, jobs=state.jobs
             )
         except Cancelled:
             # the core stops at a table boundary and rolls the current one back; what finished

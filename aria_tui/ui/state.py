@@ -66,6 +66,7 @@ class WizardState:
     run: Any = None  # RunResult of the real run
     run_cancelled: bool = False
     running: bool = False  # a real load is in progress: leaving the Run step is not allowed
+    jobs: int = 0  # tables loaded side by side (0: the cores, capped by the target's free connections)
     validation: Any = None  # aria_tui.validate Validation
 
     # -- selection ---------------------------------------------------------------------------

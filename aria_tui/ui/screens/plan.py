@@ -94,14 +94,23 @@ class PlanScreen(StepScreen):
         "mapping from the diff, the conflict policy (rows the target already has are skipped and "
         "counted as duplicates) and the sequences reset after the load. r runs a dry run: the real "
         "plan, executed and rolled back, so its numbers are what a real run would do. n starts "
-        "the load (after a confirmation)."
+        "the load (after a confirmation). j changes how many tables load side by side (auto: "
+        "the machine's cores, capped by the target's free connections; a parent always commits "
+        "before its children start)."
     )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "dry_run", "Dry run", id="dry-run"),
         Binding("c", "conflict_policy", "Conflict policy", id="conflict-policy"),
         Binding("w", "save_plan", "Save plan", id="save-plan"),
+        Binding("j", "jobs", "Jobs", id="jobs"),
         Binding("n", "next", "Load", id="next"),
     ]
+    JOBS = (0, 1, 2, 4, 8)
+
+    def action_jobs(self) -> None:
+        now = self.state.jobs
+        self.state.jobs = self.JOBS[(self.JOBS.index(now) + 1) % len(self.JOBS)] if now in self.JOBS else 0
+        self.show_summary()
 
     def __init__(self) -> None:
         super().__init__()
@@ -176,9 +185,11 @@ class PlanScreen(StepScreen):
     def show_summary(self) -> None:
         rows = sum(e.rows for e in self.entries)
         size = sum(e.bytes for e in self.entries)
+        jobs = self.state.jobs
         text = Text.assemble(
             (f"{len(self.entries)} tables", "bold"),
             f" · {fmt.count(rows)} records · {fmt.size(size)}",
+            f" · jobs {'auto' if jobs == 0 else jobs} (j)",
         )
         result = self.state.dry_run
         if result is not None:
