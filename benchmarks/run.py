@@ -947,9 +947,23 @@ def side_label(res: CaseResult, side: str) -> str:
     return label + (f" ({', '.join(paths)})" if paths else "")
 
 
+# issue 17's targets per case (aria-tui throughput / psql's)
+CASE_TARGETS = {
+    "vector": 3.0,
+    "vector_full": 3.0,
+    "vector20k": 2.5,
+    "vector_idx": 2.0,
+    "activity": 2.0,
+    "activity_pk": 1.5,
+    "export": 1.5,
+}
+
+
 def target_for(case: Case, side: str) -> float:
     if side == STAGING:
         return TARGET_STAGING
+    if case.key in CASE_TARGETS:
+        return CASE_TARGETS[case.key]
     return TARGET_VECTOR if case.vector else TARGET_FAST
 
 
