@@ -42,7 +42,7 @@ class RunScreen(StepScreen):
         self.bytes_total = 0
         self.started_at: float | None = None
         self.finished_at: float | None = None
-        self.current: str | None = None
+        self.running: list[str] = []  # tables in progress, oldest first (several with --jobs)
         self.cancel_requested = False
         self.phase = "copy"
 
@@ -98,7 +98,8 @@ class RunScreen(StepScreen):
             self.phase = event.phase
             self.repaint_overall()
         elif isinstance(event, TableStarted):
-            self.current = event.target
+            if event.target not in self.running:
+                self.running.append(event.target)
             meter = self.meters.get(event.target)
             if meter is not None:
                 meter.started()
@@ -112,7 +113,8 @@ class RunScreen(StepScreen):
     def table_finished(self, result: Any) -> None:
         from aria_tui.load import LOADED, RESUMED, SKIPPED
 
-        self.current = None
+        if result.target in self.running:
+            self.running.remove(result.target)
         meter = self.meters.get(result.target)
         self.rows_done[result.target] = result.csv_rows
         self.bytes_done[result.target] = self._bytes_of(result.target)
@@ -137,6 +139,11 @@ class RunScreen(StepScreen):
                 meter.finished(False, table_summary(result))
             self.log_line(f"{result.target}: {table_summary(result)}", "red")
         self.repaint_overall()
+
+    @property
+    def current(self) -> str | None:
+        """The tables in progress, as one name for the sentences ('a, b' when side by side)."""
+        return ", ".join(self.running) or None
 
     @property
     def loaded_tables(self) -> list[str]:
