@@ -345,7 +345,7 @@ def _run_locked(
     return result
 
 
-def _session(conn: psycopg.Connection, time_zone: str | None) -> None:
+def _session(conn: psycopg.Connection, time_zone: str) -> None:
     conn.execute("SET client_encoding = 'UTF8'")
     pin_time_zone(conn, time_zone)
     # temp_buffers can only change before the session's first temp table: keep stages in memory
