@@ -29,6 +29,8 @@ from aria_tui.ui.state import STEPS, Connection, WizardState
 if TYPE_CHECKING:
     from aria_tui.load.events import Event as LoadEvent
     from aria_tui.load.events import EventCallback
+    from aria_tui.pg.connect import Target
+    from aria_tui.scan.model import ScanProgress
     from aria_tui.validate.model import ValidateEvent
 
 # progress ticks per second sent from a worker: enough for a smooth bar (≥ 4 repaints/s) without
@@ -211,7 +213,7 @@ class AriaApp(App[int]):
         target = resolve(self.state.dsn)  # may start the embedded server: seconds, not ms
         self.post_message(msg.TargetConnected(self._describe_target(target)))
 
-    def _describe_target(self, target: Any) -> Connection:
+    def _describe_target(self, target: Target) -> Connection:
         from aria_tui import profiles
         from aria_tui.pg.bootstrap import needs_bootstrap
         from aria_tui.pg.catalog import read_catalog
@@ -264,7 +266,7 @@ class AriaApp(App[int]):
         worker = get_current_worker()
         session = state.connection.session
 
-        def progress(event: Any) -> None:
+        def progress(event: ScanProgress) -> None:
             if worker.is_cancelled:  # a newer scan replaced this one: stop reading files
                 raise Cancelled("The scan was replaced by a newer one.")
             self.post_message(

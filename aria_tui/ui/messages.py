@@ -6,21 +6,30 @@ state and ask the visible screen to repaint.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
+if TYPE_CHECKING:
+    from aria_tui.load.events import Event as LoadEvent
+    from aria_tui.load.events import TableProgress
+    from aria_tui.load.model import LoadPlan, RunResult
+    from aria_tui.pg.bootstrap import BootstrapResult
+    from aria_tui.scan.model import Inventory
+    from aria_tui.ui.state import Connection
+    from aria_tui.validate.model import ValidateEvent, Validation
+
 
 class TargetConnected(Message):
-    def __init__(self, connection: Any) -> None:
+    def __init__(self, connection: Connection) -> None:
         super().__init__()
-        self.connection = connection  # ui.state.Connection
+        self.connection = connection
 
 
 class SchemaBootstrapped(Message):
-    def __init__(self, result: Any) -> None:
+    def __init__(self, result: BootstrapResult) -> None:
         super().__init__()
-        self.result = result  # aria_tui.pg.bootstrap.BootstrapResult
+        self.result = result
 
 
 class ScanProgressed(Message):
@@ -37,17 +46,17 @@ class ScanProgressed(Message):
 
 
 class InventoryScanned(Message):
-    def __init__(self, inventory: Any) -> None:
+    def __init__(self, inventory: Inventory) -> None:
         super().__init__()
-        self.inventory = inventory  # aria_tui.scan.model.Inventory
+        self.inventory = inventory
 
 
 class LoadProgressed(Message):
     """Records/bytes done for one table; a newer tick of the same table replaces a queued one."""
 
-    def __init__(self, event: Any, dry_run: bool) -> None:
+    def __init__(self, event: TableProgress, dry_run: bool) -> None:
         super().__init__()
-        self.event = event  # aria_tui.load TableProgress
+        self.event = event
         self.dry_run = dry_run
 
     def can_replace(self, message: Message) -> bool:
@@ -61,34 +70,34 @@ class LoadProgressed(Message):
 class LoadLogged(Message):
     """A load event that must not be dropped: a table started or finished, a log line."""
 
-    def __init__(self, event: Any, dry_run: bool) -> None:
+    def __init__(self, event: LoadEvent, dry_run: bool) -> None:
         super().__init__()
         self.event = event
         self.dry_run = dry_run
 
 
 class DryRunFinished(Message):
-    def __init__(self, result: Any, plan: Any) -> None:
+    def __init__(self, result: RunResult, plan: LoadPlan) -> None:
         super().__init__()
-        self.result = result  # aria_tui.load RunResult
+        self.result = result
         self.plan = plan  # the LoadPlan it ran: a result for an older plan is dropped
 
 
 class LoadFinished(Message):
-    def __init__(self, result: Any, cancelled: bool) -> None:
+    def __init__(self, result: RunResult | None, cancelled: bool) -> None:
         super().__init__()
-        self.result = result  # aria_tui.load RunResult (None when cancelled before any result)
+        self.result = result  # None when cancelled before any result
         self.cancelled = cancelled
 
 
 class ValidationFinished(Message):
-    def __init__(self, validation: Any) -> None:
+    def __init__(self, validation: Validation) -> None:
         super().__init__()
-        self.validation = validation  # aria_tui.validate Validation
+        self.validation = validation
 
 
 class ValidationProgressed(Message):
-    def __init__(self, event: Any) -> None:
+    def __init__(self, event: ValidateEvent) -> None:
         super().__init__()
         self.event = event
 

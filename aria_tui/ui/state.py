@@ -8,17 +8,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from aria_tui.selection import Selection
 from aria_tui.status import ScanStatus
 
 if TYPE_CHECKING:
+    from aria_tui.load.model import LoadPlan, RunResult
     from aria_tui.pg.catalog import Catalog
     from aria_tui.pg.connect import Target
     from aria_tui.profiles import Profile
     from aria_tui.scan.model import Inventory, TableScan
     from aria_tui.session import Session
+    from aria_tui.validate.model import Validation
 
 STEPS = ("connect", "inventory", "plan", "run", "validate")
 STEP_TITLES = {
@@ -60,14 +62,14 @@ class WizardState:
     # ticked files the operator loads although they differ from the export's manifest (issue 10):
     # always a subset of `selected`, passed to make_plan as accept_changed
     overrides: set[str] = field(default_factory=set)
-    plan: Any = None  # aria_tui.load LoadPlan of the current selection
+    plan: LoadPlan | None = None  # of the current selection
     plan_file: str | None = None  # where the plan screen saved the plan (w)
-    dry_run: Any = None  # RunResult of the last dry run of `plan`
-    run: Any = None  # RunResult of the real run
+    dry_run: RunResult | None = None  # the last dry run of `plan`
+    run: RunResult | None = None  # the real run
     run_cancelled: bool = False
     running: bool = False  # a real load is in progress: leaving the Run step is not allowed
     jobs: int = 0  # tables loaded side by side (0: the cores, capped by the target's free connections)
-    validation: Any = None  # aria_tui.validate Validation
+    validation: Validation | None = None
 
     # -- selection ---------------------------------------------------------------------------
 

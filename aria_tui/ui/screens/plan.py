@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -14,6 +14,9 @@ from textual.widgets import DataTable, ProgressBar, Static
 from aria_tui.ui import fmt
 from aria_tui.ui.screens.base import StepScreen
 
+if TYPE_CHECKING:
+    from aria_tui.load.events import Event as LoadEvent
+    from aria_tui.load.model import LoadPlan, TablePlan, TableResult
 
 @dataclass(frozen=True)
 class PlanEntry:
@@ -28,10 +31,10 @@ class PlanEntry:
     conflict: str
     sequences: str
     detail: str
-    plan: Any
+    plan: TablePlan
 
 
-def plan_entries(plan: Any) -> list[PlanEntry]:
+def plan_entries(plan: LoadPlan) -> list[PlanEntry]:
     return [
         PlanEntry(
             order=tp.order,
@@ -49,7 +52,7 @@ def plan_entries(plan: Any) -> list[PlanEntry]:
     ]
 
 
-def mapping_summary(tp: Any) -> str:
+def mapping_summary(tp: TablePlan) -> str:
     loaded = len(tp.columns)
     dropped = len(tp.csv_columns) - loaded
     renamed = sum(1 for source, target in tp.columns if source != target)
@@ -63,7 +66,7 @@ def mapping_summary(tp: Any) -> str:
     return ", ".join(parts)
 
 
-def conflict_summary(tp: Any) -> str:
+def conflict_summary(tp: TablePlan) -> str:
     keys = tp.conflict_keys
     if not keys:
         return "no key: insert all"
@@ -71,7 +74,7 @@ def conflict_summary(tp: Any) -> str:
     return f"{policy}; skip dup on " + " | ".join(f"({', '.join(k)})" for k in keys)
 
 
-def mapping_detail(tp: Any) -> str:
+def mapping_detail(tp: TablePlan) -> str:
     loaded = dict(tp.columns)
     parts = []
     for source in tp.csv_columns:
@@ -115,7 +118,7 @@ class PlanScreen(StepScreen):
     def __init__(self) -> None:
         super().__init__()
         self.entries: list[PlanEntry] = []
-        self.dry: dict[str, Any] = {}  # target -> dry-run TableResult as the events come in
+        self.dry: dict[str, TableResult] = {}  # target -> dry-run TableResult as the events come in
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="dry-run-progress"):
@@ -221,7 +224,7 @@ class PlanScreen(StepScreen):
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self.show_detail()
 
-    def load_event(self, event: Any) -> None:
+    def load_event(self, event: LoadEvent) -> None:
         """Dry-run events: a bar over the tables, numbers filled in as each table finishes."""
         from aria_tui.load.events import TableFinished, TableStarted
 
@@ -301,7 +304,7 @@ class PlanScreen(StepScreen):
         self.sync()
 
 
-def _dry_cells(result: Any) -> list[Text]:
+def _dry_cells(result: TableResult | None) -> list[Text]:
     if result is None:
         return [Text("·", justify="right", style="dim")] * 4
     if result.error:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -14,6 +14,10 @@ from aria_tui.ui import fmt
 from aria_tui.ui.components.table_meter import TableMeter, index_label
 from aria_tui.ui.screens.base import StepScreen
 from aria_tui.ui.screens.plan import plan_entries
+
+if TYPE_CHECKING:
+    from aria_tui.load.events import Event as LoadEvent
+    from aria_tui.load.model import RunResult, TableResult
 
 REPAINT_S = 0.25  # the overall line (elapsed, rate, ETA) repaints 4×/s even between events
 
@@ -79,7 +83,7 @@ class RunScreen(StepScreen):
     def log_line(self, text: str, style: str = "") -> None:
         self.query_one(RichLog).write(Text(f"[{fmt.duration(self.elapsed()):>6}] {text}", style=style))
 
-    def load_event(self, event: Any) -> None:
+    def load_event(self, event: LoadEvent) -> None:
         from aria_tui.load.events import Log, TableFinished, TableProgress, TableStarted
 
         if isinstance(event, TableProgress):
@@ -110,7 +114,7 @@ class RunScreen(StepScreen):
             style = {"warning": "yellow", "error": "red"}.get(event.level, "")
             self.log_line(event.message, style)
 
-    def table_finished(self, result: Any) -> None:
+    def table_finished(self, result: TableResult) -> None:
         from aria_tui.load import LOADED, RESUMED, SKIPPED
 
         if result.target in self.running:
@@ -150,7 +154,8 @@ class RunScreen(StepScreen):
         return [t for t, m in self.meters.items() if m.state == "done"]
 
     def _bytes_of(self, target: str) -> int:
-        for e in plan_entries(self.state.plan):
+        plan = self.state.plan
+        for e in plan_entries(plan) if plan is not None else ():
             if e.target == target:
                 return e.bytes
         return 0
@@ -186,7 +191,7 @@ class RunScreen(StepScreen):
         )
         self.log_line("cancel requested", "yellow")
 
-    def finished(self, result: Any, cancelled: bool) -> None:
+    def finished(self, result: RunResult | None, cancelled: bool) -> None:
         self.finished_at = self.wizard.clock.time
         if result is not None and result.seconds:
             # the core timed the run; the screen's clock may be a test's frozen one
@@ -280,7 +285,7 @@ class RunScreen(StepScreen):
         )
 
 
-def table_summary(result: Any) -> str:
+def table_summary(result: TableResult) -> str:
     """'51 new · 2 dup · 0 rej · 0s' (new = inserted), or the status and error for a table that did not load."""
     if result.error:
         return f"{result.status}: {result.error}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -27,8 +27,11 @@ STATUS_WORD: dict[str, str] = {
     CheckStatus.ERROR: "could not check",
 }
 
+if TYPE_CHECKING:
+    from aria_tui.validate.model import Check, TableValidation, ValidateEvent, Validation
 
-def table_label(t: Any) -> Text:
+
+def table_label(t: TableValidation) -> Text:
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append(f"{OK if t.ok else FAIL} ", style="bold green" if t.ok else "bold red")
     text.append(f"{t.target:<34}", style="bold" if not t.ok else "")
@@ -40,7 +43,7 @@ def table_label(t: Any) -> Text:
     return text
 
 
-def check_label(check: Any) -> Text:
+def check_label(check: Check) -> Text:
     text = Text(no_wrap=False)
     text.append(f"{OK if check.ok else FAIL} ", style="green" if check.ok else "bold red")
     text.append(f"{check.name}: ", style="bold")
@@ -143,7 +146,7 @@ class ValidateScreen(StepScreen):
             else "Failures are opened below; fix, re-run the load (it resumes), then r."
         )
 
-    def _fill_tree(self, validation: Any) -> None:
+    def _fill_tree(self, validation: Validation) -> None:
         tree = self.query_one(Tree)
         tree.clear()
         for t in validation.tables:
@@ -197,7 +200,7 @@ class ValidateScreen(StepScreen):
                     )
                 )
 
-    def validation_event(self, event: Any) -> None:
+    def validation_event(self, event: ValidateEvent) -> None:
         self.query_one("#validate-progress").display = True
         # tables are validated side by side, so progress is how many have finished: an event's
         # `index` is only its table's place in the selection
