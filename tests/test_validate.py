@@ -364,10 +364,11 @@ def test_gzip_export_loads_and_validates_green(aria_loaded, templates, cli, tmp_
 
 def test_tables_are_checked_side_by_side_on_one_snapshot(aria_loaded):
     # pg_export_snapshot() refuses to run in a subtransaction: the helpers must still come up
-    from aria_tui.validate.runner import _begin, _helpers, _prepare_session
+    from aria_tui.pg.session import prepare_session
+    from aria_tui.validate.runner import TEMP_BUFFERS, _begin, _helpers
 
     with aria_loaded.connect() as conn:
-        _prepare_session(conn, "10s")
+        prepare_session(conn, "10s", TEMP_BUFFERS)
         _begin(conn)
         helpers = _helpers(conn, aria_loaded, 3, "10s")
         try:

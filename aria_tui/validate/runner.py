@@ -27,7 +27,7 @@ from aria_tui.pg import locks
 from aria_tui.pg.catalog import Table, exact_row_count
 from aria_tui.pg.connect import Target
 from aria_tui.pg.rows import one
-from aria_tui.pg.session import DEFAULT_TIME_ZONE, pin_time_zone
+from aria_tui.pg.session import DEFAULT_TIME_ZONE, prepare_session
 from aria_tui.selection import Selection, manifest_block
 from aria_tui.status import CheckStatus, ScanStatus
 from aria_tui.validate import checks
@@ -59,6 +59,7 @@ EventCallback = Callable[[ValidateEvent], None]
 MAX_WORKERS = 4
 CancelSignal = Callable[[], bool] | threading.Event | None
 DEFAULT_LOCK_TIMEOUT = locks.DEFAULT_LOCK_TIMEOUT
+TEMP_BUFFERS = "128MB"  # each connection stages the export files it checks
 
 
 def validate(
@@ -108,7 +109,7 @@ def validate(
     check_cancel = _canceller(cancel)
     emit = _serialised(on_event)
     with target.connect() as conn:
-        _prepare_session(conn, lock_timeout, time_zone)
+        prepare_session(conn, lock_timeout, TEMP_BUFFERS, time_zone)
         # the value sample only feeds the scan's type warnings; validation casts every value
         inventory = scan_export(
             folder, conn, profile, target_display=target.display, sample_values=False
@@ -174,25 +175,6 @@ def _loaded_despite_manifest(
     return out
 
 
-def _prepare_session(
-    conn: psycopg.Connection, lock_timeout: str, time_zone: str = DEFAULT_TIME_ZONE
-) -> None:
-    # staged files live in temporary tables: let them stay in memory (a session setting that
-    # only takes before the first temporary table, and only if committed)
-    conn.execute("SET temp_buffers = '128MB'")
-    # zoneless timestamps into timestamptz are read in the zone the load used, not PGTZ's
-    pin_time_zone(conn, time_zone)
-    try:  # never wait forever for a table another session holds
-        conn.execute("SELECT set_config('lock_timeout', %s, false)", (lock_timeout,))
-    except psycopg.Error:
-        conn.rollback()
-        raise AriaError(
-            f"The lock timeout {lock_timeout!r} is not a PostgreSQL duration (e.g. '10s', "
-            "'500ms', '2min')."
-        ) from None
-    conn.commit()
-
-
 def _begin(conn: psycopg.Connection, snapshot: str | None = None) -> None:
     """One consistent picture of the target for every check, on every connection."""
     conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
@@ -227,7 +209,7 @@ def _helpers(
         for _ in range(count - 1):
             helper = target.connect()
             helpers.append(helper)
-            _prepare_session(helper, lock_timeout, time_zone)
+            prepare_session(helper, lock_timeout, TEMP_BUFFERS, time_zone)
             _begin(helper, snapshot)
     except (psycopg.Error, AriaError):
         for helper in helpers:  # too few connection slots: fewer workers is still correct
