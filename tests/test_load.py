@@ -13,7 +13,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from test_load_helpers import query, sql
+from loadkit import query, sql
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_EXPORT = ROOT / "sample_export"

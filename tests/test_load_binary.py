@@ -11,7 +11,7 @@ import csv
 
 import psycopg
 import pytest
-from test_load_helpers import assert_counts_add_up, load, plan_for, query, sql, write
+from loadkit import assert_counts_add_up, load, plan_for, query, sql, write
 
 import aria_tui.load.binary as binary
 from aria_tui.load import run_plan

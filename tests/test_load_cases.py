@@ -10,7 +10,7 @@ import threading
 import time
 
 import pytest
-from test_load_helpers import assert_counts_add_up, load, plan_for, query, sql, write
+from loadkit import assert_counts_add_up, load, plan_for, query, sql, write
 
 from aria_tui.load import Log, TableProgress, TableStarted
 

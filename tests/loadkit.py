@@ -1,4 +1,5 @@
-"""Helpers shared by the load tests: small hand-made exports, scans and runs on a real target."""
+"""Helpers shared by the load tests (a module of helpers, not tests): small hand-made exports,
+scans and runs on a real target."""
 
 from __future__ import annotations
 
