@@ -12,7 +12,6 @@ returns None and everything works as before.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Callable, Iterable
@@ -36,8 +35,6 @@ CHANGED = ManifestState.CHANGED
 UNLISTED = ManifestState.UNLISTED
 
 CSV_SUFFIXES = (".csv.gz", ".csv")  # longest first: `x.csv.gz` must not read as stem `x.csv`
-
-_HASH_CHUNK = 1 << 20
 
 
 # --------------------------------------------------------------------------------------------
@@ -555,21 +552,14 @@ def _count(path: Path, count_records: Callable[[Path], int] | None) -> int | Non
 
 
 def sha256_file(path: Path, progress: HashProgress | None = None) -> tuple[str, int]:
-    """sha256 and size of a file, read in 1 MiB chunks: memory stays flat whatever its size."""
-    digest = hashlib.sha256()
-    done = 0
-    buf = bytearray(_HASH_CHUNK)
-    view = memoryview(buf)
+    """sha256 and size of a file (csvio's), a read error said as one sentence."""
+    from aria_tui.csvio.files import sha256_file as sha256_of
+
     try:
-        with open(path, "rb", buffering=0) as fh:
-            while n := fh.readinto(buf):
-                digest.update(view[:n])
-                done += n
-                if progress is not None:
-                    progress(path.name, done)
+        digest = sha256_of(path, progress)
     except OSError as exc:
         raise ExportError(f"Cannot read {path}: {_os_reason(exc)}.") from None
-    return digest.hexdigest(), done
+    return digest.hexdigest(), digest.bytes
 
 
 def _name_of(file: FileLike) -> str:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -121,3 +123,40 @@ def skip(stream: BinaryIO, n: int) -> None:
         if not chunk:
             return
         n -= len(chunk)
+
+
+class Sha256:
+    """sha256 and size of the bytes fed to it: a file's identity in the manifest, the load's
+    commit records and the validation report (fed while the file streams to the server, or by
+    `sha256_file`)."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self._h = hashlib.sha256()
+        self.bytes = 0
+
+    def update(self, data: bytes | memoryview, /) -> None:
+        self._h.update(data)
+        self.bytes += len(data)
+
+    def hexdigest(self) -> str:
+        return self._h.hexdigest()
+
+
+HASH_CHUNK = 1 << 20
+
+
+def sha256_file(path: Path, progress: Callable[[str, int], None] | None = None) -> Sha256:
+    """The file as it is on disk (a .csv.gz compressed), read in 1 MiB chunks: memory stays flat
+    whatever its size. `progress(name, bytes so far)` after each chunk. Raises OSError."""
+    digest = Sha256()
+    buf = bytearray(HASH_CHUNK)
+    view = memoryview(buf)
+    with open(path, "rb", buffering=0) as fh:
+        while n := fh.readinto(buf):
+            digest.update(view[:n])
+            if progress is not None:
+                progress(path.name, digest.bytes)
+    return digest

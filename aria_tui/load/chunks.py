@@ -10,14 +10,13 @@ while the scan's succeed.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from aria_tui.csvio import Header, _blocks
-from aria_tui.csvio.files import is_gzip, open_bytes
+from aria_tui.csvio.files import Sha256, is_gzip, open_bytes
 
 READ_BYTES = 1 << 20  # raw passthrough paths send ~1 MB writes
 
@@ -30,17 +29,8 @@ class Hasher(Protocol):
 
 
 def new_hash() -> Hasher:
-    """The journal's file checksum (sha256: OpenSSL makes it faster than blake2b here)."""
-    return hashlib.sha256()
-
-
-def file_digest(path: Path) -> str:
-    """sha256 of the file as it is on disk (compressed bytes for .csv.gz)."""
-    h = new_hash()
-    with open(path, "rb") as fh:
-        while block := fh.read(READ_BYTES * 4):
-            h.update(block)
-    return h.hexdigest()
+    """The commit record's file checksum (sha256: OpenSSL makes it faster than blake2b here)."""
+    return Sha256()
 
 
 class _Hashed:

@@ -114,7 +114,7 @@ def render(
     default_policy: str,
 ) -> str:
     """The plan file's text: every table of `plan` in load order with every decision."""
-    from aria_tui.load.chunks import file_digest
+    from aria_tui.csvio.files import sha256_file
 
     w = _Writer()
     w.comment(
@@ -150,7 +150,7 @@ def render(
         )
         w.key("target", tp.target)
         w.key("file", tp.scan.file.name)
-        w.key("sha256", file_digest(Path(tp.file)), "the file as planned: a changed file refuses the plan")
+        w.key("sha256", sha256_file(Path(tp.file)).hexdigest(), "the file as planned: a changed file refuses the plan")
         rows = target_rows.get(tp.target, 0)
         w.key(
             "target_rows",
@@ -259,7 +259,7 @@ def refusal(
     cp: CutoverPlan, plan: LoadPlan, rows_now: dict[str, int], committed: set[str]
 ) -> str | None:
     """One sentence naming what no longer fits the plan, or None."""
-    from aria_tui.load.chunks import file_digest
+    from aria_tui.csvio.files import sha256_file
 
     by_target = {tp.target: tp for tp in plan.tables}
     for pt in cp.tables:
@@ -270,7 +270,7 @@ def refusal(
             return f"The plan no longer fits: {pt.target} ({pt.file}) cannot be loaded now{why}."
         if tp.scan.file.name != pt.file:
             return f"The plan no longer fits: {pt.target} now loads from {tp.scan.file.name}, not {pt.file}."
-        if file_digest(Path(tp.file)) != pt.sha256:
+        if sha256_file(Path(tp.file)).hexdigest() != pt.sha256:
             return f"The plan no longer fits: {pt.file} has changed since it was planned (another checksum)."
         if tuple(tp.columns) != pt.columns:
             gone = [c for c, t in pt.columns if (c, t) not in tp.columns]

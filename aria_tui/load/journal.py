@@ -44,10 +44,10 @@ class FileIdentity:
 
 
 def identity(path: Path, sha256: str | None = None) -> FileIdentity:
-    from aria_tui.load.chunks import file_digest
+    from aria_tui.csvio.files import sha256_file
 
     st = os.stat(path)
-    return FileIdentity(st.st_size, st.st_mtime_ns, sha256 or file_digest(path))
+    return FileIdentity(st.st_size, st.st_mtime_ns, sha256 or sha256_file(path).hexdigest())
 
 
 def fingerprint(tp: m.TablePlan) -> str:

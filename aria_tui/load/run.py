@@ -44,6 +44,7 @@ import psycopg
 from psycopg import sql
 
 from aria_tui import csvio
+from aria_tui.csvio.files import sha256_file
 from aria_tui.errors import AriaError, ExportError, first_line
 from aria_tui.load import conflicts as conflicts_mod
 from aria_tui.load import indexes as indexes_mod
@@ -51,7 +52,7 @@ from aria_tui.load import journal as journal_mod
 from aria_tui.load import model as m
 from aria_tui.load import parallel
 from aria_tui.load.binary import Encoding, Sink, load_direct, load_staged
-from aria_tui.load.chunks import Hasher, file_digest, new_hash
+from aria_tui.load.chunks import Hasher, new_hash
 from aria_tui.load.encoders import Unencodable
 from aria_tui.load.events import Emitter, EventCallback, RunFinished, TableFinished, TableStarted
 from aria_tui.load.fastpath import CancelledLoad, EndMarker, copy_into_target, stream_file
@@ -838,7 +839,7 @@ class _Runner:
             hasher = self._staging(work, path, hasher, group_members, swallowers, records)
         if deferred:
             self._rebuild(work, deferred, before == 0)
-        work.sha256 = hasher.hexdigest() if hasher is not None else file_digest(path)
+        work.sha256 = (hasher if hasher is not None else sha256_file(path)).hexdigest()
         if self.cancel is not None and self.cancel.is_set():
             raise CancelledLoad()  # a cancel that reached no running statement: never commit
         if not self.dry_run:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 from psycopg import sql
 
+from aria_tui.csvio.files import Sha256, sha256_file
 from aria_tui.csvio.header import unreadable
 from aria_tui.errors import AriaError, Cancelled
 from aria_tui.pg import locks
@@ -364,7 +365,7 @@ def _validate_table(
         on_event(ValidateEvent(name, index, total, check, f"{check} of {ts.file.name}"))
 
     lay = st.layout(table, tuple(ts.header.columns), ts.diff.mapping)
-    digest = None if ts.file.compressed else st.FileDigest()
+    digest = None if ts.file.compressed else Sha256()
     conn.execute("SAVEPOINT aria_table")
     try:
         step("staging")
@@ -373,7 +374,7 @@ def _validate_table(
                 conn, ts.file.path, lay, check_cancel=check_cancel, digest=digest
             )
             if digest is None:  # the bytes sent were decompressed: hash the file as it is
-                digest = st.file_digest(ts.file.path)
+                digest = sha256_file(ts.file.path)
         except Cancelled:
             raise
         except psycopg.Error as exc:

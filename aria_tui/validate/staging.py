@@ -18,7 +18,6 @@ happens in SQL. Temporary tables per file:
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ import psycopg
 from psycopg import sql
 
 from aria_tui import csvio
+from aria_tui.csvio.files import Sha256
 from aria_tui.pg.catalog import Column, Table
 
 RAW = "_aria_raw"
@@ -45,33 +45,6 @@ CHUNK = 1 << 20
 
 # types whose input function accepts any text: no need to ask pg_input_is_valid
 _ANY_TEXT = {"text", "character varying"}
-
-
-class FileDigest:
-    """sha256 and size of the bytes sent to the server: the file's identity in the report."""
-
-    def __init__(self) -> None:
-        self.reset()
-
-    def reset(self) -> None:
-        self._h = hashlib.sha256()
-        self.bytes = 0
-
-    def update(self, chunk: bytes) -> None:
-        self._h.update(chunk)
-        self.bytes += len(chunk)
-
-    def hexdigest(self) -> str:
-        return self._h.hexdigest()
-
-
-def file_digest(path: Path) -> FileDigest:
-    """The digest of a file as it is on disk (a .csv.gz is hashed compressed)."""
-    d = FileDigest()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(CHUNK):
-            d.update(chunk)
-    return d
 
 
 @dataclass(frozen=True)
@@ -184,7 +157,7 @@ def stage(
     lay: Layout,
     *,
     check_cancel: Callable[[], None] | None = None,
-    digest: FileDigest | None = None,
+    digest: Sha256 | None = None,
 ) -> tuple[int, str]:
     """Build `_aria_cast` from the file; returns (records the server's COPY read, the staged
     table still holding the text of `lay.text_vectors`).
@@ -223,7 +196,7 @@ def _copy(
     *,
     typed: bool,
     check_cancel: Callable[[], None] | None,
-    digest: FileDigest | None = None,
+    digest: Sha256 | None = None,
 ) -> int:
     """COPY the file byte for byte into temporary table `name`: one column per CSV column, of
     the target column's type (`typed`) or text, after `_aria_rec`, the record number."""
