@@ -9,7 +9,7 @@ import os
 import stat
 from pathlib import Path
 
-from test_load_helpers import assert_counts_add_up, load, query, sql, write
+from loadkit import assert_counts_add_up, load, query, sql, write
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_EXPORT = ROOT / "sample_export"

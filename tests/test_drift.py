@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from test_load_helpers import query, sql, write
+from loadkit import query, sql, write
 
 DRIFT_DDL = (
     "CREATE SCHEMA app",

@@ -7,8 +7,8 @@ import os
 import stat
 import tomllib
 
+from loadkit import query, sql, write
 from test_drift import CSV, DECIDE, DRIFT_DDL, _events
-from test_load_helpers import query, sql, write
 
 
 def _plan(cli, db, folder, out, *extra):
