@@ -4,6 +4,10 @@ Each fails with the tool's own output."""
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
+import inspect
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -51,3 +55,61 @@ def test_the_core_never_loads_textual() -> None:
     done = _run("-c", code)
     assert done.returncode == 0, done.stdout + done.stderr
     assert int(done.stdout.split()[0]) > 50  # the walk found the package
+
+
+def _documented() -> list[tuple[str, str, list[str] | None]]:
+    """(module, dotted name, parameters or None) of every entry of docs/CORE_API.md: a line
+    `- `name(a, b=..., *, c)`` under a heading `### `aria_tui.module``."""
+    heading = re.compile(r"^#+ `(aria_tui(?:\.\w+)*)`")
+    entry = re.compile(r"^- `([A-Za-z_][\w.]*)(\((.*?)\))?")
+    module: str | None = None
+    out: list[tuple[str, str, list[str] | None]] = []
+    for line in (ROOT / "docs" / "CORE_API.md").read_text(encoding="utf-8").splitlines():
+        if line.startswith("#"):
+            m = heading.match(line)
+            module = m.group(1) if m else None
+        elif module is not None and (m := entry.match(line)):
+            params = None
+            if m.group(2) is not None:
+                params = [
+                    re.split(r"[=:]", p)[0].strip()
+                    for p in m.group(3).split(",")
+                    if p.strip() and p.strip() not in ("*", "/", "...")
+                ]
+            out.append((module, m.group(1), params))
+    return out
+
+
+def test_core_api_names_only_what_exists() -> None:
+    """docs/CORE_API.md cannot drift from the code: every module, name, attribute and parameter
+    it lists exists (dataclass fields and properties included)."""
+    entries = _documented()
+    assert len(entries) > 40, "the reference lists too little: is its format still parsed?"
+    wrong = []
+    for module, dotted, params in entries:
+        obj: object = importlib.import_module(module)
+        for part in dotted.split("."):
+            fields = {f.name for f in dataclasses.fields(obj)} if _is_dataclass_type(obj) else ()
+            if part in fields:
+                obj = None  # a field: nothing further to check
+                break
+            if not hasattr(obj, part):
+                wrong.append(f"{module}: {dotted} (no {part})")
+                obj = None
+                break
+            obj = getattr(obj, part)
+        if obj is None or params is None:
+            continue
+        try:
+            signature = inspect.signature(obj)
+        except (TypeError, ValueError):
+            wrong.append(f"{module}: {dotted} is not callable")
+            continue
+        missing = [p for p in params if p not in signature.parameters]
+        if missing:
+            wrong.append(f"{module}: {dotted} has no parameter {', '.join(missing)}")
+    assert not wrong, "docs/CORE_API.md names what the code lacks:\n" + "\n".join(wrong)
+
+
+def _is_dataclass_type(obj: object) -> bool:
+    return isinstance(obj, type) and dataclasses.is_dataclass(obj)
