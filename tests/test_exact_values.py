@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 
 import pytest
-from test_load_helpers import assert_counts_add_up, load, query, sql, write
+from loadkit import assert_counts_add_up, load, query, sql, write
 
 
 def _rejects(path: str | None) -> dict[int, str]:

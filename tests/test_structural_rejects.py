@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 
 import pytest
-from test_load_helpers import assert_counts_add_up, load, plan_for, query, sql
+from loadkit import assert_counts_add_up, load, plan_for, query, sql
 
 from aria_tui import csvio
 from aria_tui.csvio import _blocks, native

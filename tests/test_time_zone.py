@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_load_helpers import load, query, sql, write
+from loadkit import load, query, sql, write
 
 from aria_tui.scan import scan
 
