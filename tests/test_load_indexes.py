@@ -13,7 +13,7 @@ from pathlib import Path
 
 import psycopg
 from cpu import needs_vector_math
-from test_load_helpers import load, query, sql, write
+from loadkit import load, query, sql, write
 
 from aria_tui.load.events import TableProgress
 

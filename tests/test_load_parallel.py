@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_load_helpers import plan_for, query, sql, write
+from loadkit import plan_for, query, sql, write
 
 from aria_tui.load import TableFinished, TableStarted, run_plan
 from aria_tui.load.parallel import levels
