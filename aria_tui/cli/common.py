@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from aria_tui.errors import AriaError, first_line
+from aria_tui.pg.locks import DEFAULT_LOCK_TIMEOUT
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -47,6 +48,22 @@ def add_accept_changed_arg(parser: argparse.ArgumentParser, verb: str) -> None:
         help=f"{verb} these files although they differ from the export's manifest.json (changed "
         "or unlisted); file names, stems or schema.table, or 'all'. Only a file blocked by the "
         "manifest alone can be accepted; it does not select the file",
+    )
+
+
+def add_session_args(parser: argparse.ArgumentParser) -> None:
+    """The server-session settings that load and validate must share to agree on the data."""
+    parser.add_argument(
+        "--lock-timeout",
+        default=DEFAULT_LOCK_TIMEOUT,
+        help="how long to wait for a table another session has locked (a PostgreSQL duration)",
+    )
+    parser.add_argument(
+        "--time-zone",
+        default="UTC",
+        metavar="ZONE",
+        help="the time zone a timestamp without one is read in, for timestamptz columns "
+        "(default UTC, whatever PGTZ says; load and validate must agree)",
     )
 
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from aria_tui.cli.common import (
     add_accept_changed_arg,
     add_selection_args,
+    add_session_args,
     add_target_args,
     emit_json,
     split_list,
@@ -33,7 +34,6 @@ from aria_tui.load import (
 from aria_tui.load.events import Event
 from aria_tui.load.plan import manifest_overrides, with_policy
 from aria_tui.pg.connect import Target
-from aria_tui.pg.locks import DEFAULT_LOCK_TIMEOUT
 from aria_tui.selection import Selection
 from aria_tui.session import Session
 from aria_tui.timing import mark
@@ -73,18 +73,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="load up to N tables side by side, parents before children (default: the machine's "
         "cores, capped by the target's free connections; 1 = one table at a time)",
     )
-    parser.add_argument(
-        "--lock-timeout",
-        default=DEFAULT_LOCK_TIMEOUT,
-        help="how long to wait for a table another session has locked (a PostgreSQL duration)",
-    )
-    parser.add_argument(
-        "--time-zone",
-        default="UTC",
-        metavar="ZONE",
-        help="the time zone a timestamp without one is read in, for timestamptz columns "
-        "(default UTC, whatever PGTZ says; load and validate must agree)",
-    )
+    add_session_args(parser)
     add_decision_args(parser)
     parser.add_argument(
         "--plan",
@@ -177,22 +166,31 @@ def finish_plan(
     return plan
 
 
-def run(args: argparse.Namespace) -> int:
-    mark("load: arguments parsed")
-    # a bad folder or profile fails here, before any server starts
+def open_for_load(args: argparse.Namespace) -> tuple[Session, Selection]:
+    """The session and selection `load` and `plan` start from, bootstrapped first when asked.
+
+    The bootstrap runs before the scan, which reads the catalog itself.
+    """
     session = Session(Path(args.export_dir), args.dsn, args.profile)
-    folder = session.export_dir
-    cp = read_plan_file(args, folder)  # its tables are the selection unless --tables names some
     selection = Selection.of(
         split_list(args.tables), split_list(args.priority), split_list(args.accept_changed)
     )
     if args.bootstrap:
-        result = session.bootstrap()  # before the scan, which reads the catalog itself
+        result = session.bootstrap()
         if result is not None and not args.json:
             print(
                 f"Bootstrapped {result.profile}: {len(result.created)} tables created.",
                 file=sys.stderr,
             )
+    return session, selection
+
+
+def run(args: argparse.Namespace) -> int:
+    mark("load: arguments parsed")
+    # a bad folder or profile fails here, before any server starts
+    session, selection = open_for_load(args)
+    folder = session.export_dir
+    cp = read_plan_file(args, folder)  # its tables are the selection unless --tables names some
     inventory, applied = apply_decisions(session.scan(for_load=selection), args, cp)
     plan = session.plan(selection, inventory)
     if not plan.tables and not plan.skipped:

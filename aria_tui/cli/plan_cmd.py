@@ -18,14 +18,11 @@ from aria_tui.cli.common import (
     add_selection_args,
     add_target_args,
     emit_json,
-    split_list,
 )
-from aria_tui.cli.load_cmd import add_decision_args, apply_decisions, finish_plan
+from aria_tui.cli.load_cmd import add_decision_args, apply_decisions, finish_plan, open_for_load
 from aria_tui.errors import EXIT_FAILED, EXIT_OK, AriaError
 from aria_tui.load import cutover
 from aria_tui.load import decisions as dec
-from aria_tui.selection import Selection
-from aria_tui.session import Session
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -46,18 +43,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    session = Session(Path(args.export_dir), args.dsn, args.profile)
+    session, selection = open_for_load(args)
     folder = session.export_dir
-    selection = Selection.of(
-        split_list(args.tables), split_list(args.priority), split_list(args.accept_changed)
-    )
-    if args.bootstrap:
-        result = session.bootstrap()  # before the scan, which reads the catalog itself
-        if result is not None and not args.json:
-            print(
-                f"Bootstrapped {result.profile}: {len(result.created)} tables created.",
-                file=sys.stderr,
-            )
     inventory, applied = apply_decisions(session.scan(for_load=selection), args)
     plan = session.plan(selection, inventory)
     if not plan.tables and not plan.skipped:

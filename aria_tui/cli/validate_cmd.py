@@ -13,6 +13,7 @@ from aria_tui.cli.common import (
     TransientProgress,
     add_accept_changed_arg,
     add_selection_args,
+    add_session_args,
     add_target_args,
     emit_json,
     split_list,
@@ -23,7 +24,6 @@ from aria_tui.selection import Selection
 from aria_tui.session import Session
 from aria_tui.validate import CHECK_NAMES, ValidateEvent, Validation
 from aria_tui.validate.report import STATUS_TEXT, check_dir
-from aria_tui.validate.runner import DEFAULT_LOCK_TIMEOUT
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -52,18 +52,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="judge the cutover by a plan written by `aria-tui plan`: its tables, its renames "
         "and drops (a dropped column is not compared), its added and widened columns",
     )
-    parser.add_argument(
-        "--lock-timeout",
-        default=DEFAULT_LOCK_TIMEOUT,
-        help="how long to wait for a table another session has locked (a PostgreSQL duration)",
-    )
-    parser.add_argument(
-        "--time-zone",
-        default="UTC",
-        metavar="ZONE",
-        help="the time zone a timestamp without one is read in, for timestamptz columns "
-        "(default UTC, whatever PGTZ says; load and validate must agree)",
-    )
+    add_session_args(parser)
 
 
 def run(args: argparse.Namespace) -> int:
