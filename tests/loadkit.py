@@ -3,11 +3,13 @@ scans and runs on a real target."""
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from pathlib import Path
 
 import psycopg
 
+from aria_tui import manifest as m
 from aria_tui.load import RunResult, make_plan, run_plan
 from aria_tui.pg.connect import Target
 from aria_tui.scan import scan
@@ -74,3 +76,20 @@ def assert_counts_add_up(result: RunResult) -> None:
             assert t.inserted == t.duplicates == t.rejected == 0, t
             done = t.previously_inserted + t.previously_duplicates + t.previously_rejected
             assert t.csv_rows == done, t
+
+
+def manifest_entry(name: str, text: str) -> m.ManifestTable:
+    """The manifest's entry for a file `name` holding `text` (one header line, one record a line,
+    every column of source type text), as `aria-tui export` would write it."""
+    data = text.encode()
+    schema, table = m.stem_of(name).split(".", 1)
+    header = text.splitlines()[0].split(",")
+    return m.ManifestTable(
+        file=name,
+        schema=schema,
+        table=table,
+        records=text.count("\n") - 1,
+        bytes=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        columns=tuple(m.ManifestColumn(c, "text", False) for c in header),
+    )

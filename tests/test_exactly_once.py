@@ -9,22 +9,12 @@ import shutil
 
 import psycopg
 import pytest
+from loadkit import query
+from loadkit import sql as run_sql
 
 from aria_tui import paths
 from aria_tui.pg import commits
 from aria_tui.pg.connect import Target
-
-
-def run_sql(db: Target, *statements: str) -> None:
-    with psycopg.connect(db.conninfo, autocommit=True) as conn:
-        for s in statements:
-            conn.execute(s)
-
-
-def query(db: Target, statement: str) -> list[tuple]:
-    with psycopg.connect(db.conninfo, autocommit=True) as conn:
-        return conn.execute(statement).fetchall()
-
 
 SERIAL_AND_NULLABLE = (
     "CREATE TABLE public.ev (id serial PRIMARY KEY, body text NOT NULL)",

@@ -12,22 +12,12 @@ import csv
 import json
 from pathlib import Path
 
-import psycopg
 import pytest
 from hostile import CASES, Case, case
+from loadkit import query
+from loadkit import sql as run_sql
 
 from aria_tui.pg.connect import Target
-
-
-def run_sql(db: Target, *statements: str) -> None:
-    with psycopg.connect(db.conninfo, autocommit=True) as conn:
-        for s in statements:
-            conn.execute(s)
-
-
-def query(db: Target, statement: str) -> list[tuple]:
-    with psycopg.connect(db.conninfo, autocommit=True) as conn:
-        return conn.execute(statement).fetchall()
 
 
 def count(db: Target, target: str) -> int:

@@ -7,11 +7,11 @@ folder without its manifest.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import pytest
 from conftest import connect_with
+from loadkit import manifest_entry
 
 from aria_tui import manifest as m
 from aria_tui.errors import AriaError
@@ -59,27 +59,12 @@ def conn(empty_db):
         yield c
 
 
-def _entry(name: str, text: str) -> m.ManifestTable:
-    data = text.encode()
-    schema, table = m.stem_of(name).split(".", 1)
-    header = text.splitlines()[0].split(",")
-    return m.ManifestTable(
-        file=name,
-        schema=schema,
-        table=table,
-        records=text.count("\n") - 1,
-        bytes=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
-        columns=tuple(m.ManifestColumn(c, "text", False) for c in header),
-    )
-
-
 @pytest.fixture
 def folder(tmp_path: Path) -> Path:
     entries = []
     for name, (written, now, _) in FILES.items():
         (tmp_path / name).write_text(written, encoding="utf-8")
-        entries.append(_entry(name, written))
+        entries.append(manifest_entry(name, written))
         (tmp_path / name).write_text(now, encoding="utf-8")
     (tmp_path / UNLISTED[0]).write_text(UNLISTED[1], encoding="utf-8")
     m.write_manifest(tmp_path, _manifest(*entries))

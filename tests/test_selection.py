@@ -3,7 +3,6 @@ Session, the same rule for `scan`, `load`, `validate` and the wizard. Against a 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import subprocess
 import sys
@@ -11,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import connect_with
+from loadkit import manifest_entry
 
 from aria_tui import manifest as m
 from aria_tui.selection import Selection
@@ -37,20 +37,6 @@ def db(empty_db):
     return empty_db
 
 
-def _entry(name: str, text: str) -> m.ManifestTable:
-    data = text.encode()
-    schema, table = m.stem_of(name).split(".", 1)
-    return m.ManifestTable(
-        file=name,
-        schema=schema,
-        table=table,
-        records=text.count("\n") - 1,
-        bytes=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
-        columns=tuple(m.ManifestColumn(c, "text", False) for c in text.splitlines()[0].split(",")),
-    )
-
-
 @pytest.fixture
 def exported(tmp_path: Path) -> Path:
     """An export whose manifest lists app.items and app.notes; app.notes.csv was lost."""
@@ -60,7 +46,7 @@ def exported(tmp_path: Path) -> Path:
     folder.mkdir()
     (folder / "app.items.csv").write_text(ITEMS, encoding="utf-8")
     m.write_manifest(
-        folder, _manifest(_entry("app.items.csv", ITEMS), _entry("app.notes.csv", NOTES))
+        folder, _manifest(manifest_entry("app.items.csv", ITEMS), manifest_entry("app.notes.csv", NOTES))
     )
     return folder
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from loadkit import sql as run_sql
 from psycopg import sql
 
 
@@ -27,12 +28,6 @@ def export(tmp_path: Path, files: dict[str, str]) -> Path:
 def ddl(db, text: str) -> None:
     with psycopg.connect(db.conninfo, autocommit=True) as conn:
         conn.execute(text)
-
-
-def run_sql(db, *statements: str) -> None:
-    with psycopg.connect(db.conninfo, autocommit=True) as conn:
-        for s in statements:
-            conn.execute(s)
 
 
 def copy_in(db, folder: Path, *tables: str) -> None:
