@@ -67,6 +67,7 @@ def commit_record(
     mtime_ns: int | None,
     csv_rows: int,
     inserted: int,
+    duplicates: int,
     rejected: int,
     reject_file: str | None,
     path: str | None,
@@ -75,7 +76,6 @@ def commit_record(
     first_record: int = 1,
     rows_before: int | None = None,
     decided: str | None = None,
-    duplicates: int | None = None,
 ) -> commits.Commit:
     """The record of a whole file (chunk 0, every byte) or of one chunk of it."""
     start, end = byte_range if byte_range is not None else (0, size)
@@ -93,7 +93,7 @@ def commit_record(
         file_mtime_ns=mtime_ns,
         csv_rows=csv_rows,
         inserted=inserted,
-        duplicates=csv_rows - inserted - rejected if duplicates is None else duplicates,
+        duplicates=duplicates,
         rejected=rejected,
         reject_file=reject_file,
         load_path=path,
