@@ -388,12 +388,12 @@ def test_values_skipped_on_the_client_are_ones_the_server_accepts(conn):
     import polars as pl
 
     from aria_tui.pg.catalog import Column
-    from aria_tui.scan.diff import _surely_valid
+    from aria_tui.scan.canonical import surely_valid
 
     for typ, values in TRICKY.items():
         typ = typ.strip()  # a trailing space keeps a second list of values for one type
         col = Column("c", typ, typ, 0, False, None, None, False, None, 1)
-        expr = _surely_valid("c", col)
+        expr = surely_valid("c", col)
         assert expr is not None, typ
         surely = pl.DataFrame({"c": values}).select(expr).to_series().to_list()
         for value, sure in zip(values, surely, strict=True):

@@ -9,7 +9,7 @@ from conftest import connect_with
 import aria_tui.csvio as csvio
 from aria_tui.csvio import _blocks, records
 from aria_tui.scan import scan
-from aria_tui.scan.diff import SAMPLED_NOTE
+from aria_tui.scan.sample import SAMPLED_NOTE
 
 DDL = """
 CREATE TABLE items (

@@ -27,10 +27,13 @@ from aria_tui.csvio import CsvProblem, ExportFile, Header
 from aria_tui.errors import AriaError, first_line
 from aria_tui.pg.catalog import Catalog, read_catalog
 from aria_tui.profiles import Profile, TableEntry
-from aria_tui.scan.diff import FileSample, align, check_samples, judge, sample_file
+from aria_tui.scan.alignment import align
 from aria_tui.scan.inventory import classify, default_selected
 from aria_tui.scan.matching import TargetMatch, match_target
 from aria_tui.scan.model import NO_TARGET, Diff, Inventory, ScanProgress, TableScan
+from aria_tui.scan.sample import FileSample, sample_file
+from aria_tui.scan.server_check import check_samples
+from aria_tui.scan.verdict import judge
 from aria_tui.status import IMPORTANT, Blocker, BlockerKind, ManifestState
 
 ProgressCallback = Callable[[ScanProgress], None]

@@ -1,0 +1,163 @@
+"""Step four of a file's schema diff: keep the likely renames whose values fit as proposals (only
+profile renames and exact case folds are applied by themselves: a similar name is a guess the
+operator must accept) and give the verdict, with every blocker as data."""
+
+from __future__ import annotations
+
+from aria_tui.pg.catalog import Column, Table
+from aria_tui.scan.model import (
+    BLOCKED,
+    BY_DEFAULT,
+    BY_NONE,
+    BY_NULL,
+    DRIFT,
+    MATCH,
+    Diff,
+    ExtraColumn,
+    MissingColumn,
+    TypeIssue,
+)
+from aria_tui.scan.sample import ISSUES_PER_COLUMN, BadValue, FileSample
+from aria_tui.status import Blocker, BlockerKind, sentence_of
+
+
+def judge(sample: FileSample, table: Table) -> Diff:
+    """The verdict for one file, once `check_samples` has asked the target about its values."""
+    al = sample.alignment
+    bad = _bad_values(sample)
+
+    # a similar name is proposed only if every sampled value fits the target column's type, and
+    # applied by itself only when it is the same name up to case: `duration_ms` -> `duration_s`
+    # or `is_active` -> `is_inactive` look alike and mean other things
+    fitting = [c for c in al.candidates if not bad.get(c.source)]
+    accepted = [c for c in fitting if c.why == "case"]
+    proposals = [c for c in fitting if c.why != "case"]
+    proposed = {p.source: p for p in proposals}
+    renames = list(al.renames) + accepted
+    mapping = dict(al.mapping)
+    for r in accepted:
+        mapping[r.source] = r.target
+    used = {t for t in mapping.values() if t is not None}
+
+    extras: list[ExtraColumn] = []
+    for name in al.extras:
+        if mapping.get(name) is not None:
+            continue
+        first = sample.extra_values.get(name)
+        extras.append(
+            ExtraColumn(
+                name=name,
+                all_empty=first is None,
+                first_value_line=first[0] if first else None,
+                first_value=first[1] if first else None,
+            )
+        )
+
+    missing = [
+        MissingColumn(c.name, _filled_by(c))
+        for c in table.columns
+        if c.name not in used and not c.generated
+    ]
+
+    issues: list[TypeIssue] = []
+    counts: dict[str, int] = {}
+    for source, target in mapping.items():
+        if target is None:
+            continue
+        col_bad = bad.get(source, [])
+        smp = sample.columns.get(source)
+        if smp is not None and smp.target.not_null and smp.null_line is not None:
+            col_bad = [
+                BadValue(smp.null_line, "", f"empty field (NULL) but {table.qualified}.{target} is NOT NULL"),
+                *col_bad,
+            ]
+        if col_bad:
+            col_bad.sort(key=lambda b: b.line)
+            counts[source] = len(col_bad)
+            issues += [TypeIssue(source, b.line, b.value, b.reason) for b in col_bad[:ISSUES_PER_COLUMN]]
+    issues.sort(key=lambda i: (i.line, i.column))
+
+    loaded = [t for t in (mapping[c] for c in mapping) if t is not None]
+    positions = [c.position for t in loaded if (c := table.column(t)) is not None]
+    reordered = positions != sorted(positions)
+
+    blockers: list[Blocker] = []
+    if sample.problem is not None:
+        blockers.append(Blocker(BlockerKind.CSV, sample.problem.sentence()))
+    for e in extras:
+        if not e.all_empty:
+            guess = proposed.get(e.name)
+            hint = (
+                f" (it may be {guess.target}: accept with --decide "
+                f"{table.qualified}.{e.name}=rename:{guess.target})"
+                if guess
+                else f" (decide: --decide {table.qualified}.{e.name}=add or =drop)"
+            )
+            blockers.append(
+                Blocker(
+                    BlockerKind.SCHEMA,
+                    f"Column {e.name} is not in {table.qualified} and holds data (line "
+                    f"{e.first_value_line}: {e.first_value!r}), which loading would lose{hint}",
+                )
+            )
+    for m in missing:
+        if m.filled_by == BY_NONE:
+            blockers.append(
+                Blocker(
+                    BlockerKind.SCHEMA,
+                    f"Target column {table.qualified}.{m.name} is NOT NULL without a default and "
+                    "the file has no such column",
+                )
+            )
+    if not loaded:
+        blockers.append(
+            Blocker(BlockerKind.SCHEMA, f"No column of the file matches a column of {table.qualified}")
+        )
+
+    # the columns' own verdict, whatever blocks the file: an operator's decision that lifts a
+    # blocker (the manifest override) loads it by this verdict
+    drift = extras or renames or missing or reordered or issues or al.generated
+    verdict = DRIFT if drift else MATCH
+    status = BLOCKED if blockers else verdict
+    reason = sentence_of(blockers)
+
+    notes = list(sample.notes) + [
+        f"{table.qualified}.{name} is computed by the target; the file's values are not loaded"
+        for name in al.generated
+    ]
+    for csv_name, smp in sample.columns.items():
+        if smp.zoneless is not None:
+            line, value = smp.zoneless
+            notes.append(
+                f"Column {csv_name} holds timestamps without a time zone (line {line}: "
+                f"{value!r}) for {table.qualified}.{smp.target.name} (timestamptz): the load reads "
+                "them in UTC, whatever the shell's PGTZ says (--time-zone to choose another)"
+            )
+
+    return Diff(
+        status=status,
+        matched=al.matched,
+        extra_columns=tuple(extras),
+        missing_columns=tuple(missing),
+        renames=tuple(renames),
+        type_issues=tuple(issues),
+        reason=reason,
+        mapping=tuple(mapping.items()),
+        reordered=reordered,
+        sampled_rows=sample.sampled_rows,
+        type_issue_counts=counts,
+        notes=tuple(notes),
+        proposals=tuple(proposals),
+        blockers=tuple(blockers),
+        verdict=verdict,
+    )
+
+
+def _filled_by(col: Column) -> str:
+    if col.has_default:
+        return BY_DEFAULT
+    return BY_NONE if col.not_null else BY_NULL
+
+
+def _bad_values(sample: FileSample) -> dict[str, list[BadValue]]:
+    return {source: list(smp.bad) for source, smp in sample.columns.items() if smp.bad}
