@@ -9,8 +9,8 @@ from pathlib import Path
 
 import psycopg
 
-from aria_tui import manifest as m
 from aria_tui.load import RunResult, make_plan, run_plan
+from aria_tui.manifest import format as m
 from aria_tui.pg.connect import Target
 from aria_tui.scan import scan
 

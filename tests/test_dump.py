@@ -20,7 +20,6 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from aria_tui import manifest as m
 from aria_tui.dump import (
     ExportPlanned,
     TableExported,
@@ -31,6 +30,8 @@ from aria_tui.dump import (
 from aria_tui.dump import run as run_mod
 from aria_tui.dump import writer as writer_mod
 from aria_tui.errors import ExportError
+from aria_tui.manifest import format as m
+from aria_tui.manifest.check import check_folder
 from aria_tui.pg.catalog import read_catalog
 
 MULTILINE = 'first line\nsecond "quoted", line\r\nthird, with a backslash \\ and a tab\there'
@@ -188,7 +189,7 @@ def test_round_trip_is_exact(source, templates, cli, tmp_path):
     sem_csv = (out / sem.file).read_bytes().decode("utf-8")  # keep the CRLF inside the field
     assert '""' in sem_csv and MULTILINE.replace('"', '""') in sem_csv
 
-    check = m.check_folder(out)
+    check = check_folder(out)
     assert check.ok and len(check.files) == len(counts)
 
     target = templates.fresh("aria_v4")
@@ -232,14 +233,14 @@ def test_gzip_export_hashes_what_is_stored(source, cli, tmp_path):
         assert (t.bytes, t.sha256) == (len(stored), hashlib.sha256(stored).hexdigest())
         raw = gzip.decompress(stored)
         assert (t.csv_bytes, t.csv_sha256) == (len(raw), hashlib.sha256(raw).hexdigest())
-    assert m.check_folder(out).ok
+    assert check_folder(out).ok
 
     # gunzipped on the target host: still verifiable
     for t in manifest.tables:
         path = out / t.file
         path.with_suffix("").write_bytes(gzip.decompress(path.read_bytes()))
         path.unlink()
-    check = m.check_folder(out)
+    check = check_folder(out)
     assert check.ok and {fc.file for fc in check.files} == {
         "aria_data.memories.csv",
         "aria_data.semantic_memories.csv",
@@ -257,7 +258,7 @@ def test_tampered_copy_is_caught(source, cli, tmp_path):
     (out / "aria_data.goals.csv").unlink()
     shutil.copy(out / "aria_data.memories.csv", out / "aria_data.memories_copy.csv")
 
-    check = m.check_folder(out, count_records=lambda p: 2)
+    check = check_folder(out, count_records=lambda p: 2)
     status = {fc.file: fc.status for fc in check.files}
     assert status["aria_data.thoughts.csv"] == "changed"
     assert status["aria_data.goals.csv"] == "missing"
@@ -307,7 +308,7 @@ def test_non_empty_folder_needs_force(source, cli, tmp_path):
     assert "old.table.csv" in err  # told that a stale CSV is in the folder
     assert (out / "notes.txt").read_text() == "keep me"
     assert not list(out.glob(".*.partial"))
-    check = m.check_folder(out)
+    check = check_folder(out)
     assert check.status_for("aria_data.memories") == "ok"
     assert check.status_for("old.table.csv") == "unlisted"
 
@@ -424,7 +425,7 @@ def test_snapshot_is_consistent_and_tables_cannot_vanish(source, tmp_path):
     assert got["aria_data.thoughts"] == before["aria_data.thoughts"]
     assert got["aria_engine.chat_messages"] == before["aria_engine.chat_messages"] == 2
     assert source_counts(source.conninfo)["aria_data.thoughts"] == before["aria_data.thoughts"] + 1
-    assert m.check_folder(out).ok
+    assert check_folder(out).ok
 
 
 def test_locked_table_times_out_with_a_sentence(source, cli, tmp_path):

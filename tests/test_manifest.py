@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from aria_tui import manifest as m
 from aria_tui.errors import ExportError
+from aria_tui.manifest import format as m
+from aria_tui.manifest.check import check_folder, sha256_file
 
 ROWS = 'id,body\n1,"multi\nline ""quoted"""\n2,plain\n3,\n'
 
@@ -59,7 +60,7 @@ def folder(tmp_path: Path) -> Path:
 def test_no_manifest_means_no_check(tmp_path: Path) -> None:
     (tmp_path / "x.csv").write_text(ROWS)
     assert m.read_manifest(tmp_path) is None
-    assert m.check_folder(tmp_path) is None
+    assert check_folder(tmp_path) is None
 
 
 def test_manifest_round_trips(folder: Path) -> None:
@@ -77,7 +78,7 @@ def test_manifest_round_trips(folder: Path) -> None:
 
 
 def test_untouched_folder_is_ok(folder: Path) -> None:
-    check = m.check_folder(folder)
+    check = check_folder(folder)
     assert check is not None and check.ok
     assert [(fc.file, fc.status) for fc in check.files] == [
         ("s.a.csv", "ok"),
@@ -97,7 +98,7 @@ def test_each_status(folder: Path) -> None:
     (folder / "s.c.csv").unlink()
     (folder / "s.extra.csv").write_text(ROWS)
 
-    check = m.check_folder(folder, count_records=lambda p: p.read_text().count("\n") - 2)
+    check = check_folder(folder, count_records=lambda p: p.read_text().count("\n") - 2)
     assert check is not None and not check.ok
     status = {fc.file: fc.status for fc in check.files}
     assert status == {
@@ -124,7 +125,7 @@ def test_files_from_discover_decide_what_is_unlisted(folder: Path) -> None:
 
     (folder / "s.extra.csv").write_text(ROWS)
     files = [ExportFile(folder / n) for n in ("s.a.csv", "s.b.csv", "s.c.csv")]
-    check = m.check_folder(folder, files)
+    check = check_folder(folder, files)
     assert check is not None and check.ok
     assert check.status_for(files[0]) == "ok"
 
@@ -140,17 +141,17 @@ def test_gzip_entry_verifies_stored_and_gunzipped_forms(tmp_path: Path) -> None:
         csv_sha256=hashlib.sha256(raw).hexdigest(),
     )
     m.write_manifest(tmp_path, _manifest(entry, compression="gzip"))
-    assert m.check_folder(tmp_path).ok
+    assert check_folder(tmp_path).ok
     assert m.stem_of("s.a.csv.gz") == "s.a"
 
     # the operator gunzipped it on the target host: still the exported data, still ok
     (tmp_path / "s.a.csv").write_bytes(raw)
     (tmp_path / "s.a.csv.gz").unlink()
-    check = m.check_folder(tmp_path)
+    check = check_folder(tmp_path)
     assert check.ok and check.status_for("s.a.csv") == "ok"
 
     (tmp_path / "s.a.csv").write_bytes(raw[:-3] + b"\n")
-    assert m.check_folder(tmp_path).status_for("s.a") == "changed"
+    assert check_folder(tmp_path).status_for("s.a") == "changed"
 
 
 @pytest.mark.parametrize(
@@ -173,7 +174,7 @@ def test_gzip_entry_verifies_stored_and_gunzipped_forms(tmp_path: Path) -> None:
 def test_a_damaged_manifest_is_an_error_not_a_pass(tmp_path: Path, text: str, words: str) -> None:
     (tmp_path / m.MANIFEST_NAME).write_text(text)
     with pytest.raises(ExportError) as exc:
-        m.check_folder(tmp_path)
+        check_folder(tmp_path)
     assert words in str(exc.value)
     assert exc.value.exit_code == 2
 
@@ -183,7 +184,7 @@ def test_sha256_file_streams(tmp_path: Path) -> None:
     data = b"x" * (3 * (1 << 20) + 17)
     path.write_bytes(data)
     seen: list[int] = []
-    digest, size = m.sha256_file(path, progress=lambda name, done: seen.append(done))
+    digest, size = sha256_file(path, progress=lambda name, done: seen.append(done))
     assert (digest, size) == (hashlib.sha256(data).hexdigest(), len(data))
     assert len(seen) == 4 and seen[-1] == len(data)
 
@@ -201,5 +202,5 @@ def test_manifest_is_private_and_atomic(folder: Path) -> None:
     finally:
         os.umask(old)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert m.check_folder(folder).ok
+    assert check_folder(folder).ok
     assert not list(folder.glob(".*partial"))

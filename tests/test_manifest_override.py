@@ -13,10 +13,10 @@ import pytest
 from conftest import connect_with
 from loadkit import manifest_entry
 
-from aria_tui import manifest as m
 from aria_tui.errors import AriaError
 from aria_tui.load import make_plan
 from aria_tui.load.plan import manifest_overrides
+from aria_tui.manifest import format as m
 from aria_tui.scan import scan
 from aria_tui.selection import accept_manifest, manifest_block, manifest_override
 from aria_tui.status import BlockerKind

@@ -405,14 +405,15 @@ def test_values_skipped_on_the_client_are_ones_the_server_accepts(conn):
 def test_manifest_verdicts_reach_the_inventory(tmp_path, conn):
     """The hook for issue 10: without manifest.json every `manifest` is None (tested above);
     with one, a changed or unlisted file is blocked and a missing one is a note."""
-    from aria_tui import manifest as mf
+    from aria_tui.manifest import format as mf
+    from aria_tui.manifest.check import sha256_file
 
     write(tmp_path, "items.csv", ITEMS_OK)
     write(tmp_path, "app.dup.csv", "id\n1\n")  # will change after the manifest is written
     write(tmp_path, "gone.csv", "id\n1\n")
 
     def entry(name: str, table: str) -> mf.ManifestTable:
-        digest, size = mf.sha256_file(tmp_path / name)
+        digest, size = sha256_file(tmp_path / name)
         cols = (mf.ManifestColumn("id", "integer", True),)
         return mf.ManifestTable(name, "app", table, 1 if name != "items.csv" else 2, size, digest, cols)
 

@@ -12,7 +12,7 @@ import pytest
 from conftest import connect_with
 from loadkit import manifest_entry
 
-from aria_tui import manifest as m
+from aria_tui.manifest import format as m
 from aria_tui.selection import Selection
 from aria_tui.session import Session
 from aria_tui.status import BlockerKind, CheckStatus, LoadStatus, ScanStatus

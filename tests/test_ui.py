@@ -519,7 +519,7 @@ def _export_with_changed_thoughts(tmp_path: Path) -> Path:
     thoughts.csv deleted (its first, a one-line record)."""
     import hashlib
 
-    from aria_tui import manifest as m
+    from aria_tui.manifest import format as m
     from tests.test_manifest import _manifest
 
     export = small_export(tmp_path, "memories.csv", "thoughts.csv")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aria_tui.manifest import Manifest
+from aria_tui.manifest.format import Manifest
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ from aria_tui.dump.model import (
 )
 from aria_tui.dump.writer import PARTIAL_SUFFIX, BackgroundWriter, StagedFile
 from aria_tui.errors import ExportError, first_line
-from aria_tui.manifest import (
+from aria_tui.manifest.format import (
     MANIFEST_NAME,
     Manifest,
     ManifestColumn,

@@ -22,9 +22,10 @@ from pathlib import Path
 import psycopg
 
 from aria_tui import csvio, profiles
-from aria_tui import manifest as manifest_mod
 from aria_tui.csvio import CsvProblem, ExportFile, Header
 from aria_tui.errors import AriaError, first_line
+from aria_tui.manifest.check import ManifestCheck, check_folder
+from aria_tui.manifest.format import MANIFEST_NAME
 from aria_tui.pg.catalog import Catalog, read_catalog
 from aria_tui.profiles import Profile, TableEntry
 from aria_tui.scan.alignment import align
@@ -99,7 +100,7 @@ def scan(
     workers = workers or min(8, 2 * (os.cpu_count() or 2))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="aria-scan") as pool:
         # the manifest (issue 10) hashes every file: let it run beside the reading, not before it
-        manifest_future = pool.submit(manifest_mod.check_folder, folder, files)
+        manifest_future = pool.submit(check_folder, folder, files)
         futures = {
             pool.submit(_read_file, f, catalog, prof, stop, sample_values, count_large, needed): i
             for i, f in enumerate(files)
@@ -136,7 +137,7 @@ def scan(
         tables=tuple(tables),
         catalog=catalog,
         notes=tuple(fc.reason or fc.file for fc in check.missing) if check else (),
-        manifest=str(check.folder / manifest_mod.MANIFEST_NAME) if check else None,
+        manifest=str(check.folder / MANIFEST_NAME) if check else None,
     )
 
 
@@ -263,7 +264,7 @@ def _note_shared_targets(tables: list[TableScan]) -> list[TableScan]:
     return out
 
 
-def _apply_manifest(t: TableScan, check: manifest_mod.ManifestCheck, prof: Profile | None) -> TableScan:
+def _apply_manifest(t: TableScan, check: ManifestCheck, prof: Profile | None) -> TableScan:
     """A file that differs from what the export wrote (or that it never wrote) is blocked."""
     state = check.status_for(t.file)
     diff = replace(t.diff, source_types=check.source_types(t.file))
@@ -285,7 +286,7 @@ def _compared(diff: Diff) -> dict:
 def _missing_files(
     folder: Path,
     present: list[TableScan],
-    check: manifest_mod.ManifestCheck | None,
+    check: ManifestCheck | None,
     prof: Profile | None,
     catalog: Catalog,
 ) -> list[TableScan]:
@@ -303,7 +304,7 @@ def _missing_files(
             seen |= {stem, entry.qualified, entry.table}
             if prof_entry is not None:
                 seen.add(prof_entry.file)
-            why = fc.reason or f"{fc.file} is listed in {manifest_mod.MANIFEST_NAME} but is not in the folder."
+            why = fc.reason or f"{fc.file} is listed in {MANIFEST_NAME} but is not in the folder."
             out.append(
                 _absent(folder, fc.file, stem, why, prof, prof_entry, catalog, ManifestState.MISSING)
             )
