@@ -193,8 +193,10 @@ class Session:
         exact: bool = False,
         adjust: Callable[[Inventory], Inventory] | None = None,
         time_zone: str | None = None,
+        accept_rejects: frozenset[str] = frozenset(),
     ) -> Validation:
-        """`adjust`: the operator's decisions applied to the scan (a plan file)."""
+        """`adjust`: the operator's decisions applied to the scan (a plan file);
+        `accept_rejects`: tables whose unloadable records the operator accepts on purpose."""
         import psycopg
 
         from aria_tui.pg.session import DEFAULT_TIME_ZONE
@@ -214,6 +216,7 @@ class Session:
                 exact=exact,
                 adjust=adjust,
                 time_zone=time_zone or DEFAULT_TIME_ZONE,
+                accept_rejects=accept_rejects,
             )
         except psycopg.Error as exc:
             raise AriaError(

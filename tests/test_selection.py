@@ -76,6 +76,8 @@ def test_scan_lists_a_file_the_manifest_lists_and_the_folder_lacks(exported, db,
     tables = {t["file"]: t for t in data["tables"]}
     notes = tables["app.notes.csv"]
     assert (notes["diff"]["status"], notes["rows"], notes["manifest"]) == ("missing", 0, "missing")
+    # what the manifest says the lost file held, so the proof can count what never arrived
+    assert notes["expected_rows"] == 1 and tables["app.items.csv"]["expected_rows"] is None
     assert notes["target"] == "app.notes" and not notes["selected"]
     assert [b["kind"] for b in notes["diff"]["blockers"]] == ["missing_file"]
     assert "is not in the folder" in notes["diff"]["reason"]
@@ -104,6 +106,11 @@ def test_load_fails_naming_the_missing_file_and_validate_fails_it(exported, db, 
     assert val["app.items.csv"]["status"] == "passed"
     assert val["app.notes.csv"]["status"] == "missing"
     assert "not in the folder" in val["app.notes.csv"]["checks"][0]["detail"]
+    # the lost file's record (the manifest's count) is export data the target lacks
+    assert val["app.notes.csv"]["not_in_target"] == 1 and data["summary"]["not_in_target"] == 1
+    assert data["headline"].startswith(
+        "1 record of the export is not in the target; 1 file of the export is missing from the folder"
+    )
 
     # deselecting it on purpose (naming the others) is the operator's choice, and it is listed
     code, data, _ = _json(

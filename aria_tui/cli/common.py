@@ -51,6 +51,18 @@ def add_accept_changed_arg(parser: argparse.ArgumentParser, verb: str) -> None:
     )
 
 
+def add_accept_rejects_arg(parser: argparse.ArgumentParser, verb: str) -> None:
+    """One decision for load and validate: the load then does not fail on these tables'
+    rejects, and validate lists them as decided away instead of missing."""
+    parser.add_argument(
+        "--accept-rejects",
+        default=None,
+        metavar="SCHEMA.TABLE[,...]",
+        help=f"tables whose rejected records are accepted on purpose ({verb} does not fail on "
+        "them; the report lists them as decided away)",
+    )
+
+
 def add_session_args(parser: argparse.ArgumentParser) -> None:
     """The server-session settings that load and validate must share to agree on the data."""
     parser.add_argument(

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from aria_tui.cli.common import (
     add_accept_changed_arg,
+    add_accept_rejects_arg,
     add_selection_args,
     add_session_args,
     add_target_args,
@@ -102,12 +103,7 @@ def add_decision_args(parser: argparse.ArgumentParser) -> None:
         help="a drift decision: add[:TYPE], drop, widen[:TYPE] or rename:TARGET_COLUMN "
         "(repeatable)",
     )
-    parser.add_argument(
-        "--accept-rejects",
-        default=None,
-        metavar="SCHEMA.TABLE[,...]",
-        help="tables whose rejected records are accepted on purpose (they do not fail the run)",
-    )
+    add_accept_rejects_arg(parser, "the load")
 
 
 def read_plan_file(args: argparse.Namespace, folder: Path) -> CutoverPlan | None:

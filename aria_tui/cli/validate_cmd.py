@@ -12,6 +12,7 @@ from pathlib import Path
 from aria_tui.cli.common import (
     TransientProgress,
     add_accept_changed_arg,
+    add_accept_rejects_arg,
     add_selection_args,
     add_session_args,
     add_target_args,
@@ -33,6 +34,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     # a file loaded with `load --accept-changed` is accepted again from the load journal when it
     # is the same file; this is for a file loaded by other means, or changed since
     add_accept_changed_arg(parser, "validate")
+    add_accept_rejects_arg(parser, "validate")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     parser.add_argument(
         "--report-dir",
@@ -60,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
     session = Session(Path(args.export_dir), args.dsn, args.profile)
     check_dir(Path(args.report_dir) if args.report_dir else None)  # before a server starts too
     adjust = None
+    accepted = set(split_list(args.accept_rejects) or [])
     if args.plan:
         from aria_tui.load import cutover
         from aria_tui.load import decisions as dec
@@ -68,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
         if not args.tables and not args.priority:
             args.tables = ",".join(t.target for t in cp.tables)
         chosen = cp.decisions
+        accepted |= {t.target for t in cp.tables if t.accept_rejects}
 
         def adjust(inventory):  # type: ignore[no-untyped-def]
             return dec.decide(inventory, chosen)[0]
@@ -84,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
             time_zone=args.time_zone,
             exact=args.exact,
             adjust=adjust,
+            accept_rejects=frozenset(accepted),
         )
     if args.json:
         emit_json(result.to_json())
@@ -157,6 +162,8 @@ def print_validation(v: Validation) -> None:
     verdict = "[bold green]PASS[/]" if v.ok else "[bold red]FAIL[/]"
     console.print(Text(v.headline, style="bold green" if v.ok else "bold red"))
     for t in v.tables:
+        if t.decisions:
+            console.print(f"Decided for {t.target}: {'; '.join(t.decisions)}", markup=False)
         if t.reject_file and t.not_in_target:
             console.print(f"Rejected records of {t.target}: {t.reject_file}", markup=False)
     console.print(

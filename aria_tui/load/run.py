@@ -559,6 +559,10 @@ class _Runner:
                     "conflicts": work.conflicts,
                     "updated": work.updated,
                     "kept": [rec for rec, _, _ in work.kept_records],
+                    # what validate quotes on the certificate, and whether it may call the
+                    # records this load rejected "decided away" rather than missing
+                    "accept_rejects": work.plan.accept_rejects,
+                    "notes": list(work.plan.decision_notes),
                 }
             ),
         )

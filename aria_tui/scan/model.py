@@ -181,6 +181,9 @@ class TableScan:
     diff: Diff
     manifest: str | None = None  # 'ok'|'missing'|'changed'|'unlisted', None without manifest.json
     rows_estimated: bool = False  # `rows` is an estimate from the file's head (scan count_large=False)
+    # a file missing from the folder: the records the export's manifest says it held (None when
+    # no manifest lists it), so "N records of the export are not in the target" counts them
+    expected_rows: int | None = None
 
     @property
     def name(self) -> str:
@@ -231,6 +234,7 @@ class TableScan:
             "columns": list(self.header.columns) if self.header is not None else None,
             "problem": _problem_json(self.problem),
             "manifest": self.manifest,
+            "expected_rows": self.expected_rows,
             "diff": self.diff.to_json(),
         }
 

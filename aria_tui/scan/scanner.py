@@ -306,7 +306,10 @@ def _missing_files(
                 seen.add(prof_entry.file)
             why = fc.reason or f"{fc.file} is listed in {MANIFEST_NAME} but is not in the folder."
             out.append(
-                _absent(folder, fc.file, stem, why, prof, prof_entry, catalog, ManifestState.MISSING)
+                _absent(
+                    folder, fc.file, stem, why, prof, prof_entry, catalog, ManifestState.MISSING,
+                    entry.records,
+                )
             )
     if prof is not None:
         have = {id(e) for e in (prof.entry(t.file.stem) for t in present) if e is not None}
@@ -334,6 +337,7 @@ def _absent(
     entry: TableEntry | None,
     catalog: Catalog,
     manifest_state: str | None,
+    expected_rows: int | None = None,
 ) -> TableScan:
     schema, _, table = stem.rpartition(".")
     file = ExportFile(
@@ -358,6 +362,7 @@ def _absent(
         selected=False,
         diff=Diff.blocked(Blocker(BlockerKind.MISSING_FILE, why)),
         manifest=manifest_state,
+        expected_rows=expected_rows,
     )
 
 

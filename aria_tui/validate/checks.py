@@ -802,9 +802,12 @@ def reconciliation(
     return Check(RECONCILIATION, True, _join(parts))
 
 
-def presence(s: Staged, reject_file: str | None = None) -> Check:
+def presence(s: Staged, reject_file: str | None = None, *, accepted: bool = False) -> Check:
     """Every record of the file is in the target (by key, or as an identical row when keyless),
-    and, when the target must hold nothing else, nothing else is there."""
+    and, when the target must hold nothing else, nothing else is there.
+
+    `accepted`: the operator accepted this table's unloadable records on purpose: they are
+    listed as decided away, not missing. Records that could load and are absent stay missing."""
     key = s.lay.key
     table = s.lay.table.qualified
     problems: list[str] = []
@@ -821,11 +824,18 @@ def presence(s: Staged, reject_file: str | None = None) -> Check:
         )[:3]
         first = "; ".join(f"record {rec}: {why}" for rec, why in samples)
         where = f"; the load's reject file: {reject_file}" if reject_file else ""
-        problems.append(
-            f"{_records(s.rejected)} of {s.file} cannot be loaded, so {table} lacks "
-            f"{'it' if s.rejected == 1 else 'them'} "
-            f"({first}{where})"
-        )
+        if accepted:
+            notes.append(
+                f"{_records(s.rejected)} of {s.file} cannot be loaded and "
+                f"{'was' if s.rejected == 1 else 'were'} accepted by decision, so {table} lacks "
+                f"{'it' if s.rejected == 1 else 'them'} on purpose ({first}{where})"
+            )
+        else:
+            problems.append(
+                f"{_records(s.rejected)} of {s.file} cannot be loaded, so {table} lacks "
+                f"{'it' if s.rejected == 1 else 'them'} "
+                f"({first}{where})"
+            )
     if s.orphans:
         first = "; ".join(f"record {rec}: {k}" for rec, k in s.orphan_samples[:3])
         notes.append(f"{_n(s.orphans)} of them for a parent absent from the export ({first})")
@@ -868,20 +878,30 @@ def presence(s: Staged, reject_file: str | None = None) -> Check:
     return Check(PRESENCE, True, f"all {_n(s.loadable)} records found by {label}{both}{tail}")
 
 
-def content(conn: psycopg.Connection, s: Staged, decided: frozenset[int] = frozenset()) -> Check:
+def kept_conflicts(conn: psycopg.Connection, s: Staged, decided: frozenset[int]) -> int:
+    """How many of the `decided` records (conflicts kept by decision) do differ from their
+    target row: exactly those are taken off the differing count, never more."""
+    if not decided or not s.differing or not s.lay.key:
+        return 0
+    return sum(1 for cols in _differing_columns(conn, s, sorted(decided)).values() if cols)
+
+
+def content(
+    conn: psycopg.Connection, s: Staged, decided: frozenset[int] = frozenset(), kept: int | None = None
+) -> Check:
     """Every record found is equal to its row, export side cast through the target's types.
 
     `decided`: records whose target row the operator kept on purpose (a conflict kept by
-    decision, journal.decided_records): reported as kept, never as a difference."""
+    decision, journal.decided_records): reported as kept, never as a difference; `kept` is
+    kept_conflicts() of them when the caller has it already."""
     lay = s.lay
     ncols = len(lay.pairs)
     if not lay.key:
         return _content_multiset(s, ncols)
     problems: list[str] = []
-    kept = 0
-    if decided and s.differing:
-        # which decided records do differ: exactly those are taken off the differing count
-        kept = sum(1 for cols in _differing_columns(conn, s, sorted(decided)).values() if cols)
+    if kept is None:
+        kept = kept_conflicts(conn, s, decided)
+    if kept:
         s = _with(
             s,
             differing=s.differing - kept,

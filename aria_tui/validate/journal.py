@@ -38,21 +38,38 @@ class JournalEntry:
     conflicts: int = 0  # records whose key the target holds with other content, left as they are
     updated: int = 0  # target rows the load replaced with the export's record (take-export)
     kept: tuple[int, ...] = ()  # record numbers of the conflicts kept by decision (keep-target)
+    accept_rejects: bool = False  # the load's plan accepted its rejected records on purpose
+    on_conflict: str = "reject"  # the conflict policy the load ran under
+    notes: tuple[str, ...] = ()  # what the operator's drift decisions did (added, dropped, widened)
 
 
 def _decided(records: tuple[commits.Commit, ...] | list[commits.Commit]) -> dict[str, Any]:
     """The conflicts' decisions the load recorded (commits.Commit.decided), summed."""
     conflicts = updated = 0
     kept: list[int] = []
+    notes: list[str] = []
+    accept = bool(records)
+    policy = "reject"
     for r in records:
         try:
             d = json.loads(r.decided) if r.decided else {}
         except ValueError:
-            continue
+            d = {}
         conflicts += int(d.get("conflicts", 0))
         updated += int(d.get("updated", 0))
         kept += [int(x) for x in d.get("kept", [])]
-    return {"conflicts": conflicts, "updated": updated, "kept": tuple(kept)}
+        # every chunk must have been loaded under the acceptance for its rejects to be decided
+        accept = accept and bool(d.get("accept_rejects", False))
+        policy = str(d.get("on_conflict", policy))
+        notes += [str(n) for n in d.get("notes", []) if str(n) not in notes]
+    return {
+        "conflicts": conflicts,
+        "updated": updated,
+        "kept": tuple(kept),
+        "accept_rejects": accept,
+        "on_conflict": policy,
+        "notes": tuple(notes),
+    }
 
 
 def decided_records(entry: JournalEntry | None) -> frozenset[int]:

@@ -72,7 +72,11 @@ class TableValidation:
     file_bytes: int | None = None
     export_checksum: str | None = None  # over the file's loadable records
     target_checksum: str | None = None  # over every row of the target table
-    decisions: tuple[str, ...] = ()  # operator decisions applied to this table (none yet)
+    decisions: tuple[str, ...] = ()  # the operator's decisions this verdict rests on
+    # records decided away rather than loaded: rejects accepted on purpose (they are part of
+    # `rejected` and `not_in_target`), conflicts whose target row was kept on purpose
+    accepted_rejects: int = 0
+    kept_conflicts: int = 0
 
     @property
     def ok(self) -> bool:
@@ -107,6 +111,8 @@ class TableValidation:
             "export_checksum": self.export_checksum,
             "target_checksum": self.target_checksum,
             "decisions": list(self.decisions),
+            "accepted_rejects": self.accepted_rejects,
+            "kept_conflicts": self.kept_conflicts,
             "seconds": round(self.seconds, 3),
             "checks": [c.to_json() for c in self.checks],
         }
@@ -140,16 +146,29 @@ class Validation:
         return sum(t.not_in_target for t in self.tables)
 
     @property
+    def decided_away(self) -> int:
+        """Records the operator decided away: rejects accepted, conflicts kept on purpose."""
+        return sum(t.accepted_rejects + t.kept_conflicts for t in self.tables)
+
+    @property
     def headline(self) -> str:
         """The verdict in one sentence."""
         records = sum(t.csv_rows for t in self.tables)
+        decided = self.decided_away
         if self.ok:
+            if decided:
+                return (
+                    f"Proven: all {records:,} records of the {len(self.tables)} validated files "
+                    f"are in the target with equal content, or were decided away by the operator "
+                    f"({decided:,}: {self._decided_words()})."
+                )
             return (
                 f"Proven: all {records:,} records of the {len(self.tables)} validated files are in "
                 "the target with equal content."
             )
         parts = []
-        missing = self.not_in_target
+        # records accepted away on purpose are not "missing", even beside another table's failure
+        missing = self.not_in_target - sum(t.accepted_rejects for t in self.tables)
         if missing:
             parts.append(
                 f"{missing:,} record{'s' if missing != 1 else ''} of the export "
@@ -161,13 +180,32 @@ class Validation:
                 f"{differing:,} record{'s' if differing != 1 else ''} of the export "
                 f"{'differ' if differing != 1 else 'differs'} from the target"
             )
+        absent = sum(1 for t in self.tables if t.status == MISSING)
+        if absent:
+            # a file that never arrived: its records are counted above when the manifest says how many
+            parts.append(
+                f"{absent} file{'s' if absent != 1 else ''} of the export "
+                f"{'are' if absent != 1 else 'is'} missing from the folder"
+            )
         unchecked = sum(1 for t in self.tables if t.status in (NO_TARGET, BLOCKED, ERROR))
         if unchecked:
             parts.append(f"{unchecked} file{'s' if unchecked != 1 else ''} could not be checked")
         failed = self.failed
         parts.append(f"{failed} of {len(self.tables)} table{'s' if len(self.tables) != 1 else ''} not proven")
+        if decided:
+            parts.append(f"{decided:,} decided away by the operator ({self._decided_words()})")
         text = "; ".join(parts)
         return text[0].upper() + text[1:] + "."
+
+    def _decided_words(self) -> str:
+        accepted = sum(t.accepted_rejects for t in self.tables)
+        kept = sum(t.kept_conflicts for t in self.tables)
+        words = []
+        if accepted:
+            words.append(f"{accepted:,} rejected record{'s' if accepted != 1 else ''} accepted")
+        if kept:
+            words.append(f"{kept:,} conflict{'s' if kept != 1 else ''} kept")
+        return ", ".join(words)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -189,6 +227,7 @@ class Validation:
                 "target_rows": sum(t.target_rows for t in self.tables),
                 "not_in_target": self.not_in_target,
                 "differing": sum(t.differing for t in self.tables),
+                "decided_away": self.decided_away,
             },
             "checksum_method": CHECKSUM_METHOD,
             "tables": [t.to_json() for t in self.tables],

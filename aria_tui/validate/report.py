@@ -116,6 +116,7 @@ def markdown(v: Validation) -> str:
     add(f"| Records not loadable (rejected) | {sum(t.rejected for t in v.tables):,} |")
     add(f"| Records of the export not in the target | {v.not_in_target:,} |")
     add(f"| Records that differ from the target | {sum(t.differing for t in v.tables):,} |")
+    add(f"| Records decided away by the operator | {v.decided_away:,} |")
     add(f"| Verdict | **{verdict(v)}** |")
     add("")
     add("## Tables")
@@ -150,6 +151,20 @@ def markdown(v: Validation) -> str:
             add(f"- **{_TITLES.get(c.name, c.name)}**: {c.detail}")
         add("")
     add("")
+    decided = [t for t in v.tables if t.decisions]
+    if decided:
+        add("## Decided by the operator")
+        add("")
+        add(
+            "These tables were judged under decisions the operator made explicitly (a plan file, "
+            "`--decide`, `--on-conflict`, `--accept-rejects`): what they left out is listed, not "
+            "counted as missing."
+        )
+        add("")
+        for t in decided:
+            where = f"; reject file `{t.reject_file}`" if t.accepted_rejects and t.reject_file else ""
+            add(f"- `{t.target}` ({t.file}): {'; '.join(t.decisions)}{where}")
+        add("")
     add("## Certificate")
     add("")
     add(

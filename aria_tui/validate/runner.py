@@ -79,6 +79,7 @@ def validate(
     adjust: Callable[[Inventory], Inventory] | None = None,
     time_zone: str = DEFAULT_TIME_ZONE,
     selection: Selection | None = None,
+    accept_rejects: frozenset[str] = frozenset(),
 ) -> Validation:
     """Prove the cutover of `folder` into `target`; writes the Markdown + JSON report.
 
@@ -94,6 +95,11 @@ def validate(
     that table then fails with a sentence naming it and the lock's holder. Raises AriaError
     (exit 2) for an unusable folder, target, lock timeout or report folder (checked before any
     work), Cancelled when `cancel` fires.
+
+    `accept_rejects`: tables ('schema.table') whose records that cannot be loaded the operator
+    accepts on purpose (`--accept-rejects`, a plan's `accept_rejects`), as a load that recorded
+    that decision in its commit records does: they are listed as decided away, not missing. Only
+    records validation itself finds unloadable are excused, and only as many as the load rejected.
 
     `exact`: every table must hold nothing but its file's records (the target as a multiset
     equal to the export); without it, that is asked of the tables the load journal shows empty
@@ -133,12 +139,19 @@ def validate(
             raise AriaError(
                 f"Nothing to validate in {folder}: no table is selected (name some with --tables)."
             )
+        unknown = set(accept_rejects) - {ts.target for ts in chosen}
+        if unknown:  # a typo must not look like a decision that was honoured
+            raise AriaError(
+                f"--accept-rejects names {', '.join(sorted(unknown))}, which this validation does "
+                "not validate."
+            )
         _begin(conn)
         conns = [conn]
         try:
             conns += _helpers(conn, target, _worker_count(chosen), lock_timeout, time_zone)
             results = _run_tables(
-                conns, inventory, chosen, entries, check_cancel, emit, lock_timeout, exact
+                conns, inventory, chosen, entries, check_cancel, emit, lock_timeout, exact,
+                accept_rejects,
             )
         finally:
             for c in conns:
@@ -235,6 +248,7 @@ def _run_tables(
     emit: EventCallback,
     lock_timeout: str,
     exact: bool = False,
+    accept_rejects: frozenset[str] = frozenset(),
 ) -> list[TableValidation]:
     """Validate the tables on the connections side by side, biggest file first; results come
     back in the order of `chosen`, whatever order they finished in."""
@@ -257,7 +271,8 @@ def _run_tables(
                 check_cancel()
                 emit(ValidateEvent(name, i, total, None, f"validating {ts.file.name}"))
                 result = _validate_table(
-                    conn, inventory, ts, entries, check_cancel, emit, i, total, lock_timeout, exact
+                    conn, inventory, ts, entries, check_cancel, emit, i, total, lock_timeout, exact,
+                    accept_rejects,
                 )
             except BaseException as exc:  # noqa: BLE001 - handed to the calling thread below
                 errors.append(exc)
@@ -312,6 +327,7 @@ def _validate_table(
     total: int,
     lock_timeout: str,
     exact: bool = False,
+    accept_rejects: frozenset[str] = frozenset(),
 ) -> TableValidation:
     started = time.monotonic()
     name = ts.target or ts.name
@@ -349,7 +365,13 @@ def _validate_table(
     if ts.status == ScanStatus.MISSING:
         why = ts.diff.reason or f"{ts.file.name} is not in the folder"
         rows = _row_count(conn, table) if table is not None else 0
-        return done(CheckStatus.MISSING, [Check(STATUS, False, f"Not validated: {why.rstrip('.')}.")], rows)
+        return done(
+            CheckStatus.MISSING,
+            [Check(STATUS, False, f"Not validated: {why.rstrip('.')}.")],
+            rows,
+            # the manifest's count: every record of a file that never arrived is missing
+            not_in_target=ts.expected_rows or 0,
+        )
     if ts.status == ScanStatus.NO_TARGET or (table is None and ts.status != ScanStatus.BLOCKED):
         why = ts.diff.reason or f"the target has no table for {ts.file.name}"
         return done(
@@ -433,10 +455,12 @@ def _validate_table(
             )
         )
         reject_file = entry.reject_file if applies and entry is not None else None
-        found.append(checks.presence(staged, reject_file))
+        accepted = name in accept_rejects or (applies and entry is not None and entry.accept_rejects)
+        found.append(checks.presence(staged, reject_file, accepted=accepted))
         step("content")
         decided = journal_mod.decided_records(entry) if applies else frozenset()
-        found.append(checks.content(conn, staged, decided))
+        kept = checks.kept_conflicts(conn, staged, decided)
+        found.append(checks.content(conn, staged, decided, kept))
         # these three apply only when the table has foreign keys, vector columns, sequences
         step("foreign_keys")
         optional = [checks.foreign_keys(conn, table, lay)]
@@ -469,7 +493,25 @@ def _validate_table(
         reject_file=reject_file,
         file_sha256=sha256,
         file_bytes=digest.bytes,
+        accepted_rejects=staged.rejected if accepted else 0,
+        kept_conflicts=kept,
+        decisions=_decisions(entry if applies else None, accepted, staged.rejected, kept),
     )
+
+
+def _decisions(
+    entry: journal_mod.JournalEntry | None, accepted: bool, rejected: int, kept: int
+) -> tuple[str, ...]:
+    """The operator's decisions this table's verdict rests on, for the certificate: what the
+    load's plan changed, the conflict policy, and what was decided away instead of loaded."""
+    out: list[str] = list(entry.notes) if entry is not None else []
+    if entry is not None and entry.on_conflict != "reject":
+        out.append(f"conflict policy {entry.on_conflict}")
+    if kept:
+        out.append(f"{kept:,} conflict{'s' if kept != 1 else ''} kept by decision (the target's row stays)")
+    if accepted and rejected:
+        out.append(f"{rejected:,} rejected record{'s' if rejected != 1 else ''} accepted by decision")
+    return tuple(out)
 
 
 def _status(found: list[Check], staged: checks.Staged) -> str:
