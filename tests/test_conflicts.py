@@ -91,6 +91,24 @@ def test_keep_target_keeps_the_row_and_says_so(aria_db, cli):
     assert mem["conflicts"] == 1 and mem["conflicts_kept"] == 1 and mem["updated"] == 0, mem
     assert mem["kept"] and "00000000-0000-4000-8000-000000000001" in mem["kept"][0]["reason"]
     assert "init default" in query(aria_db, IDENTITY)[0][0]
+    # the journal mirrors the commit record written with the rows: every shared fact agrees
+    entry = json.loads(Path(json.loads(out)["journal"]).read_text())["tables"]["aria_data.memories"]
+    (record,) = query(
+        aria_db,
+        "SELECT file_name, file_bytes, file_sha256, csv_rows, inserted, duplicates, rejected, "
+        "reject_file, load_path, rows_before, run_id, decided FROM aria_tui.commits "
+        "WHERE target_table = 'aria_data.memories'",
+    )
+    decided = json.loads(record[-1])
+    assert (
+        entry["file"], entry["size"], entry["sha256"], entry["csv_rows"], entry["inserted"],
+        entry["duplicates"], entry["rejected"], entry["reject_file"], entry["path"],
+        entry["rows_before"], entry["run_id"],
+    ) == tuple(record[:-1])  # fmt: skip
+    assert entry["conflicts"] == decided["conflicts"] == mem["conflicts"] == 1
+    assert entry["kept_records"] == decided["kept"] and len(entry["kept_records"]) == 1
+    assert entry["on_conflict"] == decided["on_conflict"] == "keep-target"
+    assert entry["conflicts_kept"] == 1 and entry["kept_file"] == mem["kept_file"]
     code, vout, err = cli("validate", SAMPLE_EXPORT, "--dsn", aria_db.conninfo, "--json")
     assert code == 0, (vout, err)
     assert "1 conflict kept by decision" in vout

@@ -17,18 +17,17 @@ report success for rows that are not there (seed 004).
 Exactly once: each table's transaction also writes its commit record in the target
 (`aria_tui.commits`, aria_tui/pg/commits.py); a re-run resumes from those records, never from a
 client-side file, and a table already holding rows that no record accounts for is loaded only
-when the file's rows can be matched against them (aria_tui/load/journal.py). One run at a time
+when the file's rows can be matched against them (aria_tui/load/resume.py). One run at a time
 per database (an advisory lock; the second is refused with a sentence naming the first).
 
 Dry run: the same work in ONE outer transaction with a savepoint per table (children need
 their parents' rows to judge their foreign keys), rolled back at the end, commit records
 included; the sequences a table's load can advance are rewritten in that transaction first, so
-the rollback restores them too (journal.SequenceGuard).
+the rollback restores them too (sequences.SequenceGuard).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import threading
@@ -50,7 +49,8 @@ from aria_tui.load import conflicts as conflicts_mod
 from aria_tui.load import indexes as indexes_mod
 from aria_tui.load import journal as journal_mod
 from aria_tui.load import model as m
-from aria_tui.load import parallel
+from aria_tui.load import parallel, sequences
+from aria_tui.load import resume as resume_mod
 from aria_tui.load.binary import Encoding, Sink, load_direct, load_staged
 from aria_tui.load.chunks import Hasher, new_hash
 from aria_tui.load.encoders import Unencodable
@@ -61,10 +61,12 @@ from aria_tui.load.staging import DATA_ERRORS, Stage, _message
 from aria_tui.pg import commits, locks
 from aria_tui.pg.connect import Target
 from aria_tui.pg.rows import one
-from aria_tui.pg.session import pin_time_zone
+from aria_tui.pg.session import prepare_session
 
 if TYPE_CHECKING:
     from aria_tui.scan.model import TableScan
+
+TEMP_BUFFERS = "64MB"  # the stages of one table at a time stay in memory
 
 # what makes the binary COPY paths hand a table to the next path (the staging table)
 _BINARY_STOPS: tuple[type[Exception], ...] = (*DATA_ERRORS, pl.exceptions.PolarsError, UnicodeError)
@@ -108,6 +110,7 @@ class _Work:
     kept_records: tuple[tuple[int, int, str], ...] = ()  # (record, line, reason)
     sinks: conflicts_mod.Sinks = field(default_factory=conflicts_mod.Sinks)
     ddl: tuple[str, ...] = ()
+    record: commits.Commit | None = None  # written with the rows; the journal mirrors it
 
     def take(self, stage: Stage, rejected: int) -> None:
         """The counts of a settled stage; `rejected` is every record its reject file got."""
@@ -225,16 +228,8 @@ def _run_locked(
             conn.commit()
         records = commits.read(conn)
         conn.commit()
-        _session(conn, plan.time_zone)
-        try:  # a typo in the lock timeout is the operator's, said once, before any table
-            conn.execute("SELECT set_config('lock_timeout', %s, true)", (lock_timeout,))
-        except psycopg.Error:
-            raise AriaError(
-                f"The lock timeout {lock_timeout!r} is not a PostgreSQL duration (e.g. '10s', "
-                "'500ms', '2min')."
-            ) from None
-        finally:
-            conn.rollback()
+        # a typo in the lock timeout is the operator's, said here once, before any table
+        _session(conn, plan.time_zone, lock_timeout)
         runner = _Runner(
             conn, target, emitter, cancel, force_staging, lock_timeout, run_key, journal, dry_run
         )
@@ -271,7 +266,7 @@ def _run_locked(
                 def new_runner() -> tuple[_Runner, Callable[[], None]] | None:
                     try:
                         other = target.connect()
-                        _session(other, plan.time_zone)
+                        _session(other, plan.time_zone, lock_timeout)
                     except (psycopg.Error, AriaError):
                         return None
                     watch = _CancelWatch(other, cancel)
@@ -346,12 +341,9 @@ def _run_locked(
     return result
 
 
-def _session(conn: psycopg.Connection, time_zone: str) -> None:
-    conn.execute("SET client_encoding = 'UTF8'")
-    pin_time_zone(conn, time_zone)
-    # temp_buffers can only change before the session's first temp table: keep stages in memory
-    conn.execute("SET temp_buffers = '64MB'")
-    conn.commit()
+def _session(conn: psycopg.Connection, time_zone: str, lock_timeout: str) -> None:
+    conn.execute("SET client_encoding = 'UTF8'")  # the export files are UTF-8
+    prepare_session(conn, lock_timeout, TEMP_BUFFERS, time_zone)
 
 
 def _not_loaded(scan: TableScan, why: str, status: str, target: str | None = None) -> m.TableResult:
@@ -434,7 +426,7 @@ class _Runner:
         self.records: list[commits.Commit] = []  # the target's, read when the run started
         self.identity = ""
         self.export = ""
-        self.sequences = journal_mod.SequenceGuard()
+        self.sequences = sequences.SequenceGuard()
         self.journal_notes: list[str] = []
 
     # -- a unit: one table, or the tables of one deferrable FK cycle ---------------------------
@@ -537,7 +529,7 @@ class _Runner:
         return out + results
 
     def _record(self, work: _Work) -> commits.Commit:
-        return journal_mod.commit_record(
+        work.record = journal_mod.commit_record(
             run_id=self.run_id,
             tp=work.plan,
             target_identity=self.identity,
@@ -552,45 +544,18 @@ class _Runner:
             path=work.path,
             rows_before=work.rows_before,
             duplicates=work.duplicates,
-            decided=json.dumps(
-                {
-                    "on_conflict": work.plan.on_conflict,
-                    "decisions": work.plan.decisions_key,
-                    "conflicts": work.conflicts,
-                    "updated": work.updated,
-                    "kept": [rec for rec, _, _ in work.kept_records],
-                    # what validate quotes on the certificate, and whether it may call the
-                    # records this load rejected "decided away" rather than missing
-                    "accept_rejects": work.plan.accept_rejects,
-                    "notes": list(work.plan.decision_notes),
-                }
-            ),
+            conflicts=work.conflicts,
+            updated=work.updated,
+            kept=tuple(rec for rec, _, _ in work.kept_records),
         )
+        return work.record
 
     def _journal(self, work: _Work, result: m.TableResult) -> None:
-        assert self.journal is not None
+        assert self.journal is not None and work.record is not None
         self.journal.record(
-            journal_mod.Entry(
-                target=result.target,
-                file=result.file,
-                size=work.size,
-                mtime_ns=work.mtime_ns,
-                sha256=work.sha256 or "",
-                csv_rows=result.csv_rows,
-                inserted=result.inserted,
-                duplicates=result.duplicates,
-                rejected=result.rejected,
-                reject_file=result.reject_file,
-                path=result.path,
-                committed_at=time.time(),
-                rows_before=work.rows_before,
-                run_id=self.run_id,
-                conflicts=result.conflicts,
+            journal_mod.mirror(
+                work.record,
                 conflicts_kept=result.conflicts_kept,
-                updated=result.updated,
-                on_conflict=result.on_conflict,
-                decisions=work.plan.decisions_key,
-                kept_records=[rec for rec, _, _ in work.kept_records],
                 kept_file=result.kept_file,
                 undo_file=result.undo_file,
             )
@@ -628,60 +593,7 @@ class _Runner:
 
     # -- resume --------------------------------------------------------------------------------
     def _resume(self, tp: m.TablePlan) -> m.TableResult | None:
-        """The table's commit records against its file: resumed, blocked, or None (load it)."""
-        latest = commits.current(self.records, tp.target)
-        if latest is None:  # never committed by aria-tui: no need to read the file
-            return None
-        # the records are the truth of what was committed, the table is the truth of what is
-        # there now: a table emptied since (TRUNCATE) is loaded again, without hashing its file
-        holds = self._holds(tp)
-        expected = latest.total("inserted") + latest.total("duplicates")
-        if holds == 0 and expected:
-            self._reloading(tp, expected, holds)
-            return None
-        try:
-            state = journal_mod.resume(self.records, tp)
-        except OSError as exc:
-            return _not_loaded(
-                tp.scan,
-                f"Cannot read {tp.scan.file.name} to check it against the commit records of "
-                f"{tp.target}: {exc.strerror or exc}.",
-                m.BLOCKED,
-                tp.target,
-            )
-        if state.done is not None and _decided_otherwise(state.done.latest, tp):
-            self.emitter.log(
-                f"{tp.target} was committed under another conflict decision than this run's "
-                f"({tp.on_conflict}): processing it again (equal rows count as duplicates).",
-                "info",
-            )
-            return None
-        if state.done is not None:
-            if holds is None or holds < expected:
-                self._reloading(tp, expected, holds)
-                return None
-            return journal_mod.resumed_result(tp, state.done)
-        if state.changed is not None:
-            old = state.changed.latest
-            size = state.file.size if state.file else "?"
-            return _not_loaded(
-                tp.scan,
-                f"{tp.target} was already loaded from {old.file_name} by an earlier run "
-                f"({old.run_id}), and {tp.scan.file.name} has changed since (size "
-                f"{old.file_bytes} -> {size} bytes, different checksum); aria-tui will not mix "
-                "two versions of a table: empty the table to load the new file.",
-                m.BLOCKED,
-                tp.target,
-            )
-        return None  # some chunks of this very file committed: the load finishes it
-
-    def _reloading(self, tp: m.TablePlan, expected: int, holds: int | None) -> None:
-        self.emitter.log(
-            f"{tp.target}: the commit records say {expected} rows of {tp.scan.file.name} were "
-            f"loaded, but the table now holds {holds}; loading it again (rows still there count "
-            "as duplicates).",
-            "warning",
-        )
+        return resume_mod.decide(self.records, tp, lambda: self._holds(tp), self.emitter.log)
 
     def _holds(self, tp: m.TablePlan) -> int | None:
         try:
@@ -741,14 +653,14 @@ class _Runner:
         work.empty_before = before == 0
         work.rows_before = before
         if before:  # rows no commit record accounts for: matched by a key of the file, or refused
-            why = journal_mod.unmatchable(tp, before)
+            why = resume_mod.unmatchable(tp, before)
             if why:
                 raise _TableFailed(why)
         if self.dry_run:
             self.sequences.guard(conn, tp)
         vectors = bool(tp.vector_columns)
         # a nullable key: records with NULLs in it are found in the text stage, before inserting
-        null_keys = bool(before) and journal_mod.keys_may_be_null(tp)
+        null_keys = bool(before) and resume_mod.keys_may_be_null(tp)
         # a BEFORE INSERT trigger or a rule may store fewer rows than COPY read, and COPY's count
         # would not say so: such a table goes through the stage, whose inserts are counted
         swallowers = conflicts_mod.swallowers(conn, tp.table.oid)
@@ -847,9 +759,9 @@ class _Runner:
         if self.cancel is not None and self.cancel.is_set():
             raise CancelledLoad()  # a cancel that reached no running statement: never commit
         if not self.dry_run:
-            work.sequences = _reset_sequences(conn, tp)
+            work.sequences = sequences.reset(conn, tp)
         elif all(self.sequences.may_setval(seq) for _, seq in tp.sequences):
-            work.sequences = _reset_sequences(conn, tp)  # rolled back with the dry run
+            work.sequences = sequences.reset(conn, tp)  # rolled back with the dry run
         after = _count(conn, tp)
         self._check(work, before, after)
 
@@ -933,15 +845,15 @@ class _Runner:
     def _refuse_null_keys(self, work: _Work, stage: Stage) -> None:
         """A non-empty table and records whose key is NULL: they cannot be matched (see journal)."""
         tp = work.plan
-        if work.rows_before and journal_mod.keys_may_be_null(tp):
+        if work.rows_before and resume_mod.keys_may_be_null(tp):
             by_target = {c.target.name: c.ident for c in stage.loaded if c.target}
             n = one(self.conn.execute(
                 sql.SQL("SELECT count(*) FROM {} WHERE {}").format(
-                    stage.ident, journal_mod.null_key_sql(tp, by_target)
+                    stage.ident, resume_mod.null_key_sql(tp, by_target)
                 )
             ))[0]
             if n:
-                raise _TableFailed(journal_mod.null_key_refusal(tp, work.rows_before, n))
+                raise _TableFailed(resume_mod.null_key_refusal(tp, work.rows_before, n))
 
     def _staging_records(
         self,
@@ -952,7 +864,7 @@ class _Runner:
     ) -> None:
         """The text stage filled from csvio's reading of every record (binary COPY of text)."""
         tp = work.plan
-        null_keys = bool(work.rows_before) and journal_mod.keys_may_be_null(tp)
+        null_keys = bool(work.rows_before) and resume_mod.keys_may_be_null(tp)
         stage = Stage(
             tp,
             f"aria_stage_{tp.order}",
@@ -1014,17 +926,6 @@ def _crash_point(members: tuple[str, ...]) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def _decided_otherwise(record: commits.Commit, tp: m.TablePlan) -> bool:
-    """The table was committed under another conflict policy or other DDL than `tp` says."""
-    try:
-        d = json.loads(record.decided) if record.decided else {}
-    except ValueError:
-        d = {}
-    return d.get("on_conflict", "reject") != tp.on_conflict or d.get(
-        "decisions", ""
-    ) != tp.decisions_key
-
-
 def _structural(exc: BaseException) -> bool:
     """A COPY failed on the file's structure or encoding, not on a value: reading it again as
     raw bytes would fail the same way."""
@@ -1052,42 +953,3 @@ def _short(exc: BaseException) -> str:
 
 def _count(conn: psycopg.Connection, tp: m.TablePlan) -> int:
     return one(conn.execute(sql.SQL("SELECT count(*) FROM {}").format(tp.table.ident)))[0]
-
-
-def _reset_sequences(conn: psycopg.Connection, tp: m.TablePlan) -> tuple[str, ...]:
-    """Move each serial/identity sequence past the loaded maximum; never backwards."""
-    moved = []
-    for column, seq in tp.sequences:
-        top = one(conn.execute(
-            sql.SQL("SELECT max({})::bigint FROM {}").format(sql.Identifier(column), tp.table.ident)
-        ))[0]
-        if top is None:
-            continue
-        last, called = one(conn.execute(
-            sql.SQL("SELECT last_value, is_called FROM {}").format(sql.SQL(_seq_ident(seq)))
-        ))
-        used = last if called else last - 1
-        if top > used:
-            conn.execute("SELECT setval(%s::regclass, %s, true)", (seq, top))
-            moved.append(f"{seq} -> {top}")
-    return tuple(moved)
-
-
-def _seq_ident(seq: str) -> str:
-    # pg_get_serial_sequence() already returns a quoted, qualified name
-    return seq
-
-
-def _copy_failure(tp: m.TablePlan, exc: BaseException) -> str:
-    """A COPY into the text stage failed: the CSV itself is malformed (scan should have said)."""
-    import re
-
-    diag = getattr(exc, "diag", None)
-    context = (diag.context or "") if diag is not None else ""
-    # COPY counts physical lines (a quoted newline too), header = 1: the file's own numbering
-    m = re.search(r"line (\d+)", context)
-    where = f" at line {m.group(1)}" if m else ""
-    return (
-        f"{tp.scan.file.name} cannot be read as CSV{where}: {_message(exc)}; "
-        f"nothing was loaded into {tp.target}."
-    )
