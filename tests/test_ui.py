@@ -286,6 +286,51 @@ async def test_journey_sample_export_to_green_validation(aria_db, tmp_path):
     assert app.return_value == 1  # the cutover is not proven: the wizard says so to the shell
 
 
+@needs_sample
+async def test_a_missing_expected_file_fails_the_wizards_run_and_validation(aria_db, tmp_path):
+    """Issue 14: the wizard takes the CLI's default selection. A file the profile rates HIGH that
+    the folder lacks fails the run and the proof, by name, unless the operator leaves it out."""
+    from aria_tui.ui.screens.dialogs import ConfirmModal
+    from aria_tui.ui.screens.plan import PlanScreen
+    from aria_tui.ui.screens.validate import ValidateScreen
+
+    export = small_export(tmp_path, "memories.csv")
+    app = make_app(export, aria_db.conninfo, "aria_v4")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("n")
+        await settle(app, pilot)
+        state = app.state
+        missing = {t.name for t in state.tables() if t.missing}
+        assert "thoughts" in missing and missing <= state.selected
+        await pilot.press("n")
+        await settle(app, pilot)
+        assert isinstance(app.screen, PlanScreen)
+        assert "cannot be loaded" in screen_text(app)
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmModal), "the confirmation")
+        await pilot.press("y")
+        await settle(app, pilot)
+        result = state.run
+        assert result is not None and not result.ok
+        thoughts = next(t for t in result.tables if t.target == "aria_data.thoughts")
+        assert thoughts.status == "blocked" and "thoughts.csv" in (thoughts.error or "")
+        assert next(t for t in result.tables if t.target == "aria_data.memories").ok
+        await pilot.press("n")
+        await settle(app, pilot)
+        assert isinstance(app.screen, ValidateScreen)
+        validation = state.validation
+        assert validation is not None and not validation.ok
+        by_file = {t.file: t for t in validation.tables}
+        assert by_file["thoughts.csv"].status == "missing" and by_file["memories.csv"].ok
+        assert "missing from the folder" in validation.headline
+        text = screen_text(app)
+        assert "Not proven: 13 files of the export are missing from the folder" in text
+        assert "✗ aria_data.goals" in text and "missing" in text
+        await pilot.press("q")
+    assert app.return_value == 1
+
+
 # -- keyboard: palette, flags ---------------------------------------------------------------
 
 
@@ -338,7 +383,7 @@ async def test_ansi_theme_uses_the_terminals_colours(tmp_path):
 
 
 @needs_sample
-async def test_blocked_file_cannot_be_ticked_and_the_diff_says_why(aria_db, tmp_path):
+async def test_blocked_file_fails_the_run_until_left_out_and_the_diff_says_why(aria_db, tmp_path):
     from aria_tui.ui.screens.diff import DiffScreen
 
     export = small_export(tmp_path, "memories.csv", "thoughts.csv")
@@ -354,16 +399,38 @@ async def test_blocked_file_cannot_be_ticked_and_the_diff_says_why(aria_db, tmp_
         await pilot.press("n")
         await settle(app, pilot)
         screen = app.screen
-        blocked = next(t for t in app.state.tables() if t.name == "working_memory")
+        state = app.state
+        blocked = next(t for t in state.tables() if t.name == "working_memory")
         assert blocked.diff.status == "blocked"
-        assert "working_memory" not in app.state.selected
+        # the profile expects it (HIGH), as it expects the files this small export lacks: the
+        # CLI's default selection takes them and fails for them, and so does the wizard's
+        assert "working_memory" in state.selected
+        missing = {t.name for t in state.tables() if t.missing}
+        assert missing and missing <= state.selected
+        assert {t.name for t in state.ticked_unloadable()} == missing | {"working_memory"}
+        text = screen_text(app)
+        assert "[!]" in text and "cannot be loaded" in text and "x Leave out" in text
+        plan = app.state.selection().resolve(state.inventory)
+        assert any(t.name == "working_memory" for t in plan.picked)
+
+        # space leaves it out on purpose; it cannot be ticked back, and a priority group skips it
         screen.grid.move_cursor(row=screen.grid.get_row_index("working_memory"))
         await pilot.press("space")
-        assert "working_memory" not in app.state.selected
-        status = screen_text(app)
-        assert "Cannot tick working_memory.csv" in status
-        await pilot.press("h")  # a priority group skips it too
-        assert "working_memory" not in app.state.selected
+        assert "working_memory" not in state.selected
+        assert "Unticked working_memory.csv on purpose" in screen_text(app)
+        await pilot.press("space")
+        assert "working_memory" not in state.selected
+        assert "Cannot tick working_memory.csv" in screen_text(app)
+        await pilot.press("h", "h")  # untick the HIGH group, tick it again: it stays out
+        assert "working_memory" not in state.selected
+
+        # x leaves out every other file that cannot be loaded, and the key goes away
+        await pilot.press("x")
+        assert not state.ticked_unloadable() and not (missing & state.selected)
+        assert {"memories", "thoughts"} <= state.selected
+        assert "Left out" in screen_text(app) and "x Leave out" not in screen_text(app)
+        screen.grid.move_cursor(row=screen.grid.get_row_index("working_memory"))
+        await pilot.pause()
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, DiffScreen)
@@ -472,7 +539,11 @@ async def test_keys_answer_fast_while_loading_and_cancel_rolls_the_table_back(ar
         await settle(app, pilot)
         await pilot.press("n")
         await settle(app, pilot)
-        assert app.state.selected == set()  # LOW: visible, not ticked by default
+        # the profile's HIGH and MEDIUM files are missing from this folder: ticked, so the run
+        # would fail for them; x leaves them out on purpose. LOW: visible, not ticked by default
+        assert app.state.selected and all(t.missing for t in app.state.selected_tables())
+        await pilot.press("x")
+        assert app.state.selected == set()
         await pilot.press("space", "n", "n", "y")
         await until(pilot, lambda: isinstance(app.screen, RunScreen) and len(ticks) >= 2, "progress")
 
@@ -565,7 +636,12 @@ async def test_manifest_override_ticks_a_changed_file_only_after_confirmation(ar
         screen, state = app.screen, app.state
         changed = next(t for t in state.tables() if t.name == "thoughts")
         assert (changed.manifest, changed.diff.status) == ("changed", "blocked")
-        assert state.selected == {"memories"} and not state.overrides
+        # expected by the manifest and the profile: ticked by default, failing the run until it
+        # is left out or overridden
+        assert state.selected == {"memories", "thoughts"} and not state.overrides
+        screen.grid.move_cursor(row=screen.grid.get_row_index("thoughts"))
+        await pilot.press("space")  # left out on purpose
+        assert state.selected == {"memories"}
 
         # on an intact file the key is there but greyed out; on the changed one it is live
         screen.grid.move_cursor(row=screen.grid.get_row_index("memories"))

@@ -79,7 +79,10 @@ class WizardState:
     def set_inventory(self, inventory: Inventory) -> None:
         """A new scan resets everything downstream: old plans and results describe other files."""
         self.inventory = inventory
-        self.selected = {t.name for t in inventory.tables if t.selected and why_blocked(t) is None}
+        # the CLI's default selection, by the same rule: a missing or blocked file the profile
+        # or the manifest expects starts ticked, so the run fails for it unless the operator
+        # unticks it on purpose (then it is listed as not selected), never left out in silence
+        self.selected = {t.name for t in Selection().resolve(inventory).picked}
         self.overrides = set()  # an override answers one scan's verdict, never the next one's
         self.invalidate_plan()
 
@@ -128,9 +131,11 @@ class WizardState:
         """
         tickable = [t for t in tables if why_blocked(t) is None or t.name in self.overrides]
         if tickable and all(t.name in self.selected for t in tickable):
-            for t in tickable:
+            # a blocked file ticked by default goes too: unticking a group leaves it all out
+            ticked = [t for t in tables if t.name in self.selected]
+            for t in ticked:
                 self._untick(t.name)
-            return False, len(tickable)
+            return False, len(ticked)
         changed = [t for t in tickable if t.name not in self.selected]
         self.selected.update(t.name for t in changed)
         if changed:
@@ -143,6 +148,13 @@ class WizardState:
 
     def selected_tables(self) -> list[TableScan]:
         return [t for t in self.tables() if t.name in self.selected]
+
+    def ticked_unloadable(self) -> list[TableScan]:
+        """Ticked files that cannot be loaded (missing from the folder, blocked): the load and
+        the validation fail for each of them until the operator unticks it on purpose."""
+        return [
+            t for t in self.selected_tables() if why_blocked(t) is not None and t.name not in self.overrides
+        ]
 
     def totals(self) -> tuple[int, int, int]:
         """(tables, records, bytes) of what is ticked."""

@@ -54,7 +54,10 @@ FILE_WIDTH = 22
 REASON_WIDTH = 60
 
 
-def tick_cell(table: TableScan, ticked: bool) -> Text:
+def tick_cell(table: TableScan, ticked: bool, overridden: bool = False) -> Text:
+    if ticked and not overridden and why_blocked(table) is not None:
+        # ticked by default but not loadable: the run will fail for it until it is unticked
+        return Text("[!]", style="bold red")
     if ticked:
         return Text("[x]", style="bold green")
     if why_blocked(table) is not None:
@@ -86,6 +89,7 @@ class InventoryTable(DataTable):
         self.sort_index = 0
         self.filter_text = ""
         self.shown: list[TableScan] = []
+        self.overrides: set[str] = set()  # ticked despite the manifest: loadable on purpose
 
     def on_mount(self) -> None:
         self._ensure_columns()
@@ -107,7 +111,10 @@ class InventoryTable(DataTable):
     def sort_label(self) -> str:
         return SORTS[self.sort_index][0]
 
-    def populate(self, tables: tuple[TableScan, ...], selected: set[str]) -> None:
+    def populate(
+        self, tables: tuple[TableScan, ...], selected: set[str], overrides: set[str] | None = None
+    ) -> None:
+        self.overrides = overrides or set()
         self._ensure_columns()
         keep = self.current_name()
         rows = [t for t in tables if matches(t, self.filter_text)]
@@ -117,14 +124,15 @@ class InventoryTable(DataTable):
         self.shown = rows
         self.clear()
         for t in rows:
-            self.add_row(*self._cells(t, t.name in selected), key=t.name)
+            self.add_row(*self._cells(t, t.name in selected, t.name in self.overrides), key=t.name)
         if keep is not None and any(t.name == keep for t in rows):
             self.move_cursor(row=self.get_row_index(keep), animate=False)
 
-    def refresh_ticks(self, selected: set[str]) -> None:
+    def refresh_ticks(self, selected: set[str], overrides: set[str] | None = None) -> None:
         """Only the tick column changes when ticking: update cells, keep scroll and cursor."""
+        self.overrides = overrides or set()
         for t in self.shown:
-            self.update_cell(t.name, "tick", tick_cell(t, t.name in selected))
+            self.update_cell(t.name, "tick", tick_cell(t, t.name in selected, t.name in self.overrides))
 
     def current(self) -> TableScan | None:
         if not self.shown or self.cursor_row < 0 or self.cursor_row >= len(self.shown):
@@ -136,10 +144,10 @@ class InventoryTable(DataTable):
         return current.name if current is not None else None
 
     @staticmethod
-    def _cells(t: TableScan, ticked: bool) -> list[object]:
+    def _cells(t: TableScan, ticked: bool, overridden: bool = False) -> list[object]:
         status = t.diff.status
         return [
-            tick_cell(t, ticked),
+            tick_cell(t, ticked, overridden),
             Text(fmt.clip(t.file.name, FILE_WIDTH)),
             Text(fmt.count(t.rows), justify="right"),
             Text(fmt.size(t.file.bytes), justify="right"),

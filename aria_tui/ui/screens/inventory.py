@@ -42,6 +42,7 @@ class InventoryScreen(StepScreen):
         Binding("slash", "filter", "Filter", id="filter", key_display="/"),
         Binding("d", "diff", "Diff", id="diff"),
         Binding("o", "override", "Override manifest", id="override-manifest"),
+        Binding("x", "leave_out", "Leave out unloadable", id="leave-out-unloadable"),
         Binding("r", "rescan", "Rescan", id="rescan"),
     ]
 
@@ -86,17 +87,26 @@ class InventoryScreen(StepScreen):
             if not scanning:
                 self.status("No inventory: r scans the export folder.")
             return
-        self.query_one(InventoryTable).populate(inventory.tables, self.state.selected)
+        self.query_one(InventoryTable).populate(inventory.tables, self.state.selected, self.state.overrides)
         self.show_totals()
         self.show_detail()
         if not scanning and inventory is not self._announced:
             # once per scan: later repaints (a closed dialog, a return from the diff) keep the
             # status line's last message, e.g. what a category tick just did
             self._announced = inventory
-            self.status(self._summary())
+            self.status(self._summary(), error=bool(self.state.ticked_unloadable()))
 
     def _summary(self) -> str:
         tables = self.state.tables()
+        doomed = self.state.ticked_unloadable()
+        if doomed:
+            # said first and plainly: these fail the run unless the operator leaves them out
+            names = ", ".join(t.file.name for t in doomed[:2]) + (", ..." if len(doomed) > 2 else "")
+            return (
+                f"{len(doomed)} expected file{'s' if len(doomed) != 1 else ''} cannot be "
+                f"loaded ({names}): the run fails for {'them' if len(doomed) != 1 else 'it'} "
+                "unless you untick on purpose (space)."
+            )
         counts: dict[str, int] = {}
         for t in tables:
             counts[t.diff.status] = counts.get(t.diff.status, 0) + 1
@@ -159,6 +169,9 @@ class InventoryScreen(StepScreen):
             return None if scanning or self.state.inventory is None else True
         if action == "override":
             return self._can_override(scanning)
+        if action == "leave_out":
+            # shown only while a ticked file cannot be loaded: the one way past it on purpose
+            return (None if scanning else True) if self.state.ticked_unloadable() else False
         if action == "rescan":
             return None if scanning else True
         if action == "next" and scanning:
@@ -172,7 +185,7 @@ class InventoryScreen(StepScreen):
         if inventory is None or not any(manifest_block(t) for t in inventory.tables):
             return False
         current = self.grid.current()
-        if scanning or current is None or current.name in self.state.selected:
+        if scanning or current is None or current.name in self.state.overrides:
             return None
         return True if manifest_block(current) is not None else None
 
@@ -186,7 +199,20 @@ class InventoryScreen(StepScreen):
             self.status(f"Cannot tick {current.file.name}{hint}: {refused}", error=True)
         else:
             ticked = current.name in self.state.selected
-            self.status(f"{'Ticked' if ticked else 'Unticked'} {current.file.name}.")
+            left = " on purpose: listed as not selected, not loaded" if not ticked and why_blocked(current) else ""
+            self.status(f"{'Ticked' if ticked else 'Unticked'} {current.file.name}{left}.")
+        self._ticks_changed()
+
+    def action_leave_out(self) -> None:
+        """Untick every ticked file that cannot be loaded: the operator's decision, so they are
+        listed as not selected instead of failing the run."""
+        gone = self.state.ticked_unloadable()
+        for t in gone:
+            self.state.toggle(t)
+        self.status(
+            f"Left out {len(gone)} file{'s' if len(gone) != 1 else ''} that cannot be loaded, on "
+            "purpose: the report lists them as not selected."
+        )
         self._ticks_changed()
 
     def action_override(self) -> None:
@@ -265,14 +291,14 @@ class InventoryScreen(StepScreen):
         self._ticks_changed()
 
     def _ticks_changed(self) -> None:
-        self.grid.refresh_ticks(self.state.selected)
+        self.grid.refresh_ticks(self.state.selected, self.state.overrides)
         self.show_totals()
         self.refresh_bindings()
 
     def action_sort(self) -> None:
         grid = self.grid
         grid.sort_index = (grid.sort_index + 1) % len(SORTS)
-        grid.populate(self.state.tables(), self.state.selected)
+        grid.populate(self.state.tables(), self.state.selected, self.state.overrides)
         self.show_totals()
         self.status(f"Sorted by {grid.sort_label}; s again for the next column.")
 
@@ -286,7 +312,7 @@ class InventoryScreen(StepScreen):
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "filter-input":
             self.grid.filter_text = event.value.strip()
-            self.grid.populate(self.state.tables(), self.state.selected)
+            self.grid.populate(self.state.tables(), self.state.selected, self.state.overrides)
             self.show_totals()
             self.show_detail()
 

@@ -203,6 +203,17 @@ class PlanScreen(StepScreen):
                 f"   dry run: {fmt.count(inserted)} insert · {fmt.count(dup)} dup · {fmt.count(rej)} rej",
                 style="green" if rej == 0 else "yellow",
             )
+        plan = self.state.plan
+        if plan is not None and plan.skipped:
+            # ticked but not loadable (missing, blocked, no table): they fail the run, in plain view
+            names = ", ".join(s.scan.file.name for s in plan.skipped[:2])
+            more = ", ..." if len(plan.skipped) > 2 else ""
+            text.append(
+                f"\n{len(plan.skipped)} ticked file{'s' if len(plan.skipped) != 1 else ''} cannot "
+                f"be loaded ({names}{more}): the run fails for {'them' if len(plan.skipped) != 1 else 'it'} "
+                "(esc, untick on purpose)",
+                style="bold red",
+            )
         self.query_one("#plan-summary", Static).update(text)
 
     def show_detail(self) -> None:

@@ -20,9 +20,10 @@ FAIL = "✗"
 STATUS_WORD: dict[str, str] = {
     CheckStatus.PASSED: "pass",
     CheckStatus.FAILED: "FAIL",
+    CheckStatus.INCOMPLETE: "incomplete",
     CheckStatus.NO_TARGET: "no target table",
     CheckStatus.BLOCKED: "blocked",
-    CheckStatus.MISSING: "file missing",
+    CheckStatus.MISSING: "missing",
     CheckStatus.SKIPPED: "not loaded",
     CheckStatus.ERROR: "could not check",
 }
@@ -34,8 +35,9 @@ if TYPE_CHECKING:
 def table_label(t: TableValidation) -> Text:
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append(f"{OK if t.ok else FAIL} ", style="bold green" if t.ok else "bold red")
-    text.append(f"{t.target:<34}", style="bold" if not t.ok else "")
-    text.append(f" {fmt.count(t.csv_rows):>9} csv {fmt.count(t.target_rows):>9} db ", style="dim")
+    # sized so that six check marks and the longest status word ("incomplete") fit 80 columns
+    text.append(f"{fmt.clip(t.target, 30):<30}", style="bold" if not t.ok else "")
+    text.append(f" {fmt.count(t.csv_rows):>8} csv {fmt.count(t.target_rows):>8} db ", style="dim")
     for c in t.checks:
         text.append(OK if c.ok else FAIL, style="green" if c.ok else "bold red")
     if not t.ok:
@@ -125,10 +127,13 @@ class ValidateScreen(StepScreen):
         failed_checks = sum(len(t.failures) for t in validation.tables)
         if validation.ok:
             line = Text(f"{OK} Cutover proven: {passed}/{total} tables pass all {checks} checks.", style="bold")
+            if validation.decided_away:
+                line.append(f" {fmt.count(validation.decided_away)} records decided away by you.")
         else:
+            # the report's own headline: how many export records the target lacks comes first
             line = Text(
-                f"{FAIL} Not proven: {validation.failed} of {total} tables fail "
-                f"({failed_checks} of {checks} checks).",
+                f"{FAIL} Not proven: {validation.headline.rstrip('.')} "
+                f"({failed_checks} of {checks} checks fail).",
                 style="bold",
             )
         verdict.update(line)
