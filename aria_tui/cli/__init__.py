@@ -74,7 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if argv and argv[0] in COMMANDS:
             name = argv[0]
-            args = build_command_parser(name).parse_args(argv[1:])
+            parser = build_command_parser(name)
+            mark("command imported")
+            args = parser.parse_args(argv[1:])
             args.command = name
             return int(importlib.import_module(COMMANDS[name][0]).run(args) or 0)
         if argv and argv[0] in ("-h", "--help"):

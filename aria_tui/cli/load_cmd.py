@@ -108,10 +108,9 @@ def add_decision_args(parser: argparse.ArgumentParser) -> None:
 
 def read_plan_file(args: argparse.Namespace, folder: Path) -> CutoverPlan | None:
     """`--plan FILE`, read; its tables become the selection unless --tables names some."""
-    from aria_tui.load import cutover
-
     if not getattr(args, "plan", None):
         return None
+    from aria_tui.load import cutover  # only with a plan file: the start-up budget (issue 17)
     cp = cutover.read(Path(args.plan))
     if cp.export and Path(cp.export).resolve() != folder.resolve():
         raise AriaError(
@@ -126,6 +125,8 @@ def apply_decisions(
     inventory: Inventory, args: argparse.Namespace, cp: CutoverPlan | None = None
 ) -> tuple[Inventory, dict]:
     """The inventory as the plan file and `--decide` make it, and what each table's decisions did."""
+    if not args.decide and not (cp and cp.decisions):
+        return inventory, {}  # what decide() gives for no decision, without importing it
     from aria_tui.load import decisions
 
     chosen = (cp.decisions if cp else []) + [decisions.parse(d) for d in args.decide or []]
@@ -137,9 +138,10 @@ def finish_plan(
 ) -> LoadPlan:
     from dataclasses import replace
 
-    from aria_tui.load import decisions
+    if applied:  # finish() changes nothing without decisions, and need not be imported then
+        from aria_tui.load import decisions
 
-    plan = decisions.finish(plan, applied)
+        plan = decisions.finish(plan, applied)
     if cp is not None:
         plan = with_policy(plan, {t.target: t.on_conflict for t in cp.tables})
     plan = with_policy(plan, args.on_conflict)

@@ -2,7 +2,11 @@
 `run_plan(target, plan, ...) -> RunResult`, with progress through one `on_event` callback.
 
 Never imports Textual: the wizard and the CLI both drive it through the same functions.
+`run_plan` is imported on first use (PEP 562): the loader pulls in polars and every COPY path,
+which `aria-tui load --help`, a plan or a refused argument must not pay for.
 """
+
+from typing import TYPE_CHECKING, Any
 
 from aria_tui.load.events import (
     Log,
@@ -26,7 +30,9 @@ from aria_tui.load.model import (
     TableResult,
 )
 from aria_tui.load.plan import make_plan
-from aria_tui.load.run import run_plan
+
+if TYPE_CHECKING:
+    from aria_tui.load.run import run_plan
 
 __all__ = [
     "BINARY",
@@ -49,3 +55,11 @@ __all__ = [
     "make_plan",
     "run_plan",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "run_plan":
+        from aria_tui.load.run import run_plan
+
+        return run_plan
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -12,8 +12,6 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from psycopg.conninfo import conninfo_to_dict
-
 EMBEDDED = "embedded"
 DEFAULT_DATABASE = "aria_warehouse"
 
@@ -50,6 +48,10 @@ def parse_spec(spec: str | None) -> TargetSpec:
 
 
 def _parts(conninfo: str) -> dict[str, str]:
+    # psycopg only here: main() scrubs the process title first thing, and `--help` or `sample`
+    # must not pay for importing psycopg (a tenth of a second) to do it
+    from psycopg.conninfo import conninfo_to_dict
+
     try:
         return {k: str(v) for k, v in conninfo_to_dict(conninfo).items() if v is not None}
     except Exception:

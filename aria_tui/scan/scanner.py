@@ -36,6 +36,7 @@ from aria_tui.scan.sample import FileSample, sample_file
 from aria_tui.scan.server_check import check_samples
 from aria_tui.scan.verdict import judge
 from aria_tui.status import IMPORTANT, Blocker, BlockerKind, ManifestState
+from aria_tui.timing import mark
 
 ProgressCallback = Callable[[ScanProgress], None]
 
@@ -90,6 +91,7 @@ def scan(
     csvio.tune_malloc()  # before the reading threads start (see there)
     prof = profile if isinstance(profile, Profile) else profiles.resolve(profile, [f.stem for f in files])
     catalog = read_catalog(conn)
+    mark("scan: catalog read")
     total = len(files)
     if progress:
         progress(ScanProgress(0, total, None))
@@ -119,6 +121,7 @@ def scan(
             manifest_future.cancel()
             raise
     ordered = [reads[i] for i in range(total)]
+    mark("scan: files read")
     try:
         check_samples([r.sample for r in ordered if r.sample is not None and r.problem is None], conn)
         server_error = None
@@ -169,7 +172,12 @@ def _read_file(
         # scans before it loads, and its memory must stay flat in the file size (csvio's fast
         # count maps the file, and mapped pages count in RSS). Its sampling pass counts it.
         large = f.bytes > csvio.LARGE_BYTES
-        if alignment is None or not large or alignment.extras:
+        # sample_file streams such a file whole and counts its records as COPY does: a count
+        # before it is a second pass over the file, needed only to spread the value sample
+        # over it (the renames' and the type warnings' sample), not for what a load reads
+        streamed = alignment is not None and (not large or bool(alignment.extras))
+        spread = sample_values or bool(alignment and alignment.candidates)
+        if alignment is None or (streamed and spread):
             read.rows = csvio.count_records(f.path, flat=large)
         if table is not None:
             assert alignment is not None
@@ -188,8 +196,8 @@ def _read_file(
                 read.rows = read.sample.records
             elif read.sample.estimate is not None and read.problem is None:
                 read.rows, read.rows_estimated = read.sample.estimate, True
-            elif large and read.problem is not None and not read.rows:
-                read.rows = csvio.count_records(f.path, flat=True)
+            elif read.problem is not None and not read.rows:
+                read.rows = csvio.count_records(f.path, flat=large)
         # a file with no target table is not read beyond its header and count: it cannot be
         # loaded whatever its records hold, and scanning must stay quick
     except AriaError as exc:

@@ -1,0 +1,126 @@
+"""Issue 17's start-up budget, guarded by what a process imports and reads, never by a clock:
+a command imports only what it uses, and the scan a load runs first reads each file it streams
+once (the load reads it again, in full, anyway)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+
+from aria_tui.load.prescan import scan_for_load
+from aria_tui.scan import scan
+from aria_tui.selection import Selection
+
+# what no headless command may pay for: the wizard, Rich's live display, the sample generators
+NEVER_HEADLESS = ("textual", "aria_tui.ui", "aria_tui.sample")
+
+_SPY = """
+import atexit, json, os, runpy, sys
+atexit.register(lambda: open(os.environ["SPY_OUT"], "w").write(json.dumps(sorted(sys.modules))))
+sys.argv = ["aria-tui", *sys.argv[1:]]
+runpy.run_module("aria_tui", run_name="__main__")
+"""
+
+
+def modules_of(tmp_path: Path, *argv: str) -> tuple[set[str], subprocess.CompletedProcess[str]]:
+    """The modules a fresh `python -m aria_tui ARGV` had imported when it exited."""
+    out = tmp_path / f"modules-{len(list(tmp_path.glob('modules-*')))}.json"
+    done = subprocess.run(
+        [sys.executable, "-c", _SPY, *argv],
+        env={**os.environ, "SPY_OUT": str(out)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    return set(json.loads(out.read_text())), done
+
+
+def loaded(modules: set[str], *names: str) -> list[str]:
+    return sorted(m for m in modules if any(m == n or m.startswith(n + ".") for n in names))
+
+
+def test_help_imports_neither_psycopg_nor_polars_nor_the_loader(tmp_path):
+    top, done = modules_of(tmp_path, "--help")
+    assert done.returncode == 0 and "load" in done.stdout
+    assert not loaded(top, "psycopg", "polars", "rich", *NEVER_HEADLESS)
+    load_help, done = modules_of(tmp_path, "load", "--help")
+    assert done.returncode == 0 and "--jobs" in done.stdout
+    assert not loaded(
+        load_help, "polars", "rich", "aria_tui.load.run", "aria_tui.scan", *NEVER_HEADLESS
+    )
+    # the spy sees what a command does import: `sample --help` needs the generators it lists
+    sample_help, done = modules_of(tmp_path, "sample", "--help")
+    assert done.returncode == 0 and loaded(sample_help, "aria_tui.sample")
+
+
+def test_a_json_load_imports_only_what_loading_a_plain_table_uses(empty_db, tmp_path):
+    with psycopg.connect(empty_db.conninfo, autocommit=True) as conn:
+        conn.execute("CREATE TABLE public.items (id int PRIMARY KEY, name text)")
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (folder / "items.csv").write_text("id,name\n1,a\n2,\"b, quoted\"\n3,\n")
+    modules, done = modules_of(
+        tmp_path,
+        "load",
+        str(folder),
+        "--dsn",
+        empty_db.conninfo,
+        "--profile",
+        "none",
+        "--yes",
+        "--json",
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert [(t["target"], t["inserted"], t["path"]) for t in result["tables"]] == [
+        ("public.items", 3, "fast")
+    ]
+    # the same process did load: the loader and psycopg are there, Rich's display and the
+    # decisions (none were asked for) are not, nor anything of the wizard
+    assert loaded(modules, "aria_tui.load.run") and loaded(modules, "psycopg")
+    assert not loaded(
+        modules, "rich", "aria_tui.load.decisions", "aria_tui.load.cutover", *NEVER_HEADLESS
+    )
+
+
+def test_the_scan_before_a_load_reads_a_streamed_file_once(empty_db, tmp_path, monkeypatch):
+    """The load's scan counts a small file in the pass that checks its structure: no count
+    before it. The wizard's scan still counts first (its value sample is spread over the rows),
+    and a file refused whole still has its records counted."""
+    from aria_tui import csvio
+
+    with psycopg.connect(empty_db.conninfo, autocommit=True) as conn:
+        conn.execute("CREATE TABLE public.items (id int PRIMARY KEY, name text)")
+        conn.execute("CREATE TABLE public.latin (id int PRIMARY KEY, name text)")
+    folder = tmp_path / "export"
+    folder.mkdir()
+    rows = "".join(f'{i},"line {i}\nwith a newline"\n' for i in range(2500))
+    (folder / "items.csv").write_text("id,name\n" + rows)
+    (folder / "latin.csv").write_bytes(
+        b"id,name\n" + b"".join(b"%d,caf\xe9\n" % i for i in range(10))
+    )
+    counted: list[str] = []
+    count = csvio.count_records
+
+    def spy(path: Path, flat: bool = False) -> int:
+        counted.append(Path(path).name)
+        return count(path, flat)
+
+    monkeypatch.setattr(csvio, "count_records", spy)
+    with psycopg.connect(empty_db.conninfo) as conn:
+        for_load = scan_for_load(folder, conn, None, target_display="t", selection=Selection())
+        assert counted == ["latin.csv"]  # only the file refused whole, after its pass
+        counted.clear()
+        full = scan(folder, conn, "none")
+    assert sorted(counted) == ["items.csv", "latin.csv"]
+    items, latin = for_load.table("items"), for_load.table("latin")
+    assert (items.rows, items.rows_estimated, items.problem) == (2500, False, None)
+    assert items.rows == full.table("items").rows
+    assert latin.problem is not None and "not UTF-8" in latin.problem.reason
+    assert latin.rows == full.table("latin").rows == 10
+    assert latin.status == full.table("latin").status == "blocked"
