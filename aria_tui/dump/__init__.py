@@ -10,13 +10,8 @@ from aria_tui.dump.model import (
     TableProgress,
     TableStarted,
 )
-from aria_tui.dump.run import (
-    DEFAULT_LOCK_TIMEOUT,
-    export_database,
-    file_name,
-    prepare_out_dir,
-    select_tables,
-)
+from aria_tui.dump.run import DEFAULT_LOCK_TIMEOUT, export_database, prepare_out_dir
+from aria_tui.dump.tables import file_name, select_tables
 
 __all__ = [
     "DEFAULT_LOCK_TIMEOUT",

@@ -15,17 +15,17 @@ content, and "success" was assumed. So:
   COPY reports and the number of rows that arrived, or the export fails;
 - nothing gets its final name until every table is written and fsynced, and manifest.json comes
   last: a folder with a manifest is complete, and a failed export leaves no file that looks whole.
+
+Which tables are read is `tables.py`; the transaction they are read in, `snapshot.py`; how a file
+reaches the disk, `writer.py`.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from datetime import UTC
 from pathlib import Path
 
 import psycopg
-from psycopg import errors as pgerrors
 from psycopg import sql
 from psycopg.pq import TransactionStatus
 
@@ -39,8 +39,10 @@ from aria_tui.dump.model import (
     TableProgress,
     TableStarted,
 )
+from aria_tui.dump.snapshot import begin_snapshot, lock_table, read_catalog_locked, sentence
+from aria_tui.dump.tables import file_name, list_tables, select_tables
 from aria_tui.dump.writer import PARTIAL_SUFFIX, BackgroundWriter, StagedFile
-from aria_tui.errors import ExportError, first_line
+from aria_tui.errors import ExportError
 from aria_tui.manifest.format import (
     MANIFEST_NAME,
     Manifest,
@@ -52,24 +54,13 @@ from aria_tui.manifest.format import (
     write_manifest,
 )
 from aria_tui.pg import locks
-from aria_tui.pg.catalog import Catalog, Table, read_catalog
+from aria_tui.pg.catalog import Catalog, Table
 from aria_tui.pg.rows import one
 
 DEFAULT_LOCK_TIMEOUT = locks.EXPORT_LOCK_TIMEOUT_SECONDS
 # rows arrive one per message; batching them keeps syscalls and hashing cheap
 _WRITE_CHUNK = 1 << 20
 _PROGRESS_EVERY = 0.1  # seconds between progress events: ~10 a second is all a screen can show
-
-
-def file_name(table: Table, compress: bool = False) -> str:
-    """Always schema-qualified: `aria_data.memories.csv` is unambiguous, and scan maps it back."""
-    for part in (table.schema, table.name):
-        if "/" in part or "\\" in part or "\x00" in part or part.startswith("."):
-            raise ExportError(
-                f"Table {table.qualified} has a name that cannot be a file name; "
-                "export it under another name with a view or rename it."
-            )
-    return f"{table.schema}.{table.name}.csv" + (".gz" if compress else "")
 
 
 def prepare_out_dir(out_dir: Path, force: bool = False) -> Path:
@@ -93,79 +84,6 @@ def prepare_out_dir(out_dir: Path, force: bool = False) -> Path:
         raise ExportError(f"Cannot create {out_dir}: {exc.strerror or exc}.") from None
     return out_dir
 
-
-@dataclass(frozen=True)
-class SourceTables:
-    """Names only: enough to choose and lock tables before anything reads their definitions."""
-
-    database: str
-    schemas: tuple[str, ...]
-    tables: tuple[tuple[str, str], ...]  # (schema, table), sorted
-
-    def find(self, name: str) -> list[tuple[str, str]]:
-        """'schema.table' exactly, else every table with that bare name."""
-        exact = [(s, t) for s, t in self.tables if f"{s}.{t}" == name]
-        return exact or [(s, t) for s, t in self.tables if t == name]
-
-
-# the same tables read_catalog reads: ordinary and partitioned, partitions through their parent
-_LIST_TABLES_SQL = """
-SELECT n.nspname, c.relname
-FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
-  AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%'
-  AND n.nspname <> 'aria_tui'  -- aria-tui's own commit records (aria_tui/pg/commits.py)
-ORDER BY 1, 2
-"""
-
-
-def list_tables(conn: psycopg.Connection) -> SourceTables:
-    database = one(conn.execute("SELECT current_database()"))[0]
-    schemas = conn.execute(
-        "SELECT nspname FROM pg_namespace WHERE nspname <> 'information_schema' "
-        "AND nspname NOT LIKE 'pg\\_%' AND nspname <> 'aria_tui' ORDER BY 1"
-    ).fetchall()
-    tables = conn.execute(_LIST_TABLES_SQL).fetchall()
-    return SourceTables(
-        database=database,
-        schemas=tuple(r[0] for r in schemas),
-        tables=tuple((r[0], r[1]) for r in tables),
-    )
-
-
-def select_tables(
-    source: SourceTables, schemas: list[str] | None = None, tables: list[str] | None = None
-) -> list[tuple[str, str]]:
-    """(schema, table) to export, sorted: the named ones (`schema.table`, or a bare name when it
-    is unambiguous), else every table of `schemas`, else every user table."""
-    if schemas:
-        unknown = [s for s in schemas if s not in source.schemas]
-        if unknown:
-            raise ExportError(
-                f"Schema {unknown[0]} does not exist in database {source.database} "
-                f"(it has: {', '.join(source.schemas) or 'no user schemas'})."
-            )
-    if tables:
-        chosen: set[tuple[str, str]] = set()
-        for spec in tables:
-            found = source.find(spec)
-            if schemas:
-                found = [(s, t) for s, t in found if s in schemas]
-            if not found:
-                raise ExportError(f"Table {spec} does not exist in database {source.database}.")
-            if len(found) > 1:
-                where = " and ".join(f"{s}.{t}" for s, t in found)
-                raise ExportError(f"Table {spec} is ambiguous ({where}); name it as schema.table.")
-            chosen.add(found[0])
-        selected = sorted(chosen)
-    else:
-        selected = [(s, t) for s, t in source.tables if not schemas or s in schemas]
-    if not selected:
-        where = f"schemas {', '.join(schemas)}" if schemas else "any user schema"
-        raise ExportError(
-            f"Database {source.database} has no tables in {where}; nothing to export."
-        )
-    return selected
 
 
 def export_database(
@@ -196,13 +114,13 @@ def export_database(
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         conn.read_only = True
         with conn.transaction():
-            snapshot_time = _begin(conn, lock_timeout)
+            snapshot_time = begin_snapshot(conn, lock_timeout)
             names = select_tables(list_tables(conn), schemas, tables)
             # lock before reading definitions, as pg_dump does: from here on no DROP or ALTER
             # can take a table away, and a table someone else holds is named in the error
             for name in names:
-                _lock(conn, name, lock_timeout)
-            catalog = _read_catalog(conn, sorted({s for s, _ in names}), lock_timeout)
+                lock_table(conn, name, lock_timeout)
+            catalog = read_catalog_locked(conn, sorted({s for s, _ in names}), lock_timeout)
             selected = [_table(catalog, name) for name in names]
             counts = {t.qualified: _count(conn, t) for t in selected}
             emit(
@@ -244,7 +162,7 @@ def export_database(
             staged_file.final_path.unlink(missing_ok=True)
         fsync_dir(out_dir)
         if isinstance(exc, psycopg.Error):
-            raise ExportError(_sentence(exc, None, conn)) from None
+            raise ExportError(sentence(exc, None, conn)) from None
         raise
     written = {t.file for t in entries} | {MANIFEST_NAME}
     stale = tuple(
@@ -262,78 +180,6 @@ def export_database(
     )
 
 
-def _begin(conn: psycopg.Connection, lock_timeout: float) -> str:
-    """Session settings for a long read, then the snapshot's time (now() is fixed per transaction)."""
-    # SET LOCAL: they end with the transaction, whoever owns the connection afterwards.
-    # First, the output settings pg_dump pins, whatever the database or role says (ALTER
-    # DATABASE ... SET): floats in full (extra_float_digits 0 would round 1.2345678 to 1.23457),
-    # dates and intervals in the forms every input function reads back the same (DateStyle
-    # 'SQL, DMY' writes 02/01/2026; IntervalStyle sql_standard writes -1 2:00:00 for
-    # '-1 days -2 hours', which postgres-style input reads as -1 day +2 hours), instants in UTC
-    conn.execute("SET LOCAL extra_float_digits = 3")
-    conn.execute("SET LOCAL DateStyle = ISO")
-    conn.execute("SET LOCAL IntervalStyle = postgres")
-    conn.execute("SET LOCAL TimeZone = 'UTC'")
-    conn.execute("SET LOCAL statement_timeout = 0")
-    conn.execute("SET LOCAL idle_in_transaction_session_timeout = 0")
-    conn.execute(
-        sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(f"{int(lock_timeout * 1000)}ms"))
-    )
-    # COPY converts to the client encoding: UTF-8 files, whatever the session default
-    conn.execute("SET LOCAL client_encoding = 'UTF8'")
-    # with row-level security on (Supabase enables it everywhere) a role without BYPASSRLS would
-    # silently read a subset of a table; off, the query fails instead, as pg_dump makes it do
-    conn.execute("SET LOCAL row_security = off")
-    now = one(conn.execute("SELECT now()"))[0]
-    return now.astimezone(UTC).isoformat()
-
-
-def _lock(conn: psycopg.Connection, name: tuple[str, str], lock_timeout: float) -> None:
-    qualified = ".".join(name)
-    try:
-        conn.execute(sql.SQL("LOCK TABLE {} IN ACCESS SHARE MODE").format(sql.Identifier(*name)))
-    except pgerrors.LockNotAvailable:
-        raise ExportError(_locked(qualified, lock_timeout)) from None
-    except psycopg.Error as exc:
-        raise ExportError(_sentence(exc, qualified, conn)) from None
-
-
-def _read_catalog(conn: psycopg.Connection, schemas: list[str], lock_timeout: float) -> Catalog:
-    """read_catalog, naming the table when another session's exclusive lock stops it (reading a
-    column default opens its table, so even a table we do not export can be in the way)."""
-    try:
-        with conn.transaction():  # a savepoint: after a lock timeout we can still ask who it was
-            return read_catalog(conn, schemas)
-    except pgerrors.LockNotAvailable:
-        row = conn.execute(_EXCLUSIVE_LOCKS_SQL, {"schemas": schemas}).fetchone()
-        raise ExportError(
-            _locked(row[0] if row else f"in {', '.join(schemas)}", lock_timeout)
-        ) from None
-    except psycopg.Error as exc:
-        raise ExportError(_sentence(exc, None, conn)) from None
-
-
-_EXCLUSIVE_LOCKS_SQL = """
-SELECT n.nspname || '.' || c.relname
-FROM pg_locks l
-JOIN pg_class c ON c.oid = l.relation
-JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE l.locktype = 'relation' AND l.granted AND l.mode = 'AccessExclusiveLock'
-  AND l.pid <> pg_backend_pid()
-  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-  AND n.nspname = ANY(%(schemas)s)
-ORDER BY 1
-LIMIT 1
-"""
-
-
-def _locked(name: str, lock_timeout: float) -> str:
-    return (
-        f"Table {name} is locked by another session (waited {lock_timeout:g} s); "
-        "retry when it is free, or raise --lock-timeout."
-    )
-
-
 def _table(catalog: Catalog, name: tuple[str, str]) -> Table:
     table = catalog.get(".".join(name))
     if table is None:  # cannot happen while we hold its lock; said plainly if it ever does
@@ -346,7 +192,7 @@ def _count(conn: psycopg.Connection, table: Table) -> int:
         # ONLY: an inheritance child's rows are its own file's, not its parent's too
         return one(conn.execute(sql.SQL("SELECT count(*) FROM ONLY {}").format(table.ident)))[0]
     except psycopg.Error as exc:
-        raise ExportError(_sentence(exc, table.qualified, conn)) from None
+        raise ExportError(sentence(exc, table.qualified, conn)) from None
 
 
 def _export_columns(table: Table) -> list[str]:
@@ -396,7 +242,7 @@ def _export_table(
         writer.close()
     except psycopg.Error as exc:
         writer.abandon()
-        raise ExportError(_sentence(exc, name, conn)) from None
+        raise ExportError(sentence(exc, name, conn)) from None
     except BaseException:
         writer.abandon()
         raise
@@ -444,24 +290,3 @@ def _entry(table: Table, exported: ExportedTable) -> ManifestTable:
             for fk in table.foreign_keys
         ),
     )
-
-
-def _sentence(exc: psycopg.Error, table: str | None, conn: psycopg.Connection) -> str:
-    """One sentence from a server or connection error; libpq's text can run to several lines."""
-    reason = first_line(exc).rstrip(".")
-    if isinstance(exc, pgerrors.UndefinedTable) and table:
-        return f"Table {table} disappeared from the source during the export ({reason})."
-    # psycopg files lock and timeout errors under OperationalError too: ask the connection
-    if conn.broken or conn.closed:
-        where = f" while exporting {table}" if table else ""
-        return f"The connection to the source was lost{where}: {reason}."
-    if isinstance(exc, pgerrors.InsufficientPrivilege):
-        hint = (
-            "export as the table's owner or a role with BYPASSRLS, so no row is left out"
-            if "row-level security" in reason
-            else "export as a role that can read every table"
-        )
-        return f"Cannot read {table or 'the source'}: {reason}; {hint}."
-    if table:
-        return f"Exporting {table} failed: {reason}."
-    return f"The export failed: {reason}."
