@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 
 from aria_tui.csvio import native as native_mod
-from aria_tui.csvio import vectors
+from aria_tui.csvio import vector_binary, vectors
 
 native = pytest.importorskip(
     "aria_tui.csvio._native", reason="the C extension was not built (no compiler at install)"
@@ -152,7 +152,7 @@ def test_shortest_float4_text_is_almost_never_deferred() -> None:
 )
 def test_what_it_cannot_prove_it_defers(text: str) -> None:
     fields, deferred = native.copy_fields([f"[{text}]"], 1)
-    assert deferred == [0] and fields == [vectors.NULL_FIELD]
+    assert deferred == [0] and fields == [vector_binary.NULL_FIELD]
 
 
 @pytest.mark.parametrize(
@@ -167,7 +167,7 @@ def test_rows_it_cannot_read_are_deferred(row: str) -> None:
 def test_dimension_nulls_and_any_dimension() -> None:
     fields, deferred = native.copy_fields(["[1,2,3]", None, "[1,2]", b"[4,5,6]"], 3)
     assert deferred == [2]
-    assert fields[1] == vectors.NULL_FIELD
+    assert fields[1] == vector_binary.NULL_FIELD
     assert fields[0] == struct.pack(">ihh3f", 16, 3, 0, 1, 2, 3)
     assert fields[3] == struct.pack(">ihh3f", 16, 3, 0, 4, 5, 6)
     fields, deferred = native.copy_fields(["[1,2,3]", "[7]", None], 0)

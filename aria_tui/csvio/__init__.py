@@ -18,13 +18,12 @@ from aria_tui.csvio.files import ExportFile, discover, open_bytes
 from aria_tui.csvio.header import Header, read_header
 from aria_tui.csvio.problems import CsvProblem
 from aria_tui.csvio.records import LARGE_BYTES, Survey, check_structure, count_records
+from aria_tui.csvio.vector_binary import NULL_FIELD, vector_binary_payloads
 from aria_tui.csvio.vectors import (
-    NULL_FIELD,
     VectorFields,
     VectorParse,
     complete_fields,
     parse_vectors,
-    vector_binary_payloads,
     vector_copy_fields,
 )
 

@@ -1,4 +1,5 @@
-"""pgvector values: text form to float32 on the client, and float32 to pgvector's binary form.
+"""pgvector values: text form to float32 on the client (vector_binary.py turns the float32 values
+into pgvector's binary form).
 
 The one vector reader of aria-tui: the loader sends what it returns with binary COPY
 (`vector_copy_fields`), the scan judges a sample with it (`parse_vectors`).
@@ -27,18 +28,14 @@ three tiers, each only for the rows the one before could not vouch for:
 
 from __future__ import annotations
 
-import ctypes
 import re
 import struct
-import sys
-from array import array
 from dataclasses import dataclass
 
 import polars as pl
 
 from aria_tui.csvio import native
-
-NULL_FIELD = b"\xff\xff\xff\xff"  # binary COPY: field length -1 = NULL
+from aria_tui.csvio.vector_binary import NULL_FIELD, f32_be
 
 _SPACE = " \t\n\r\v\f"  # vector_isspace
 VECTOR_MAX_DIM = 16000  # pgvector's VECTOR_MAX_DIM
@@ -120,7 +117,7 @@ def _fields_by_tiers(values: pl.Series, dim: int | None) -> VectorFields:
     fields = [NULL_FIELD] * n
     pack = struct.Struct(">ihh").pack
     for part in parts:
-        raw = _f32_be(part.flat)
+        raw = f32_be(part.flat)
         widths = set(part.lens)
         if len(widths) == 1:
             (d,) = widths
@@ -350,126 +347,3 @@ def _rows_of(part: _Part, uniform: int | None) -> pl.Series:
         .agg(pl.col("x"))
         .get_column("x")
     )
-
-
-# --------------------------------------------------------------------------------------------
-# binary form for COPY ... (FORMAT binary): pgvector's vector_recv reads int16 dim, int16 unused,
-# then dim float4, all big-endian
-
-
-def vector_binary_payloads(vectors: pl.Series) -> list[bytes | None]:
-    """pgvector's binary representation of each row of a parsed series, None for a null row."""
-    dtype = vectors.dtype
-    if not isinstance(dtype, pl.Array | pl.List):
-        raise TypeError(f"expected an Array or List series of floats, got {dtype}")
-    present = vectors.is_not_null()
-    dense = vectors.filter(present) if vectors.null_count() else vectors
-    if isinstance(dtype, pl.Array):
-        widths = [dtype.size] * len(dense)
-        flat = dense.reshape((-1,)) if len(dense) else pl.Series([], dtype=pl.Float32)
-    else:
-        widths = dense.list.len().to_list()
-        flat = dense.explode() if len(dense) else pl.Series([], dtype=pl.Float32)
-    flat = flat.cast(pl.Float32)
-    if flat.null_count():
-        raise ValueError("a vector holds a null element; parse_vectors never returns one")
-    raw = _f32_be(flat)
-    out: list[bytes | None] = []
-    pos = 0
-    it = iter(widths)
-    for ok in present.to_list():
-        if not ok:
-            out.append(None)
-            continue
-        d = next(it)
-        out.append(struct.pack(">hh", d, 0) + raw[pos : pos + 4 * d])
-        pos += 4 * d
-    return out
-
-
-def _f32_be(series: pl.Series) -> bytes:
-    """The values of a null-free Float32 series as big-endian float4 bytes (what vector_recv
-    reads): copied out of polars once, byte-swapped in one C call."""
-    series = series.cast(pl.Float32)
-    try:
-        data = _float32_array(series)
-    except Exception:  # pragma: no cover - a polars without the Arrow C stream: slower, same bytes
-        data = array("f", series.to_list())
-    if sys.byteorder == "little":
-        data.byteswap()
-    return data.tobytes()
-
-
-# -- float32 buffer out of polars without numpy or pyarrow: the Arrow C stream interface -------
-
-
-class _ArrowArray(ctypes.Structure):
-    pass
-
-
-class _ArrowArrayStream(ctypes.Structure):
-    pass
-
-
-_ArrowArray._fields_ = [
-    ("length", ctypes.c_int64),
-    ("null_count", ctypes.c_int64),
-    ("offset", ctypes.c_int64),
-    ("n_buffers", ctypes.c_int64),
-    ("n_children", ctypes.c_int64),
-    ("buffers", ctypes.POINTER(ctypes.c_void_p)),
-    ("children", ctypes.c_void_p),
-    ("dictionary", ctypes.c_void_p),
-    ("release", ctypes.CFUNCTYPE(None, ctypes.POINTER(_ArrowArray))),
-    ("private_data", ctypes.c_void_p),
-]
-_ArrowArrayStream._fields_ = [
-    (
-        "get_schema",
-        ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(_ArrowArrayStream), ctypes.c_void_p),
-    ),
-    (
-        "get_next",
-        ctypes.CFUNCTYPE(
-            ctypes.c_int, ctypes.POINTER(_ArrowArrayStream), ctypes.POINTER(_ArrowArray)
-        ),
-    ),
-    ("get_last_error", ctypes.CFUNCTYPE(ctypes.c_char_p, ctypes.POINTER(_ArrowArrayStream))),
-    ("release", ctypes.CFUNCTYPE(None, ctypes.POINTER(_ArrowArrayStream))),
-    ("private_data", ctypes.c_void_p),
-]
-_capsule_pointer = ctypes.pythonapi.PyCapsule_GetPointer
-_capsule_pointer.restype = ctypes.c_void_p
-_capsule_pointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
-
-
-def _float32_array(flat: pl.Series) -> array:
-    """The values of a null-free Float32 series as an array('f'), one memcpy per chunk.
-
-    Reads polars' buffers through the Arrow C stream interface (`__arrow_c_stream__`, a stable
-    ABI every polars since 1.0 exports), so numpy is not needed.
-    """
-    out = array("f")
-    capsule = flat.__arrow_c_stream__()
-    stream = ctypes.cast(
-        _capsule_pointer(capsule, b"arrow_array_stream"), ctypes.POINTER(_ArrowArrayStream)
-    ).contents
-    try:
-        while True:
-            arr = _ArrowArray()
-            if stream.get_next(ctypes.byref(stream), ctypes.byref(arr)) != 0:
-                raise RuntimeError("polars could not export the vector values")
-            if not arr.release:  # end of stream
-                break
-            try:
-                if arr.n_buffers != 2:
-                    raise RuntimeError("unexpected Arrow layout for float32 values")
-                if arr.length:
-                    address = arr.buffers[1] + 4 * arr.offset
-                    out.frombytes(ctypes.string_at(address, 4 * arr.length))
-            finally:
-                arr.release(ctypes.byref(arr))  # polars' memory is not touched after this
-    finally:
-        if stream.release:
-            stream.release(ctypes.byref(stream))
-    return out

@@ -1,4 +1,5 @@
-"""Vector values for binary COPY: parsed and encoded by `aria_tui.csvio.vectors`.
+"""Vector values for binary COPY: parsed by `aria_tui.csvio.vectors`, encoded by
+`aria_tui.csvio.vector_binary`.
 
 There is one vector reader in aria-tui (pgvector's rules, vectorised with polars, the reasons a
 bad vector is refused): csvio's, which the scan uses on its sample and the loader on every row
@@ -6,6 +7,6 @@ bad vector is refused): csvio's, which the scan uses on its sample and the loade
 binary COPY field, which the other encoders (encoders.py) import from here.
 """
 
-from aria_tui.csvio.vectors import NULL_FIELD
+from aria_tui.csvio.vector_binary import NULL_FIELD
 
 __all__ = ["NULL_FIELD"]
