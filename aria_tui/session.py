@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     import psycopg
 
     from aria_tui.csvio.files import ExportFile
+    from aria_tui.load.choices import Choices
     from aria_tui.load.model import LoadPlan, RunResult
     from aria_tui.pg.connect import Target
     from aria_tui.profiles import Profile
@@ -147,16 +148,24 @@ class Session:
         return inventory
 
     def plan(
-        self, selection: Selection | None = None, inventory: Inventory | None = None
+        self,
+        selection: Selection | None = None,
+        inventory: Inventory | None = None,
+        choices: Choices | None = None,
     ) -> LoadPlan:
         """The load plan of `selection` (default: the default selection) over `inventory` (default:
-        a fresh scan for this selection). AriaError for a name that is no file of the export."""
+        a fresh scan for this selection), with the operator's `choices` (drift decisions and their
+        DDL, conflict policies, accepted rejects) applied to the scan as it was read. AriaError
+        for a name that is no file of the export, or a decision that names nothing."""
         from aria_tui.load.plan import plan_selection
 
         selection = selection or Selection()
         if inventory is None:
             inventory = self.scan(for_load=selection)
-        return plan_selection(selection.resolve(inventory))
+        if choices is None:
+            return plan_selection(selection.resolve(inventory))
+        decided, applied = choices.decided(inventory)
+        return choices.finish(plan_selection(selection.resolve(decided)), applied)
 
     def load(
         self,

@@ -25,15 +25,15 @@ from aria_tui.cli.common import (
 from aria_tui.cli.load_display import CancelOnCtrlC, Display, print_plan, print_result
 from aria_tui.errors import EXIT_FAILED, EXIT_OK, EXIT_UNUSABLE, AriaError
 from aria_tui.load import LoadPlan, RunResult
-from aria_tui.load.plan import manifest_overrides, with_policy
+from aria_tui.load.plan import manifest_overrides
 from aria_tui.pg.connect import Target
 from aria_tui.selection import Selection
 from aria_tui.session import Session
 from aria_tui.timing import mark
 
 if TYPE_CHECKING:
+    from aria_tui.load.choices import Choices
     from aria_tui.load.cutover import CutoverPlan
-    from aria_tui.scan.model import Inventory
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -98,57 +98,19 @@ def read_plan_file(args: argparse.Namespace, folder: Path) -> CutoverPlan | None
     if not getattr(args, "plan", None):
         return None
     from aria_tui.load import cutover  # only with a plan file: the start-up budget (issue 17)
-    cp = cutover.read(Path(args.plan))
-    if cp.export and Path(cp.export).resolve() != folder.resolve():
-        raise AriaError(
-            f"The plan {args.plan} is for the export {cp.export}, not {folder.resolve()}."
-        )
+
+    cp = cutover.open_for(Path(args.plan), folder)
     if not args.tables and not args.priority:
         args.tables = ",".join(t.target for t in cp.tables)
     return cp
 
 
-def apply_decisions(
-    inventory: Inventory, args: argparse.Namespace, cp: CutoverPlan | None = None
-) -> tuple[Inventory, dict]:
-    """The inventory as the plan file and `--decide` make it, and what each table's decisions did."""
-    if not args.decide and not (cp and cp.decisions):
-        return inventory, {}  # what decide() gives for no decision, without importing it
-    from aria_tui.load import decisions
+def choices_of(args: argparse.Namespace, cp: CutoverPlan | None = None) -> Choices:
+    """The plan file's decisions with the command line's on top (what Session.plan applies)."""
+    from aria_tui.load.choices import Choices, of_args
 
-    chosen = (cp.decisions if cp else []) + [decisions.parse(d) for d in args.decide or []]
-    return decisions.decide(inventory, chosen)
-
-
-def finish_plan(
-    plan: LoadPlan, applied: dict, args: argparse.Namespace, cp: CutoverPlan | None = None
-) -> LoadPlan:
-    from dataclasses import replace
-
-    if applied:  # finish() changes nothing without decisions, and need not be imported then
-        from aria_tui.load import decisions
-
-        plan = decisions.finish(plan, applied)
-    if cp is not None:
-        plan = with_policy(plan, {t.target: t.on_conflict for t in cp.tables})
-    plan = with_policy(plan, args.on_conflict)
-    accepted = set(split_list(args.accept_rejects) or [])
-    if cp is not None:
-        accepted |= {t.target for t in cp.tables if t.accept_rejects}
-    unknown = accepted - {tp.target for tp in plan.tables}
-    if unknown:
-        raise AriaError(
-            f"--accept-rejects names {', '.join(sorted(unknown))}, which this load does not load."
-        )
-    if accepted:
-        plan = replace(
-            plan,
-            tables=tuple(
-                replace(tp, accept_rejects=True) if tp.target in accepted else tp
-                for tp in plan.tables
-            ),
-        )
-    return plan
+    given = of_args(args.decide, args.on_conflict, split_list(args.accept_rejects))
+    return Choices.of_cutover(cp).merged(given) if cp is not None else given
 
 
 def open_for_load(args: argparse.Namespace) -> tuple[Session, Selection]:
@@ -173,14 +135,13 @@ def open_for_load(args: argparse.Namespace) -> tuple[Session, Selection]:
 def run(args: argparse.Namespace) -> int:
     mark("load: arguments parsed")
     # a bad folder or profile fails here, before any server starts
+    # its tables are the selection unless --tables names some: read before the selection is
+    cp = read_plan_file(args, Path(args.export_dir))
     session, selection = open_for_load(args)
     folder = session.export_dir
-    cp = read_plan_file(args, folder)  # its tables are the selection unless --tables names some
-    inventory, applied = apply_decisions(session.scan(for_load=selection), args, cp)
-    plan = session.plan(selection, inventory)
+    plan = session.plan(selection, session.scan(for_load=selection), choices_of(args, cp))
     if not plan.tables and not plan.skipped:
         raise AriaError(f"Nothing to load from {folder}: no table is selected.")
-    plan = finish_plan(plan, applied, args, cp)
     if cp is not None:
         check_fits(cp, plan, session.target)
     plan = dataclasses.replace(plan, time_zone=args.time_zone)
@@ -214,16 +175,8 @@ def run(args: argparse.Namespace) -> int:
 def check_fits(cp: CutoverPlan, plan: LoadPlan, target: Target) -> None:
     """Refuse, in one sentence, a plan file that no longer fits the export or the target."""
     from aria_tui.load import cutover
-    from aria_tui.pg import commits
-    from aria_tui.pg.catalog import exact_row_count
 
-    with target.connect() as conn:
-        rows = {tp.target: exact_row_count(conn, tp.table) for tp in plan.tables}
-        committed = {c.target_table for c in commits.read(conn)}
-        conn.rollback()
-    why = cutover.refusal(cp, plan, rows, committed)
-    if why:
-        raise AriaError(why)
+    cutover.check(cp, plan, target)
 
 
 def _jobs(text: str) -> int:

@@ -19,10 +19,9 @@ from aria_tui.cli.common import (
     add_target_args,
     emit_json,
 )
-from aria_tui.cli.load_cmd import add_decision_args, apply_decisions, finish_plan, open_for_load
+from aria_tui.cli.load_cmd import add_decision_args, choices_of, open_for_load
 from aria_tui.errors import EXIT_FAILED, EXIT_OK, AriaError
 from aria_tui.load import cutover
-from aria_tui.load import decisions as dec
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -45,18 +44,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     session, selection = open_for_load(args)
     folder = session.export_dir
-    inventory, applied = apply_decisions(session.scan(for_load=selection), args)
-    plan = session.plan(selection, inventory)
+    inventory = session.scan(for_load=selection)
+    choices = choices_of(args)
+    plan = session.plan(selection, inventory, choices)
     if not plan.tables and not plan.skipped:
         raise AriaError(f"Nothing to plan in {folder}: no table is selected.")
-    plan = finish_plan(plan, applied, args)
     target = session.target
     from aria_tui.pg.catalog import exact_row_count
 
     with target.connect() as conn:
         rows = {tp.target: exact_row_count(conn, tp.table) for tp in plan.tables}
         conn.rollback()
-    decisions = [dec.parse(d) for d in args.decide or []]
+    decisions = list(choices.decisions)
     text = cutover.render(
         plan, inventory, decisions, rows, target.display, args.on_conflict or "reject"
     )

@@ -27,6 +27,7 @@ from aria_tui.load.conflicts import POLICIES, REJECT
 
 if TYPE_CHECKING:
     from aria_tui.load.model import LoadPlan, TablePlan
+    from aria_tui.pg.connect import Target
     from aria_tui.scan.model import Inventory
 
 VERSION = 1
@@ -96,6 +97,7 @@ class CutoverPlan:
     profile: str | None
     on_conflict: str
     tables: tuple[PlannedTable, ...]
+    jobs: int | None = None  # tables side by side, when the wizard saved the plan
 
     @property
     def decisions(self) -> list[dec.Decision]:
@@ -112,6 +114,7 @@ def render(
     target_rows: dict[str, int],
     target_display: str,
     default_policy: str,
+    jobs: int | None = None,
 ) -> str:
     """The plan file's text: every table of `plan` in load order with every decision."""
     from aria_tui.csvio.files import sha256_file
@@ -132,6 +135,8 @@ def render(
     w.key("export", str(Path(plan.export).resolve()))
     w.key("profile", inventory.profile or "none", "none: generic mode")
     w.key("on_conflict", default_policy, "the default policy: " + _POLICY_WHY[default_policy])
+    if jobs is not None:
+        w.key("jobs", jobs, "tables loaded side by side in the wizard (0: auto)")
     by_table: dict[str, list[dec.Decision]] = {}
     for d in decisions:
         by_table.setdefault(d.table, []).append(d)
@@ -252,7 +257,31 @@ def read(path: Path) -> CutoverPlan:
         profile=data.get("profile"),
         on_conflict=default,
         tables=tuple(tables),
+        jobs=int(data["jobs"]) if isinstance(data.get("jobs"), int) else None,
     )
+
+
+def open_for(path: Path, folder: Path) -> CutoverPlan:
+    """Read a plan file and refuse it, in one sentence, when it is for another export folder."""
+    cp = read(path)
+    if cp.export and Path(cp.export).resolve() != Path(folder).resolve():
+        raise AriaError(f"The plan {path} is for the export {cp.export}, not {Path(folder).resolve()}.")
+    return cp
+
+
+def check(cp: CutoverPlan, plan: LoadPlan, target: Target) -> None:
+    """Refuse, in one sentence (AriaError), a plan file that no longer fits the export or the
+    target: the CLI's `load --plan` and the wizard's `--plan` both ask this."""
+    from aria_tui.pg import commits
+    from aria_tui.pg.catalog import exact_row_count
+
+    with target.connect() as conn:
+        rows = {tp.target: exact_row_count(conn, tp.table) for tp in plan.tables}
+        committed = {c.target_table for c in commits.read(conn)}
+        conn.rollback()
+    why = refusal(cp, plan, rows, committed)
+    if why:
+        raise AriaError(why)
 
 
 def refusal(
