@@ -56,6 +56,13 @@ def build_wizard_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("export_dir", nargs="?", help="the export folder (one CSV per table)")
     add_target_args(parser)
+    parser.add_argument(
+        "--plan",
+        default=None,
+        metavar="FILE",
+        help="start from a cutover plan (its tables, decisions, conflict policies and jobs); "
+        "refused when it no longer fits",
+    )
     parser.add_argument("--inline", action="store_true", help="run inline, below the prompt")
     parser.add_argument("--no-mouse", action="store_true", help="ignore the mouse")
     parser.add_argument("--ansi", action="store_true", help="use the terminal's own 16 ANSI colours")

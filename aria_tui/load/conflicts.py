@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 import psycopg
 from psycopg import sql
 
+from aria_tui.load.model import CONFLICT_DETAILS, ConflictRecord
 from aria_tui.pg.rows import one
 
 if TYPE_CHECKING:
@@ -65,6 +66,7 @@ class Tally:
     updated: int = 0
     # (record number, line, reason) of every record kept by decision, in file order
     kept_records: list[tuple[int, int, str]] = field(default_factory=list)
+    details: list[ConflictRecord] = field(default_factory=list)  # the first CONFLICT_DETAILS
 
 
 @dataclass
@@ -253,6 +255,8 @@ def decide(
 ) -> None:
     """Apply the policy to the classified conflicts: rejects, kept records, replaced rows."""
     tally = stage.tally
+    # both sides' values, read before take-export replaces the target's rows
+    seen = _values(conn, stage, CONFLICT_DETAILS - len(tally.details))
     # the export contradicting itself, and every conflict under `reject`
     where = "kind = 'conflict' AND action IS NULL" + (
         "" if policy == REJECT else " AND source = 'file'"
@@ -274,6 +278,8 @@ def decide(
             _record_kept(conn, stage, sorted(kept), sinks, lines)
     elif policy == TAKE_EXPORT:
         _take_export(conn, stage, sinks, lines)
+    if seen:
+        _record_details(conn, stage, seen, lines)
     tally.duplicates += one(
         conn.execute(
             sql.SQL(
@@ -282,6 +288,66 @@ def decide(
             ).format(cls=stage.cls, rej=stage.rej)
         )
     )[0]
+
+
+_CLIP = 200  # characters of a value kept for the side-by-side view (a vector is thousands)
+
+
+def _values(
+    conn: psycopg.Connection, stage: Stage, room: int
+) -> dict[int, tuple[tuple[str, str | None, str | None], ...]]:
+    """rec -> (column, export value, target value) of the first `room` undecided conflicts."""
+    loaded = [c for c in stage.loaded if c.target is not None]
+    if room <= 0 or not loaded:
+        return {}
+    clip = sql.SQL("left({}, {})")
+    mine = sql.SQL(", ").join(clip.format(_export_text(stage, c, "s"), _CLIP) for c in loaded)
+    theirs = sql.SQL(", ").join(clip.format(_target_text(c, "t"), _CLIP) for c in loaded)
+    query = sql.SQL(
+        "SELECT c.rec, ARRAY[{mine}]::text[], CASE WHEN t.ctid IS NULL THEN NULL "
+        "ELSE ARRAY[{theirs}]::text[] END "
+        "FROM {cls} c JOIN {stage} s ON s.rec = c.rec LEFT JOIN {table} t ON t.ctid = c.tctid "
+        "WHERE c.kind = 'conflict' AND c.action IS NULL ORDER BY c.rec LIMIT {room}"
+    ).format(
+        mine=mine,
+        theirs=theirs,
+        cls=stage.cls,
+        stage=stage.ident,
+        table=stage.plan.table.ident,
+        room=room,
+    )
+    try:
+        with conn.transaction():  # a view, never a reason to fail the table
+            rows = conn.execute(query).fetchall()
+    except psycopg.Error:
+        return {}
+    names = [_name(c) for c in loaded]
+    out = {}
+    for rec, export, target in rows:
+        other = target if target is not None else [None] * len(names)
+        out[rec] = tuple(zip(names, export, other, strict=True))
+    return out
+
+
+def _record_details(
+    conn: psycopg.Connection,
+    stage: Stage,
+    seen: dict[int, tuple[tuple[str, str | None, str | None], ...]],
+    lines: Callable[[list[int]], dict[int, int]],
+) -> None:
+    recs = sorted(seen)
+    where = lines(recs)
+    rows = conn.execute(
+        sql.SQL(
+            "SELECT rec, source, coalesce(action, 'rejected'), coalesce(reason, '') FROM {cls} "
+            "WHERE rec = ANY(%s) ORDER BY rec"
+        ).format(cls=stage.cls),
+        (recs,),
+    ).fetchall()
+    for rec, source, action, reason in rows:
+        stage.tally.details.append(
+            ConflictRecord(where.get(rec, 0), reason, source, action, seen[rec])
+        )
 
 
 def _fields(stage: Stage, alias: str = "s") -> sql.Composable:

@@ -207,6 +207,60 @@ def non_empty(scan: TableScan, column: str) -> int | None:
 
 
 @dataclass(frozen=True)
+class Difference:
+    """One difference the operator decides (the wizard's diff screen lists them, a key each).
+
+    `extra`: a CSV column the target lacks (add / drop, or rename when a similar target column is
+    proposed). `narrow`: a target column the sampled values overflow (widen, or leave it and let
+    the load reject what does not fit).
+    """
+
+    table: str  # 'schema.table'
+    column: str  # the CSV column (extra) or the target column (narrow): what a Decision names
+    kind: str  # 'extra' | 'narrow'
+    detail: str  # what the diff found, in a few words
+    actions: tuple[str, ...]
+    rename_to: str | None = None  # the proposed target column of an extra one
+
+
+EXTRA, NARROW = "extra", "narrow"
+
+
+def differences(scan: TableScan, table: Table | None) -> list[Difference]:
+    """The decidable differences of one file against its target table, as the scan found them
+    (before any decision): the CSV order for extra columns, then the narrow target columns."""
+    if table is None or scan.target is None:
+        return []
+    diff = scan.diff
+    proposals = {p.source: p for p in diff.proposals}
+    out = []
+    for e in diff.extra_columns:
+        if e.all_empty:
+            detail = "not in the table, every value empty"
+        elif e.first_value_line:
+            shown = (e.first_value or "")[:24]
+            detail = f"not in the table, holds data (line {e.first_value_line}: {shown!r})"
+        else:
+            detail = "not in the table, holds data"
+        p = proposals.get(e.name)
+        actions: tuple[str, ...] = (ADD, DROP)
+        if p is not None:  # the proposal first: it is what the operator may accept
+            detail = f"maybe {p.target} ({p.why}); {detail}"
+            actions = (ADD, DROP, RENAME)
+        out.append(Difference(table.qualified, e.name, EXTRA, detail, actions, p.target if p else None))
+    for name, p in proposals.items():  # a proposal whose column is not listed as extra
+        if not any(d.column == name for d in out):
+            out.append(
+                Difference(
+                    table.qualified, name, EXTRA, f"maybe {p.target} ({p.why})", (RENAME, DROP), p.target
+                )
+            )
+    for target_col, typ, why in narrow_columns(diff, table):
+        out.append(Difference(table.qualified, target_col, NARROW, f"{typ} too narrow: {why}", (WIDEN,)))
+    return out
+
+
+@dataclass(frozen=True)
 class Applied:
     """What decisions did to one table: its statements and what the report should say."""
 
@@ -329,6 +383,9 @@ def _apply(
         renames=tuple(renames),
         proposals=tuple(p for p in diff.proposals if mapping.get(p.source) is None),
         type_issues=issues,
+        type_issue_counts={
+            c: n for c, n in diff.type_issue_counts.items() if mapping.get(c) not in widened
+        },
     )
     new_diff = _rejudge(new_diff, scan, new_table, BY_NONE)
     # a file the decisions made loadable is ticked as the scan would have ticked it

@@ -161,6 +161,30 @@ class LoadPlan:
 
 
 @dataclass(frozen=True)
+class ConflictRecord:
+    """One conflicting record as both sides hold it, for a side-by-side view (the wizard's).
+
+    `values`: (target column, the export's value, the other side's value) for every loaded
+    column, as the target prints them; the other side is the target's row, or None where the
+    conflict is with an earlier record of the same file (the reason names it). Long values are
+    clipped. A load keeps the first CONFLICT_DETAILS of a table (the reject file has them all).
+    """
+
+    line: int  # where the record starts in the export file (header = line 1)
+    reason: str  # as in the reject file: the constraint, the key, the differing columns
+    source: str  # 'target' | 'file': whose row holds the key
+    action: str  # 'rejected' | 'kept' | 'updated': what the table's policy made of it
+    values: tuple[tuple[str, str | None, str | None], ...]
+
+    @property
+    def differing(self) -> tuple[str, ...]:
+        return tuple(c for c, mine, theirs in self.values if theirs is not None and mine != theirs)
+
+
+CONFLICT_DETAILS = 100
+
+
+@dataclass(frozen=True)
 class TableResult:
     target: str
     file: str  # file name inside the export folder
@@ -198,6 +222,9 @@ class TableResult:
         return self.conflicts - self.conflicts_kept
     blockers: tuple[Blocker, ...] = ()  # why a blocked / no_target file was not loaded
     indexes: tuple[IndexBuild, ...] = ()  # indexes dropped and built again after the rows
+    # the first CONFLICT_DETAILS conflicting records with both sides' values (not in --json:
+    # the reject, kept and undo files hold every one)
+    conflict_records: tuple[ConflictRecord, ...] = ()
 
     @property
     def ok(self) -> bool:

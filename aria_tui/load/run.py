@@ -108,6 +108,7 @@ class _Work:
     kept: int = 0
     updated: int = 0
     kept_records: tuple[tuple[int, int, str], ...] = ()  # (record, line, reason)
+    conflict_records: tuple[m.ConflictRecord, ...] = ()  # both sides, the first few
     sinks: conflicts_mod.Sinks = field(default_factory=conflicts_mod.Sinks)
     ddl: tuple[str, ...] = ()
     record: commits.Commit | None = None  # written with the rows; the journal mirrors it
@@ -120,6 +121,7 @@ class _Work:
         self.kept = t.kept
         self.updated = t.updated
         self.kept_records = tuple(t.kept_records)
+        self.conflict_records = tuple(t.details)
         self.rejected = rejected - t.conflicts_rejected
 
     def writers(self) -> tuple[RejectWriter, ...]:
@@ -153,6 +155,7 @@ class _Work:
             sequences_reset=self.sequences if loaded else (),
             notes=tuple(self.notes),
             indexes=self.indexes if loaded else (),
+            conflict_records=self.conflict_records if loaded else (),
         )
 
 

@@ -21,16 +21,18 @@ from textual.clock import Clock
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from aria_tui.errors import AriaError, Cancelled
+from aria_tui.selection import Selection
 from aria_tui.ui import messages as msg
 from aria_tui.ui.commands import WizardCommands
 from aria_tui.ui.fmt import error_sentence
 from aria_tui.ui.state import STEPS, Connection, WizardState
 
 if TYPE_CHECKING:
+    from aria_tui.load.cutover import CutoverPlan
     from aria_tui.load.events import Event as LoadEvent
     from aria_tui.load.events import EventCallback
     from aria_tui.pg.connect import Target
-    from aria_tui.scan.model import ScanProgress
+    from aria_tui.scan.model import Inventory, ScanProgress
     from aria_tui.validate.model import ValidateEvent
 
 # progress ticks per second sent from a worker: enough for a smooth bar (≥ 4 repaints/s) without
@@ -278,6 +280,29 @@ class AriaApp(App[int]):
         except Cancelled:
             return
         self.post_message(msg.InventoryScanned(inventory))
+        cp = state.cutover
+        if cp is not None:
+            state.cutover = None  # a plan file is opened once, on the first scan
+            self.post_message(self._open_plan_file(cp, inventory))
+
+    def _open_plan_file(self, cp: CutoverPlan, inventory: Inventory) -> msg.PlanFileOpened:
+        """The plan file's choices and tables, checked against the export and the target the way
+        `load --plan` checks them (cutover.check); a misfit is the refusal's one sentence."""
+        from aria_tui.load import cutover
+        from aria_tui.load.choices import Choices
+
+        state = self.state
+        assert state.connection is not None and state.connection.session is not None
+        session = state.connection.session
+        files = {t.file for t in cp.tables}
+        names = tuple(sorted(t.name for t in inventory.tables if t.file.name in files))
+        choices = Choices.of_cutover(cp)
+        try:
+            plan = session.plan(Selection.of(names), inventory, choices)
+            cutover.check(cp, plan, session.target)
+        except AriaError as exc:
+            return msg.PlanFileOpened(None, (), str(exc))
+        return msg.PlanFileOpened(choices, names, None)
 
     def make_plan(self) -> None:
         """Planning is pure and fast (the live catalog is already in the inventory): no worker."""
@@ -286,7 +311,10 @@ class AriaApp(App[int]):
             return
         assert state.connection.session is not None
         try:
-            state.plan = state.connection.session.plan(state.selection(), state.inventory)
+            # the scan as read, with the operator's choices applied by the core, as `load` does
+            state.plan = state.connection.session.plan(
+                state.selection(), state.scanned or state.inventory, state.choices
+            )
         except AriaError as exc:
             self.show_error("Cannot plan the load", str(exc))
 
@@ -350,9 +378,15 @@ class AriaApp(App[int]):
     def validate_load(self) -> None:
         state = self.state
         assert state.connection is not None and state.connection.session is not None
+        decided = state.choices
+
+        def adjust(inventory: Inventory) -> Inventory:  # judged by the decisions, as validate --plan
+            return decided.decided(inventory)[0]
+
         validation = state.connection.session.validate(
             state.selection(),
             on_event=self._validation_relay,
+            adjust=adjust if decided.decisions else None,
         )
         self.post_message(msg.ValidationFinished(validation))
 
@@ -382,8 +416,31 @@ class AriaApp(App[int]):
             screen.scan_progress(message.done, message.total, message.name)
 
     def on_inventory_scanned(self, message: msg.InventoryScanned) -> None:
-        self.state.set_inventory(message.inventory)
+        dropped = self.state.set_inventory(message.inventory)
         self.sync_screens()
+        if dropped:
+            self.notify(dropped, severity="warning")
+
+    def on_plan_file_opened(self, message: msg.PlanFileOpened) -> None:
+        state = self.state
+        if message.refusal is not None or message.choices is None:
+            self.show_error("Cannot open the plan", message.refusal or "The plan does not fit.")
+            return
+        why = state.set_choices(message.choices)
+        if why is not None:
+            self.show_error("Cannot open the plan", why)
+            return
+        state.selected = {n for n in message.names if n in {t.name for t in state.tables()}}
+        state.overrides = set()
+        if message.choices.jobs is not None:
+            state.jobs = message.choices.jobs
+        state.invalidate_plan()
+        self.sync_screens()
+        self.notify(
+            f"{len(state.selected)} tables, {len(message.choices.decisions)} decisions and the "
+            "conflict policies are the plan file's.",
+            title="Plan opened",
+        )
 
     def on_load_progressed(self, message: msg.LoadProgressed) -> None:
         screen = self.step_screen("plan" if message.dry_run else "run")
@@ -460,20 +517,35 @@ def create_app(
     ansi: bool = False,
     *,
     clock: Clock | None = None,
+    plan_file: Path | str | None = None,
 ) -> AriaApp:
-    """The one way to build the wizard: the CLI, the tests and the screenshot script share it."""
+    """The one way to build the wizard: the CLI, the tests and the screenshot script share it.
+
+    `plan_file`: a cutover plan (`aria-tui plan`, or the wizard's `w`) whose tables, decisions,
+    conflict policies and jobs the wizard starts from. One that is not a plan, or is for another
+    export folder, raises AriaError here; one that no longer fits the export or the target is
+    refused, in one sentence, once the scan has read them."""
     export = Path(export_dir).expanduser().resolve() if export_dir else None
     state = WizardState(export_dir=export, dsn=dsn, profile_name=profile)
+    if plan_file is not None:
+        from aria_tui.load import cutover
+
+        if export is None:
+            raise AriaError("--plan needs the export folder it was written for.")
+        state.cutover = cutover.open_for(Path(plan_file), export)
+        state.plan_file = str(plan_file)
     return AriaApp(state, ansi=ansi, clock=clock)
 
 
 def run_wizard(args: argparse.Namespace) -> int:
-    """`aria-tui [EXPORT_DIR] [--dsn ...] [--profile ...] [--inline] [--no-mouse] [--ansi]`."""
+    """`aria-tui [EXPORT_DIR] [--dsn ...] [--profile ...] [--plan FILE] [--inline] [--no-mouse]
+    [--ansi]`."""
     app = create_app(
         Path(args.export_dir) if args.export_dir else None,
         args.dsn,
         args.profile,
         ansi=bool(getattr(args, "ansi", False)),
+        plan_file=getattr(args, "plan", None),
     )
     result = app.run(inline=bool(args.inline), mouse=not bool(args.no_mouse))
     if app.return_code:  # Textual's own failure (an unhandled exception): never hide it behind 0

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 if TYPE_CHECKING:
+    from aria_tui.load.choices import Choices
     from aria_tui.load.events import Event as LoadEvent
     from aria_tui.load.events import TableProgress
     from aria_tui.load.model import LoadPlan, RunResult
@@ -103,3 +104,14 @@ class ValidationProgressed(Message):
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, ValidationProgressed)
+
+
+class PlanFileOpened(Message):
+    """The plan file given with --plan, checked against the first scan: its choices and the
+    files it loads, or the one sentence refusing it."""
+
+    def __init__(self, choices: Choices | None, names: tuple[str, ...], refusal: str | None) -> None:
+        super().__init__()
+        self.choices = choices
+        self.names = names
+        self.refusal = refusal

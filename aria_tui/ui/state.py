@@ -10,10 +10,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from aria_tui.errors import AriaError
 from aria_tui.selection import Selection
 from aria_tui.status import ScanStatus
 
 if TYPE_CHECKING:
+    from aria_tui.load.choices import Choices
+    from aria_tui.load.cutover import CutoverPlan
+    from aria_tui.load.decisions import Applied, Decision
     from aria_tui.load.model import LoadPlan, RunResult
     from aria_tui.pg.catalog import Catalog
     from aria_tui.pg.connect import Target
@@ -57,7 +61,13 @@ class WizardState:
     dsn: str | None
     profile_name: str | None
     connection: Connection | None = None
+    # the scan with the operator's decisions applied (what every screen shows and plans from)
     inventory: Inventory | None = None
+    scanned: Inventory | None = None  # the scan as read, before any decision
+    # drift decisions, conflict policies, accepted rejects: what the saved plan file holds
+    choices: Choices = field(default_factory=lambda: _choices())
+    applied: dict[str, Applied] = field(default_factory=dict)  # DDL and notes per table
+    cutover: CutoverPlan | None = None  # a plan file given with --plan, applied to the first scan
     selected: set[str] = field(default_factory=set)  # TableScan.name of every ticked file
     # ticked files the operator loads although they differ from the export's manifest (issue 10):
     # always a subset of `selected`, passed to make_plan as accept_changed
@@ -76,15 +86,54 @@ class WizardState:
     def tables(self) -> tuple[TableScan, ...]:
         return self.inventory.tables if self.inventory is not None else ()
 
-    def set_inventory(self, inventory: Inventory) -> None:
-        """A new scan resets everything downstream: old plans and results describe other files."""
-        self.inventory = inventory
+    def set_inventory(self, inventory: Inventory) -> str | None:
+        """A new scan resets everything downstream: old plans and results describe other files.
+
+        The operator's decisions stay when they still apply to the new scan; otherwise they are
+        dropped and the sentence saying why is returned."""
+        self.scanned = inventory
+        dropped = None
+        try:
+            self.inventory, self.applied = self.choices.decided(inventory)
+        except AriaError as exc:
+            dropped = f"The decisions were dropped: {exc}"
+            self.choices = _choices(policies=self.choices.policies, jobs=self.choices.jobs)
+            self.inventory, self.applied = inventory, {}
         # the CLI's default selection, by the same rule: a missing or blocked file the profile
         # or the manifest expects starts ticked, so the run fails for it unless the operator
         # unticks it on purpose (then it is listed as not selected), never left out in silence
-        self.selected = {t.name for t in Selection().resolve(inventory).picked}
+        self.selected = {t.name for t in Selection().resolve(self.inventory).picked}
         self.overrides = set()  # an override answers one scan's verdict, never the next one's
         self.invalidate_plan()
+        return dropped
+
+    def set_choices(self, choices: Choices) -> str | None:
+        """New decisions: the inventory as they make it, a file they make loadable ticked as the
+        default selection would tick it. Returns why they cannot apply (nothing changes then),
+        or None."""
+        if self.scanned is None:
+            self.choices = choices
+            return None
+        try:
+            decided, applied = choices.decided(self.scanned)
+        except AriaError as exc:
+            return str(exc)
+        before = {t.name: why_blocked(t) is None for t in self.tables()}
+        self.choices, self.inventory, self.applied = choices, decided, applied
+        # a file the decisions made loadable is ticked when the default selection takes it; one
+        # they block again stays as the operator left it (ticked, it fails the run by name)
+        default = {t.name for t in Selection().resolve(decided).picked}
+        for t in decided.tables:
+            if why_blocked(t) is None and not before.get(t.name, False) and t.name in default:
+                self.selected.add(t.name)
+        self.invalidate_plan()
+        return None
+
+    def decide(self, decision: Decision) -> str | None:
+        return self.set_choices(self.choices.with_decision(decision))
+
+    def undecide(self, table: str, column: str) -> str | None:
+        return self.set_choices(self.choices.without_decision(table, column))
 
     def invalidate_plan(self) -> None:
         self.plan = None
@@ -179,6 +228,13 @@ class WizardState:
         if step == "run":
             return self.run is not None and not self.running
         return False
+
+
+def _choices(**fields: object) -> Choices:
+    # imported when the state is made, not when the wizard's modules are: psycopg comes with it
+    from aria_tui.load.choices import Choices
+
+    return Choices(**fields)  # type: ignore[arg-type]
 
 
 def why_blocked(table: TableScan) -> str | None:

@@ -99,11 +99,15 @@ class PlanScreen(StepScreen):
         "plan, executed and rolled back, so its numbers are what a real run would do. n starts "
         "the load (after a confirmation). j changes how many tables load side by side (auto: "
         "the machine's cores, capped by the target's free connections; a parent always commits "
-        "before its children start)."
+        "before its children start). c cycles the highlighted table's conflict policy (reject, "
+        "keep-target, take-export); after a dry run, v shows its conflicting records one by one, "
+        "the export's values beside the target's. w saves every decision as a plan file that "
+        "`aria-tui load --plan` and `aria-tui EXPORT_DIR --plan` replay."
     )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "dry_run", "Dry run", id="dry-run"),
         Binding("c", "conflict_policy", "Conflict policy", id="conflict-policy"),
+        Binding("v", "view_conflicts", "View conflicts", id="view-conflicts"),
         Binding("w", "save_plan", "Save plan", id="save-plan"),
         Binding("j", "jobs", "Jobs", id="jobs"),
         Binding("n", "next", "Load", id="next"),
@@ -198,10 +202,12 @@ class PlanScreen(StepScreen):
         if result is not None:
             inserted = sum(r.inserted for r in result.tables)
             dup = sum(r.duplicates for r in result.tables)
+            conf = sum(r.conflicts for r in result.tables)
             rej = sum(r.rejected for r in result.tables)
             text.append(
-                f"   dry run: {fmt.count(inserted)} insert · {fmt.count(dup)} dup · {fmt.count(rej)} rej",
-                style="green" if rej == 0 else "yellow",
+                f"   dry run: {fmt.count(inserted)} insert · {fmt.count(dup)} dup · "
+                f"{fmt.count(conf)} conf · {fmt.count(rej)} rej",
+                style="green" if rej == 0 and conf == 0 else "yellow",
             )
         plan = self.state.plan
         if plan is not None and plan.skipped:
@@ -227,6 +233,8 @@ class PlanScreen(StepScreen):
         text.append(f"{e.file} → {e.target}", style="bold")
         text.append(f"   conflict: {e.conflict} · sequences: {e.sequences}\n", style="dim")
         text.append(f"columns: {e.detail}")
+        if e.plan.ddl:
+            text.append("\nDDL: " + "; ".join(e.plan.ddl), style="bold")
         r = self.dry.get(e.target)
         if r is not None and (r.error or r.reject_file):
             text.append(f"\n{r.error or 'rejects: ' + str(r.reject_file)}", style="yellow")
@@ -234,6 +242,7 @@ class PlanScreen(StepScreen):
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self.show_detail()
+        self.refresh_bindings()  # v depends on the highlighted table's conflicts
 
     def load_event(self, event: LoadEvent) -> None:
         """Dry-run events: a bar over the tables, numbers filled in as each table finishes."""
@@ -263,6 +272,9 @@ class PlanScreen(StepScreen):
             return None if dry_running or self.state.plan is None else True
         if action in ("next", "back", "conflict_policy") and dry_running:
             return None  # a dry run holds its own transaction: let it finish (seconds)
+        if action == "view_conflicts":
+            result = self._highlighted_result()
+            return True if result is not None and result.conflict_records else None
         return super().check_action(action, parameters)
 
     def action_conflict_policy(self) -> None:
@@ -277,12 +289,28 @@ class PlanScreen(StepScreen):
         target = self.entries[table.cursor_row].target
         tp = next(t for t in plan.tables if t.target == target)
         policy = POLICIES[(POLICIES.index(tp.on_conflict) + 1) % len(POLICIES)]
+        # recorded with the other choices, so a plan made again (new ticks) and the saved file keep it
+        self.state.choices = self.state.choices.with_policy(target, policy)
         self.state.plan = with_policy(plan, {target: policy})
         self.state.dry_run = None  # its numbers were for the other decision
         self.dry = {}
         self.entries = []
         self.sync()
         self.status(f"{target}: conflicts now {policy} (a dry run shows what that does).")
+
+    def _highlighted_result(self) -> TableResult | None:
+        table = self.query_one("#plan-table", DataTable)
+        if not (0 <= table.cursor_row < len(self.entries)):
+            return None
+        return self.dry.get(self.entries[table.cursor_row].target)
+
+    def action_view_conflicts(self) -> None:
+        """v: the dry run's conflicting records of the highlighted table, export beside target."""
+        from aria_tui.ui.screens.conflicts import ConflictModal
+
+        result = self._highlighted_result()
+        if result is not None and result.conflict_records:
+            self.app.push_screen(ConflictModal(result))
 
     def action_save_plan(self) -> None:
         """w: write the plan file (cutover.toml, 0600) that `aria-tui load --plan` replays."""
@@ -298,7 +326,13 @@ class PlanScreen(StepScreen):
                 rows = {tp.target: exact_row_count(conn, tp.table) for tp in state.plan.tables}
                 conn.rollback()
             text = cutover.render(
-                state.plan, state.inventory, [], rows, state.connection.target.display, "reject"
+                state.plan,
+                state.inventory,
+                list(state.choices.decisions),
+                rows,
+                state.connection.target.display,
+                "reject",
+                jobs=state.jobs,
             )
             out = paths.private_dir(paths.data_dir() / "plans") / "cutover.toml"
             cutover.write(out, text)
