@@ -76,7 +76,8 @@ async def test_drift_decided_by_keyboard_runs_its_ddl_and_the_saved_plan_replays
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_diff(app, pilot, "app.events")
         state = app.state
-        assert "app.events" not in state.selected  # blocked: source holds data the table lacks
+        # blocked (source holds data the table lacks), ticked by default: it would fail by name
+        assert [t.name for t in state.ticked_unloadable()] == ["app.events"]
         kinds = {d.column: d.actions for d in screen.differences}
         assert kinds == {
             "duration_ms": ("add", "drop", "rename"),
@@ -99,7 +100,7 @@ async def test_drift_decided_by_keyboard_runs_its_ddl_and_the_saved_plan_replays
         )
         assert 'ADD COLUMN "source" text' in text and "TYPE bigint" in text, text
         assert "a/x/w/r/u Decide" in text and "s Skip table" in text, text  # footer at 80x24
-        assert "app.events" in state.selected  # the decisions made it loadable: ticked
+        assert "app.events" in state.selected and not state.ticked_unloadable()  # loadable now
         await pilot.press("escape")
         await pilot.pause()
         await pilot.press("n")
@@ -159,31 +160,37 @@ async def test_drift_decided_by_keyboard_runs_its_ddl_and_the_saved_plan_replays
 async def test_an_undecided_drift_stays_blocked_and_undo_takes_a_decision_back(empty_db, tmp_path):
     """Without a decision the drifted table is not loaded (no guess loads it), and u really
     takes the decision back: no DDL, blocked again, not in the plan."""
+    from aria_tui.ui.state import why_blocked
+
     export = drifted_target(empty_db, tmp_path / "export")
     app = make_app(export, empty_db.conninfo)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_diff(app, pilot, "app.events")
         state = app.state
+
+        def events():
+            return next(t for t in state.tables() if t.name == "app.events")
+
         await highlight(pilot, screen, "source")
         await pilot.press("x")  # drop: source is left behind, the table loads
         await highlight(pilot, screen, "duration_ms")
         await pilot.press("r")
         await pilot.pause()
-        assert "app.events" in state.selected
+        assert why_blocked(events()) is None and "app.events" in state.selected
         assert not state.applied["app.events"].ddl  # a drop and a rename change no schema
         await highlight(pilot, screen, "source")
         await pilot.press("u")
         await pilot.pause()
         assert state.choices.decision("app.events", "source") is None
-        assert "app.events" not in state.selected
-        assert "holds data" in screen_text(app)
-        await pilot.press("space")  # cannot be ticked: the guess alone never loads it
-        assert "app.events" not in state.selected
+        assert "holds data" in (why_blocked(events()) or "")  # blocked again
+        assert [t.name for t in state.ticked_unloadable()] == ["app.events"]
         await pilot.press("escape")
         await pilot.pause()
         await pilot.press("n")
         await settle(app, pilot)
+        # ticked but blocked: reported as not loadable, never loaded through the guess
         assert [tp.target for tp in state.plan.tables] == ["app.settings"]
+        assert [s.scan.target for s in state.plan.skipped] == ["app.events"]
     assert query(
         empty_db,
         "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'app' "
