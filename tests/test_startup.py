@@ -53,9 +53,17 @@ def test_help_imports_neither_psycopg_nor_polars_nor_the_loader(tmp_path):
     assert not loaded(
         load_help, "polars", "rich", "aria_tui.load.run", "aria_tui.scan", *NEVER_HEADLESS
     )
+    for command in ("scan", "validate"):
+        help_modules, done = modules_of(tmp_path, command, "--help")
+        assert done.returncode == 0 and "--dsn" in done.stdout
+        assert not loaded(
+            help_modules, "polars", "rich", "aria_tui.scan.scanner", "aria_tui.validate.runner"
+        )
     # the spy sees what a command does import: `sample --help` needs the generators it lists
+    # (and no database driver)
     sample_help, done = modules_of(tmp_path, "sample", "--help")
     assert done.returncode == 0 and loaded(sample_help, "aria_tui.sample")
+    assert not loaded(sample_help, "psycopg", "polars")
 
 
 def test_a_json_load_imports_only_what_loading_a_plain_table_uses(empty_db, tmp_path):

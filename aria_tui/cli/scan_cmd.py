@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aria_tui.cli.common import TransientProgress, add_target_args, emit_json, stdout_console
-from aria_tui.scan import Inventory, ScanProgress, TableScan
 from aria_tui.session import Session
 from aria_tui.status import ScanStatus
+
+if TYPE_CHECKING:  # the scan itself (polars) is imported by the session when it runs
+    from aria_tui.scan import Inventory, ScanProgress, TableScan
 
 STATUS_STYLE: dict[str, str] = {
     ScanStatus.MATCH: "green",

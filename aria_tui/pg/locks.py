@@ -3,7 +3,10 @@ waiting for it (one wording, so an operator reads the same thing from both)."""
 
 from __future__ import annotations
 
-import psycopg
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # every subcommand's arguments read DEFAULT_LOCK_TIMEOUT: --help need not import psycopg
+    import psycopg
 
 # How long the tool waits for a table another session holds before it gives up with
 # gave_up_sentence(): a PostgreSQL duration, the default of load and validate (--lock-timeout)
