@@ -208,3 +208,82 @@ def test_readers_agree_on_bad_records(case):
     assert got is None
     read = csvio.read_block(block, header, lines=True)
     assert [b.line + 2 for b in read.bad.values()] == lines
+
+
+def _validate_json(cli, db, folder, tmp_path, *extra):
+    import json
+
+    code, out, err = cli("validate", folder, "--dsn", db.conninfo, "--profile", "none", "--json",
+                         "--report-dir", tmp_path / "reports", *extra)
+    assert out.strip(), err
+    return code, json.loads(out)
+
+
+def test_validate_proves_the_rest_of_a_file_with_structural_rejects(empty_db, tmp_path, cli):
+    """Issue 14: the server's COPY refuses the file whole, yet the loader loaded all but 4 of its
+    records. Validation must prove those 49,996 and count the 4 as not in the target, never
+    'could not check' the whole file."""
+    sql(empty_db, "CREATE TABLE t (id int PRIMARY KEY, name text NOT NULL, note text)")
+    data, bad = _fifty_thousand()
+    folder = tmp_path / "export"
+    _write(folder, "public.t.csv", data)
+    result = load(empty_db, folder)
+    assert result.tables[0].rejected == 4
+    code, v = _validate_json(cli, empty_db, folder, tmp_path)
+    (t,) = v["tables"]
+    assert code == 1 and t["status"] == "incomplete", t
+    assert (t["rejected"], t["not_in_target"], t["differing"]) == (4, 4, 0)
+    assert v["headline"].startswith("4 records of the export are not in the target")
+    checks = {c["name"]: c for c in t["checks"]}
+    # the journal's 4 rejects are the 4 validation finds: nothing unverified
+    assert checks["reconciliation"]["ok"], checks["reconciliation"]
+    assert "cannot read its structure" in checks["reconciliation"]["detail"]
+    assert checks["content"]["ok"] and "49,996 records" in checks["content"]["detail"]
+    presence = checks["presence"]["detail"]
+    assert "4 records of public.t.csv cannot be loaded" in presence
+    assert "record 12345: row has 5 fields" in presence  # the reader's own reason, by record
+    # the certificate still hashes the file itself
+    import hashlib
+
+    assert t["file_sha256"] == hashlib.sha256(data).hexdigest()
+
+    # accepted on purpose: green, the 4 listed as decided away
+    code, v = _validate_json(cli, empty_db, folder, tmp_path, "--accept-rejects", "public.t")
+    assert code == 0 and v["tables"][0]["accepted_rejects"] == 4
+
+    # what would pass while wrong: a loaded record altered, another deleted; both are seen
+    sql(empty_db, "UPDATE t SET note = 'changed' WHERE id = 7", "DELETE FROM t WHERE id = 40000")
+    code, v = _validate_json(cli, empty_db, folder, tmp_path, "--accept-rejects", "public.t")
+    (t,) = v["tables"]
+    assert code == 1 and t["status"] == "failed"
+    text = " | ".join(c["detail"] for c in t["checks"] if not c["ok"])
+    assert "id=7" in text and "id=40000" in text
+
+
+@pytest.mark.parametrize(
+    ("ddl", "name", "data", "rejected"),
+    [
+        ("CREATE TABLE one (v text)", "public.one.csv", b'v\na\n"\\."\n\\.\nb\nc\n', 1),
+        ("CREATE TABLE q (id int, note text)", "public.q.csv", b'id,note\n1,a\n2,"b\n3,c\n4,d\n', 1),
+        (
+            "CREATE TABLE u (id int, note text)",
+            "public.u.csv",
+            b"id,note\n1,ok\n200,caf\xe9\n201,\xc3\xa9t\xc3\xa9\n",
+            1,
+        ),
+        ("CREATE TABLE b (id int, note text)", "public.b.csv", b"id,note\n1,a\n\n2,b\n3,c,d\n", 2),
+    ],
+    ids=["end-marker", "open-quote", "invalid-utf8", "blank-and-ragged"],
+)
+def test_validate_counts_each_kind_of_structural_reject_as_the_load_did(
+    empty_db, tmp_path, cli, ddl, name, data, rejected
+):
+    sql(empty_db, ddl)
+    folder = tmp_path / "export"
+    _write(folder, name, data)
+    assert load(empty_db, folder).tables[0].rejected == rejected
+    code, v = _validate_json(cli, empty_db, folder, tmp_path)
+    (t,) = v["tables"]
+    assert code == 1 and t["status"] == "incomplete", t
+    assert t["rejected"] == rejected and t["differing"] == 0
+    assert all(c["ok"] for c in t["checks"] if c["name"] != "presence"), t["checks"]

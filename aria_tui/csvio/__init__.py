@@ -5,7 +5,7 @@ exact everywhere (a byte-level reader of PostgreSQL's rules takes over where pol
 """
 
 from aria_tui.csvio._blocks import tune_malloc
-from aria_tui.csvio._exact import BadRecord, wrong_encoding
+from aria_tui.csvio._exact import BadRecord, has_marker, wrong_encoding
 from aria_tui.csvio.batches import (
     Batch,
     BlockProblem,
@@ -29,6 +29,7 @@ from aria_tui.csvio.vectors import (
 
 __all__ = [
     "BadRecord",
+    "has_marker",
     "wrong_encoding",
     "LARGE_BYTES",
     "NULL_FIELD",

@@ -31,6 +31,7 @@ def iter_batches(
     header: Header,
     batch_rows: int = 50_000,
     columns: list[str] | None = None,
+    keep_bad: bool = False,
 ) -> Iterator[Batch]:
     """Every record of `path` after the header, in order, at most `batch_rows` per batch.
 
@@ -41,7 +42,9 @@ def iter_batches(
     A .csv.gz is decompressed as a stream, never to memory or disk as a whole.
 
     A record COPY would refuse (see _exact.parse_exact) is not in any frame: it is listed in
-    the `bad` of the batch it falls in, with its lines, reason and raw bytes.
+    the `bad` of the batch it falls in, with its lines, reason and raw bytes. With `keep_bad`
+    it keeps its place instead, as a row of NULLs whose `BadRecord.index` is its row in the
+    batch's frame, so `start_record` + row is every record's position in the file.
     """
     path = Path(path)
     if batch_rows < 1:
@@ -53,11 +56,16 @@ def iter_batches(
     positions = [header.columns.index(c) for c in wanted]
     picked = [_blocks.names(len(header.columns))[i] for i in positions]
     # checked above, now; the reading below starts at the first next()
-    return _iterate(path, header, batch_rows, picked, wanted)
+    return _iterate(path, header, batch_rows, picked, wanted, keep_bad)
 
 
 def _iterate(
-    path: Path, header: Header, batch_rows: int, picked: list[str], wanted: list[str]
+    path: Path,
+    header: Header,
+    batch_rows: int,
+    picked: list[str],
+    wanted: list[str],
+    keep_bad: bool = False,
 ) -> Iterator[Batch]:
     eol = header.eol.encode("ascii")
     gz = is_gzip(path)
@@ -65,7 +73,7 @@ def _iterate(
         with open_bytes(path) as stream:
             skip(stream, header.bytes)
             with _blocks.reading(stream, eol) as blocks:
-                yield from _batches(path, header, blocks, batch_rows, picked, wanted, gz)
+                yield from _batches(path, header, blocks, batch_rows, picked, wanted, gz, keep_bad)
     except (OSError, EOFError, zlib.error) as exc:
         raise ExportError(f"{path.name} cannot be read ({unreadable(exc)}).") from None
 
@@ -78,6 +86,7 @@ def _batches(
     picked: list[str],
     wanted: list[str],
     gz: bool,
+    keep_bad: bool = False,
 ) -> Iterator[Batch]:
     line = header.lines + 1
     record = 0
@@ -91,7 +100,7 @@ def _batches(
         frame.columns = wanted
         lines = read.lines + line
         bad = tuple(placed(b, line) for b in read.bad.values())
-        if bad:
+        if bad and not keep_bad:
             keep = pl.Series(range(frame.height)).is_in(list(read.bad)).not_()
             frame, lines = frame.filter(keep), lines.filter(keep)
         height = frame.height
@@ -99,12 +108,16 @@ def _batches(
             yield Batch(frame=frame, lines=lines, start_record=record, bytes_done=done, bad=bad)
         for off in range(0, height, batch_rows):
             size = min(batch_rows, height - off)
+            if keep_bad:  # each in the slice that holds its row, indexed within it
+                here = tuple(replace(b, index=b.index - off) for b in bad if off <= b.index < off + size)
+            else:
+                here = bad if off == 0 else ()
             yield Batch(
                 frame=frame.slice(off, size),
                 lines=lines.slice(off, size),
                 start_record=record + off,
                 bytes_done=before + (done - before) * (off + size) // height,
-                bad=bad if off == 0 else (),
+                bad=here,
             )
         record += height
         line += read.spans

@@ -725,6 +725,13 @@ def reconciliation(
             f"aria-tui's CSV reader counts {_records(s.csv_rows)} in {s.file} but PostgreSQL reads "
             f"{_n(s.records)}"
         )
+    elif s.source == st.RECORDS:
+        # the server's COPY refuses the file's structure: its records were split by aria-tui's
+        # reader (as the load splits them), their values still parsed by the server
+        parts.append(
+            f"{_records(s.csv_rows)} in {s.file} (PostgreSQL's CSV COPY cannot read its structure: "
+            "records split by aria-tui's reader, values parsed by the server)"
+        )
     else:
         parts.append(f"{_records(s.csv_rows)} in {s.file} (PostgreSQL reads the same)")
     # what must be there: every loadable record, once per key
@@ -965,7 +972,7 @@ def _differing_columns(conn: psycopg.Connection, s: Staged, recs: list[int]) -> 
         if p.stage in text_vectors:
             same = st.vector_same(conn, p.column, staged, target)
         else:
-            if s.source == st.RAW:  # every record compared here cast cleanly when staged
+            if s.source in (st.RAW, st.RECORDS):  # every record compared here cast cleanly when staged
                 staged = sql.SQL("{}::{}").format(staged, sql.SQL(p.column.type))
             # record_send compares any type, json included (which has no = operator)
             same = sql.SQL("record_send(ROW({})) = record_send(ROW({}))").format(staged, target)

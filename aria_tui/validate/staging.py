@@ -28,9 +28,11 @@ from psycopg import sql
 
 from aria_tui import csvio
 from aria_tui.csvio.files import Sha256
+from aria_tui.csvio.header import scan_header
 from aria_tui.pg.catalog import Column, Table
 
 RAW = "_aria_raw"
+RECORDS = "_aria_records"  # as RAW, for a file whose structure the server's COPY refuses
 TYPED = "_aria_typed"
 CAST = "_aria_cast"
 MISSING = "_aria_missing"
@@ -40,6 +42,7 @@ PARENT_KEYS = "_aria_pkeys"  # + a number: the keys a parent's own export file h
 # internal column names nobody's table is likely to use for its own
 REC = "_aria_rec"
 REASON = "_aria_reason"
+BROKEN = "_aria_broken"  # why the record's structure cannot be read (records mode only)
 HASH = "_aria_h"
 CHUNK = 1 << 20
 
@@ -168,6 +171,16 @@ def stage(
     pg_input_is_valid, so the bad records are named instead of failing the table. Raises
     psycopg.Error when the server cannot read the file as CSV at all.
     """
+    if len(lay.stage_columns) == 1 and _marker_line(path):
+        # a one-column file's lone `\.` line: the loader rejects it (PostgreSQL 16's COPY ends
+        # the data there in silence), while a newer server's COPY reads it as a value. Split the
+        # records as the loader does, or the two would disagree on what the file holds.
+        conn.execute("SAVEPOINT aria_stage")
+        records = _copy_records(conn, path, lay, check_cancel=check_cancel, digest=digest)
+        _create_cast(conn, lay, RECORDS, *_careful_columns(conn, lay, broken=True))
+        conn.execute("RELEASE SAVEPOINT aria_stage")
+        conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(CAST)))
+        return records, RECORDS
     conn.execute("SAVEPOINT aria_stage")
     try:
         records = _copy(
@@ -175,13 +188,34 @@ def stage(
         )
         _create_cast(conn, lay, TYPED, *_typed_columns(lay))
         source = TYPED
-    except (psycopg.errors.DataError, psycopg.errors.IntegrityError):
+    except (psycopg.errors.DataError, psycopg.errors.IntegrityError) as first:
         conn.execute("ROLLBACK TO SAVEPOINT aria_stage")
         if digest is not None:  # sent again from the start: hash it again
             digest.reset()
-        records = _copy(conn, path, lay, RAW, typed=False, check_cancel=check_cancel, digest=digest)
-        _create_cast(conn, lay, RAW, *_careful_columns(conn, lay))
-        source = RAW
+        broken = structural(first)
+        if not broken:
+            conn.execute("SAVEPOINT aria_raw")
+            try:
+                records = _copy(
+                    conn, path, lay, RAW, typed=False, check_cancel=check_cancel, digest=digest
+                )
+            except psycopg.Error as exc:
+                if not structural(exc):
+                    raise
+                conn.execute("ROLLBACK TO SAVEPOINT aria_raw")
+                broken = True
+            conn.execute("RELEASE SAVEPOINT aria_raw")
+        if broken:
+            # a record the server's CSV reader cannot split (ragged, a NUL, bad UTF-8, a lone
+            # `\.`): the loader rejects it alone and loads the rest, so the rest must be proven
+            # too. The records are split as the loader's reader splits them; their values are
+            # still parsed by the server's input functions, and the broken ones are counted as
+            # records that cannot be loaded, with the reader's reason.
+            if digest is not None:
+                digest.reset()
+            records = _copy_records(conn, path, lay, check_cancel=check_cancel, digest=digest)
+        source = RECORDS if broken else RAW
+        _create_cast(conn, lay, source, *_careful_columns(conn, lay, broken=broken))
     conn.execute("RELEASE SAVEPOINT aria_stage")
     # temporary tables are never auto-analyzed; the joins that follow need real row counts
     conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(CAST)))
@@ -247,6 +281,80 @@ def _copy(
         return max(cur.rowcount, 0)
 
 
+def _marker_line(path: Path) -> bool:
+    """Whether a line of the file may hold only a backslash-period (csvio's over-approximation, chunk by
+    chunk, with the tail of the previous chunk so a line cut between chunks is still seen)."""
+    tail = b""
+    with csvio.open_bytes(path) as fh:
+        while chunk := fh.read(CHUNK):
+            if csvio.has_marker(tail + chunk):
+                return True
+            tail = chunk[-4:]
+    return False
+
+
+def structural(exc: BaseException) -> bool:
+    """The server's COPY failed on the file's structure or encoding, not on a value."""
+    return isinstance(
+        exc,
+        psycopg.errors.BadCopyFileFormat
+        | psycopg.errors.CharacterNotInRepertoire
+        | psycopg.errors.UntranslatableCharacter,
+    ) or "end-of-copy marker" in str(exc)
+
+
+def _copy_records(
+    conn: psycopg.Connection,
+    path: Path,
+    lay: Layout,
+    *,
+    check_cancel: Callable[[], None] | None,
+    digest: Sha256 | None = None,
+) -> int:
+    """`_aria_records` from the file's records as aria-tui's CSV reader splits them (csvio), each
+    with its position in the file; a record the reader finds broken keeps its place with its
+    reason in `_aria_broken`. Returns the records read, broken ones included."""
+    header, problem = scan_header(path)
+    if header is None:
+        raise psycopg.errors.BadCopyFileFormat(
+            problem.sentence() if problem is not None else f"{path.name} has no header"
+        )
+    cols = sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(c)) for c in lay.stage_columns)
+    table = sql.Identifier(RECORDS)
+    conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(table))
+    conn.execute(
+        sql.SQL("CREATE TEMP TABLE {} ({} bigint, {} text, {})").format(
+            table, sql.Identifier(REC), sql.Identifier(BROKEN), cols
+        )
+    )
+    statement = sql.SQL("COPY {} ({}, {}, {}) FROM STDIN").format(
+        table,
+        sql.Identifier(REC),
+        sql.Identifier(BROKEN),
+        sql.SQL(", ").join(map(sql.Identifier, lay.stage_columns)),
+    )
+    # the stage columns are the header's columns in order (Layout.stage_columns)
+    width = len(lay.stage_columns)
+    records = 0
+    with conn.cursor() as cur, cur.copy(statement) as copy:
+        for batch in csvio.iter_batches(path, header, keep_bad=True):
+            if check_cancel:
+                check_cancel()
+            bad = {b.index: b.reject_reason() for b in batch.bad}
+            for i, row in enumerate(batch.frame.iter_rows()):
+                rec = batch.start_record + i + 1
+                if i in bad:
+                    copy.write_row((rec, bad[i], *([None] * width)))
+                else:
+                    copy.write_row((rec, None, *row[:width]))
+            records = batch.start_record + batch.frame.height
+    if digest is not None:  # what was compared: the file's own bytes, read once more
+        with csvio.open_bytes(path) as fh:
+            while chunk := fh.read(CHUNK):
+                digest.update(chunk)
+    return records
+
+
 _VECTOR_FN = """
 CREATE OR REPLACE FUNCTION pg_temp.{name}(t text, dim integer) RETURNS {typ}
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $fn$
@@ -293,12 +401,15 @@ def _typed_columns(lay: Layout) -> Columns:
     return inner, typed, _null_reasons(lay)
 
 
-def _careful_columns(conn: psycopg.Connection, lay: Layout) -> Columns:
+def _careful_columns(conn: psycopg.Connection, lay: Layout, broken: bool = False) -> Columns:
     """(inner, typed, reasons) over `_aria_raw`: each value checked before it is cast, so a bad one
-    becomes a reason, not an error."""
+    becomes a reason, not an error. `broken`: the table was staged by records (_copy_records)
+    and a broken record's reason comes first."""
     inner: list[sql.Composable] = [sql.Identifier(REC)]
     typed: list[sql.Composable] = []
     reasons: list[sql.Composable] = []
+    if broken:
+        inner.append(sql.Identifier(BROKEN))
     hashed = {p.stage for p in lay.hashed}
     for i, p in enumerate(lay.pairs):
         c = sql.Identifier(p.stage)
@@ -332,7 +443,12 @@ def _careful_columns(conn: psycopg.Connection, lay: Layout) -> Columns:
                     "format('%s is not a valid %s: %s', {label}, {typ}, quote_literal(left({c}, 40))) END"
                 ).format(c=c, v=v, label=label, typ=sql.Literal(col.type))
             )
-    return inner, typed, reasons + _null_reasons(lay)
+    reasons += _null_reasons(lay)
+    if broken:
+        # a broken record has no values to judge: its one reason is the reader's
+        b = sql.Identifier(BROKEN)
+        reasons = [b] + [sql.SQL("CASE WHEN {} IS NULL THEN {} END").format(b, r) for r in reasons]
+    return inner, typed, reasons
 
 
 def vector_reason(c: sql.Composable, v: sql.Composable, col: Column) -> sql.Composable:
