@@ -493,3 +493,47 @@ def test_malformed_record_is_rejected_with_its_physical_line(empty_db, tmp_path)
     assert rows[1][0] == "5" and "row has 3 fields, header has 2" in rows[1][1]
     assert rows[1][2] == "2,x,extra"
     assert query(empty_db, "SELECT id, note FROM mf ORDER BY id") == [(1, "a\nb\nc"), (3, "y")]
+
+
+def _fallbacks(db, folder, **kw):
+    said: list[str] = []
+
+    def on_event(event):
+        if isinstance(event, Log) and event.level == "warning":
+            said.append(event.message)
+
+    return load(db, folder, on_event=on_event, **kw), said
+
+
+def test_load_paths_are_tried_in_order_and_each_fallback_is_said(empty_db, tmp_path):
+    # fast COPY stops on a bad value: the text stage loads the rest, one warning says why
+    sql(empty_db, "CREATE TABLE fb (id int PRIMARY KEY, at timestamptz)")
+    write(tmp_path / "a", "public.fb.csv", "id,at\n1,2026-01-01 00:00:00+00\n2,soon\n")
+    result, said = _fallbacks(empty_db, tmp_path / "a")
+    t = result.tables[0]
+    assert (t.path, t.inserted, t.rejected) == ("staging", 1, 1), t
+    assert len(said) == 1 and "the direct COPY stopped" in said[0], said
+    # a table that already holds a row never takes the fast COPY (the rows the file repeats
+    # are matched in the stage): it is staged straight away, with no fallback to say
+    sql(
+        empty_db,
+        "CREATE TABLE fh (id int PRIMARY KEY, at timestamptz)",
+        "INSERT INTO fh VALUES (1, '2026-01-01 00:00:00+00')",
+    )
+    write(tmp_path / "b", "public.fh.csv", "id,at\n1,2026-01-01 00:00:00+00\n3,2026-01-03 00:00:00+00\n")
+    result, said = _fallbacks(empty_db, tmp_path / "b")
+    t = result.tables[0]
+    assert (t.path, t.inserted, t.duplicates) == ("staging", 1, 1) and said == [], (t, said)
+    # vectors: the direct binary COPY stops on a bad value, the binary stage sorts the rows
+    sql(empty_db, "CREATE TABLE fv (id int PRIMARY KEY, n int2, emb vector(2))")
+    write(tmp_path / "c", "public.fv.csv", 'id,n,emb\n1,1,"[1,2]"\n2,70000,"[3,4]"\n')
+    result, said = _fallbacks(empty_db, tmp_path / "c")
+    t = result.tables[0]
+    assert (t.path, t.inserted, t.rejected) == ("binary", 1, 1), t
+    assert len(said) == 1 and "the direct binary COPY stopped" in said[0], said
+    # --force-staging skips every path before the text stage, and says nothing
+    sql(empty_db, "CREATE TABLE fs (id int PRIMARY KEY, n int2, emb vector(2))")
+    write(tmp_path / "d", "public.fs.csv", 'id,n,emb\n1,1,"[1,2]"\n2,70000,"[3,4]"\n')
+    result, said = _fallbacks(empty_db, tmp_path / "d", force_staging=True)
+    t = result.tables[0]
+    assert (t.path, t.inserted, t.rejected) == ("staging", 1, 1) and said == [], (t, said)

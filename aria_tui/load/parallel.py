@@ -2,9 +2,9 @@
 
 A unit (one table, or the tables of one FK cycle) starts only when every unit it references has
 finished, so a parent is committed before any of its children starts: the children's foreign-key
-checks see their parents' rows, exactly as in a serial run. Each worker is a `_Runner` of its
-own (its connection, cancel watch and progress emitter); all share the run's journal, behind a
-lock. Units with vector columns load one at a time: they are bound by the client's CPU and each
+checks see their parents' rows, exactly as in a serial run. Each worker is a `Runner`
+(runner.py) of its own (its connection, cancel watch and progress emitter); all share the run's
+journal, behind a lock. Units with vector columns load one at a time: they are bound by the client's CPU and each
 holds its read-ahead blocks, so two side by side would cost memory and buy nothing.
 
 `jobs=1` is the serial run. The default (`jobs=0`) is the machine's cores, capped by the

@@ -1,0 +1,417 @@
+"""`Runner`: loads units of a plan (one table, or the tables of one FK cycle) on one connection,
+one transaction per unit, and proves each table's counts before it commits.
+
+Per table: `LOCK TABLE ... IN SHARE ROW EXCLUSIVE MODE` (nobody writes to the table while its
+emptiness decides the path and its counts are taken; a table locked by someone else ends in a
+sentence naming the session holding it, after the lock timeout, instead of a hang); the decided
+DDL; the rows the table already holds (refused when no key of the file can match them); the
+load paths (chain.py) walked in order; the deferred indexes rebuilt; the sequences moved; the
+invariant csv_rows == inserted + updated + duplicates + conflicts + rejected, with inserted
+against a count(*) before and after. Then the commit record, in the same transaction.
+
+A table's failure is one sentence (TableFailed, a psycopg error, an unreadable file): its
+transaction rolls back and the run goes on; a lost connection stops this runner.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+import zlib
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import polars as pl
+import psycopg
+from psycopg import sql
+
+from aria_tui.csvio.files import sha256_file
+from aria_tui.errors import ExportError
+from aria_tui.load import chain, sequences
+from aria_tui.load import conflicts as conflicts_mod
+from aria_tui.load import indexes as indexes_mod
+from aria_tui.load import journal as journal_mod
+from aria_tui.load import model as m
+from aria_tui.load import resume as resume_mod
+from aria_tui.load.events import Emitter, TableFinished, TableStarted
+from aria_tui.load.fastpath import CancelledLoad
+from aria_tui.load.rejects import RejectWriter, reject_path
+from aria_tui.load.staging import _message
+from aria_tui.load.work import TableFailed, Work
+from aria_tui.pg import commits, locks
+from aria_tui.pg.connect import Target
+from aria_tui.pg.rows import one
+
+if TYPE_CHECKING:
+    from aria_tui.scan.model import TableScan
+
+
+class Runner:
+    def __init__(
+        self,
+        conn: psycopg.Connection,
+        target: Target,
+        emitter: Emitter,
+        cancel: threading.Event | None,
+        force_staging: bool,
+        lock_timeout: str,
+        run_key: str,
+        journal: journal_mod.Journal | None,
+        dry_run: bool,
+    ) -> None:
+        self.conn = conn
+        self.target = target
+        self.emitter = emitter
+        self.cancel = cancel
+        self.force_staging = force_staging
+        self.lock_timeout = lock_timeout
+        self.run_key = run_key
+        self.journal = journal
+        self.dry_run = dry_run
+        self.stopped = False
+        self.stopped_at: str | None = None
+        self.stop_reason: str | None = None
+        self.cancelled = False
+        self.run_id = commits.new_run_id()
+        self.records: list[commits.Commit] = []  # the target's, read when the run started
+        self.identity = ""
+        self.export = ""
+        self.sequences = sequences.SequenceGuard()
+        self.journal_notes: list[str] = []
+
+    # -- a unit: one table, or the tables of one deferrable FK cycle ---------------------------
+    def unit(self, unit: list[m.TablePlan], total: int) -> list[m.TableResult]:
+        out: list[m.TableResult] = []
+        todo: list[m.TablePlan] = []
+        for tp in unit:
+            resumed = self._resume(tp)
+            if resumed is not None:
+                self.emitter.emit(TableFinished(resumed))
+                out.append(resumed)
+            else:
+                todo.append(tp)
+        if not todo:
+            return out
+        works: list[Work] = []
+        current: Work | None = None
+        try:
+            with self.conn.transaction():
+                self.conn.execute(
+                    sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(self.lock_timeout))
+                )
+                if len(todo) > 1:
+                    self.conn.execute("SET CONSTRAINTS ALL DEFERRED")
+                members = tuple(tp.target for tp in todo)
+                for tp in todo:
+                    current = self._start(tp, total)
+                    works.append(current)
+                    with self.emitter.heartbeat():
+                        if self.dry_run or len(todo) > 1:
+                            with self.conn.transaction():
+                                self._load(current, tuple(m for m in members if m != tp.target))
+                        else:
+                            self._load(current, ())
+                if len(todo) > 1:
+                    self.conn.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the cycle's FKs, now
+                current = None
+                for work in works:  # the rejects on disk, then the records with the rows
+                    for w in work.writers():
+                        w.close()
+                    commits.write(self.conn, self._record(work))
+            _crash_point(members)  # tests: a kill -9 right after the COMMIT
+        except TableFailed as exc:
+            return out + self._fail_all(works, current, str(exc))
+        except CancelledLoad:
+            return out + self._cancelled(works, current)
+        except psycopg.Error as exc:
+            who = current.plan if current else todo[0]
+            if self.cancel is not None and self.cancel.is_set():
+                return out + self._cancelled(works, current)
+            if self.conn.broken or self.conn.closed:
+                self.stopped = True
+                self.stopped_at = who.target
+                why = _message(exc)
+                self.stop_reason = (
+                    f"Lost the connection to the target while loading {who.target} ({why}); "
+                    "nothing of that table was committed, and a re-run resumes."
+                )
+                return out + self._fail_all(works, current, self.stop_reason)
+            if isinstance(exc, psycopg.errors.LockNotAvailable):
+                return out + self._fail_all(works, current, self._lock_sentence(who))
+            return out + self._fail_all(works, current, self._failure(who, exc))
+        except (
+            OSError,
+            EOFError,
+            zlib.error,
+            pl.exceptions.PolarsError,
+            ValueError,
+            ExportError,
+        ) as exc:
+            # the export file or the state dir, not the target: unreadable, vanished, damaged
+            # (a truncated .gz), a disk full under the reject file, a record COPY would refuse
+            # (csvio names its line: the binary path reads every record as COPY would)
+            who = current.plan if current else todo[0]
+            why = str(exc).strip() or type(exc).__name__
+            return out + self._fail_all(
+                works,
+                current,
+                f"Loading {who.target} from {who.scan.file.name} failed: {why.rstrip('.')}; "
+                "nothing of it was committed.",
+            )
+        # committed with their records (or, in a dry run, released to the outer transaction)
+        results = []
+        for work in works:
+            result = work.result(m.LOADED)
+            if self.journal is not None:
+                try:
+                    self._journal(work, result)
+                except OSError as exc:
+                    # the rows and their record are committed: only the mirror is behind
+                    note = (
+                        f"The run journal {self.journal.path} could not be written "
+                        f"({exc.strerror or exc}); nothing is lost: a re-run reads the commit "
+                        "records in the target."
+                    )
+                    if note not in self.journal_notes:
+                        self.journal_notes.append(note)
+            self.emitter.emit(TableFinished(result))
+            results.append(result)
+        return out + results
+
+    def _record(self, work: Work) -> commits.Commit:
+        work.record = journal_mod.commit_record(
+            run_id=self.run_id,
+            tp=work.plan,
+            target_identity=self.identity,
+            export=self.export,
+            sha256=work.sha256 or "",
+            size=work.size,
+            mtime_ns=work.mtime_ns,
+            csv_rows=work.csv_rows,
+            inserted=work.inserted,
+            rejected=work.rejected,
+            reject_file=work.writer.written,
+            path=work.path,
+            rows_before=work.rows_before,
+            duplicates=work.duplicates,
+            conflicts=work.conflicts,
+            updated=work.updated,
+            kept=tuple(rec for rec, _, _ in work.kept_records),
+        )
+        return work.record
+
+    def _journal(self, work: Work, result: m.TableResult) -> None:
+        assert self.journal is not None and work.record is not None
+        self.journal.record(
+            journal_mod.mirror(
+                work.record,
+                conflicts_kept=result.conflicts_kept,
+                kept_file=result.kept_file,
+                undo_file=result.undo_file,
+            )
+        )
+
+    def _cancelled(self, works: list[Work], current: Work | None) -> list[m.TableResult]:
+        self.cancelled = True
+        self.stopped = True
+        return self._fail_all(
+            works,
+            current,
+            "Cancelled by the operator: this table was rolled back, nothing of it was committed.",
+            m.SKIPPED,
+        )
+
+    def _fail_all(
+        self, works: list[Work], current: Work | None, why: str, status: str = m.FAILED
+    ) -> list[m.TableResult]:
+        out = []
+        for work in works:
+            for w in work.writers():
+                w.discard()
+            err = (
+                why
+                if work is current or current is None
+                else (f"Rolled back with its foreign-key cycle group: {why}")
+            )
+            result = work.result(status, err)
+            self.emitter.emit(TableFinished(result))
+            out.append(result)
+        return out
+
+    # -- resume --------------------------------------------------------------------------------
+    def _resume(self, tp: m.TablePlan) -> m.TableResult | None:
+        return resume_mod.decide(self.records, tp, lambda: self._holds(tp), self.emitter.log)
+
+    def _holds(self, tp: m.TablePlan) -> int | None:
+        try:
+            n = _count(self.conn, tp)
+        except psycopg.Error:
+            n = None
+        if not self.dry_run:
+            # end the implicit transaction the count opened, or the table's own transaction
+            # would become a savepoint inside it and never commit
+            self.conn.rollback()
+        return n
+
+    # -- one table -----------------------------------------------------------------------------
+    def _start(self, tp: m.TablePlan, total: int) -> Work:
+        where = reject_path(self.run_key, tp.target)
+        writer = RejectWriter(where, tp.csv_columns)
+        sinks = conflicts_mod.Sinks(
+            kept=RejectWriter(where.with_name(f"{tp.target}.kept.csv"), tp.csv_columns),
+            undo=RejectWriter(where.with_name(f"{tp.target}.undo.csv"), tp.table.column_names),
+        )
+        work = Work(plan=tp, writer=writer, started=time.monotonic(), sinks=sinks)
+        self.emitter.start_table(
+            TableStarted(
+                target=tp.target,
+                file=tp.scan.file.name,
+                rows_total=tp.scan.rows,
+                bytes_total=tp.scan.file.bytes,
+                index=tp.order,
+                count=total,
+            )
+        )
+        return work
+
+    def _load(self, work: Work, group_members: tuple[str, ...]) -> None:
+        conn = self.conn
+        tp = work.plan
+        path = Path(tp.file)
+        try:
+            st = path.stat()
+        except OSError as exc:
+            raise TableFailed(f"Cannot read {path}: {exc.strerror}.") from None
+        work.size, work.mtime_ns = st.st_size, st.st_mtime_ns
+        if self.cancel is not None and self.cancel.is_set():
+            raise CancelledLoad()
+        conn.execute(sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(tp.table.ident))
+        for statement in tp.ddl:  # decided drift: in this transaction, so a dry run rolls it back
+            try:
+                conn.execute(statement)
+            except (psycopg.errors.DataError, psycopg.errors.ProgrammingError) as exc:
+                raise TableFailed(
+                    f"{tp.target}: the decided change `{statement}` failed: {_message(exc)}; "
+                    "nothing of the table was changed."
+                ) from None
+        work.ddl = tp.ddl
+        work.notes.extend(tp.decision_notes)
+        before = _count(conn, tp)
+        work.empty_before = before == 0
+        work.rows_before = before
+        if before:  # rows no commit record accounts for: matched by a key of the file, or refused
+            why = resume_mod.unmatchable(tp, before)
+            if why:
+                raise TableFailed(why)
+        if self.dry_run:
+            self.sequences.guard(conn, tp)
+        # a BEFORE INSERT trigger or a rule may store fewer rows than COPY read, and COPY's count
+        # would not say so: such a table goes through the stage, whose inserts are counted
+        swallowers = conflicts_mod.swallowers(conn, tp.table.oid)
+        # secondary indexes (all of an empty table's; vector ones always) are built after the rows,
+        # in this transaction: a crash or cancel rolls their drop back with the rows
+        deferred = indexes_mod.take_down(
+            conn, tp.table.oid, empty=before == 0, emitter=self.emitter, target=tp.target
+        )
+        attempt = chain.Attempt(conn, work, self.emitter, self.cancel, swallowers, group_members)
+        chain.load(chain.STAGING_ONLY if self.force_staging else chain.CHAIN, attempt)
+        if deferred:
+            self._rebuild(work, deferred, before == 0)
+        hasher = attempt.hasher
+        work.sha256 = (hasher if hasher is not None else sha256_file(path)).hexdigest()
+        if self.cancel is not None and self.cancel.is_set():
+            raise CancelledLoad()  # a cancel that reached no running statement: never commit
+        if not self.dry_run:
+            work.sequences = sequences.reset(conn, tp)
+        elif all(self.sequences.may_setval(seq) for _, seq in tp.sequences):
+            work.sequences = sequences.reset(conn, tp)  # rolled back with the dry run
+        after = _count(conn, tp)
+        self._check(work, before, after)
+
+    def _rebuild(
+        self, work: Work, deferred: list[indexes_mod.IndexDef], empty: bool
+    ) -> None:
+        if self.cancel is not None and self.cancel.is_set():
+            raise CancelledLoad()
+        try:
+            progress_conn = self.target.connect(autocommit=True, connect_timeout=3)
+        except Exception:
+            progress_conn = None  # no second connection free: the phase still shows, without ETA
+        try:
+            work.indexes = indexes_mod.rebuild(
+                self.conn,
+                deferred,
+                self.emitter,
+                empty=empty,
+                progress_conn=progress_conn,
+                local_server=_local(self.conn),
+            )
+        finally:
+            if progress_conn is not None:
+                progress_conn.close()
+        work.notes.extend(indexes_mod.notes(work.indexes))
+
+    def _check(self, work: Work, before: int, after: int) -> None:
+        tp = work.plan
+        accounted = work.inserted + work.updated + work.duplicates + work.conflicts + work.rejected
+        if after - before != work.inserted or accounted != work.csv_rows:
+            raise TableFailed(
+                f"{tp.target}: the counts do not add up (read {work.csv_rows} records, inserted "
+                f"{work.inserted}, updated {work.updated}, duplicates {work.duplicates}, "
+                f"conflicts {work.conflicts}, rejected {work.rejected}, but the table went from "
+                f"{before} to {after} rows); the table was rolled back rather than reported as "
+                "loaded."
+            )
+        if tp.scan.rows != work.csv_rows and not tp.scan.rows_estimated:
+            work.notes.append(
+                f"The scan counted {tp.scan.rows} records in {tp.scan.file.name} but the load read "
+                f"{work.csv_rows}: the file may have changed since the scan."
+            )
+
+    # -- sentences -----------------------------------------------------------------------------
+    def _lock_sentence(self, tp: m.TablePlan) -> str:
+        held_by = ""
+        try:
+            held_by = locks.holders(self.conn, tp.table.oid)
+            if not self.dry_run:  # in a dry run this would end the outer transaction
+                self.conn.rollback()
+        except psycopg.Error:
+            pass
+        return locks.gave_up_sentence(tp.target, self.lock_timeout, held_by)
+
+    def _failure(self, tp: m.TablePlan, exc: psycopg.Error) -> str:
+        return f"Loading {tp.target} from {tp.scan.file.name} failed: {_message(exc)}."
+
+
+def _crash_point(members: tuple[str, ...]) -> None:
+    """Test hook: ARIA_TUI_KILL_AFTER_COMMIT=schema.table (or '*') makes the loader SIGKILL
+    itself right after that table's COMMIT, before any client-side bookkeeping."""
+    which = os.environ.get("ARIA_TUI_KILL_AFTER_COMMIT")
+    if which and (which == "*" or which in members):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _local(conn: psycopg.Connection) -> bool:
+    """Whether the server runs on this machine (a Unix socket or a loopback address)."""
+    host = conn.info.host or ""
+    return host.startswith("/") or host in ("", "localhost", "127.0.0.1", "::1")
+
+
+def _count(conn: psycopg.Connection, tp: m.TablePlan) -> int:
+    return one(conn.execute(sql.SQL("SELECT count(*) FROM {}").format(tp.table.ident)))[0]
+
+
+def not_loaded(scan: TableScan, why: str, status: str, target: str | None = None) -> m.TableResult:
+    """The result of a table that was not loaded at all (skipped, blocked, never reached)."""
+    return m.TableResult(
+        target=target or scan.target or scan.name,
+        file=scan.file.name,
+        csv_rows=scan.rows,
+        inserted=0,
+        duplicates=0,
+        rejected=0,
+        status=status,
+        error=why,
+    )
