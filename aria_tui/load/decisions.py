@@ -221,6 +221,9 @@ class Difference:
     detail: str  # what the diff found, in a few words
     actions: tuple[str, ...]
     rename_to: str | None = None  # the proposed target column of an extra one
+    # what happens without a decision: 'blocks' (data would be lost), 'dropped' (every value
+    # empty: nothing is lost), 'rejects' (the records that do not fit go to the reject file)
+    undecided: str = "blocks"
 
 
 EXTRA, NARROW = "extra", "narrow"
@@ -247,7 +250,17 @@ def differences(scan: TableScan, table: Table | None) -> list[Difference]:
         if p is not None:  # the proposal first: it is what the operator may accept
             detail = f"maybe {p.target} ({p.why}); {detail}"
             actions = (ADD, DROP, RENAME)
-        out.append(Difference(table.qualified, e.name, EXTRA, detail, actions, p.target if p else None))
+        out.append(
+            Difference(
+                table.qualified,
+                e.name,
+                EXTRA,
+                detail,
+                actions,
+                p.target if p else None,
+                "dropped" if e.all_empty else "blocks",
+            )
+        )
     for name, p in proposals.items():  # a proposal whose column is not listed as extra
         if not any(d.column == name for d in out):
             out.append(
@@ -256,7 +269,11 @@ def differences(scan: TableScan, table: Table | None) -> list[Difference]:
                 )
             )
     for target_col, typ, why in narrow_columns(diff, table):
-        out.append(Difference(table.qualified, target_col, NARROW, f"{typ} too narrow: {why}", (WIDEN,)))
+        out.append(
+            Difference(
+                table.qualified, target_col, NARROW, f"{typ} too narrow: {why}", (WIDEN,), None, "rejects"
+            )
+        )
     return out
 
 

@@ -37,6 +37,13 @@ _SAID = {
     "rename": ("rename", "green"),
 }
 
+# what an undecided difference does (decisions.Difference.undecided)
+_UNDECIDED = {
+    "blocks": ("undecided: blocks", "bold red"),
+    "dropped": ("dropped, nothing lost", "green"),
+    "rejects": ("undecided: rejects", "yellow"),
+}
+
 
 class DiffScreen(Screen[None]):
     """A detail of the Inventory step, not a step of its own: escape returns to the same row."""
@@ -172,7 +179,8 @@ class DiffScreen(Screen[None]):
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(f"{d.column} ", style="bold")
         if decision is None:
-            text.append("undecided", style="red" if "holds data" in d.detail else "yellow")
+            word, style = _UNDECIDED.get(d.undecided, (d.undecided, "yellow"))
+            text.append(word, style=style)
         else:
             word, style = _SAID[decision.action]
             text.append(word + (f" {decision.arg}" if decision.arg else ""), style=f"bold {style}")
