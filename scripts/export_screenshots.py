@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Regenerate screenshots/*.svg: every wizard screen, driven with the keyboard through the real app
-on sample_export, against an embedded PostgreSQL in a temporary directory.
+on sample_export, against an embedded PostgreSQL in a temporary directory; then the drift
+decisions and the conflict view on a small drifted target made here (08, 09).
 
     python scripts/export_screenshots.py [--out screenshots] [--size 100x30]
 
@@ -91,6 +92,79 @@ async def capture(out: Path, size: tuple[int, int], dsn: str) -> list[Path]:
     return written
 
 
+# a target whose schema drifted from the export and whose init script seeded a row production
+# changed: what the diff screen's decisions and the plan screen's conflict view are for
+DRIFT_DDL = (
+    "CREATE SCHEMA app",
+    "CREATE TABLE app.events (id int PRIMARY KEY, ts_ms integer, duration_s integer, note text)",
+    "CREATE TABLE app.settings (key text PRIMARY KEY, value text)",
+    "INSERT INTO app.settings VALUES ('theme', 'dark'), ('lang', 'en')",
+)
+DRIFT_FILES = {
+    "app.events.csv": "id,ts_ms,duration_ms,note,source\n"
+    "1,1733000000000,120,first,web\n2,1733000000001,30,second,cli\n3,1733000000002,5,third,web\n",
+    "app.settings.csv": "key,value\ntheme,light\nlang,en\nunits,metric\n",
+}
+
+
+async def capture_decisions(out: Path, size: tuple[int, int]) -> list[Path]:
+    """The diff screen with drift decided (and the DDL it will run), the plan screen's
+    side-by-side view of a conflicting record after a dry run."""
+    import psycopg
+    from textual.clock import MockClock
+
+    from aria_tui.pg import embedded
+    from aria_tui.ui.app import create_app
+    from aria_tui.ui.screens.conflicts import ConflictModal
+    from aria_tui.ui.screens.diff import DiffScreen
+
+    server = embedded.start(SCRATCH / "pg")  # the one the journey started
+    with psycopg.connect(server.get_uri("postgres"), autocommit=True) as conn:
+        conn.execute("CREATE DATABASE drift")
+    with psycopg.connect(server.get_uri("drift"), autocommit=True) as conn:
+        for statement in DRIFT_DDL:
+            conn.execute(statement)
+    export = SCRATCH / "drift-export"
+    export.mkdir(parents=True)
+    for name, text in DRIFT_FILES.items():
+        (export / name).write_text(text, encoding="utf-8")
+    app = create_app(export, server.get_uri("drift"), None, clock=MockClock())
+    written: list[Path] = []
+
+    def shot(name: str) -> None:
+        written.append(Path(app.save_screenshot(f"{name}.svg", str(out))))
+
+    async with app.run_test(size=size) as pilot:
+
+        async def settle() -> None:
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+
+        await settle()
+        await pilot.press("n")
+        await settle()
+        grid = app.screen.grid  # type: ignore[attr-defined]
+        grid.move_cursor(row=grid.get_row_index("app.events"), animate=False)
+        await pilot.press("d")
+        await pilot.pause()
+        assert isinstance(app.screen, DiffScreen)
+        # duration_ms: accept the proposed rename; source: add; ts_ms: widen
+        await pilot.press("r", "down", "a", "down", "w")
+        await pilot.pause()
+        shot("08-diff-decisions")
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("n")
+        await pilot.pause()
+        await pilot.press("r")
+        await settle()
+        await pilot.press("down", "v")
+        await pilot.pause()
+        assert isinstance(app.screen, ConflictModal)
+        shot("09-plan-conflict")
+    return written
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "screenshots"))
@@ -105,6 +179,7 @@ def main() -> int:
         os.environ["ARIA_TUI_DATA_DIR"] = str(SCRATCH / "data")
         os.environ["ARIA_TUI_STATE_DIR"] = str(SCRATCH / "state")
         written = asyncio.run(capture(out, (width, height), f"embedded:{SCRATCH / 'pg'}"))
+        written += asyncio.run(capture_decisions(out, (width, height)))
     finally:
         from aria_tui.pg import embedded
 
