@@ -293,3 +293,27 @@ async def test_a_conflicting_record_shows_export_and_target_side_by_side(empty_d
         await pilot.pause()
         assert "kept: the target's row stays" in " ".join(screen_text(app).split())
     assert query(empty_db, "SELECT value FROM app.settings WHERE key = 'theme'") == [("dark",)]
+
+
+async def test_decisions_are_reachable_from_the_palette_and_by_letters(empty_db, tmp_path):
+    """ctrl+p finds a decision by its name, and j/k move through the differences (letters
+    survive any SSH client)."""
+    from textual.command import CommandPalette
+
+    export = drifted_target(empty_db, tmp_path / "export")
+    app = make_app(export, empty_db.conninfo)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_diff(app, pilot, "app.events")
+        await pilot.press("j")  # duration_ms -> source
+        assert screen.highlighted.column == "source"
+        await pilot.press("j", "k")
+        assert screen.highlighted.column == "source"
+        await pilot.press("ctrl+p")
+        await until(pilot, lambda: isinstance(app.screen, CommandPalette), "the palette")
+        await pilot.press(*"add column")
+        await until(pilot, lambda: "key: a" in screen_text(app), "the hit")
+        await pilot.press("enter")
+        await until(pilot, lambda: app.screen is screen, "the diff again")
+        await pilot.pause()
+        decision = app.state.choices.decision("app.events", "source")
+        assert decision is not None and decision.action == "add"

@@ -53,7 +53,7 @@ class DiffScreen(Screen[None]):
         "whether dropping it loses data), what fills the target columns the CSV lacks (a "
         "default, NULL, or nothing: blocking), and sampled values the target would reject, with "
         "their line numbers. left/right move to the previous/next file of the inventory.\n"
-        "The differences to decide are listed on top (up/down): a add the export column to the "
+        "The differences to decide are listed on top (up/down, or j/k): a add the export column to the "
         "target table, x drop it (knowingly left behind), w widen a target column too narrow "
         "for the export's values, r accept a proposed rename, u undo the decision (a narrow "
         "column then rejects what does not fit), s skip the table (untick it). The DDL shown is "
@@ -72,6 +72,9 @@ class DiffScreen(Screen[None]):
         Binding("r", "decide('rename')", "Accept rename", id="diff-rename", group=_DECIDE),
         Binding("u", "undecide", "Undo decision", id="diff-undo", group=_DECIDE),
         Binding("s", "skip", "Skip table", id="diff-skip"),
+        # letters too for the list of differences: some SSH clients garble the arrow keys
+        Binding("j", "pick(1)", "Next difference", id="diff-down", show=False),
+        Binding("k", "pick(-1)", "Previous difference", id="diff-up", show=False),
     ]
 
     def __init__(self, names: list[str], current: str) -> None:
@@ -244,6 +247,12 @@ class DiffScreen(Screen[None]):
             self.state.toggle(scan)
         self.show(self.query_one("#diff-choices", OptionList).highlighted)
         self.query_one("#status", Static).update(f"{scan.file.name} skipped: it is not loaded.")
+
+    def action_pick(self, step: int) -> None:
+        choices = self.query_one("#diff-choices", OptionList)
+        if self.differences:
+            now = choices.highlighted or 0
+            choices.highlighted = max(0, min(len(self.differences) - 1, now + step))
 
     def action_move(self, step: int) -> None:
         self.index = (self.index + step) % len(self.names)
