@@ -63,7 +63,7 @@ def test_it_reads_what_postgresql_reads_or_declines(eol: bytes) -> None:
         ncols = rng.choice([1, 2, 3, 5])
         data = random_block(rng, ncols, eol)
         ref = reference(data, ncols, eol)
-        got = c.read_records(data, ncols, eol == b"\r\n", (native.STR,) * ncols, True)
+        got = c.read_records(data, ncols, eol == b"\r\n", (native.ColumnKind.STR,) * ncols, True)
         if got is None:
             declined += 1
             continue
@@ -90,13 +90,14 @@ def test_it_declines_what_the_reference_refuses() -> None:
         (b"a,\x00\n", 2),  # NUL
     ]:
         assert reference(data, ncols, b"\n") is None
-        assert c.read_records(data, ncols, False, (native.STR,) * ncols, False) is None
-    assert c.read_records(b"a,b\nc,d\r\n", 2, True, (native.STR,) * 2, False) is None
+        assert c.read_records(data, ncols, False, (native.ColumnKind.STR,) * ncols, False) is None
+    assert c.read_records(b"a,b\nc,d\r\n", 2, True, (native.ColumnKind.STR,) * 2, False) is None
 
 
 def test_kinds_copy_text_jsonb_skip_and_vectors() -> None:
     data = b'1,"{""a"": 1}","[1,2]",x\n2,,,"y""z"\n3,"[]","[1,2,3]",\n'
-    got = c.read_records(data, 4, False, (native.SKIP, native.JSONB, 2, native.COPYTEXT), False)
+    K = native.ColumnKind
+    got = c.read_records(data, 4, False, (K.SKIP, K.JSONB, native.vector(2), K.COPYTEXT), False)
     rows, spans, columns, deferred, starts = got
     assert (rows, spans, starts) == (3, 3, None)
     assert columns[0] is None
@@ -107,6 +108,16 @@ def test_kinds_copy_text_jsonb_skip_and_vectors() -> None:
     assert columns[3] == [b"\x00\x00\x00\x01x", b'\x00\x00\x00\x03y"z', b"\xff\xff\xff\xff"]
 
 
+def test_column_kinds_are_the_c_readers_numbers() -> None:
+    """ColumnKind is the one Python home of the kinds; the C side keeps its own enum, so the two
+    are compared: a member renumbered on one side only fails here, not as wrong bytes in a load."""
+    in_c = {name.removeprefix("KIND_"): getattr(c, name) for name in dir(c) if name.startswith("KIND_")}
+    assert in_c == {k.name: int(k) for k in native.ColumnKind}
+    assert native.vector(None) == native.vector(0) == 0 and native.vector(768) == 768
+    with pytest.raises(ValueError, match="bad column kind"):
+        c.read_records(b"a\n", 1, False, (min(native.ColumnKind) - 1,), False)
+
+
 def test_a_vector_with_quotes_inside_goes_to_the_tiers_unescaped() -> None:
     got = c.read_records(b'"[1,""2"",3]"\n', 1, False, (0,), False)
     assert got[3] == [[(0, '[1,"2",3]')]]
@@ -114,7 +125,7 @@ def test_a_vector_with_quotes_inside_goes_to_the_tiers_unescaped() -> None:
 
 def test_the_last_record_without_terminator_and_a_multiline_field() -> None:
     data = b'1,"a\nb\nc"\n2,d'
-    rows, spans, columns, _, starts = c.read_records(data, 2, False, (native.STR,) * 2, True)
+    rows, spans, columns, _, starts = c.read_records(data, 2, False, (native.ColumnKind.STR,) * 2, True)
     assert (rows, spans, starts) == (2, 4, [0, 3])
     assert columns == [["1", "2"], ["a\nb\nc", "d"]]
 
@@ -134,7 +145,7 @@ def test_native_read_of_real_blocks_matches_polars(tmp_path) -> None:
         with open(path, "rb") as stream:
             stream.seek(header.bytes)
             for block in blocks_mod.iter_blocks(stream, eol, 64 * 1024):
-                kinds = (native.STR,) * len(header.columns)
+                kinds = (native.ColumnKind.STR,) * len(header.columns)
                 got = native.read_records(block, header, kinds, True)
                 ref = csvio.read_block(block, header, lines=True)
                 assert got is not None, path.name
@@ -189,9 +200,9 @@ def _random_uuid(rng: random.Random) -> str:
 @pytest.mark.parametrize(
     ("kind", "encoder_name", "make"),
     [
-        (native.TIMESTAMPTZ, "timestamptz_field", lambda rng: _random_timestamp(rng, True)),
-        (native.TIMESTAMP, "timestamp_field", lambda rng: _random_timestamp(rng, False)),
-        (native.UUID, "uuid_field", lambda rng: _random_uuid(rng)),
+        (native.ColumnKind.TIMESTAMPTZ, "timestamptz_field", lambda rng: _random_timestamp(rng, True)),
+        (native.ColumnKind.TIMESTAMP, "timestamp_field", lambda rng: _random_timestamp(rng, False)),
+        (native.ColumnKind.UUID, "uuid_field", lambda rng: _random_uuid(rng)),
     ],
 )
 def test_uuid_and_timestamps_are_the_polars_encoders_bytes(kind, encoder_name, make) -> None:

@@ -451,7 +451,7 @@ done:
  * return None, and the caller reads the block the other way, which finds the line and the
  * reason. */
 
-/* >= 0: a vector of that dim (0: any) */
+/* csvio.native.ColumnKind, same numbers; >= 0: a vector of that dim (0: any) */
 enum {
     KIND_UUID = -7,
     KIND_TIMESTAMP = -6,
@@ -1039,5 +1039,18 @@ static struct PyModuleDef module = {
 PyMODINIT_FUNC PyInit__native(void) {
     NULL_FIELD = PyBytes_FromStringAndSize("\xff\xff\xff\xff", 4);
     if (!NULL_FIELD) return NULL;
-    return PyModule_Create(&module);
+    PyObject *m = PyModule_Create(&module);
+    if (!m) return NULL;
+    /* the column kinds, for the check that csvio.native.ColumnKind keeps the same numbers */
+    if (PyModule_AddIntConstant(m, "KIND_UUID", KIND_UUID) < 0 ||
+        PyModule_AddIntConstant(m, "KIND_TIMESTAMP", KIND_TIMESTAMP) < 0 ||
+        PyModule_AddIntConstant(m, "KIND_TIMESTAMPTZ", KIND_TIMESTAMPTZ) < 0 ||
+        PyModule_AddIntConstant(m, "KIND_JSONB", KIND_JSONB) < 0 ||
+        PyModule_AddIntConstant(m, "KIND_SKIP", KIND_SKIP) < 0 ||
+        PyModule_AddIntConstant(m, "KIND_STR", KIND_STR) < 0 ||
+        PyModule_AddIntConstant(m, "KIND_COPYTEXT", KIND_COPYTEXT) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
 }

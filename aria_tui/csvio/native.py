@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -18,8 +19,28 @@ if TYPE_CHECKING:
     from aria_tui.csvio._blocks import Block
     from aria_tui.csvio.header import Header
 
-# column kinds for read_records; >= 0: a vector of that dim (0: any)
-UUID, TIMESTAMP, TIMESTAMPTZ, JSONB, SKIP, STR, COPYTEXT = -7, -6, -5, -4, -3, -2, -1
+
+class ColumnKind(IntEnum):
+    """What the C reader makes of one CSV column (`read_records`' `kinds`, one per column).
+
+    A vector column is not a member: its kind is its dimension, >= 0 (0: any), see `vector`.
+    The C side receives plain ints and keeps the same numbers (its KIND_* constants, checked
+    against these by tests/test_native_records.py).
+    """
+
+    UUID = -7  # binary uuid field (PostgreSQL's own spelling, else the block is declined)
+    TIMESTAMP = -6  # binary timestamp field (idem)
+    TIMESTAMPTZ = -5  # binary timestamptz field (idem)
+    JSONB = -4  # binary jsonb field: version byte + the text
+    SKIP = -3  # not read (None in the result)
+    STR = -2  # the value as str, None for NULL
+    COPYTEXT = -1  # binary text field: length + UTF-8 bytes, or the NULL field
+
+
+def vector(dim: int | None) -> int:
+    """The kind of a vector column of `dim` dimensions (None: any)."""
+    return dim or 0
+
 
 _MODULE: Any = False  # not looked for yet
 
@@ -54,7 +75,7 @@ class NativeRead:
 
 
 def read_records(
-    block: Block, header: Header, kinds: tuple[int, ...], lines: bool
+    block: Block, header: Header, kinds: tuple[ColumnKind | int, ...], lines: bool
 ) -> NativeRead | None:
     """The block read by the C reader, or None: no extension, or a block it does not vouch for
     (an odd line terminator, or anything PostgreSQL would refuse: the caller's other reading

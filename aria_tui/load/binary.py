@@ -117,13 +117,13 @@ def _tuples(head: bytes, n: int, columns: list[list[bytes]], bad: dict[int, str]
 
 # what the C reader makes itself (the stage's text fields, and the encoders whose exact work it
 # does: same accepted spellings, same bytes); other encoders get the values as str, for polars
-_NATIVE_KINDS: dict[object, int] = {
-    "text": native.COPYTEXT,
-    encoders.text_field: native.COPYTEXT,
-    encoders.jsonb_field: native.JSONB,
-    encoders.uuid_field: native.UUID,
-    encoders.timestamptz_field: native.TIMESTAMPTZ,
-    encoders.timestamp_field: native.TIMESTAMP,
+_NATIVE_KINDS: dict[object, native.ColumnKind] = {
+    "text": native.ColumnKind.COPYTEXT,
+    encoders.text_field: native.ColumnKind.COPYTEXT,
+    encoders.jsonb_field: native.ColumnKind.JSONB,
+    encoders.uuid_field: native.ColumnKind.UUID,
+    encoders.timestamptz_field: native.ColumnKind.TIMESTAMPTZ,
+    encoders.timestamp_field: native.ColumnKind.TIMESTAMP,
 }
 
 
@@ -160,12 +160,12 @@ class Encoding:
         n = len(self.fields) + (0 if stage is None else 1 + (1 if self.with_line else 0))
         self.tuple_head = struct.pack(">h", n)
         # what the C reader makes of each CSV column (csvio.native's kinds)
-        kinds = [native.SKIP] * len(header.columns)
+        kinds: list[native.ColumnKind | int] = [native.ColumnKind.SKIP] * len(header.columns)
         for index, how in self.fields:
             if isinstance(how, tuple):
-                kinds[index] = how[1] or 0  # a vector of that dimension (0: any)
+                kinds[index] = native.vector(how[1])
             else:
-                kinds[index] = _NATIVE_KINDS.get(how, native.STR)
+                kinds[index] = _NATIVE_KINDS.get(how, native.ColumnKind.STR)
         self.kinds = tuple(kinds)
 
     @staticmethod
