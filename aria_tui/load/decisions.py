@@ -139,7 +139,7 @@ def narrow_columns(diff: Diff, table: Table) -> list[tuple[str, str, str]]:
     seen = set()
     for issue in diff.type_issues:
         target = mapping.get(issue.column)
-        if not target or target in seen or not _NARROW_REASONS.search(issue.reason):
+        if not target or target in seen or not (issue.kind == "zone" or _NARROW_REASONS.search(issue.reason)):
             continue
         col = table.column(target)
         if col is None or col.base_type not in _WIDER:
@@ -446,6 +446,10 @@ def _rejudge(diff: Diff, scan: TableScan, table: Table, by_none: str) -> Diff:
         schema.append(
             Blocker(BlockerKind.SCHEMA, f"No column of the file matches a column of {table.qualified}")
         )
+    from aria_tui.scan.verdict import zone_blockers
+
+    # a column widened to timestamptz keeps its zones: its issues are gone from the diff already
+    schema += zone_blockers(diff.type_issues, dict(diff.mapping), table)
     blockers = (*(b for b in diff.blockers if b.kind != BlockerKind.SCHEMA), *schema)
     if blockers:
         # the columns' verdict stays drift: lifting the other blockers (--accept-changed) loads it

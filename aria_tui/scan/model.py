@@ -67,6 +67,10 @@ class TypeIssue:
     line: int  # physical line where the record starts (the header is line 1)
     value: str  # truncated to about 80 characters
     reason: str
+    # 'value': the target refuses it (the load rejects the record); 'zone': the target would
+    # take it and silently drop its time zone (`timestamp` without time zone), so the file is
+    # blocked until the column is widened (load/decisions.py) or the file left out
+    kind: str = "value"
 
 
 @dataclass(frozen=True)
@@ -153,7 +157,7 @@ class Diff:
                 {"from": r.source, "to": r.target, "why": r.why} for r in self.proposals
             ],
             "type_issues": [
-                {"column": t.column, "line": t.line, "value": t.value, "reason": t.reason}
+                {"column": t.column, "line": t.line, "value": t.value, "reason": t.reason, "kind": t.kind}
                 for t in self.type_issues
             ],
             "mapping": [{"from": s, "to": t} for s, t in self.mapping],

@@ -49,6 +49,9 @@ class ColumnSample:
     lines: list[int] = field(default_factory=list)
     null_line: int | None = None  # first NULL anywhere in the file, when the target is NOT NULL
     zoneless: tuple[int, str] | None = None  # (line, value): a timestamptz value without a zone
+    # (line, value): a value with a zone other than UTC for a `timestamp` (without time zone)
+    # column, which would drop the zone and so shift the instant
+    zone_dropped: tuple[int, str] | None = None
     bad: list[BadValue] = field(default_factory=list)  # found on the client (vectors)
 
     @property
@@ -152,6 +155,7 @@ def sample_file(
     vector_chunks: list[pl.DataFrame] = []
     vector_rows = 0
     zoned = [c for c in server if columns[c].target.base_type == "timestamptz"]
+    plain = [c for c in server if columns[c].target.base_type == "timestamp"]
     seen = 0  # records streamed, bad ones included: COPY's count (polars' misses an open quote)
     undecodable: list[bytes] = []  # the first bytes of records that are not UTF-8
     try:
@@ -185,6 +189,11 @@ def sample_file(
                     hit = frame.filter(_zoneless(c)).select(c, LINE).head(1)
                     if hit.height:
                         columns[c].zoneless = (int(hit[LINE][0]), short(hit[c][0]))
+            for c in plain:
+                if columns[c].zone_dropped is None:
+                    hit = frame.filter(_zone_dropped(c)).select(c, LINE).head(1)
+                    if hit.height:
+                        columns[c].zone_dropped = (int(hit[LINE][0]), short(hit[c][0]))
             nulls = [c for c in not_null if columns[c].null_line is None]
             if nulls or pending:
                 # one pass over the batch for all columns: the index of the first NULL of each
@@ -239,6 +248,21 @@ def _zoneless(col: str) -> pl.Expr:
     """A date-time written without a zone (what the session's TimeZone decides the instant of)."""
     v = pl.col(col)
     return v.str.contains(r"^\d{4}-\d{2}-\d{2}[ T]\d") & ~v.str.contains(_ZONE_AT_END)
+
+
+# UTC spelt as a zone: `timestamp` dropping it changes nothing when the data are read in UTC
+_UTC_AT_END = r"(?i)([+-]0{1,2}(:?0{2}){0,2}|z|\sutc|\sgmt|\sz)$"
+
+
+def _zone_dropped(col: str) -> pl.Expr:
+    """A date-time written with a zone other than UTC: `timestamp` (without time zone) ignores
+    the zone, so the stored value would name another instant than the export's."""
+    v = pl.col(col)
+    return (
+        v.str.contains(r"^\d{4}-\d{2}-\d{2}[ T]\d")
+        & v.str.contains(_ZONE_AT_END)
+        & ~v.str.contains(_UTC_AT_END)
+    )
 
 
 def _pick_rows(frame: pl.DataFrame, start: int, n: int, stride: int) -> pl.DataFrame | None:

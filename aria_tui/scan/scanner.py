@@ -26,15 +26,24 @@ from aria_tui.csvio import CsvProblem, ExportFile, Header
 from aria_tui.errors import AriaError, first_line
 from aria_tui.manifest.check import ManifestCheck, check_folder
 from aria_tui.manifest.format import MANIFEST_NAME
-from aria_tui.pg.catalog import Catalog, read_catalog
+from aria_tui.pg.catalog import Catalog, Table, read_catalog
 from aria_tui.profiles import Profile, TableEntry
 from aria_tui.scan.alignment import align
 from aria_tui.scan.inventory import classify, default_selected
 from aria_tui.scan.matching import TargetMatch, match_target
-from aria_tui.scan.model import NO_TARGET, Diff, Inventory, ScanProgress, TableScan
+from aria_tui.scan.model import (
+    BLOCKED,
+    DRIFT,
+    MATCH,
+    NO_TARGET,
+    Diff,
+    Inventory,
+    ScanProgress,
+    TableScan,
+)
 from aria_tui.scan.sample import FileSample, sample_file
 from aria_tui.scan.server_check import check_samples
-from aria_tui.scan.verdict import judge
+from aria_tui.scan.verdict import judge, zone_blockers, zone_issue
 from aria_tui.status import IMPORTANT, Blocker, BlockerKind, ManifestState
 from aria_tui.timing import mark
 
@@ -129,7 +138,7 @@ def scan(
         server_error = f"The target could not check the sampled values: {_first_line(exc)}."
     tables = [_finish_safely(r, prof, server_error) for r in ordered]
     if check is not None:
-        tables = [_apply_manifest(t, check, prof) for t in tables]
+        tables = [_apply_manifest(t, check, prof, catalog) for t in tables]
     tables = _note_shared_targets(tables)
     tables += _missing_files(folder, tables, check, prof, catalog)
 
@@ -185,8 +194,15 @@ def _read_file(
             probe = alignment
             if not sample_values:
                 # only rename candidates are sampled (their values decide whether they are
-                # renames); the stream still checks the structure and the extra columns
-                probe = replace(alignment, mapping=dict.fromkeys(alignment.mapping))
+                # renames), and columns into a `timestamp` (a zone it would drop blocks the
+                # file); the stream still checks the structure and the extra columns
+                probe = replace(
+                    alignment,
+                    mapping={
+                        c: t if t and _drops_zones(table, t) else None
+                        for c, t in alignment.mapping.items()
+                    },
+                )
             read.sample = sample_file(
                 f.path, header, read.rows, probe, table, stop.is_set, large=large, count=count_large
             )
@@ -272,10 +288,37 @@ def _note_shared_targets(tables: list[TableScan]) -> list[TableScan]:
     return out
 
 
-def _apply_manifest(t: TableScan, check: ManifestCheck, prof: Profile | None) -> TableScan:
-    """A file that differs from what the export wrote (or that it never wrote) is blocked."""
+def _drops_zones(table: Table, column: str) -> bool:
+    col = table.column(column)
+    return col is not None and col.base_type == "timestamp"
+
+
+def _apply_manifest(
+    t: TableScan, check: ManifestCheck, prof: Profile | None, catalog: Catalog
+) -> TableScan:
+    """A file that differs from what the export wrote (or that it never wrote) is blocked; a
+    column the export wrote as timestamptz into a `timestamp` column is blocked too (its zone
+    would be dropped), even when the values the scan read were all in UTC."""
     state = check.status_for(t.file)
     diff = replace(t.diff, source_types=check.source_types(t.file))
+    table = catalog.get(t.target) if t.target else None
+    if table is not None and diff.status in (MATCH, DRIFT, BLOCKED):
+        mapping = dict(diff.mapping)
+        flagged = {i.column for i in diff.type_issues if i.kind == "zone"}
+        added = [
+            zone_issue(src, 0, "", "the export's manifest.json gives it the type timestamp with time zone, a zone")
+            for src, typ in diff.source_types.items()
+            if src not in flagged
+            and typ.lower().startswith(("timestamp with time zone", "timestamptz"))
+            and (col := table.column(mapping.get(src) or "")) is not None
+            and col.base_type == "timestamp"
+        ]
+        if added:
+            blockers = (*diff.blockers, *zone_blockers(added, mapping, table))
+            diff = replace(
+                Diff.blocked(*blockers),
+                **{**_compared(diff), "type_issues": (*diff.type_issues, *added)},
+            )
     if state in (ManifestState.CHANGED, ManifestState.UNLISTED) and diff.status != NO_TARGET:
         why = check.reason_for(t.file) or f"{t.file.name} does not match the manifest."
         blockers = (Blocker(BlockerKind.MANIFEST, why), *diff.blockers)

@@ -75,6 +75,11 @@ def judge(sample: FileSample, table: Table) -> Diff:
             col_bad.sort(key=lambda b: b.line)
             counts[source] = len(col_bad)
             issues += [TypeIssue(source, b.line, b.value, b.reason) for b in col_bad[:ISSUES_PER_COLUMN]]
+    for source, target in mapping.items():
+        smp = sample.columns.get(source)
+        if target is not None and smp is not None and smp.zone_dropped is not None:
+            line, value = smp.zone_dropped
+            issues.append(zone_issue(source, line, value))
     issues.sort(key=lambda i: (i.line, i.column))
 
     loaded = [t for t in (mapping[c] for c in mapping) if t is not None]
@@ -113,6 +118,7 @@ def judge(sample: FileSample, table: Table) -> Diff:
         blockers.append(
             Blocker(BlockerKind.SCHEMA, f"No column of the file matches a column of {table.qualified}")
         )
+    blockers += zone_blockers(issues, mapping, table)
 
     # the columns' own verdict, whatever blocks the file: an operator's decision that lifts a
     # blocker (the manifest override) loads it by this verdict
@@ -151,6 +157,36 @@ def judge(sample: FileSample, table: Table) -> Diff:
         blockers=tuple(blockers),
         verdict=verdict,
     )
+
+
+def zone_issue(source: str, line: int, value: str, why: str | None = None) -> TypeIssue:
+    """A value whose time zone a `timestamp` (without time zone) column would drop."""
+    what = why or f"{value!r} carries a time zone"
+    return TypeIssue(
+        source, line, value, f"{what} that timestamp without time zone drops (the instant would change)", "zone"
+    )
+
+
+def zone_blockers(
+    issues: list[TypeIssue] | tuple[TypeIssue, ...], mapping: dict[str, str | None], table: Table
+) -> list[Blocker]:
+    """A file whose timestamps would silently lose their zone is blocked, never loaded shifted:
+    the operator widens the column to timestamptz (a decision) or leaves the file out."""
+    out = []
+    for issue in issues:
+        target = mapping.get(issue.column)
+        if issue.kind != "zone" or target is None:
+            continue
+        where = f"line {issue.line}: {issue.value!r}" if issue.line else "the export's manifest"
+        out.append(
+            Blocker(
+                BlockerKind.SCHEMA,
+                f"Column {issue.column} holds timestamps with a time zone ({where}) that "
+                f"{table.qualified}.{target} (timestamp without time zone) would drop, shifting "
+                f"the instant (decide: --decide {table.qualified}.{target}=widen, to timestamptz)",
+            )
+        )
+    return out
 
 
 def _filled_by(col: Column) -> str:

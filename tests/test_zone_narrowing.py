@@ -1,0 +1,90 @@
+"""Issue 15: a `timestamp` (without time zone) target column silently drops the time zone of an
+export value ('2024-01-01 10:00:00+02' is stored as 10:00, another instant), so casting through
+the target's types would even make validation agree. The scan blocks such a file until the
+operator widens the column to timestamptz (a recorded decision) or leaves the file out; values in
+UTC lose nothing and load as they are."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+from loadkit import manifest_entry, query
+from loadkit import sql as run_sql
+
+from aria_tui.manifest import format as m
+
+ZONED = "id,at\n1,2024-01-01 10:00:00+02\n2,2024-06-01 12:30:00+00\n"
+UTC = "id,at\n1,2024-01-01 10:00:00+00\n2,2024-06-01 12:30:00Z\n3,2024-06-02 00:00:00\n"
+
+
+def _export(tmp_path: Path, text: str) -> Path:
+    folder = tmp_path / "export"
+    folder.mkdir(exist_ok=True)
+    (folder / "public.ev.csv").write_text(text, encoding="utf-8")
+    return folder
+
+
+def _json(cli, *argv) -> tuple[int, dict]:
+    code, out, err = cli(*argv, "--json")
+    assert out.strip(), err
+    return code, json.loads(out)
+
+
+def test_a_zone_the_target_would_drop_blocks_until_widened(empty_db, cli, tmp_path):
+    run_sql(empty_db, "CREATE TABLE public.ev (id int PRIMARY KEY, at timestamp)")
+    folder = _export(tmp_path, ZONED)
+    dsn = ("--dsn", empty_db.conninfo, "--profile", "none")
+    code, scan = _json(cli, "scan", folder, *dsn)
+    (t,) = scan["tables"]
+    assert t["diff"]["status"] == "blocked"
+    assert "would drop" in t["diff"]["reason"] and "public.ev.at=widen" in t["diff"]["reason"]
+    assert any(i["kind"] == "zone" for i in t["diff"]["type_issues"])
+
+    code, loaded = _json(cli, "load", folder, *dsn, "--yes")
+    assert code == 1 and loaded["tables"][0]["status"] == "blocked"
+    assert query(empty_db, "SELECT count(*) FROM public.ev") == [(0,)]
+
+    # widened on purpose: the instant is kept, and the proof holds with the zone compared
+    code, loaded = _json(cli, "load", folder, *dsn, "--yes", "--decide", "public.ev.at=widen")
+    assert code == 0, loaded
+    assert any("timestamp with time zone" in s for s in loaded["tables"][0]["ddl"])
+    got = query(empty_db, "SELECT at AT TIME ZONE 'UTC' FROM public.ev WHERE id = 1")[0][0]
+    assert got.isoformat() == "2024-01-01T08:00:00"
+    code, v = _json(cli, "validate", folder, *dsn, "--report-dir", tmp_path / "r")
+    assert code == 0 and v["ok"], v["headline"]
+
+
+def test_utc_values_into_timestamp_load_without_a_decision(empty_db, cli, tmp_path):
+    run_sql(empty_db, "CREATE TABLE public.ev (id int PRIMARY KEY, at timestamp)")
+    folder = _export(tmp_path, UTC)
+    dsn = ("--dsn", empty_db.conninfo, "--profile", "none")
+    code, loaded = _json(cli, "load", folder, *dsn, "--yes")
+    assert code == 0 and loaded["tables"][0]["inserted"] == 3
+    assert query(empty_db, "SELECT at::text FROM public.ev ORDER BY id")[0] == ("2024-01-01 10:00:00",)
+
+
+def test_the_manifests_timestamptz_source_type_blocks_even_when_the_values_are_utc(
+    empty_db, cli, tmp_path
+):
+    run_sql(empty_db, "CREATE TABLE public.ev (id int PRIMARY KEY, at timestamp)")
+    folder = _export(tmp_path, UTC)
+    entry = manifest_entry("public.ev.csv", UTC)
+    cols = tuple(
+        replace(c, type="timestamp with time zone") if c.name == "at" else c for c in entry.columns
+    )
+    m.write_manifest(
+        folder,
+        m.Manifest(
+            tool_version="0.1.0", database="src", server_version="18.3",
+            server_version_num=180003, snapshot_time="2026-01-10T22:38:29+00:00",
+            tables=(replace(entry, columns=cols),),
+        ),
+    )
+    dsn = ("--dsn", empty_db.conninfo, "--profile", "none")
+    code, scan = _json(cli, "scan", folder, *dsn)
+    (t,) = scan["tables"]
+    assert t["diff"]["status"] == "blocked" and "export's manifest" in t["diff"]["reason"]
+    code, loaded = _json(cli, "load", folder, *dsn, "--yes", "--decide", "public.ev.at=widen")
+    assert code == 0 and loaded["tables"][0]["inserted"] == 3
