@@ -146,7 +146,7 @@ def test_native_read_of_real_blocks_matches_polars(tmp_path) -> None:
             stream.seek(header.bytes)
             for block in blocks_mod.iter_blocks(stream, eol, 64 * 1024):
                 kinds = (native.ColumnKind.STR,) * len(header.columns)
-                got = native.read_records(block, header, kinds, True)
+                got = native.read_records(block.data, header, kinds, True)
                 ref = csvio.read_block(block, header, lines=True)
                 assert got is not None, path.name
                 assert got.rows == ref.frame.height and got.spans == ref.spans

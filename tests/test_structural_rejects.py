@@ -204,7 +204,7 @@ def test_readers_agree_on_bad_records(case):
     body = data[header.bytes :]
     block = _blocks.Block(body, body.count(b'"'), True, None)
     assert _blocks.fast_frame(block, 2, b"\n") is None
-    got = native.read_records(block, header, (native.ColumnKind.STR, native.ColumnKind.STR), True)
+    got = native.read_records(block.data, header, (native.ColumnKind.STR, native.ColumnKind.STR), True)
     assert got is None
     read = csvio.read_block(block, header, lines=True)
     assert [b.line + 2 for b in read.bad.values()] == lines

@@ -6,17 +6,11 @@ exact everywhere (a byte-level reader of PostgreSQL's rules takes over where pol
 
 from aria_tui.csvio._blocks import tune_malloc
 from aria_tui.csvio._exact import BadRecord, has_marker, wrong_encoding
-from aria_tui.csvio.batches import (
-    Batch,
-    BlockProblem,
-    BlockRead,
-    iter_batches,
-    read_block,
-    record_lines,
-)
+from aria_tui.csvio.batches import Batch, BlockProblem, iter_batches, record_lines
 from aria_tui.csvio.files import ExportFile, discover, open_bytes
 from aria_tui.csvio.header import Header, read_header
 from aria_tui.csvio.problems import CsvProblem
+from aria_tui.csvio.readers import BlockRead, Declined, read_block
 from aria_tui.csvio.records import LARGE_BYTES, Survey, check_structure, count_records
 from aria_tui.csvio.vector_binary import NULL_FIELD, vector_binary_payloads
 from aria_tui.csvio.vectors import (
@@ -37,6 +31,7 @@ __all__ = [
     "BlockProblem",
     "BlockRead",
     "CsvProblem",
+    "Declined",
     "ExportFile",
     "Header",
     "Survey",

@@ -274,12 +274,24 @@ def fast_frame(
     """The block read by polars, with each record's count of embedded newlines (per_record) or
     just their total, or None when polars' reading cannot be proven identical to PostgreSQL's
     (then the exact parser must read the block)."""
+    got = proven_frame(block, ncols, eol, per_record)
+    return None if isinstance(got, str) else got
+
+
+REFUSED = "polars refuses it, or is known to read it otherwise (a NUL, a lone-\\r file, a \\. line)"
+NOT_PROVEN = "polars' reading is not proven PostgreSQL's (the block's byte counts differ)"
+
+
+def proven_frame(
+    block: Block, ncols: int, eol: bytes, per_record: bool = True
+) -> tuple[pl.DataFrame, pl.Series] | str:
+    """fast_frame, or why not (REFUSED, NOT_PROVEN)."""
     df = polars_frame(block, ncols, eol)
     if df is None:
-        return None
+        return REFUSED
     newlines = _verify(df, block, ncols, eol, per_record)
     if newlines is None:
-        return None
+        return NOT_PROVEN
     return df, newlines
 
 

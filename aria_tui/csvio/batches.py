@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import polars as pl
@@ -13,6 +13,7 @@ from aria_tui.csvio import _blocks, _exact
 from aria_tui.csvio.files import is_gzip, open_bytes, skip
 from aria_tui.csvio.header import Header, unreadable
 from aria_tui.csvio.problems import CsvProblem
+from aria_tui.csvio.readers import read_block
 from aria_tui.errors import ExportError
 
 
@@ -134,17 +135,6 @@ def placed(bad: _exact.BadRecord, first_line: int) -> _exact.BadRecord:
     )
 
 
-@dataclass(frozen=True)
-class BlockRead:
-    """One record-aligned block as PostgreSQL reads it."""
-
-    frame: pl.DataFrame  # every header column, named c0, c1, ... (pl.String; None = NULL)
-    lines: pl.Series | None  # Int64, when asked: each record's first line - the block's first
-    spans: int  # physical lines in the block: its first line + spans = the next block's
-    # records COPY would refuse, by their index in `frame` (which holds a row of NULLs for each)
-    bad: dict[int, _exact.BadRecord] = field(default_factory=dict)
-
-
 class BlockProblem(Exception):
     """The first record of a block that COPY would refuse; its line counted from the block's."""
 
@@ -156,39 +146,6 @@ class BlockProblem(Exception):
 
     def at(self, file: str, first_line: int) -> CsvProblem:
         return CsvProblem(file, first_line + self.offset, self.column, self.reason)
-
-
-def read_block(block: _blocks.Block, header: Header, lines: bool = False) -> BlockRead:
-    """Read one block of `header`'s file (see _blocks): by polars when its reading is proven
-    identical to PostgreSQL's, else by the exact parser, which reads on past a record COPY
-    would refuse (a row of NULLs in the frame, the record in `bad`, lines counted from 0).
-
-    Blocks are independent: the loader reads several at once in threads and numbers their
-    lines afterwards, in file order. `lines` False spares the count of each record's embedded
-    newlines when only the block's total is needed (see `record_lines` for the few records a
-    reject names).
-    """
-    eol = header.eol.encode("ascii")
-    fast = _blocks.fast_frame(block, len(header.columns), eol, per_record=lines)
-    if fast is not None:
-        df, newlines = fast
-        n = df.height
-        if lines:
-            # record i starts after i terminators and the newlines inside records 0..i-1
-            inside = newlines.cum_sum() - newlines
-            starts = (pl.int_range(0, n, eager=True, dtype=pl.Int64) + inside).rename("line")
-            return BlockRead(df, starts, n + int(newlines.sum()))
-        return BlockRead(df, None, n + int(newlines.sum()))
-    res = _blocks.exact_frame(block, header.columns, eol, 0, want_values=True)
-    assert res.values is not None
-    names = _blocks.names(len(header.columns))
-    frame = pl.DataFrame(
-        {n: pl.Series(n, vals, dtype=pl.String) for n, vals in zip(names, res.values, strict=True)},
-        schema={n: pl.String for n in names},
-    )
-    # the exact reading is the slow path anyway: its lines come with it (a reject names them)
-    starts = pl.Series("line", res.lines, dtype=pl.Int64)
-    return BlockRead(frame, starts, res.end_line, {b.index: b for b in res.bad})
 
 
 def record_lines(frame: pl.DataFrame, header: Header) -> pl.Series:

@@ -8,6 +8,7 @@ it out). `name()` says which one a process uses, for reports.
 
 from __future__ import annotations
 
+import importlib
 import os
 from dataclasses import dataclass
 from enum import IntEnum
@@ -16,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 if TYPE_CHECKING:
-    from aria_tui.csvio._blocks import Block
     from aria_tui.csvio.header import Header
 
 
@@ -52,9 +52,10 @@ def module() -> Any:
         _MODULE = None
         if os.environ.get("ARIA_TUI_NATIVE", "1") != "0":
             try:
-                from aria_tui.csvio import _native  # type: ignore[attr-defined]
-
-                _MODULE = _native
+                # by name: the extension is optional, and it holds no Python import of its own
+                # (a `from aria_tui.csvio import` would make the import contracts see this
+                # module depend on all of csvio, which it does not)
+                _MODULE = importlib.import_module("aria_tui.csvio._native")
             except ImportError:
                 pass
     return _MODULE
@@ -75,20 +76,21 @@ class NativeRead:
 
 
 def read_records(
-    block: Block, header: Header, kinds: tuple[ColumnKind | int, ...], lines: bool
+    data: bytes, header: Header, kinds: tuple[ColumnKind | int, ...], lines: bool
 ) -> NativeRead | None:
-    """The block read by the C reader, or None: no extension, or a block it does not vouch for
-    (an odd line terminator, or anything PostgreSQL would refuse: the caller's other reading
-    finds the line and the reason)."""
+    """A record-aligned block's bytes read by the C reader, or None: no extension, or a block
+    it does not vouch for (an odd line terminator, or anything PostgreSQL would refuse: the
+    caller's other reading finds the line and the reason). Takes the bytes, not csvio's Block,
+    so that this interface to the extension sits below the block cutter, which uses it."""
     native = module()
     if native is None or header.eol == "\r":
         return None
     if len(header.columns) == 1:
         from aria_tui.csvio._exact import has_marker
 
-        if has_marker(block.data):
+        if has_marker(data):
             return None  # a line holding only \. is a value to this reader, the end of data to COPY
-    got = native.read_records(block.data, len(header.columns), header.eol == "\r\n", kinds, lines)
+    got = native.read_records(data, len(header.columns), header.eol == "\r\n", kinds, lines)
     if got is None:
         return None
     rows, spans, columns, deferred, starts = got

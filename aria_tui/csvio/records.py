@@ -11,10 +11,11 @@ from typing import BinaryIO
 import polars as pl
 
 from aria_tui.csvio import _blocks, _exact
-from aria_tui.csvio.batches import Batch, BlockRead, placed, read_block
+from aria_tui.csvio.batches import Batch, placed
 from aria_tui.csvio.files import is_gzip, open_bytes, skip
 from aria_tui.csvio.header import Header, scan_header, unreadable
 from aria_tui.csvio.problems import CsvProblem
+from aria_tui.csvio.readers import BlockRead, read_block
 from aria_tui.errors import ExportError
 
 # Above this size a file is counted without mapping it (see count_records) and the scan samples
