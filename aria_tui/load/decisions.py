@@ -277,6 +277,36 @@ def differences(scan: TableScan, table: Table | None) -> list[Difference]:
     return out
 
 
+# the standard types offered beside the default when the operator picks one (add:TYPE,
+# widen:TYPE); at most 8, so the default and they each have a digit key (1-9)
+_ADD_TYPES = (
+    "text", "bigint", "integer", "numeric", "boolean", "timestamp with time zone", "date", "uuid",
+    "jsonb",
+)  # fmt: skip
+_WIDEN_TYPES = ("bigint", "numeric", "double precision", "text", "timestamp with time zone")
+
+
+def type_choices(d: Difference, scan: TableScan, table: Table) -> list[tuple[str, str]]:
+    """(type, why) the operator may give an `add` or a `widen`: the default first (the manifest's
+    or the inferred type; the smallest wider standard type), then the common standard types."""
+    rest: tuple[str, ...]
+    if d.kind == EXTRA:
+        default, why = infer_type(scan, d.column)
+        rest = _ADD_TYPES
+    else:
+        col = table.column(d.column)
+        if col is None:
+            return []
+        try:
+            default, why = widen_to(col), f"the smallest standard type wider than {col.type}"
+        except AriaError:
+            default, why = "", ""
+        rest = tuple(t for t in _WIDEN_TYPES if base_type(t) != col.base_type)
+    out = [(default, f"default: {why}")] if default else []
+    out += [(t, "") for t in rest if t != default]
+    return out[:9]
+
+
 @dataclass(frozen=True)
 class Applied:
     """What decisions did to one table: its statements and what the report should say."""

@@ -53,10 +53,12 @@ class DiffScreen(Screen[None]):
         "whether dropping it loses data), what fills the target columns the CSV lacks (a "
         "default, NULL, or nothing: blocking), and sampled values the target would reject, with "
         "their line numbers. left/right move to the previous/next file of the inventory.\n"
-        "The differences to decide are listed on top (up/down, or j/k): a add the export column to the "
-        "target table, x drop it (knowingly left behind), w widen a target column too narrow "
-        "for the export's values, r accept a proposed rename, u undo the decision (a narrow "
-        "column then rejects what does not fit), s skip the table (untick it). The DDL shown is "
+        "The differences to decide are listed on top (up/down, or j/k): a add the export "
+        "column to the target table, x drop it (knowingly left behind), w widen a target column "
+        "too narrow for the export's values, t add or widen with a type picked from a list (the "
+        "default is the manifest's or inferred type, or the smallest wider one), r accept a "
+        "proposed rename, u undo the decision (a narrow column then rejects what does not "
+        "fit), s skip the table (untick it). The DDL shown is "
         "what the load runs inside the table's own transaction (a dry run rolls it back); the "
         "decisions go into the plan, the dry run, the load and the saved plan file (w on the "
         "plan step)."
@@ -70,6 +72,7 @@ class DiffScreen(Screen[None]):
         Binding("x", "decide('drop')", "Drop column", id="diff-drop", group=_DECIDE),
         Binding("w", "decide('widen')", "Widen column", id="diff-widen", group=_DECIDE),
         Binding("r", "decide('rename')", "Accept rename", id="diff-rename", group=_DECIDE),
+        Binding("t", "pick_type", "Choose type", id="diff-type", group=_DECIDE),
         Binding("u", "undecide", "Undo decision", id="diff-undo", group=_DECIDE),
         Binding("s", "skip", "Skip table", id="diff-skip"),
         # letters too for the list of differences: some SSH clients garble the arrow keys
@@ -86,7 +89,7 @@ class DiffScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield StepBar("inventory")
         yield Static(
-            "To decide (↑/↓): a add · x drop · w widen · r accept rename · u undo · s skip table",
+            "Decide ↑↓/jk: a add · x drop · w widen · t type · r rename · u undo · s skip",
             id="diff-choices-title",
         )
         yield OptionList(id="diff-choices", compact=True)
@@ -205,6 +208,9 @@ class DiffScreen(Screen[None]):
         if action == "decide":
             d = self.highlighted
             return True if d is not None and parameters and parameters[0] in d.actions else None
+        if action == "pick_type":
+            d = self.highlighted
+            return True if d is not None and ({"add", "widen"} & set(d.actions)) else None
         if action == "undecide":
             d = self.highlighted
             decided = d is not None and self.state.choices.decision(d.table, d.column) is not None
@@ -220,6 +226,36 @@ class DiffScreen(Screen[None]):
         arg = d.rename_to if action == RENAME else None
         why = self.state.decide(Decision(d.table, d.column, action, arg))
         self._after(why, f"{d.table}.{d.column}: {action} decided.")
+
+    def action_pick_type(self) -> None:
+        """t: add or widen with a type the operator picks (the default is the core's)."""
+        from aria_tui.load.decisions import ADD, WIDEN, Decision, type_choices
+        from aria_tui.ui.screens.dialogs import ChoiceModal
+
+        d = self.highlighted
+        raw = self._scan(scanned=True)
+        state = self.state
+        catalog = state.scanned.catalog if state.scanned is not None else None
+        table = catalog.get(d.table) if d is not None and catalog is not None else None
+        if d is None or raw is None or table is None:
+            return
+        action = ADD if ADD in d.actions else WIDEN
+        types = type_choices(d, raw, table)
+        if not types:
+            return
+
+        def picked(type_sql: str | None) -> None:
+            if type_sql and d is not None:
+                why = self.state.decide(Decision(d.table, d.column, action, type_sql))
+                self._after(why, f"{d.table}.{d.column}: {action} as {type_sql} decided.")
+
+        self.app.push_screen(
+            ChoiceModal(
+                f"{action} {d.column} as",
+                [(t, f"{t}  {why}".rstrip()) for t, why in types],
+            ),
+            picked,
+        )
 
     def action_undecide(self) -> None:
         d = self.highlighted
