@@ -365,12 +365,12 @@ def test_gzip_export_loads_and_validates_green(aria_loaded, templates, cli, tmp_
 def test_tables_are_checked_side_by_side_on_one_snapshot(aria_loaded):
     # pg_export_snapshot() refuses to run in a subtransaction: the helpers must still come up
     from aria_tui.pg.session import prepare_session
-    from aria_tui.validate.runner import TEMP_BUFFERS, _begin, _helpers
+    from aria_tui.validate.pool import TEMP_BUFFERS, begin, helper_connections
 
     with aria_loaded.connect() as conn:
         prepare_session(conn, "10s", TEMP_BUFFERS)
-        _begin(conn)
-        helpers = _helpers(conn, aria_loaded, 3, "10s")
+        begin(conn)
+        helpers = helper_connections(conn, aria_loaded, 3, "10s")
         try:
             assert len(helpers) == 2
             for helper in helpers:
@@ -407,7 +407,7 @@ def test_scan_without_value_sample_keeps_mappings_and_verdicts(aria_db):
 
 
 def test_a_locked_table_fails_alone_and_names_its_holder(empty_db, tmp_path, monkeypatch):
-    from aria_tui.validate import runner, validate
+    from aria_tui.validate import pool, validate
 
     folder = tmp_path / "export"
     folder.mkdir()
@@ -418,7 +418,7 @@ def test_a_locked_table_fails_alone_and_names_its_holder(empty_db, tmp_path, mon
         conn.execute("CREATE TABLE public.t (id int PRIMARY KEY, body text)")
         conn.execute("CREATE TABLE public.ok (id int PRIMARY KEY)")
         conn.execute("INSERT INTO public.ok VALUES (1)")
-    monkeypatch.setattr(runner, "_worker_count", lambda chosen: 1)
+    monkeypatch.setattr(pool, "worker_count", lambda chosen: 1)
     with psycopg.connect(empty_db.conninfo, application_name="the-locker") as other:
         other.execute("LOCK TABLE public.t IN ACCESS EXCLUSIVE MODE")
         result = validate(

@@ -1,0 +1,214 @@
+"""The SQL that casts a staged file through the target's types: per record why it cannot load,
+its typed key columns, and the checksum of its loaded values (`_aria_cast`); vectors through a
+try-cast; the target-side twin of the checksum.
+"""
+
+from __future__ import annotations
+
+import re
+
+import psycopg
+from psycopg import sql
+
+from aria_tui.pg.catalog import Column
+from aria_tui.validate.staging.layout import BROKEN, CAST, HASH, REASON, REC, Layout
+
+# types whose input function accepts any text: no need to ask pg_input_is_valid
+ANY_TEXT = {"text", "character varying"}
+
+
+_VECTOR_FN = """
+CREATE OR REPLACE FUNCTION pg_temp.{name}(t text, dim integer) RETURNS {typ}
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $fn$
+DECLARE v {typ};
+BEGIN
+  -- not STRICT: an undeclared dimension is a NULL `dim`, and the text must still be parsed
+  IF t IS NULL THEN RETURN NULL; END IF;
+  v := t::{typ};
+  IF dim IS NOT NULL AND vector_dims(v) <> dim THEN RETURN NULL; END IF;
+  RETURN v;
+EXCEPTION WHEN others THEN
+  RETURN NULL;
+END $fn$
+"""
+
+
+def vector_function(conn: psycopg.Connection, col: Column) -> sql.Composable:
+    """A try-cast for a vector type: pgvector's input has no soft errors, so pg_input_is_valid
+    raises on a bad vector instead of answering; an exception block turns that into NULL."""
+    typ = re.sub(r"\(\d+\)$", "", col.type)
+    name = "aria_try_" + re.sub(r"\W", "_", typ)
+    conn.execute(_VECTOR_FN.format(name=name, typ=typ))
+    return sql.SQL("pg_temp.{}").format(sql.Identifier(name))
+
+
+def literal_type(col: Column) -> sql.Composable:
+    # format_type() output is the server's own spelling of the type, safe to splice as SQL
+    return sql.SQL(col.type)
+
+
+Columns = tuple[list[sql.Composable], list[sql.Composable], list[sql.Composable]]
+
+
+def typed_columns(lay: Layout) -> Columns:
+    """(inner, typed, reasons) over `_aria_typed`: the values are already of the target's types."""
+    inner: list[sql.Composable] = [sql.Identifier(REC)]
+    typed: list[sql.Composable] = []
+    hashed = {p.stage for p in lay.hashed}
+    for i, p in enumerate(lay.pairs):
+        c = sql.Identifier(p.stage)
+        inner.append(c)
+        if p.stage in hashed:
+            typed.append(sql.SQL("{} AS {}").format(c, sql.Identifier(f"x{i}")))
+    return inner, typed, _null_reasons(lay)
+
+
+def careful_columns(conn: psycopg.Connection, lay: Layout, broken: bool = False) -> Columns:
+    """(inner, typed, reasons) over `_aria_raw`: each value checked before it is cast, so a bad one
+    becomes a reason, not an error. `broken`: the table was staged by records (_copy_records)
+    and a broken record's reason comes first."""
+    inner: list[sql.Composable] = [sql.Identifier(REC)]
+    typed: list[sql.Composable] = []
+    reasons: list[sql.Composable] = []
+    if broken:
+        inner.append(sql.Identifier(BROKEN))
+    hashed = {p.stage for p in lay.hashed}
+    for i, p in enumerate(lay.pairs):
+        c = sql.Identifier(p.stage)
+        v = sql.Identifier(f"v{i}")
+        x = sql.Identifier(f"x{i}")
+        col = p.column
+        label = sql.Literal(col.name)
+        inner.append(c)
+        if col.type in ANY_TEXT:
+            typed.append(sql.SQL("{}::{} AS {}").format(c, literal_type(col), x))
+        elif col.is_vector:
+            fn = vector_function(conn, col)
+            inner.append(sql.SQL("{}({}, {}) AS {}").format(fn, c, sql.Literal(col.dimension), v))
+            if p.stage in hashed:
+                typed.append(sql.SQL("{} AS {}").format(v, x))
+            reasons.append(vector_reason(c, v, col))
+        else:
+            inner.append(
+                sql.SQL("pg_input_is_valid({}, {}) AS {}").format(c, sql.Literal(col.type), v)
+            )
+            # the CASE's own type would be a domain's base type, and record_send writes type
+            # oids: cast its result back so the hash matches the target's domain-typed column
+            typed.append(
+                sql.SQL("(CASE WHEN {v} THEN {c}::{t} END)::{t} AS {x}").format(
+                    v=v, c=c, t=literal_type(col), x=x
+                )
+            )
+            reasons.append(
+                sql.SQL(
+                    "CASE WHEN {c} IS NOT NULL AND NOT {v} THEN "
+                    "format('%s is not a valid %s: %s', {label}, {typ}, quote_literal(left({c}, 40))) END"
+                ).format(c=c, v=v, label=label, typ=sql.Literal(col.type))
+            )
+    reasons += _null_reasons(lay)
+    if broken:
+        # a broken record has no values to judge: its one reason is the reader's
+        b = sql.Identifier(BROKEN)
+        reasons = [b] + [sql.SQL("CASE WHEN {} IS NULL THEN {} END").format(b, r) for r in reasons]
+    return inner, typed, reasons
+
+
+def vector_reason(c: sql.Composable, v: sql.Composable, col: Column) -> sql.Composable:
+    """Why text `c` whose try-cast `v` is NULL is not a vector of `col`; NULL when it is one."""
+    # say which: a wrong dimension is the common case and the one an operator can act on
+    return sql.SQL(
+        "CASE WHEN {c} IS NOT NULL AND {v} IS NULL THEN CASE WHEN {dim}::int IS NOT NULL "
+        r"AND {c} ~ '^\s*\[.*\]\s*$' "
+        "AND length({c}) - length(replace({c}, ',', '')) + 1 <> {dim}::int "
+        "THEN format('%s has %s dimensions, not %s', {label}, "
+        "length({c}) - length(replace({c}, ',', '')) + 1, {dim}) "
+        "ELSE format('%s is not a valid %s: %s', {label}, {typ}, quote_literal(left({c}, 40))) "
+        "END END"
+    ).format(
+        c=c,
+        v=v,
+        dim=sql.Literal(col.dimension),
+        label=sql.Literal(col.name),
+        typ=sql.Literal(col.type),
+    )
+
+
+def _null_reasons(lay: Layout) -> list[sql.Composable]:
+    """An empty value where the target needs one: the load rejects the record. A NULL in a
+    nullable unique key is loadable (unique constraints let NULLs through): such records are
+    compared as a multiset, not set aside."""
+    reasons: list[sql.Composable] = []
+    for p in lay.pairs:
+        col = p.column
+        in_key = col.name in (lay.key or ())
+        if col.not_null:
+            why = "is empty but the key" if in_key else "is empty but NOT NULL"
+            reasons.append(
+                sql.SQL("CASE WHEN {c} IS NULL THEN {msg} END").format(
+                    c=sql.Identifier(p.stage), msg=sql.Literal(f"{col.name} {why}")
+                )
+            )
+    return reasons
+
+
+def create_cast(
+    conn: psycopg.Connection,
+    lay: Layout,
+    source: str,
+    inner: list[sql.Composable],
+    typed: list[sql.Composable],
+    reasons: list[sql.Composable],
+) -> None:
+    """`_aria_cast` from a staged table: the reason a record cannot load, its kept typed columns
+    and the hash of its loaded values (`lay.hashed`)."""
+    index = {p.column.name: i for i, p in enumerate(lay.pairs)}
+    reason = (
+        sql.SQL("NULLIF(concat_ws('; ', {}), '')").format(sql.SQL(", ").join(reasons))
+        if reasons
+        else sql.SQL("NULL::text")
+    )
+    middle = [sql.Identifier(REC), sql.SQL("{} AS {}").format(reason, sql.Identifier(REASON))]
+    middle += typed
+    outer: list[sql.Composable] = [sql.Identifier(REC), sql.Identifier(REASON)]
+    for name in lay.kept:
+        outer.append(
+            sql.SQL("{} AS {}").format(sql.Identifier(f"x{index[name]}"), sql.Identifier(name))
+        )
+    row = sql.SQL(", ").join(
+        sql.Identifier(f"x{index[p.column.name]}") for p in lay.hashed
+    )
+    outer.append(
+        sql.SQL("CASE WHEN {r} IS NULL THEN md5(record_send(ROW({row}))) END AS {h}").format(
+            r=sql.Identifier(REASON), row=row, h=sql.Identifier(HASH)
+        )
+    )
+    conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(CAST)))
+    # OFFSET 0 keeps each level a separate subquery, so a value is parsed once and reused
+    conn.execute(
+        sql.SQL(
+            "CREATE TEMP TABLE {cast} AS SELECT {outer} FROM ("
+            "SELECT {middle} FROM (SELECT {inner} FROM {src} OFFSET 0) AS r OFFSET 0) AS m"
+        ).format(
+            cast=sql.Identifier(CAST),
+            outer=sql.SQL(", ").join(outer),
+            middle=sql.SQL(", ").join(middle),
+            inner=sql.SQL(", ").join(inner),
+            src=sql.Identifier(source),
+        )
+    )
+
+
+def target_hash(lay: Layout, alias: str = "t") -> sql.Composable:
+    """The target-side twin of `_h`: the same columns, in the same order, from the live table."""
+    a = sql.Identifier(alias)
+    row = sql.SQL(", ").join(sql.SQL("{}.{}").format(a, sql.Identifier(p.name)) for p in lay.hashed)
+    return sql.SQL("md5(record_send(ROW({})))").format(row)
+
+
+def vector_same(conn: psycopg.Connection, col: Column, staged: sql.Composable, target: sql.Composable) -> sql.Composable:
+    """True when staged vector text `staged` equals target vector `target`: the same text as the
+    target prints, or else the same value once parsed."""
+    return sql.SQL(
+        "CASE WHEN {c} IS NULL THEN {t} IS NULL WHEN {c} = {t}::text THEN true "
+        "ELSE coalesce({fn}({c}, {dim}) = {t}, false) END"
+    ).format(c=staged, t=target, fn=vector_function(conn, col), dim=sql.Literal(col.dimension))

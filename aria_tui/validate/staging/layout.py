@@ -1,0 +1,128 @@
+"""How one export file lines up with its target table, and the names of the temporary tables and
+internal columns staging creates (see the package's docstring for what each holds).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aria_tui.pg.catalog import Column, Table
+
+RAW = "_aria_raw"
+RECORDS = "_aria_records"  # as RAW, for a file whose structure the server's COPY refuses
+TYPED = "_aria_typed"
+CAST = "_aria_cast"
+MISSING = "_aria_missing"
+ODD = "_aria_odd"  # checks/measure.py: records and target rows that are not equal twins
+PARENT_RAW = "_aria_praw"
+PARENT_KEYS = "_aria_pkeys"  # + a number: the keys a parent's own export file holds
+# internal column names nobody's table is likely to use for its own
+REC = "_aria_rec"
+REASON = "_aria_reason"
+BROKEN = "_aria_broken"  # why the record's structure cannot be read (records mode only)
+HASH = "_aria_h"
+CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One loaded column: CSV column `csv` (staged as `stage`) into target column `column`."""
+
+    stage: str
+    csv: str
+    column: Column
+
+    @property
+    def name(self) -> str:
+        return self.column.name
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How one file lines up with its target table."""
+
+    table: Table
+    header: tuple[str, ...]  # the CSV header
+    stage_columns: tuple[str, ...]  # c1..cn, one per CSV header column
+    pairs: tuple[Pair, ...]  # mapped, non-generated columns, in CSV order
+    key: tuple[str, ...] | None  # target columns identifying a row; None = keyless table
+    uniques: tuple[tuple[str, ...], ...]  # other unique keys whose columns are all loaded
+    fks: tuple[tuple[str, tuple[str, ...], str, tuple[str, ...]], ...]  # (name, cols, ref, ref cols)
+    kept: tuple[str, ...]  # target columns kept typed in the cast table
+
+    @property
+    def dropped(self) -> tuple[str, ...]:
+        """CSV columns the mapping does not load."""
+        loaded = {p.csv for p in self.pairs}
+        return tuple(h for h in self.header if h not in loaded)
+
+    @property
+    def text_vectors(self) -> tuple[Pair, ...]:
+        """Vector columns compared as text against the target's output, row by row (keyed tables).
+
+        The export's vectors are the source server's own output, so the text of a loaded vector
+        is, byte for byte, what the target prints for it: printing the stored vector is about
+        twice as cheap as parsing the text, and text that differs is still parsed and compared by
+        value, so a non-canonical spelling of the same vector is equal too. Keyless tables compare
+        whole rows as a multiset and parse their vectors instead."""
+        if not self.key:
+            return ()
+        return tuple(p for p in self.pairs if p.column.is_vector)
+
+    @property
+    def hashed(self) -> tuple[Pair, ...]:
+        """The columns `_aria_h` covers: every loaded column but the text-compared vectors."""
+        skip = {p.stage for p in self.text_vectors}
+        return tuple(p for p in self.pairs if p.stage not in skip)
+
+    def pair(self, column: str) -> Pair | None:
+        for p in self.pairs:
+            if p.column.name == column:
+                return p
+        return None
+
+
+def layout(table: Table, header: tuple[str, ...], mapping: tuple[tuple[str, str | None], ...]) -> Layout:
+    """Pair the CSV header with the target columns through the scan's mapping."""
+    stage_columns = tuple(f"c{i + 1}" for i in range(len(header)))
+    mapped = dict(mapping)
+    pairs: list[Pair] = []
+    seen: set[str] = set()
+    for i, csv_col in enumerate(header):
+        target_col = mapped.get(csv_col)
+        col = table.column(target_col) if target_col else None
+        # a generated column cannot be loaded, and two CSV columns into one target column would
+        # make the loader pick one: compare the first, as the mapping lists it
+        if col is None or col.generated or col.name in seen:
+            continue
+        seen.add(col.name)
+        pairs.append(Pair(stage_columns[i], csv_col, col))
+    loaded = {p.column.name for p in pairs}
+
+    def all_loaded(cols: tuple[str, ...]) -> bool:
+        return bool(cols) and all(c in loaded for c in cols)
+
+    key: tuple[str, ...] | None = None
+    if table.primary_key and all_loaded(table.primary_key):
+        key = tuple(table.primary_key)
+    else:
+        for uk in table.unique_keys:
+            if all_loaded(uk.columns):
+                key = tuple(uk.columns)
+                break
+    uniques = tuple(
+        tuple(uk.columns)
+        for uk in table.unique_keys
+        if all_loaded(uk.columns) and tuple(uk.columns) != key
+    )
+    fks = tuple(
+        (fk.name, tuple(fk.columns), fk.ref_table, tuple(fk.ref_columns))
+        for fk in table.foreign_keys
+        if all_loaded(fk.columns)
+    )
+    kept: list[str] = []
+    for cols in [key or ()] + [u for u in uniques] + [f[1] for f in fks]:
+        for c in cols:
+            if c not in kept:
+                kept.append(c)
+    return Layout(table, tuple(header), stage_columns, tuple(pairs), key, uniques, fks, tuple(kept))
