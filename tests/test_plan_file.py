@@ -79,3 +79,22 @@ def test_load_plan_loads_the_plans_tables_and_no_other(empty_db, cli, tmp_path):
     code, out_json, err = cli("load", export, "--dsn", empty_db.conninfo, "--plan", out, "--yes", "--json")
     assert code == 0, (out_json, err)
     assert [t["target"] for t in json.loads(out_json)["tables"]] == ["app.notes"]
+
+
+def test_the_plan_files_jobs_are_the_loads_unless_the_command_line_says_otherwise(
+    empty_db, cli, tmp_path
+):
+    sql(empty_db, "CREATE SCHEMA app", "CREATE TABLE app.a (id int PRIMARY KEY)",
+        "CREATE TABLE app.b (id int PRIMARY KEY)")
+    export = tmp_path / "export"
+    write(export, "app.a.csv", "id\n1\n2\n")
+    write(export, "app.b.csv", "id\n1\n")
+    out = tmp_path / "cutover.toml"
+    assert _plan(cli, empty_db, export, out, "--jobs", "1")["jobs"] == 1
+    dsn = ("--dsn", empty_db.conninfo, "--plan", out, "--yes", "--json")
+    code, got, err = cli("load", export, *dsn, "--jobs", "2")
+    assert code == 0 and json.loads(got)["jobs"] == 2, err
+    # the re-run (nothing left to insert) takes the plan's one connection for two tables
+    code, got, err = cli("load", export, *dsn)
+    assert code == 0, err
+    assert json.loads(got)["jobs"] == 1 and query(empty_db, "SELECT count(*) FROM app.a") == [(2,)]

@@ -52,15 +52,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--force-staging", action="store_true", help="load every table through the staging table"
     )
-    parser.add_argument(
-        "--jobs",
-        "-j",
-        type=_jobs,
-        default=0,
-        metavar="N",
-        help="load up to N tables side by side, parents before children (default: the machine's "
-        "cores, capped by the target's free connections; 1 = one table at a time)",
-    )
+    add_jobs_arg(parser)
     add_session_args(parser)
     add_decision_args(parser)
     parser.add_argument(
@@ -91,6 +83,27 @@ def add_decision_args(parser: argparse.ArgumentParser) -> None:
         "(repeatable)",
     )
     add_accept_rejects_arg(parser, "the load")
+
+
+def add_jobs_arg(parser: argparse.ArgumentParser) -> None:
+    """One spelling for load and plan: a plan file carries the jobs its load runs with."""
+    parser.add_argument(
+        "--jobs",
+        "-j",
+        type=_jobs,
+        default=None,
+        metavar="N",
+        help="load up to N tables side by side, parents before children (default: the plan "
+        "file's, else the machine's cores capped by the target's free connections (0); 1 = one "
+        "table at a time)",
+    )
+
+
+def jobs_of(args: argparse.Namespace, cp: CutoverPlan | None) -> int:
+    """--jobs, else the plan file's, else 0 (auto)."""
+    if args.jobs is not None:
+        return int(args.jobs)
+    return cp.jobs if cp is not None and cp.jobs is not None else 0
 
 
 def read_plan_file(args: argparse.Namespace, folder: Path) -> CutoverPlan | None:
@@ -161,7 +174,7 @@ def run(args: argparse.Namespace) -> int:
             cancel=cancel,
             force_staging=args.force_staging,
             lock_timeout=args.lock_timeout,
-            jobs=args.jobs,
+            jobs=jobs_of(args, cp),
         )
     if args.json:
         emit_json(_result_json(result, plan))

@@ -19,7 +19,7 @@ from aria_tui.cli.common import (
     add_target_args,
     emit_json,
 )
-from aria_tui.cli.load_cmd import add_decision_args, choices_of, open_for_load
+from aria_tui.cli.load_cmd import add_decision_args, add_jobs_arg, choices_of, open_for_load
 from aria_tui.errors import EXIT_FAILED, EXIT_OK, AriaError
 from aria_tui.load import cutover
 
@@ -32,6 +32,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_selection_args(parser)
     add_accept_changed_arg(parser, "plan")
     add_decision_args(parser)
+    add_jobs_arg(parser)
     parser.add_argument(
         "--out", default=None, metavar="FILE", help="write the plan here (0600); default stdout"
     )
@@ -57,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
         conn.rollback()
     decisions = list(choices.decisions)
     text = cutover.render(
-        plan, inventory, decisions, rows, target.display, args.on_conflict or "reject"
+        plan, inventory, decisions, rows, target.display, args.on_conflict or "reject", jobs=args.jobs
     )
     out = Path(args.out) if args.out else None
     if out is not None:

@@ -97,7 +97,7 @@ class CutoverPlan:
     profile: str | None
     on_conflict: str
     tables: tuple[PlannedTable, ...]
-    jobs: int | None = None  # tables side by side, when the wizard saved the plan
+    jobs: int | None = None  # tables side by side (plan --jobs, or the wizard's j)
 
     @property
     def decisions(self) -> list[dec.Decision]:
@@ -136,7 +136,7 @@ def render(
     w.key("profile", inventory.profile or "none", "none: generic mode")
     w.key("on_conflict", default_policy, "the default policy: " + _POLICY_WHY[default_policy])
     if jobs is not None:
-        w.key("jobs", jobs, "tables loaded side by side in the wizard (0: auto)")
+        w.key("jobs", jobs, "tables loaded side by side (0: auto); load --jobs overrides it")
     by_table: dict[str, list[dec.Decision]] = {}
     for d in decisions:
         by_table.setdefault(d.table, []).append(d)
