@@ -53,18 +53,18 @@ def test_cli_echoes_an_unparseable_dsn_without_its_password(bad, cli, tmp_path):
 def test_scrub_stops_at_the_argument_boundary():
     """argv is NUL-separated: a password's value ends at the NUL, the next arguments stay."""
     raw = b"aria-tui\x00load\x00--dsn\x00host=h password=" + SECRET.encode() + b"\x00exp\x00--json\x00"
-    cleaned = dsn._scrub(raw)
+    cleaned = dsn.scrub_argv(raw)
     assert len(cleaned) == len(raw)
     assert cleaned == raw.replace(SECRET.encode(), b"*" * len(SECRET))
     uri = b"x\x00postgresql://u@h/db?password=" + SECRET.encode() + b"\x00a@b\x00"
-    assert dsn._scrub(uri) == uri.replace(SECRET.encode(), b"*" * len(SECRET))
+    assert dsn.scrub_argv(uri) == uri.replace(SECRET.encode(), b"*" * len(SECRET))
     quoted = b"x\x00host=h password='" + SECRET.encode() + b"' port=5\x00--yes\x00"
-    scrubbed = dsn._scrub(quoted)
+    scrubbed = dsn.scrub_argv(quoted)
     assert SECRET.encode() not in scrubbed and len(scrubbed) == len(quoted)
     assert scrubbed.endswith(b"' port=5\x00--yes\x00") or scrubbed.endswith(b"* port=5\x00--yes\x00")
     # a URI password, then an argument with an @ in it: only the password
     userinfo = b"postgresql://u:" + SECRET.encode() + b"@h/db\x00me@example\x00"
-    assert dsn._scrub(userinfo) == userinfo.replace(SECRET.encode(), b"*" * len(SECRET))
+    assert dsn.scrub_argv(userinfo) == userinfo.replace(SECRET.encode(), b"*" * len(SECRET))
 
 
 def test_process_title_keeps_arguments_after_a_key_value_password(tmp_path):

@@ -120,8 +120,9 @@ _KV_SECRET = re.compile(
 )
 
 
-def _scrub(raw: bytes) -> bytes:
-    """Same length, secrets overwritten with '*' (argv memory cannot grow)."""
+def scrub_argv(raw: bytes) -> bytes:
+    """The NUL-separated argv bytes `raw`, secrets overwritten with '*': the same length (argv
+    memory cannot grow), every other argument unchanged."""
 
     def stars(m: re.Match[bytes]) -> bytes:
         return m.group(1) + b"*" * len(m.group(2)) + m.group(3)
@@ -152,7 +153,7 @@ def scrub_process_title() -> None:
     try:
         buf = (ctypes.c_char * size).from_address(arg_start)
         raw = bytes(buf)
-        cleaned = _scrub(raw)
+        cleaned = scrub_argv(raw)
         if cleaned != raw:
             ctypes.memmove(arg_start, cleaned, size)
     except (ValueError, OSError):
