@@ -334,7 +334,7 @@ def test_server_stopped_mid_load_names_the_table_and_a_rerun_resumes(tmp_path, c
         if (data / "postmaster.pid").exists():
             with contextlib.suppress(Exception):
                 pg_ctl(["-m", "fast", "stop"], pgdata=data, user=server.system_user)
-        embedded._servers.pop(Path(data), None)
+        embedded.forget(data)
         server._postmaster_info = None  # stopped here: the exit handler has nothing left to do
         with contextlib.suppress(Exception):
             server.cleanup()

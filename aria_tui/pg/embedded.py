@@ -35,6 +35,12 @@ def start(data_dir: Path) -> PostgresServer:
     return server
 
 
+def forget(data_dir: Path) -> None:
+    """The server of `data_dir` was stopped from outside (pg_ctl): the next start() starts it anew
+    instead of handing out the stopped one."""
+    _servers.pop(Path(data_dir), None)
+
+
 def ensure_database(server: PostgresServer, database: str) -> str:
     """Create `database` if missing, with the extensions the embedded target promises; return its URI."""
     import psycopg
