@@ -9,7 +9,8 @@ from typing import Any
 
 from aria_tui.status import CheckStatus
 
-# how the checksums of the report are made (checks/staged.py computes them), so a third party can redo them
+# how the checksums of the report are made (checks/queries.py sums the bits, checks/staged.py digests
+# the sum), so a third party can redo them
 CHECKSUM_METHOD = (
     "md5 of the text 'ROWS:SUM' where SUM is the sum, over the rows, of the first 60 bits (15 hex "
     "digits) of md5(record_send(ROW(the loaded columns, in the file's column order, cast to the "

@@ -44,8 +44,12 @@ def worker_count(chosen: list[TableScan]) -> int:
 
 
 def helper_connections(
-    conn: psycopg.Connection, target: Target, count: int, lock_timeout: str
-, time_zone: str = DEFAULT_TIME_ZONE) -> list[psycopg.Connection]:
+    conn: psycopg.Connection,
+    target: Target,
+    count: int,
+    lock_timeout: str,
+    time_zone: str = DEFAULT_TIME_ZONE,
+) -> list[psycopg.Connection]:
     """Extra connections that see exactly the snapshot of `conn` (pg_export_snapshot), so tables
     checked side by side are judged against the same target; none when that is not possible."""
     if count <= 1:
