@@ -200,18 +200,25 @@ class Session:
         cancel: Any = None,
         lock_timeout: str | None = None,
         exact: bool = False,
-        adjust: Callable[[Inventory], Inventory] | None = None,
         time_zone: str | None = None,
-        accept_rejects: frozenset[str] = frozenset(),
+        choices: Choices | None = None,
     ) -> Validation:
-        """`adjust`: the operator's decisions applied to the scan (a plan file);
-        `accept_rejects`: tables whose unloadable records the operator accepts on purpose."""
+        """`choices`: the operator's decisions (a plan file, `--accept-rejects`, the wizard's
+        keys), judged as the load applied them: the scan seen through the drift decisions, the
+        rejects accepted on purpose listed as decided away."""
         import psycopg
 
         from aria_tui.pg.session import DEFAULT_TIME_ZONE
         from aria_tui.validate.runner import DEFAULT_LOCK_TIMEOUT, validate
 
         target = self.target
+        adjust = None
+        if choices is not None and choices.decisions:
+            decided = choices
+
+            def adjust(inventory: Inventory) -> Inventory:
+                return decided.decided(inventory)[0]
+
         try:
             return validate(
                 self.export_dir,
@@ -225,7 +232,7 @@ class Session:
                 exact=exact,
                 adjust=adjust,
                 time_zone=time_zone or DEFAULT_TIME_ZONE,
-                accept_rejects=accept_rejects,
+                accept_rejects=choices.accept_rejects if choices is not None else frozenset(),
             )
         except psycopg.Error as exc:
             raise AriaError(

@@ -100,3 +100,18 @@ def test_accept_rejects_naming_no_validated_table_is_refused(empty_db, cli, tmp_
     code, out, err = cli("validate", folder, "--dsn", empty_db.conninfo, "--profile", "none",
                          "--accept-rejects", "public.tt", "--report-dir", tmp_path / "r")
     assert code == 2 and "public.tt" in err and "Traceback" not in err
+
+
+def test_a_plan_files_accepted_rejects_are_honoured_by_validate_plan(empty_db, cli, tmp_path):
+    folder = _folder(tmp_path)
+    run_sql(empty_db, "CREATE TABLE public.t (id int PRIMARY KEY, n int)")
+    code, _ = _run(cli, "load", empty_db, folder, tmp_path)
+    assert code == 1  # loaded without the decision: the commit records do not carry it
+    out = tmp_path / "cutover.toml"
+    code, text, err = cli("plan", folder, "--dsn", empty_db.conninfo, "--profile", "none",
+                          "--accept-rejects", "public.t", "--out", out)
+    assert code == 0, err
+    code, result = _run(cli, "validate", empty_db, folder, tmp_path)
+    assert code == 1 and _t(result)["status"] == "incomplete"
+    code, result = _run(cli, "validate", empty_db, folder, tmp_path, "--plan", str(out))
+    assert code == 0 and _t(result)["accepted_rejects"] == 2, result["headline"]

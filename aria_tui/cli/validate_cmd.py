@@ -61,20 +61,16 @@ def run(args: argparse.Namespace) -> int:
     # the folder is checked before the target, so a typo fails at once, before a server starts
     session = Session(Path(args.export_dir), args.dsn, args.profile)
     check_dir(Path(args.report_dir) if args.report_dir else None)  # before a server starts too
-    adjust = None
-    accepted = set(split_list(args.accept_rejects) or [])
+    from aria_tui.load.choices import Choices
+
+    choices = Choices(accept_rejects=frozenset(split_list(args.accept_rejects) or ()))
     if args.plan:
         from aria_tui.load import cutover
-        from aria_tui.load import decisions as dec
 
         cp = cutover.read(Path(args.plan))
         if not args.tables and not args.priority:
             args.tables = ",".join(t.target for t in cp.tables)
-        chosen = cp.decisions
-        accepted |= {t.target for t in cp.tables if t.accept_rejects}
-
-        def adjust(inventory):  # type: ignore[no-untyped-def]
-            return dec.decide(inventory, chosen)[0]
+        choices = Choices.of_cutover(cp).merged(choices)
 
     selection = Selection.of(
         split_list(args.tables), split_list(args.priority), split_list(args.accept_changed)
@@ -87,8 +83,7 @@ def run(args: argparse.Namespace) -> int:
             lock_timeout=args.lock_timeout,
             time_zone=args.time_zone,
             exact=args.exact,
-            adjust=adjust,
-            accept_rejects=frozenset(accepted),
+            choices=choices,
         )
     if args.json:
         emit_json(result.to_json())

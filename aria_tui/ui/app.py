@@ -378,15 +378,9 @@ class AriaApp(App[int]):
     def validate_load(self) -> None:
         state = self.state
         assert state.connection is not None and state.connection.session is not None
-        decided = state.choices
-
-        def adjust(inventory: Inventory) -> Inventory:  # judged by the decisions, as validate --plan
-            return decided.decided(inventory)[0]
-
+        # judged by the operator's decisions, as `validate --plan` judges a plan file's
         validation = state.connection.session.validate(
-            state.selection(),
-            on_event=self._validation_relay,
-            adjust=adjust if decided.decisions else None,
+            state.selection(), on_event=self._validation_relay, choices=state.choices
         )
         self.post_message(msg.ValidationFinished(validation))
 
