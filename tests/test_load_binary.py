@@ -13,7 +13,7 @@ import psycopg
 import pytest
 from loadkit import assert_counts_add_up, load, plan_for, query, sql, write
 
-import aria_tui.load.binary as binary
+import aria_tui.load.encoding as load_encoding
 from aria_tui.load import run_plan
 from aria_tui.pg.connect import Target
 
@@ -45,7 +45,7 @@ ODD = (
 @pytest.mark.parametrize("block_bytes", [4 << 20, 40], ids=["one-block", "tiny-blocks"])
 def test_binary_path_loads_what_copy_loads(empty_db, tmp_path, monkeypatch, block_bytes):
     # tiny blocks put a U+FEFF value at the start of a block, where polars would strip it
-    monkeypatch.setattr(binary, "BLOCK_BYTES", block_bytes)
+    monkeypatch.setattr(load_encoding, "BLOCK_BYTES", block_bytes)
     sql(
         empty_db,
         "CREATE TABLE t (id int PRIMARY KEY, note text, emb vector(3))",
@@ -67,7 +67,7 @@ def test_binary_path_loads_what_copy_loads(empty_db, tmp_path, monkeypatch, bloc
 
 
 def test_many_blocks_keep_order_lines_and_rejects(empty_db, tmp_path, monkeypatch):
-    monkeypatch.setattr(binary, "BLOCK_BYTES", 300)  # dozens of blocks, cut inside records
+    monkeypatch.setattr(load_encoding, "BLOCK_BYTES", 300)  # dozens of blocks, cut inside records
     sql(empty_db, "CREATE TABLE v (id int PRIMARY KEY, note text, emb vector(2))")
     lines = ["id,note,emb"]
     bad = {}
@@ -102,7 +102,7 @@ def test_a_record_copy_refuses_is_rejected_alone_with_its_line(empty_db, tmp_pat
     """The scan of a large file samples it; the loader reads every record and is the one that
     finds a broken record the sample missed (here: one written after the scan), and rejects
     that record alone, with its line, reason and raw bytes."""
-    monkeypatch.setattr(binary, "BLOCK_BYTES", 64)
+    monkeypatch.setattr(load_encoding, "BLOCK_BYTES", 64)
     sql(
         empty_db,
         "CREATE TABLE r (id int PRIMARY KEY, note text, emb vector(2))",

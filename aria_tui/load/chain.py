@@ -33,9 +33,10 @@ from aria_tui import csvio
 from aria_tui.errors import first_line
 from aria_tui.load import model as m
 from aria_tui.load import resume as resume_mod
-from aria_tui.load.binary import Encoding, Sink, load_direct, load_staged
+from aria_tui.load.binary import Sink, load_direct, load_staged
 from aria_tui.load.chunks import Hasher, new_hash
 from aria_tui.load.encoders import Unencodable
+from aria_tui.load.encoding import Encoding
 from aria_tui.load.events import Emitter
 from aria_tui.load.fastpath import EndMarker, copy_into_target, stream_file
 from aria_tui.load.staging import DATA_ERRORS, Stage, _message

@@ -10,11 +10,8 @@ on the client), plus `rec`, the record number in file order.
 2. otherwise, or when that meets a key it already holds, records whose key is taken are
    classified (conflicts.py): a duplicate (equal after casting through the target's types,
    counted positively) or a conflict (different content), which the table's policy decides;
-3. if a value is bad, find the bad rows in SQL: `pg_input_is_valid()` per column (PG16+),
-   NOT NULL columns receiving NULL, vectors by regex and dimension count (pgvector's input has no
-   soft errors), foreign keys by anti-join (to the parent table, and to the staged rows themselves
-   for a self-reference, repeated until nothing changes, so a reply before its parent in the file
-   loads and a reply to a rejected parent is rejected too); insert the rest;
+3. if a value is bad, find the bad rows in SQL (bad_rows.py: NOT NULL filled, values loadable,
+   vector shape and dimension, parents present); insert the rest;
 4. if the insert still fails (a CHECK constraint, a partial or expression unique index, an
    exclusion constraint, a trigger...), bisect record ranges in savepoints until each failing
    record is alone, and reject it with the server's own message.
@@ -34,17 +31,14 @@ import psycopg
 from psycopg import sql
 
 from aria_tui.errors import first_line
-from aria_tui.load import conflicts
+from aria_tui.load import bad_rows, conflict_policy, conflicts
 from aria_tui.load.model import TablePlan
 from aria_tui.load.rejects import RejectWriter
-from aria_tui.pg.catalog import Column, ForeignKey
+from aria_tui.pg.catalog import Column
 from aria_tui.pg.rows import one
 
 STRING_TYPES = frozenset({"text", "varchar", "bpchar", "name", "citext"})
 BIT_TYPES = frozenset({"bit", "varbit"})
-
-_NUM = r"[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?"
-VECTOR_RE = rf"^\s*\[\s*{_NUM}(\s*,\s*{_NUM})*\s*\]\s*$"
 
 # errors that mean "some value or row is bad", as opposed to a lost connection, a cancel, a lock
 # timeout or a bug: only these make the loader look for bad rows instead of failing the table
@@ -254,7 +248,7 @@ class Stage:
         if on_phase:
             on_phase("insert")
         inserted = self._insert_rest(conn, bad, skip_fk_to)
-        conflicts.decide(conn, self, self.policy, self.sinks, lines)
+        conflict_policy.decide(conn, self, self.policy, self.sinks, lines)
         rejected = self._write_rejects(conn, writer, line_of, header_lines)
         return inserted, rejected
 
@@ -323,139 +317,7 @@ class Stage:
 
     def _find_bad_rows(self, conn: psycopg.Connection, skip_fk_to: set[str]) -> None:
         self._make_rej(conn)
-        cases = []
-        for c in self.loaded:
-            col = c.target
-            assert col is not None
-            ref = sql.Identifier("s", c.ident)
-            label = sql.Literal(f'column "{c.csv_name}": ')
-            if col.not_null:
-                cases.append(
-                    sql.SQL("WHEN {ref} IS NULL THEN {msg}").format(
-                        ref=ref,
-                        msg=sql.Literal(
-                            f'column "{c.csv_name}" is empty (NULL) but {self.plan.target}.'
-                            f"{col.name} is NOT NULL"
-                        ),
-                    )
-                )
-            if c.typed_vector:
-                continue
-            if col.is_vector:
-                dim = col.dimension
-                cases.append(
-                    sql.SQL("WHEN {ref} !~ {re} THEN {label} || 'not a vector literal'").format(
-                        ref=ref, re=sql.Literal(VECTOR_RE), label=label
-                    )
-                )
-                if dim:
-                    count = sql.SQL("(length({ref}) - length(replace({ref}, ',', '')) + 1)").format(
-                        ref=ref
-                    )
-                    cases.append(
-                        sql.SQL(
-                            "WHEN {count} <> {dim} THEN {label} || 'expected {d} dimensions, not ' || {count}"
-                        ).format(
-                            count=count, dim=sql.Literal(dim), label=label, d=sql.SQL(str(dim))
-                        )
-                    )
-                continue
-            if col.base_type == "text" or not self._soft(conn, col.type):
-                continue  # no soft errors (an extension's input): bisection finds its bad rows
-            typ = sql.Literal(col.type)
-            cases.append(
-                sql.SQL(
-                    "WHEN {ref} IS NOT NULL AND NOT pg_input_is_valid({ref}, {typ}) "
-                    "THEN {label} || (pg_input_error_info({ref}, {typ})).message"
-                ).format(ref=ref, typ=typ, label=label)
-            )
-        if cases:
-            conn.execute(
-                sql.SQL(
-                    "INSERT INTO {rej} (rec, reason) SELECT rec, reason FROM "
-                    "(SELECT s.rec, CASE {cases} END AS reason FROM {stage} s) x "
-                    "WHERE reason IS NOT NULL ON CONFLICT (rec) DO NOTHING"
-                ).format(rej=self.rej, cases=sql.SQL(" ").join(cases), stage=self.ident)
-            )
-        for fk in self.plan.table.foreign_keys:
-            if fk.ref_table in skip_fk_to and not fk.self_reference:
-                continue
-            self._check_fk(conn, fk)
-
-    def _soft(self, conn: psycopg.Connection, type_name: str) -> bool:
-        """Whether pg_input_is_valid can judge values of this type: an input function without
-        soft-error support (pgvector's sparsevec, many extensions') raises instead of answering,
-        which would fail the table for one bad value."""
-        try:
-            with conn.transaction():
-                conn.execute("SELECT pg_input_is_valid(%s, %s)", ("\x01{[<(?", type_name))
-            return True
-        except psycopg.Error:
-            return False
-
-    def _check_fk(self, conn: psycopg.Connection, fk: ForeignKey) -> None:
-        by_target = {c.target.name: c for c in self.loaded if c.target}
-        if not all(k in by_target for k in fk.columns):
-            return  # columns filled by defaults: the insert itself (and bisection) will judge
-        keys = [by_target[k] for k in fk.columns]
-        schema, _, name = fk.ref_table.partition(".")
-        parent = sql.Identifier(schema, name)
-        select: list[sql.Composable] = [sql.SQL("s.rec")]
-        select += [
-            sql.SQL("{} AS {}").format(self.value(k), sql.Identifier(f"k{i}"))
-            for i, k in enumerate(keys)
-        ]
-        refs: list[StageColumn] = []
-        if fk.self_reference:
-            if not all(r in by_target for r in fk.ref_columns):
-                return
-            refs = [by_target[r] for r in fk.ref_columns]
-            select += [
-                sql.SQL("{} AS {}").format(self.value(r), sql.Identifier(f"r{i}"))
-                for i, r in enumerate(refs)
-            ]
-        not_null = sql.SQL(" AND ").join(
-            sql.SQL("g.{} IS NOT NULL").format(sql.Identifier(f"k{i}")) for i in range(len(keys))
-        )
-        in_parent = sql.SQL(" AND ").join(
-            sql.SQL("p.{} = g.{}").format(sql.Identifier(rc), sql.Identifier(f"k{i}"))
-            for i, rc in enumerate(fk.ref_columns)
-        )
-        shown = " || ', ' || ".join(f"coalesce(g.k{i}::text, '')" for i in range(len(keys)))
-        reason = sql.SQL("{} || {}").format(
-            sql.Literal(
-                f"{', '.join(k.csv_name for k in keys)}: no row in {fk.ref_table} "
-                f"({', '.join(fk.ref_columns)}) = "
-            ),
-            sql.SQL(shown),
-        )
-        in_stage: sql.Composable = sql.SQL("")
-        if fk.self_reference:
-            in_stage = sql.SQL(" AND NOT EXISTS (SELECT 1 FROM good h WHERE {})").format(
-                sql.SQL(" AND ").join(
-                    sql.SQL("h.{} = g.{}").format(sql.Identifier(f"r{i}"), sql.Identifier(f"k{i}"))
-                    for i in range(len(keys))
-                )
-            )
-        query = sql.SQL(
-            "WITH good AS MATERIALIZED (SELECT {select} FROM {stage} s "
-            "WHERE NOT EXISTS (SELECT 1 FROM {rej} r WHERE r.rec = s.rec)) "
-            "INSERT INTO {rej} (rec, reason) SELECT g.rec, {reason} FROM good g "
-            "WHERE {not_null} AND NOT EXISTS (SELECT 1 FROM {parent} p WHERE {in_parent}){in_stage} "
-            "ON CONFLICT (rec) DO NOTHING"
-        ).format(
-            select=sql.SQL(", ").join(select),
-            stage=self.ident,
-            rej=self.rej,
-            reason=reason,
-            not_null=not_null,
-            parent=parent,
-            in_parent=in_parent,
-            in_stage=in_stage,
-        )
-        # a reply whose parent was just rejected loses its parent too: repeat until stable
-        while conn.execute(query).rowcount and fk.self_reference:
-            pass
+        bad_rows.find(conn, self, skip_fk_to)
 
     def _bisect(self, conn: psycopg.Connection) -> int:
         """Insert in ever smaller record ranges; a range of one failing record is a reject."""
