@@ -4,14 +4,21 @@
 parse with polars (the same rows, less than half as fast); `aria-tui load --json` says which parser ran.
 """
 
+from pathlib import Path
+
 from setuptools import Extension, setup
+
+# one extension from several files, one per job (native_c/native.h lists them)
+SOURCES = sorted(str(p) for p in Path("aria_tui/csvio/native_c").glob("*.c"))
 
 setup(
     ext_modules=[
         Extension(
             "aria_tui.csvio._native",
-            ["aria_tui/csvio/_native.c"],
-            extra_compile_args=["-O2"],
+            SOURCES,
+            depends=[str(p) for p in Path("aria_tui/csvio/native_c").glob("*.h")],
+            # hidden: the files call each other directly, and only PyInit__native is exported
+            extra_compile_args=["-O2", "-fvisibility=hidden"],
             optional=True,
         )
     ]

@@ -1,4 +1,4 @@
-"""The C vector parser (_native.c): what it vouches for is bit-for-bit strtof's float32 (what
+"""The C vector parser (csvio/native_c/decimal.c): what it vouches for is bit-for-bit strtof's float32 (what
 pgvector's vector_in stores), and whatever it defers, the tiers read exactly as without it."""
 
 from __future__ import annotations

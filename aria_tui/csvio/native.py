@@ -1,4 +1,4 @@
-"""The C half of csvio (_native.c), when it was built, and how Python hands work to it.
+"""The C half of csvio (native_c/*.c), when it was built, and how Python hands work to it.
 
 The extension is optional (setup.py): without a compiler at install time aria-tui still
 installs, and these functions say "not here" so the callers take the pure polars / Python paths,

@@ -12,7 +12,7 @@ The rules are pgvector's `vector_in`: optional whitespace, '[', one or more elem
 by ',', ']', optional whitespace; each element is what C `strtof` reads, with whitespace around
 it allowed; NaN and infinite values are refused, as is a value that overflows float4.
 
-The loader first hands each block's rows to a C parser (_native.c, built at install time when
+The loader first hands each block's rows to a C parser (native_c/decimal.c, built at install time when
 a compiler is there), which reads exactly what it can prove it reads as strtof does (plain
 decimals, Clinger's fast path) at ~10 ns an element and defers every other row, unjudged, to
 three tiers, each only for the rows the one before could not vouch for:
@@ -89,7 +89,7 @@ def vector_copy_fields(values: pl.Series, dim: int | None) -> VectorFields:
     """The loader's form of `parse_vectors`: each row as a ready binary COPY field, without
     building a series of arrays first (the float32 buffer goes straight to bytes).
 
-    The native parser (_native.c) reads the rows it can read exactly; the tiers below read
+    The native parser (native_c/decimal.c) reads the rows it can read exactly; the tiers below read
     the rest (and alone decide what is bad, and why)."""
     c = native.module()
     if c is not None and values.dtype == pl.String:

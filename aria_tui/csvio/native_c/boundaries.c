@@ -1,0 +1,37 @@
+/* Where a block may end: the last record boundary of a chunk (quote parity). */
+#include "native.h"
+
+const char last_boundary_doc[] = "last_boundary(chunk, term, parity) -> (cut, quotes)\n\n"
+             "csvio._blocks.last_boundary without the GIL: the offset just past the last line "
+             "terminator byte `term` preceded by an even number of quotes (counting `parity` "
+             "quotes before the chunk) and the quotes before it, or (-1, quotes in chunk).";
+
+PyObject *last_boundary(PyObject *self, PyObject *args) {
+    Py_buffer view;
+    int term, parity;
+    if (!PyArg_ParseTuple(args, "y*ii", &view, &term, &parity)) return NULL;
+    const unsigned char *data = view.buf;
+    Py_ssize_t n = view.len, cut = -1, quotes = 0, at_cut = 0;
+    Py_BEGIN_ALLOW_THREADS
+    Py_ssize_t i = 0;
+    while (i < n) {
+        while (n - i >= 8) {
+            uint64_t w;
+            memcpy(&w, data + i, 8);
+            if (bytes_equal(w, '"') | bytes_equal(w, (unsigned char)term)) break;
+            i += 8;
+        }
+        Py_ssize_t stop = n - i >= 8 ? i + 8 : n;
+        for (; i < stop; i++) {
+            if (data[i] == '"')
+                quotes++;
+            else if (data[i] == term && ((quotes + parity) & 1) == 0) {
+                cut = i + 1;
+                at_cut = quotes;
+            }
+        }
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&view);
+    return cut < 0 ? Py_BuildValue("(nn)", (Py_ssize_t)-1, quotes) : Py_BuildValue("(nn)", cut, at_cut);
+}
