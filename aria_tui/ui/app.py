@@ -1,57 +1,36 @@
-"""The wizard App: owns the wizard state, runs every long step in a thread worker, routes results.
+"""The wizard App: owns the wizard state, its keys and step screens, and routes the workers' results.
 
-Screens never start work themselves: popping a screen cancels its workers, and a load must outlive
-the screen that asked for it. Each worker calls the same core function as its subcommand and ends
-by posting a typed past-tense message; one Worker.StateChanged handler turns any failure into an
-error dialog with one sentence.
+Screens never start work themselves: the long steps are the App's thread workers (ui.workers,
+inherited), so a load outlives the screen that asked for it. Each worker ends by posting a typed
+past-tense message, handled here; one Worker.StateChanged handler turns any failure into an error
+dialog with one sentence.
 """
 
 from __future__ import annotations
 
 import argparse
 import threading
-import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
-from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.clock import Clock
-from textual.worker import Worker, WorkerState, get_current_worker
+from textual.worker import Worker, WorkerState
 
-from aria_tui.errors import AriaError, Cancelled
-from aria_tui.selection import Selection
+from aria_tui.errors import AriaError
 from aria_tui.ui import messages as msg
 from aria_tui.ui.commands import WizardCommands
 from aria_tui.ui.fmt import error_sentence
-from aria_tui.ui.state import STEPS, Connection, WizardState
+from aria_tui.ui.plan_file import adopt as adopt_plan_file
+from aria_tui.ui.plan_file import read as read_plan_file
+from aria_tui.ui.state import STEPS, WizardState
+from aria_tui.ui.workers import GROUP_TITLES, StepWorkers
 
-if TYPE_CHECKING:
-    from aria_tui.load.cutover import CutoverPlan
-    from aria_tui.load.events import Event as LoadEvent
-    from aria_tui.load.events import EventCallback
-    from aria_tui.pg.connect import Target
-    from aria_tui.scan.model import Inventory, ScanProgress
-    from aria_tui.validate.model import ValidateEvent
-
-# progress ticks per second sent from a worker: enough for a smooth bar (≥ 4 repaints/s) without
-# flooding the message queue of the UI thread while a fast table streams
-PROGRESS_HZ = 10.0
 ANSI_THEME = "ansi-dark"
 
-# which worker group does what, for the error dialog's title
-_GROUP_TITLES = {
-    "connect": "Cannot connect",
-    "bootstrap": "Bootstrap failed",
-    "scan": "Scan failed",
-    "dryrun": "Dry run failed",
-    "load": "Load failed",
-    "validate": "Validation failed",
-}
 
-
-class AriaApp(App[int]):
+class AriaApp(StepWorkers):
     """The cutover wizard: connect → inventory (→ diff) → plan → run → validate."""
 
     TITLE = "aria-tui"
@@ -206,103 +185,7 @@ class AriaApp(App[int]):
         if screen is not None:
             screen.cancelling()
 
-    # -- workers (one core call each) ------------------------------------------------------------
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="connect")
-    def connect_target(self) -> None:
-        from aria_tui.pg.connect import resolve
-
-        target = resolve(self.state.dsn)  # may start the embedded server: seconds, not ms
-        self.post_message(msg.TargetConnected(self._describe_target(target)))
-
-    def _describe_target(self, target: Target) -> Connection:
-        from aria_tui import profiles
-        from aria_tui.pg.bootstrap import needs_bootstrap
-        from aria_tui.pg.catalog import read_catalog
-
-        session, export_error = self._open_session(target)
-        profile = (
-            session.profile if session is not None else profiles.resolve(self.state.profile_name, [])
-        )
-        with target.connect() as conn:
-            catalog = read_catalog(conn)
-            needs = needs_bootstrap(conn, profile) if profile is not None else False
-        return Connection(
-            target=target,
-            catalog=catalog,
-            profile=profile,
-            needs_bootstrap=needs,
-            export_files=len(session.files) if session is not None else 0,
-            export_error=export_error,
-            session=session,
-        )
-
-    def _open_session(self, target: Any) -> tuple[Any, str | None]:
-        """The session over the export folder and this target, or why the folder is unusable."""
-        if self.state.export_dir is None:
-            return None, "No export folder chosen yet."
-        from aria_tui.errors import ExportError
-        from aria_tui.session import Session
-
-        try:
-            return Session(self.state.export_dir, target, self.state.profile_name), None
-        except ExportError as exc:
-            return None, str(exc)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="bootstrap")
-    def bootstrap_target(self) -> None:
-        from aria_tui.pg.bootstrap import bootstrap
-
-        connection = self.state.connection
-        if connection is None or connection.profile is None:
-            return
-        with connection.target.connect() as conn:
-            result = bootstrap(conn, connection.profile)
-        self.post_message(msg.SchemaBootstrapped(result))
-        self.post_message(msg.TargetConnected(self._describe_target(connection.target)))
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="scan")
-    def scan_export(self) -> None:
-        state = self.state
-        assert state.connection is not None and state.connection.session is not None
-        worker = get_current_worker()
-        session = state.connection.session
-
-        def progress(event: ScanProgress) -> None:
-            if worker.is_cancelled:  # a newer scan replaced this one: stop reading files
-                raise Cancelled("The scan was replaced by a newer one.")
-            self.post_message(
-                msg.ScanProgressed(event.files_done, event.files_total, event.current_file or "")
-            )
-
-        try:
-            inventory = session.scan(progress=progress)
-        except Cancelled:
-            return
-        self.post_message(msg.InventoryScanned(inventory))
-        cp = state.cutover
-        if cp is not None:
-            state.cutover = None  # a plan file is opened once, on the first scan
-            self.post_message(self._open_plan_file(cp, inventory))
-
-    def _open_plan_file(self, cp: CutoverPlan, inventory: Inventory) -> msg.PlanFileOpened:
-        """The plan file's choices and tables, checked against the export and the target the way
-        `load --plan` checks them (cutover.check); a misfit is the refusal's one sentence."""
-        from aria_tui.load import cutover
-        from aria_tui.load.choices import Choices
-
-        state = self.state
-        assert state.connection is not None and state.connection.session is not None
-        session = state.connection.session
-        files = {t.file for t in cp.tables}
-        names = tuple(sorted(t.name for t in inventory.tables if t.file.name in files))
-        choices = Choices.of_cutover(cp)
-        try:
-            plan = session.plan(Selection.of(names), inventory, choices)
-            cutover.check(cp, plan, session.target)
-        except AriaError as exc:
-            return msg.PlanFileOpened(None, (), str(exc))
-        return msg.PlanFileOpened(choices, names, None)
+    # -- planning ---------------------------------------------------------------------------------
 
     def make_plan(self) -> None:
         """Planning is pure and fast (the live catalog is already in the inventory): no worker."""
@@ -317,75 +200,6 @@ class AriaApp(App[int]):
             )
         except AriaError as exc:
             self.show_error("Cannot plan the load", str(exc))
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="dryrun")
-    def dry_run(self) -> None:
-        self._run_plan(dry_run=True)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="load")
-    def run_load(self) -> None:
-        self._run_plan(dry_run=False)
-
-    def _run_plan(self, dry_run: bool) -> None:
-        state = self.state
-        assert state.connection is not None and state.plan is not None
-        assert state.connection.session is not None
-        plan = state.plan
-        cancel = threading.Event()
-        self._cancel = cancel
-        if not dry_run:
-            state.running = True
-            state.run_cancelled = False
-        on_event = self._event_relay(dry_run)
-        try:
-            result = state.connection.session.load(
-                plan, dry_run=dry_run, on_event=on_event, cancel=cancel, jobs=state.jobs
-            )
-        except Cancelled:
-            # the core stops at a table boundary and rolls the current one back; what finished
-            # before is in the TableFinished events the screen already shows
-            self.post_message(msg.LoadFinished(None, cancelled=True))
-            return
-        if dry_run:
-            self.post_message(msg.DryRunFinished(result, plan))
-        else:
-            cancelled = bool(getattr(result, "cancelled", False)) or cancel.is_set()
-            self.post_message(msg.LoadFinished(result, cancelled=cancelled))
-
-    def _event_relay(self, dry_run: bool) -> EventCallback:
-        """The core's on_event callback: forwards events from the worker thread, throttling progress.
-
-        Only post_message crosses threads here: call_from_thread would make the load wait for the UI.
-        """
-        from aria_tui.load.events import TableProgress
-
-        last: dict[str, float] = {}
-        interval = 1.0 / PROGRESS_HZ
-
-        def relay(event: LoadEvent) -> None:
-            if isinstance(event, TableProgress):
-                now = time.monotonic()
-                if now - last.get(event.target, 0.0) < interval and event.rows_done < event.rows_total:
-                    return
-                last[event.target] = now
-                self.post_message(msg.LoadProgressed(event, dry_run))
-            else:
-                self.post_message(msg.LoadLogged(event, dry_run))
-
-        return relay
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="validate")
-    def validate_load(self) -> None:
-        state = self.state
-        assert state.connection is not None and state.connection.session is not None
-        # judged by the operator's decisions, as `validate --plan` judges a plan file's
-        validation = state.connection.session.validate(
-            state.selection(), on_event=self._validation_relay, choices=state.choices
-        )
-        self.post_message(msg.ValidationFinished(validation))
-
-    def _validation_relay(self, event: ValidateEvent) -> None:
-        self.post_message(msg.ValidationProgressed(event))
 
     # -- results ----------------------------------------------------------------------------------
 
@@ -416,22 +230,14 @@ class AriaApp(App[int]):
             self.notify(dropped, severity="warning")
 
     def on_plan_file_opened(self, message: msg.PlanFileOpened) -> None:
-        state = self.state
-        if message.refusal is not None or message.choices is None:
-            self.show_error("Cannot open the plan", message.refusal or "The plan does not fit.")
+        refusal = adopt_plan_file(self.state, message)
+        if refusal is not None:
+            self.show_error("Cannot open the plan", refusal)
             return
-        why = state.set_choices(message.choices)
-        if why is not None:
-            self.show_error("Cannot open the plan", why)
-            return
-        state.selected = {n for n in message.names if n in {t.name for t in state.tables()}}
-        state.overrides = set()
-        if message.choices.jobs is not None:
-            state.jobs = message.choices.jobs
-        state.invalidate_plan()
+        assert message.choices is not None
         self.sync_screens()
         self.notify(
-            f"{len(state.selected)} tables, {len(message.choices.decisions)} decisions and the "
+            f"{len(self.state.selected)} tables, {len(message.choices.decisions)} decisions and the "
             "conflict policies are the plan file's.",
             title="Plan opened",
         )
@@ -483,7 +289,7 @@ class AriaApp(App[int]):
                 if screen is not None:
                     screen.failed(error_sentence(worker.error))
             error = worker.error
-            self.show_error(_GROUP_TITLES.get(worker.group, "Error"), error_sentence(error))
+            self.show_error(GROUP_TITLES.get(worker.group, "Error"), error_sentence(error))
             if self._quit_after_load and worker.group == "load":
                 self.exit(self.exit_code())
         if event.state in (WorkerState.RUNNING, WorkerState.SUCCESS, WorkerState.ERROR):
@@ -522,12 +328,7 @@ def create_app(
     export = Path(export_dir).expanduser().resolve() if export_dir else None
     state = WizardState(export_dir=export, dsn=dsn, profile_name=profile)
     if plan_file is not None:
-        from aria_tui.load import cutover
-
-        if export is None:
-            raise AriaError("--plan needs the export folder it was written for.")
-        state.cutover = cutover.open_for(Path(plan_file), export)
-        state.plan_file = str(plan_file)
+        read_plan_file(state, plan_file)
     return AriaApp(state, ansi=ansi, clock=clock)
 
 
