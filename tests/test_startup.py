@@ -11,7 +11,10 @@ import sys
 from pathlib import Path
 
 import psycopg
+import pytest
+from hostile import CASES
 
+from aria_tui.errors import AriaError
 from aria_tui.load.prescan import scan_for_load
 from aria_tui.scan import scan
 from aria_tui.selection import Selection
@@ -71,7 +74,7 @@ def test_a_json_load_imports_only_what_loading_a_plain_table_uses(empty_db, tmp_
         conn.execute("CREATE TABLE public.items (id int PRIMARY KEY, name text)")
     folder = tmp_path / "export"
     folder.mkdir()
-    (folder / "items.csv").write_text("id,name\n1,a\n2,\"b, quoted\"\n3,\n")
+    (folder / "items.csv").write_text('id,name\n1,a\n2,"b, quoted"\n3,\n')
     modules, done = modules_of(
         tmp_path,
         "load",
@@ -88,12 +91,28 @@ def test_a_json_load_imports_only_what_loading_a_plain_table_uses(empty_db, tmp_
     assert [(t["target"], t["inserted"], t["path"]) for t in result["tables"]] == [
         ("public.items", 3, "fast")
     ]
-    # the same process did load: the loader and psycopg are there, Rich's display and the
-    # decisions (none were asked for) are not, nor anything of the wizard
+    # the same process did load: the loader and psycopg are there; polars (a raw COPY reads no
+    # value), Rich's display and the decisions (none were asked for) are not, nor the wizard
     assert loaded(modules, "aria_tui.load.run") and loaded(modules, "psycopg")
     assert not loaded(
-        modules, "rich", "aria_tui.load.decisions", "aria_tui.load.cutover", *NEVER_HEADLESS
+        modules,
+        "polars",
+        "rich",
+        "aria_tui.load.decisions",
+        "aria_tui.load.cutover",
+        *NEVER_HEADLESS,
     )
+    # and a table whose vectors the client parses does import polars, in the same kind of run
+    with psycopg.connect(empty_db.conninfo, autocommit=True) as conn:
+        conn.execute("CREATE TABLE public.vecs (id int PRIMARY KEY, emb vector(2))")
+    (folder / "vecs.csv").write_text('id,emb\n1,"[1,2]"\n')
+    modules, done = modules_of(
+        tmp_path, "load", str(folder), "--dsn", empty_db.conninfo, "--profile", "none",
+        "--tables", "vecs", "--yes", "--json",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["tables"][0]["inserted"] == 1
+    assert loaded(modules, "polars")
 
 
 def test_the_scan_before_a_load_reads_a_streamed_file_once(empty_db, tmp_path, monkeypatch):
@@ -132,3 +151,35 @@ def test_the_scan_before_a_load_reads_a_streamed_file_once(empty_db, tmp_path, m
     assert latin.problem is not None and "not UTF-8" in latin.problem.reason
     assert latin.rows == full.table("latin").rows == 10
     assert latin.status == full.table("latin").status == "blocked"
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_the_structure_pass_reads_what_the_polars_stream_reads(case, tmp_path, monkeypatch):
+    """csvio.read_structure (the C reader, no polars) against iter_batches (polars, the exact
+    parser behind it) on every hostile file: the same records, the same bad ones at the same
+    lines; without the C reader it steps aside (the scan streams with polars then)."""
+    from aria_tui import csvio
+    from aria_tui.csvio import native
+
+    for name, data in case.files().items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        header = csvio.read_header(path)
+        if isinstance(header, csvio.CsvProblem):
+            continue  # refused before any record is read, by both
+        try:
+            batches = list(csvio.iter_batches(path, header, 1000, [header.columns[0]]))
+        except AriaError as exc:
+            with pytest.raises(AriaError) as raised:
+                csvio.read_structure(path, header)
+            assert type(raised.value) is type(exc)
+            continue
+        got = csvio.read_structure(path, header)
+        assert got is not None
+        assert got.records == sum(b.frame.height + len(b.bad) for b in batches), name
+        bad = [x for b in batches for x in b.bad]
+        assert [(x.line, x.last_line, x.kind, x.reason) for x in got.bad] == [
+            (x.line, x.last_line, x.kind, x.reason) for x in bad
+        ], name
+    monkeypatch.setattr(native, "_MODULE", None)
+    assert csvio.read_structure(tmp_path / name, header) is None

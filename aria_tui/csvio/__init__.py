@@ -12,6 +12,7 @@ from aria_tui.csvio.header import Header, read_header
 from aria_tui.csvio.problems import CsvProblem
 from aria_tui.csvio.readers import BlockRead, Declined, read_block
 from aria_tui.csvio.records import LARGE_BYTES, Survey, check_structure, count_records
+from aria_tui.csvio.structure import Structure, read_structure
 from aria_tui.csvio.vector_binary import NULL_FIELD, vector_binary_payloads
 from aria_tui.csvio.vectors import (
     VectorFields,
@@ -34,6 +35,7 @@ __all__ = [
     "Declined",
     "ExportFile",
     "Header",
+    "Structure",
     "Survey",
     "VectorFields",
     "VectorParse",
@@ -46,6 +48,7 @@ __all__ = [
     "parse_vectors",
     "read_block",
     "read_header",
+    "read_structure",
     "record_lines",
     "tune_malloc",
     "vector_binary_payloads",

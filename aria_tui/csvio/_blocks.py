@@ -34,12 +34,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import BinaryIO, TypedDict, TypeVar
-
-import polars as pl
+from typing import TYPE_CHECKING, BinaryIO, TypedDict, TypeVar
 
 from aria_tui.csvio import _exact, native
 from aria_tui.csvio.files import raw_position
+from aria_tui.lazy import lazy
+
+if TYPE_CHECKING:
+    import polars as pl
+else:
+    pl = lazy("polars")  # imported where first used: see aria_tui.lazy
 
 # Peak memory grows with about ten times the block size (the block, the one read ahead, polars'
 # parse buffers and what its allocator keeps for reuse): 4 MB blocks kept a 1.5 GB file of

@@ -6,8 +6,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-
-import polars as pl
+from typing import TYPE_CHECKING
 
 from aria_tui.csvio import _blocks, _exact
 from aria_tui.csvio.files import is_gzip, open_bytes, skip
@@ -15,6 +14,12 @@ from aria_tui.csvio.header import Header, unreadable
 from aria_tui.csvio.problems import CsvProblem
 from aria_tui.csvio.readers import read_block
 from aria_tui.errors import ExportError
+from aria_tui.lazy import lazy
+
+if TYPE_CHECKING:
+    import polars as pl
+else:
+    pl = lazy("polars")  # imported where first used: see aria_tui.lazy
 
 
 @dataclass(frozen=True)

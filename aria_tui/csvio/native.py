@@ -14,7 +14,13 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
-import polars as pl
+from aria_tui.lazy import lazy
+
+if TYPE_CHECKING:
+    import polars as pl
+else:
+    pl = lazy("polars")  # imported where first used: see aria_tui.lazy
+
 
 if TYPE_CHECKING:
     from aria_tui.csvio.header import Header

@@ -20,12 +20,16 @@ reader to the exact one over a corpus: what a reader does not decline, it reads 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
-
-import polars as pl
+from typing import TYPE_CHECKING, Protocol
 
 from aria_tui.csvio import _blocks, _exact, native
 from aria_tui.csvio.header import Header
+from aria_tui.lazy import lazy
+
+if TYPE_CHECKING:
+    import polars as pl
+else:
+    pl = lazy("polars")  # imported where first used: see aria_tui.lazy
 
 
 @dataclass(frozen=True)

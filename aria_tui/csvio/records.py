@@ -6,9 +6,7 @@ import zlib
 from collections.abc import Iterator
 from itertools import repeat
 from pathlib import Path
-from typing import BinaryIO
-
-import polars as pl
+from typing import TYPE_CHECKING, BinaryIO
 
 from aria_tui.csvio import _blocks, _exact
 from aria_tui.csvio.batches import Batch, placed
@@ -17,6 +15,12 @@ from aria_tui.csvio.header import Header, scan_header, unreadable
 from aria_tui.csvio.problems import CsvProblem
 from aria_tui.csvio.readers import BlockRead, read_block
 from aria_tui.errors import ExportError
+from aria_tui.lazy import lazy
+
+if TYPE_CHECKING:
+    import polars as pl
+else:
+    pl = lazy("polars")  # imported where first used: see aria_tui.lazy
 
 # Above this size a file is counted without mapping it (see count_records) and the scan samples
 # its structure instead of reading every record (see Survey).

@@ -8,8 +8,15 @@ import ctypes
 import struct
 import sys
 from array import array
+from typing import TYPE_CHECKING
 
-import polars as pl
+from aria_tui.lazy import lazy
+
+if TYPE_CHECKING:
+    import polars as pl
+else:
+    pl = lazy("polars")  # imported where first used: see aria_tui.lazy
+
 
 NULL_FIELD = b"\xff\xff\xff\xff"  # binary COPY: field length -1 = NULL
 

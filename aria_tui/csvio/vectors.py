@@ -31,11 +31,16 @@ from __future__ import annotations
 import re
 import struct
 from dataclasses import dataclass
-
-import polars as pl
+from typing import TYPE_CHECKING
 
 from aria_tui.csvio import native
 from aria_tui.csvio.vector_binary import NULL_FIELD, f32_be
+from aria_tui.lazy import lazy
+
+if TYPE_CHECKING:
+    import polars as pl
+else:
+    pl = lazy("polars")  # imported where first used: see aria_tui.lazy
 
 _SPACE = " \t\n\r\v\f"  # vector_isspace
 VECTOR_MAX_DIM = 16000  # pgvector's VECTOR_MAX_DIM

@@ -23,14 +23,14 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import polars as pl
 import psycopg
 from psycopg import sql
 
 from aria_tui import csvio
 from aria_tui.errors import first_line
+from aria_tui.lazy import lazy
 from aria_tui.load import model as m
 from aria_tui.load import resume as resume_mod
 from aria_tui.load.binary import Sink, load_direct, load_staged
@@ -43,9 +43,23 @@ from aria_tui.load.staging import DATA_ERRORS, Stage, _message
 from aria_tui.load.work import TableFailed, Work
 from aria_tui.pg.rows import one
 
-# what makes the binary COPY paths hand a table to the next path (the staging table)
-BINARY_STOPS: tuple[type[Exception], ...] = (*DATA_ERRORS, pl.exceptions.PolarsError, UnicodeError)
-DIRECT_STOPS: tuple[type[Exception], ...] = (*BINARY_STOPS, Unencodable)
+if TYPE_CHECKING:
+    import polars as pl
+else:
+    pl = lazy("polars")  # imported where first used: see aria_tui.lazy
+
+
+def binary_stops() -> tuple[type[Exception], ...]:
+    """What makes the binary COPY paths hand a table to the next path (the staging table). A
+    function, not a constant: one of them is polars' error, and naming it imports polars, which
+    a plain table's load (raw COPY) never needs (issue 17's start-up)."""
+    return (*DATA_ERRORS, pl.exceptions.PolarsError, UnicodeError)
+
+
+def direct_stops() -> tuple[type[Exception], ...]:
+    return (*binary_stops(), Unencodable)
+
+
 # what makes a raw-bytes COPY hand a table on (a bad value, or a record COPY refuses)
 COPY_STOPS: tuple[type[Exception], ...] = (*DATA_ERRORS, EndMarker)
 
@@ -161,7 +175,7 @@ class BinaryDirect:
         try:
             with a.conn.transaction():
                 rows, ins, rej = load_direct(a.conn, tp, a.sink())
-        except DIRECT_STOPS as exc:
+        except direct_stops() as exc:
             w.writer.discard()
             return Fallback(
                 f"the direct binary COPY stopped ({short(exc)}); staging it to sort good rows "
@@ -187,7 +201,7 @@ class BinaryStaged:
                     a.conn, stage, a.sink(), a.group_members, plain_first=w.empty_before
                 )
                 _drop(a.conn, stage)
-        except BINARY_STOPS as exc:
+        except binary_stops() as exc:
             for writer in w.writers():
                 writer.discard()
             return Fallback(

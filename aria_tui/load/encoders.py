@@ -11,16 +11,21 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import polars as pl
-
+from aria_tui.lazy import lazy
 from aria_tui.load.vectors import NULL_FIELD
 from aria_tui.pg.catalog import Column
+
+if TYPE_CHECKING:
+    import polars as pl
+else:
+    pl = lazy("polars")  # imported where first used: see aria_tui.lazy
 
 EPOCH_2000_US = 946_684_800_000_000  # PostgreSQL's binary timestamps count from 2000-01-01
 EPOCH_2000_DAYS = 10_957
 
-Encoder = Callable[[pl.Series], list[bytes]]
+Encoder = Callable[["pl.Series"], list[bytes]]
 
 
 class Unencodable(Exception):
@@ -69,10 +74,10 @@ _NONZERO_MANTISSA = r"^\s*[+-]?[0-9.]*[1-9]"  # a nonzero digit before any expon
 
 
 def _float(bits: int) -> Encoder:
-    dtype, fmt = (pl.Float32, "f") if bits == 32 else (pl.Float64, "d")
+    fmt = "f" if bits == 32 else "d"
 
     def encode(s: pl.Series) -> list[bytes]:
-        parsed = s.cast(dtype, strict=False)
+        parsed = s.cast(pl.Float32 if bits == 32 else pl.Float64, strict=False)
         _check_parsed(s, parsed, "float")
         special = parsed.is_nan() | parsed.is_infinite()
         # polars reads 1e400 as inf where PostgreSQL says "out of range": only real spellings pass
@@ -121,9 +126,9 @@ _AWKWARD_TIME = r"\.\d{7,}|:60(\D|$)|\s24:|^0000-|[+-](1[6-9]|[2-9]\d)(:?\d\d)*$
 
 def _timestamp(with_zone: bool) -> Encoder:
     fmt = "%Y-%m-%d %H:%M:%S%.f%#z" if with_zone else "%Y-%m-%d %H:%M:%S%.f"
-    dtype = pl.Datetime("us", "UTC") if with_zone else pl.Datetime("us")
 
     def encode(s: pl.Series) -> list[bytes]:
+        dtype = pl.Datetime("us", "UTC") if with_zone else pl.Datetime("us")
         if s.drop_nulls().str.contains(_AWKWARD_TIME).any():
             raise Unencodable("timestamp")
         parsed = s.str.strptime(dtype, fmt, strict=False)

@@ -16,16 +16,21 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import chain, repeat
 from pathlib import Path
-
-import polars as pl
+from typing import TYPE_CHECKING
 
 from aria_tui import csvio
 from aria_tui.csvio import NULL_FIELD, Header, _blocks, native
+from aria_tui.lazy import lazy
 from aria_tui.load import encoders
 from aria_tui.load.chunks import Hasher, blocks
 from aria_tui.load.encoders import Encoder, encoder_for
 from aria_tui.load.model import TablePlan
 from aria_tui.load.staging import Stage
+
+if TYPE_CHECKING:
+    import polars as pl
+else:
+    pl = lazy("polars")  # imported where first used: see aria_tui.lazy
 
 # CSV per batch. A block read by polars costs ~7x its size in flight (the text, polars' frame,
 # the vector elements' views, floats, fields, payload), one read by the C reader ~1.5x: 3 MB

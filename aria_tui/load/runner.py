@@ -23,12 +23,12 @@ import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import polars as pl
 import psycopg
 from psycopg import sql
 
 from aria_tui.csvio.files import sha256_file
 from aria_tui.errors import ExportError
+from aria_tui.lazy import lazy
 from aria_tui.load import chain, sequences
 from aria_tui.load import conflicts as conflicts_mod
 from aria_tui.load import indexes as indexes_mod
@@ -43,6 +43,11 @@ from aria_tui.load.work import TableFailed, Work
 from aria_tui.pg import commits, locks
 from aria_tui.pg.connect import Target
 from aria_tui.pg.rows import one
+
+if TYPE_CHECKING:
+    import polars as pl
+else:
+    pl = lazy("polars")  # imported where first used: see aria_tui.lazy
 
 if TYPE_CHECKING:
     from aria_tui.scan.model import TableScan

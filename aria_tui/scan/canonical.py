@@ -4,10 +4,15 @@ leaves them out of the question put to the target (see `surely_valid`)."""
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-import polars as pl
-
+from aria_tui.lazy import lazy
 from aria_tui.pg.catalog import Column
+
+if TYPE_CHECKING:
+    import polars as pl
+else:
+    pl = lazy("polars")  # imported where first used: see aria_tui.lazy
 
 _UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 _INT_DIGITS = {"smallint": 4, "integer": 9, "bigint": 18}  # fewer digits than the type's limit

@@ -7,18 +7,23 @@ returning false); every other typed value is left to `server_check`."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import polars as pl
+from typing import TYPE_CHECKING
 
 from aria_tui import csvio
-from aria_tui.csvio import CsvProblem, Header
+from aria_tui.csvio import BadRecord, CsvProblem, Header
 from aria_tui.errors import AriaError
+from aria_tui.lazy import lazy
 from aria_tui.pg.catalog import Column, Table
 from aria_tui.scan.alignment import Alignment
 from aria_tui.scan.canonical import surely_valid
+
+if TYPE_CHECKING:
+    import polars as pl
+else:
+    pl = lazy("polars")  # imported where first used: see aria_tui.lazy
 
 HEAD_ROWS = 2000  # every record of the head of the file is sampled
 SPREAD_ROWS = 2000  # then about this many more, evenly spaced over the rest of the file
@@ -159,14 +164,22 @@ def sample_file(
     seen = 0  # records streamed, bad ones included: COPY's count (polars' misses an open quote)
     undecodable: list[bytes] = []  # the first bytes of records that are not UTF-8
     try:
+        if survey is None and not (server or vectors or not_null or pending):
+            # no value of the file is looked at, only its structure: counted by the C reader,
+            # without polars (what a plain table's load would otherwise import just for this)
+            structure = csvio.read_structure(path, header, stopped)
+            if structure is not None:
+                if stopped is not None and stopped():
+                    return result
+                source = ()
+                seen = structure.records
+                _take_bad(result, structure.bad, undecodable)
+                result.sampled_rows = _picked_count(seen - len(structure.bad), stride)
         for batch in source:
             if stopped is not None and stopped():
                 return result  # the scan was abandoned: nobody will read this sample
             seen += batch.frame.height + len(batch.bad)
-            if batch.bad:
-                undecodable += [b.raw[:256] for b in batch.bad if b.kind == "encoding"]
-                result.bad_records += len(batch.bad)
-                result.bad_first += [b.sentence() for b in batch.bad[: 3 - len(result.bad_first)]]
+            _take_bad(result, batch.bad, undecodable)
             frame = batch.frame.with_columns(batch.lines.alias(LINE))
             record = batch.start_record
             picked = _pick_rows(frame, record, frame.height, stride)
@@ -263,6 +276,22 @@ def _zone_dropped(col: str) -> pl.Expr:
         & v.str.contains(_ZONE_AT_END)
         & ~v.str.contains(_UTC_AT_END)
     )
+
+
+def _take_bad(result: FileSample, bad: Sequence[BadRecord], undecodable: list[bytes]) -> None:
+    """Records COPY would refuse: counted, the first three named, the undecodable kept apart."""
+    if bad:
+        undecodable += [b.raw[:256] for b in bad if b.kind == "encoding"]
+        result.bad_records += len(bad)
+        result.bad_first += [b.sentence() for b in bad[: 3 - len(result.bad_first)]]
+
+
+def _picked_count(records: int, stride: int) -> int:
+    """How many of `records` (the readable ones) _pick_rows picks over the whole file."""
+    head = min(records, HEAD_ROWS)
+    if not stride or records <= HEAD_ROWS:
+        return head
+    return head + -(-(records - HEAD_ROWS) // stride)
 
 
 def _pick_rows(frame: pl.DataFrame, start: int, n: int, stride: int) -> pl.DataFrame | None:
