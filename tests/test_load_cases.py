@@ -537,3 +537,25 @@ def test_load_paths_are_tried_in_order_and_each_fallback_is_said(empty_db, tmp_p
     result, said = _fallbacks(empty_db, tmp_path / "d", force_staging=True)
     t = result.tables[0]
     assert (t.path, t.inserted, t.rejected) == ("staging", 1, 1) and said == [], (t, said)
+
+
+def test_text_stage_takes_the_vectors_pgvector_takes(empty_db, tmp_path):
+    # the stage judges a vector by pgvector's own input (pg/row_rules.py, as validate does), not
+    # by a pattern: a hex float is a number to strtof, a literal out of float range is not
+    sql(empty_db, "CREATE TABLE hv (id int PRIMARY KEY, emb vector(3))")
+    write(
+        tmp_path,
+        "public.hv.csv",
+        'id,emb\n1,"[0x1p1,2,3]"\n2,"[1,2]"\n3,"[1,,2]"\n4,"[1e99,1,1]"\n5,"[4,5,6]"\n',
+    )
+    result = load(empty_db, tmp_path, force_staging=True)
+    t = result.tables[0]
+    assert (t.path, t.inserted, t.rejected) == ("staging", 2, 3), t
+    assert query(empty_db, "SELECT id, emb::text FROM hv ORDER BY id") == [
+        (1, "[2,2,3]"),
+        (5, "[4,5,6]"),
+    ]
+    reasons = {int(r[0]): r[1] for r in _rejects(t.reject_file)[1:]}
+    assert reasons[3] == 'column "emb": expected 3 dimensions, not 2', reasons
+    assert reasons[4] == 'column "emb": not a vector literal', reasons
+    assert reasons[5] == 'column "emb": not a vector literal', reasons

@@ -1,13 +1,12 @@
 """A stage's bad rows, found in SQL before the insert, each with the reason its reject says.
 
-The rules a staged record must meet to be inserted, checked per column over the whole stage in
-one statement: a NOT NULL column is filled; a value is loadable (`pg_input_is_valid()`, PG16+,
-for types whose input has soft errors: an extension's that has none is left to the insert and
-its bisection, staging.py); a vector literal has the vector's shape and the column's dimension
-(pgvector's input has no soft errors: by regex and comma count). Then each foreign key by
-anti-join: to the parent table, and to the staged rows themselves for a self-reference, repeated
-until nothing changes, so a reply before its parent in the file loads and a reply to a rejected
-parent is rejected too.
+The rules a staged record must meet to be inserted (aria_tui/pg/row_rules.py, the ones validate
+asks too), checked per column over the whole stage in one statement: a NOT NULL column is
+filled; a value is loadable (for types whose input has soft errors: an extension's that has none
+is left to the insert and its bisection, staging.py); a vector is one pgvector's input takes, of
+the column's dimension. Then each foreign key by anti-join: to the parent table, and to the
+staged rows themselves for a self-reference, repeated until nothing changes, so a reply before
+its parent in the file loads and a reply to a rejected parent is rejected too.
 """
 
 from __future__ import annotations
@@ -17,13 +16,11 @@ from typing import TYPE_CHECKING
 import psycopg
 from psycopg import sql
 
+from aria_tui.pg import row_rules
 from aria_tui.pg.catalog import ForeignKey
 
 if TYPE_CHECKING:
     from aria_tui.load.staging import Stage, StageColumn
-
-_NUM = r"[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?"
-VECTOR_RE = rf"^\s*\[\s*{_NUM}(\s*,\s*{_NUM})*\s*\]\s*$"
 
 
 def find(conn: psycopg.Connection, stage: Stage, skip_fk_to: set[str]) -> None:
@@ -36,8 +33,8 @@ def find(conn: psycopg.Connection, stage: Stage, skip_fk_to: set[str]) -> None:
         label = sql.Literal(f'column "{c.csv_name}": ')
         if col.not_null:
             cases.append(
-                sql.SQL("WHEN {ref} IS NULL THEN {msg}").format(
-                    ref=ref,
+                sql.SQL("WHEN {missing} THEN {msg}").format(
+                    missing=row_rules.missing(ref),
                     msg=sql.Literal(
                         f'column "{c.csv_name}" is empty (NULL) but {stage.plan.target}.'
                         f"{col.name} is NOT NULL"
@@ -47,32 +44,31 @@ def find(conn: psycopg.Connection, stage: Stage, skip_fk_to: set[str]) -> None:
         if c.typed_vector:
             continue
         if col.is_vector:
-            dim = col.dimension
+            # pgvector's own input decides; a vector of another dimension says which it has
+            fn = row_rules.vector_try_cast(conn, col)
             cases.append(
-                sql.SQL("WHEN {ref} !~ {re} THEN {label} || 'not a vector literal'").format(
-                    ref=ref, re=sql.Literal(VECTOR_RE), label=label
+                sql.SQL(
+                    "WHEN {ref} IS NOT NULL AND {fn}({ref}, {dim}) IS NULL THEN {label} || "
+                    "CASE WHEN {fn}({ref}, NULL) IS NOT NULL THEN {expected} || "
+                    "vector_dims({fn}({ref}, NULL)) ELSE 'not a vector literal' END"
+                ).format(
+                    ref=ref,
+                    fn=fn,
+                    dim=sql.Literal(col.dimension),
+                    label=label,
+                    expected=sql.Literal(f"expected {col.dimension} dimensions, not "),
                 )
             )
-            if dim:
-                count = sql.SQL("(length({ref}) - length(replace({ref}, ',', '')) + 1)").format(
-                    ref=ref
-                )
-                cases.append(
-                    sql.SQL(
-                        "WHEN {count} <> {dim} THEN {label} || 'expected {d} dimensions, not ' || {count}"
-                    ).format(
-                        count=count, dim=sql.Literal(dim), label=label, d=sql.SQL(str(dim))
-                    )
-                )
             continue
-        if col.base_type == "text" or not _soft(conn, col.type):
+        if col.base_type == "text" or not row_rules.soft_input(conn, col.type):
             continue  # no soft errors (an extension's input): bisection finds its bad rows
-        typ = sql.Literal(col.type)
         cases.append(
-            sql.SQL(
-                "WHEN {ref} IS NOT NULL AND NOT pg_input_is_valid({ref}, {typ}) "
-                "THEN {label} || (pg_input_error_info({ref}, {typ})).message"
-            ).format(ref=ref, typ=typ, label=label)
+            sql.SQL("WHEN {ref} IS NOT NULL AND NOT {ok} THEN {label} || {why}").format(
+                ref=ref,
+                ok=row_rules.loadable(ref, col.type),
+                label=label,
+                why=row_rules.input_error(ref, col.type),
+            )
         )
     if cases:
         conn.execute(
@@ -86,18 +82,6 @@ def find(conn: psycopg.Connection, stage: Stage, skip_fk_to: set[str]) -> None:
         if fk.ref_table in skip_fk_to and not fk.self_reference:
             continue
         _check_fk(conn, stage, fk)
-
-
-def _soft(conn: psycopg.Connection, type_name: str) -> bool:
-    """Whether pg_input_is_valid can judge values of this type: an input function without
-    soft-error support (pgvector's sparsevec, many extensions') raises instead of answering,
-    which would fail the table for one bad value."""
-    try:
-        with conn.transaction():
-            conn.execute("SELECT pg_input_is_valid(%s, %s)", ("\x01{[<(?", type_name))
-        return True
-    except psycopg.Error:
-        return False
 
 
 def _check_fk(conn: psycopg.Connection, stage: Stage, fk: ForeignKey) -> None:

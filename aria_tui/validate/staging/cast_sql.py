@@ -1,45 +1,22 @@
 """The SQL that casts a staged file through the target's types: per record why it cannot load,
 its typed key columns, and the checksum of its loaded values (`_aria_cast`); vectors through a
-try-cast; the target-side twin of the checksum.
+try-cast; the target-side twin of the checksum. What is loadable is asked through
+aria_tui/pg/row_rules.py, as the loader's stage asks it (load/bad_rows.py).
 """
 
 from __future__ import annotations
 
-import re
-
 import psycopg
 from psycopg import sql
 
+from aria_tui.pg import row_rules
 from aria_tui.pg.catalog import Column
 from aria_tui.validate.staging.layout import BROKEN, CAST, HASH, REASON, REC, Layout
 
 # types whose input function accepts any text: no need to ask pg_input_is_valid
 ANY_TEXT = {"text", "character varying"}
 
-
-_VECTOR_FN = """
-CREATE OR REPLACE FUNCTION pg_temp.{name}(t text, dim integer) RETURNS {typ}
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $fn$
-DECLARE v {typ};
-BEGIN
-  -- not STRICT: an undeclared dimension is a NULL `dim`, and the text must still be parsed
-  IF t IS NULL THEN RETURN NULL; END IF;
-  v := t::{typ};
-  IF dim IS NOT NULL AND vector_dims(v) <> dim THEN RETURN NULL; END IF;
-  RETURN v;
-EXCEPTION WHEN others THEN
-  RETURN NULL;
-END $fn$
-"""
-
-
-def vector_function(conn: psycopg.Connection, col: Column) -> sql.Composable:
-    """A try-cast for a vector type: pgvector's input has no soft errors, so pg_input_is_valid
-    raises on a bad vector instead of answering; an exception block turns that into NULL."""
-    typ = re.sub(r"\(\d+\)$", "", col.type)
-    name = "aria_try_" + re.sub(r"\W", "_", typ)
-    conn.execute(_VECTOR_FN.format(name=name, typ=typ))
-    return sql.SQL("pg_temp.{}").format(sql.Identifier(name))
+vector_function = row_rules.vector_try_cast  # a vector's try-cast, as the loader's stage has it
 
 
 def literal_type(col: Column) -> sql.Composable:
@@ -90,7 +67,7 @@ def careful_columns(conn: psycopg.Connection, lay: Layout, broken: bool = False)
             reasons.append(vector_reason(c, v, col))
         else:
             inner.append(
-                sql.SQL("pg_input_is_valid({}, {}) AS {}").format(c, sql.Literal(col.type), v)
+                sql.SQL("{} AS {}").format(row_rules.loadable(c, col.type), v)
             )
             # the CASE's own type would be a domain's base type, and record_send writes type
             # oids: cast its result back so the hash matches the target's domain-typed column
@@ -144,8 +121,9 @@ def _null_reasons(lay: Layout) -> list[sql.Composable]:
         if col.not_null:
             why = "is empty but the key" if in_key else "is empty but NOT NULL"
             reasons.append(
-                sql.SQL("CASE WHEN {c} IS NULL THEN {msg} END").format(
-                    c=sql.Identifier(p.stage), msg=sql.Literal(f"{col.name} {why}")
+                sql.SQL("CASE WHEN {missing} THEN {msg} END").format(
+                    missing=row_rules.missing(sql.Identifier(p.stage)),
+                    msg=sql.Literal(f"{col.name} {why}"),
                 )
             )
     return reasons
