@@ -99,6 +99,8 @@ def test_a_json_load_imports_only_what_loading_a_plain_table_uses(empty_db, tmp_
         "polars",
         "rich",
         "aria_tui.load.decisions",
+        "aria_tui.load.differences",
+        "aria_tui.load.export_values",
         "aria_tui.load.cutover",
         *NEVER_HEADLESS,
     )

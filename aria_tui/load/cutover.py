@@ -24,6 +24,7 @@ from aria_tui import paths
 from aria_tui.errors import AriaError
 from aria_tui.load import decisions as dec
 from aria_tui.load.conflicts import POLICIES, REJECT
+from aria_tui.load.differences import narrow_columns
 
 if TYPE_CHECKING:
     from aria_tui.load.model import LoadPlan, TablePlan
@@ -201,7 +202,7 @@ def render(
                 f"proposed, not accepted: {p.source} -> {p.target} ({p.why}); accept with "
                 f"--decide {tp.target}.{p.source}=rename:{p.target}"
             )
-        for target_col, typ, why in dec.narrow_columns(tp.scan.diff, tp.table):
+        for target_col, typ, why in narrow_columns(tp.scan.diff, tp.table):
             w.comment(
                 f"{target_col} ({typ}) is too narrow for sampled values ({why}): the records are "
                 f"rejected unless --decide {tp.target}.{target_col}=widen"

@@ -13,7 +13,8 @@ the wizard share:
 
 `decide()` turns decisions into an Inventory whose diffs and catalog tables already show the
 result, and the DDL per table; `finish()` puts the DDL and notes on the LoadPlan. The DDL runs
-inside the table's own transaction (run.py), so a dry run shows it and rolls it back.
+inside the table's own transaction (run.py), so a dry run shows it and rolls it back. What there
+is to decide is load/differences.py; what an export column holds, load/export_values.py.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING
 from psycopg import sql
 
 from aria_tui.errors import AriaError
+from aria_tui.load.export_values import infer_type, non_empty
 from aria_tui.pg.catalog import Column, Table
 
 if TYPE_CHECKING:
@@ -62,9 +64,6 @@ _WIDER = {
     "timestamp": "timestamp with time zone",
     "time": "time with time zone",
 }
-_NARROW_REASONS = re.compile(
-    r"out of range|too long|overflow|must round|value too large", re.IGNORECASE
-)
 
 
 @dataclass(frozen=True)
@@ -132,179 +131,9 @@ def widen_to(col: Column) -> str:
     return wider
 
 
-def narrow_columns(diff: Diff, table: Table) -> list[tuple[str, str, str]]:
-    """(target column, its type, one reason) for each column the sampled values overflow."""
-    out = []
-    mapping = dict(diff.mapping)
-    seen = set()
-    for issue in diff.type_issues:
-        target = mapping.get(issue.column)
-        if not target or target in seen or not (issue.kind == "zone" or _NARROW_REASONS.search(issue.reason)):
-            continue
-        col = table.column(target)
-        if col is None or col.base_type not in _WIDER:
-            continue
-        seen.add(target)
-        out.append((target, col.type, f"line {issue.line}: {issue.reason}"))
-    return out
-
-
-def infer_type(scan: TableScan, column: str) -> tuple[str, str]:
-    """(type, why) for an export column to add: the manifest's source type, else from values."""
-    source = scan.diff.source_types.get(column)
-    if source:
-        return source, "the export's manifest.json gives its source type"
-    try:
-        import polars as pl
-
-        values = (
-            pl.scan_csv(scan.file.path, infer_schema=False, quote_char='"')
-            .select(pl.col(column))
-            .filter(pl.col(column).is_not_null() & (pl.col(column) != ""))
-            .collect()
-            .get_column(column)
-        )
-    except Exception:  # an unreadable or compressed file: text holds anything
-        return "text", "its values could not be read back to infer a type"
-    if values.len() == 0:
-        return "text", "it holds no value"
-    checks = (
-        ("bigint", r"^[+-]?\d{1,18}$"),
-        ("numeric", r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"),
-        ("boolean", r"^(?i)(true|false|t|f)$"),
-        ("uuid", r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"),
-        (
-            "timestamp with time zone",
-            r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}(:?\d{2})?|Z)$",
-        ),
-        ("date", r"^\d{4}-\d{2}-\d{2}$"),
-        ("jsonb", r"^\s*[\[{]"),
-    )
-    for type_sql, pattern in checks:
-        if bool(values.str.contains(pattern).all()):
-            return type_sql, f"every one of its {values.len()} non-empty values reads as {type_sql}"
-    return "text", f"its {values.len()} non-empty values are not all of one stricter type"
-
-
-def non_empty(scan: TableScan, column: str) -> int | None:
-    """How many values of an export column hold something (None: not countable)."""
-    try:
-        import polars as pl
-
-        return int(
-            pl.scan_csv(scan.file.path, infer_schema=False)
-            .select(
-                (
-                    pl.col(column).is_not_null()
-                    & ~pl.col(column).is_in(["", "{}", "[]", "null"])
-                ).sum()
-            )
-            .collect()
-            .item()
-        )
-    except Exception:
-        return None
-
-
-@dataclass(frozen=True)
-class Difference:
-    """One difference the operator decides (the wizard's diff screen lists them, a key each).
-
-    `extra`: a CSV column the target lacks (add / drop, or rename when a similar target column is
-    proposed). `narrow`: a target column the sampled values overflow (widen, or leave it and let
-    the load reject what does not fit).
-    """
-
-    table: str  # 'schema.table'
-    column: str  # the CSV column (extra) or the target column (narrow): what a Decision names
-    kind: str  # 'extra' | 'narrow'
-    detail: str  # what the diff found, in a few words
-    actions: tuple[str, ...]
-    rename_to: str | None = None  # the proposed target column of an extra one
-    # what happens without a decision: 'blocks' (data would be lost), 'dropped' (every value
-    # empty: nothing is lost), 'rejects' (the records that do not fit go to the reject file)
-    undecided: str = "blocks"
-
-
-EXTRA, NARROW = "extra", "narrow"
-
-
-def differences(scan: TableScan, table: Table | None) -> list[Difference]:
-    """The decidable differences of one file against its target table, as the scan found them
-    (before any decision): the CSV order for extra columns, then the narrow target columns."""
-    if table is None or scan.target is None:
-        return []
-    diff = scan.diff
-    proposals = {p.source: p for p in diff.proposals}
-    out = []
-    for e in diff.extra_columns:
-        if e.all_empty:
-            detail = "not in the table, every value empty"
-        elif e.first_value_line:
-            shown = (e.first_value or "")[:24]
-            detail = f"not in the table, holds data (line {e.first_value_line}: {shown!r})"
-        else:
-            detail = "not in the table, holds data"
-        p = proposals.get(e.name)
-        actions: tuple[str, ...] = (ADD, DROP)
-        if p is not None:  # the proposal first: it is what the operator may accept
-            detail = f"maybe {p.target} ({p.why}); {detail}"
-            actions = (ADD, DROP, RENAME)
-        out.append(
-            Difference(
-                table.qualified,
-                e.name,
-                EXTRA,
-                detail,
-                actions,
-                p.target if p else None,
-                "dropped" if e.all_empty else "blocks",
-            )
-        )
-    for name, p in proposals.items():  # a proposal whose column is not listed as extra
-        if not any(d.column == name for d in out):
-            out.append(
-                Difference(
-                    table.qualified, name, EXTRA, f"maybe {p.target} ({p.why})", (RENAME, DROP), p.target
-                )
-            )
-    for target_col, typ, why in narrow_columns(diff, table):
-        out.append(
-            Difference(
-                table.qualified, target_col, NARROW, f"{typ} too narrow: {why}", (WIDEN,), None, "rejects"
-            )
-        )
-    return out
-
-
-# the standard types offered beside the default when the operator picks one (add:TYPE,
-# widen:TYPE); at most 8, so the default and they each have a digit key (1-9)
-_ADD_TYPES = (
-    "text", "bigint", "integer", "numeric", "boolean", "timestamp with time zone", "date", "uuid",
-    "jsonb",
-)  # fmt: skip
-_WIDEN_TYPES = ("bigint", "numeric", "double precision", "text", "timestamp with time zone")
-
-
-def type_choices(d: Difference, scan: TableScan, table: Table) -> list[tuple[str, str]]:
-    """(type, why) the operator may give an `add` or a `widen`: the default first (the manifest's
-    or the inferred type; the smallest wider standard type), then the common standard types."""
-    rest: tuple[str, ...]
-    if d.kind == EXTRA:
-        default, why = infer_type(scan, d.column)
-        rest = _ADD_TYPES
-    else:
-        col = table.column(d.column)
-        if col is None:
-            return []
-        try:
-            default, why = widen_to(col), f"the smallest standard type wider than {col.type}"
-        except AriaError:
-            default, why = "", ""
-        rest = tuple(t for t in _WIDEN_TYPES if base_type(t) != col.base_type)
-    out = [(default, f"default: {why}")] if default else []
-    out += [(t, "") for t in rest if t != default]
-    return out[:9]
+def widenable(col: Column) -> bool:
+    """aria-tui knows a wider standard type for `col` (a `widen` without a TYPE)."""
+    return col.base_type in _WIDER
 
 
 @dataclass(frozen=True)

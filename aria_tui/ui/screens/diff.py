@@ -23,7 +23,8 @@ from aria_tui.ui.components.step_bar import StepBar
 from aria_tui.ui.state import why_blocked
 
 if TYPE_CHECKING:
-    from aria_tui.load.decisions import Decision, Difference
+    from aria_tui.load.decisions import Decision
+    from aria_tui.load.differences import Difference
     from aria_tui.scan.model import TableScan
     from aria_tui.ui.state import WizardState
 
@@ -37,7 +38,7 @@ _SAID = {
     "rename": ("rename", "green"),
 }
 
-# what an undecided difference does (decisions.Difference.undecided)
+# what an undecided difference does (differences.Difference.undecided)
 _UNDECIDED = {
     "blocks": ("undecided: blocks", "bold red"),
     "dropped": ("dropped, nothing lost", "green"),
@@ -141,7 +142,7 @@ class DiffScreen(Screen[None]):
 
     def _show_differences(self, keep: int | None) -> None:
         """The decidable differences of the scan as read, each with its decision, and the DDL."""
-        from aria_tui.load.decisions import differences
+        from aria_tui.load.differences import differences
 
         state = self.state
         raw = self._scan(scanned=True)
@@ -229,7 +230,8 @@ class DiffScreen(Screen[None]):
 
     def action_pick_type(self) -> None:
         """t: add or widen with a type the operator picks (the default is the core's)."""
-        from aria_tui.load.decisions import ADD, WIDEN, Decision, type_choices
+        from aria_tui.load.decisions import ADD, WIDEN, Decision
+        from aria_tui.load.differences import type_choices
         from aria_tui.ui.screens.dialogs import ChoiceModal
 
         d = self.highlighted
