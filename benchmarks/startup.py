@@ -57,18 +57,18 @@ def main() -> int:
     import aria_tui
 
     compileall.compile_dir(Path(aria_tui.__file__).parent, quiet=1)
-    state = tempfile.mkdtemp(prefix="aria-startup-")
     firsts = []
-    for _ in range(args.repeats):
-        if args.target:
-            import psycopg
+    with tempfile.TemporaryDirectory(prefix="aria-startup-") as state:  # the runs' state, removed
+        for _ in range(args.repeats):
+            if args.target:
+                import psycopg
 
-            with psycopg.connect(args.dsn, autocommit=True) as conn:
-                conn.execute(f"TRUNCATE {args.target} CASCADE")  # noqa: S608 - operator's own
-        env["ARIA_TUI_STATE_DIR"] = tempfile.mkdtemp(dir=state)
-        steps = one(argv, env)
-        print("  ".join(f"{label} {t:.3f}s (cpu {c:.3f})" for t, c, label in steps))
-        firsts += [(t, c) for t, c, label in steps if label == "first COPY byte"]
+                with psycopg.connect(args.dsn, autocommit=True) as conn:
+                    conn.execute(f"TRUNCATE {args.target} CASCADE")  # noqa: S608 - operator's own
+            env["ARIA_TUI_STATE_DIR"] = tempfile.mkdtemp(dir=state)
+            steps = one(argv, env)
+            print("  ".join(f"{label} {t:.3f}s (cpu {c:.3f})" for t, c, label in steps))
+            firsts += [(t, c) for t, c, label in steps if label == "first COPY byte"]
     if firsts:
         wall = [t for t, _ in firsts]
         cpu = [c for _, c in firsts]
