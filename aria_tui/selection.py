@@ -136,6 +136,7 @@ class Selection:
                 for t in inventory.tables
                 if id(t) not in dropped and self._default_takes(t, inventory)
             ]
+        picked, inventory = _one_file_per_table(picked, inventory)
         picked_ids = {id(t) for t in picked}
         return Resolved(
             inventory=inventory,
@@ -156,6 +157,28 @@ class Selection:
         if inventory.profile is None:
             return True  # generic mode: every CSV of the folder
         return t.selected or t.priority in IMPORTANT
+
+
+def _one_file_per_table(
+    picked: list[TableScan], inventory: Inventory
+) -> tuple[list[TableScan], Inventory]:
+    """Two selected files for one table would race for its rows (and a keyless table would take
+    both): the first loads, every other one is blocked, saying why. One rule for the load and
+    the validation, so the proof never judges a file the load refused."""
+    first: dict[str, TableScan] = {}
+    swapped: dict[int, TableScan] = {}
+    for t in picked:
+        if not t.target or blockers_of(t, inventory):
+            continue
+        if t.target not in first:
+            first[t.target] = t
+            continue
+        why = f"{t.file.name} loads into {t.target}, which {first[t.target].file.name} already loads."
+        swapped[id(t)] = replace(t, diff=t.diff.adding(Blocker(BlockerKind.DUPLICATE_TARGET, why)))
+    if not swapped:
+        return picked, inventory
+    tables = tuple(swapped.get(id(t), t) for t in inventory.tables)
+    return [swapped.get(id(t), t) for t in picked], replace(inventory, tables=tables)
 
 
 @dataclass(frozen=True)

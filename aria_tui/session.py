@@ -59,6 +59,8 @@ class Session:
             self.profile: Profile | None = profiles.resolve(profile, [f.stem for f in self.files])
         else:
             self.profile = profile
+        # detection from the files failed: the target decides, once it is reached
+        self._ask_target = profile is None and self.profile is None
         self._target: Target | None = None
         self._dsn: str | None = None
         if target is None or isinstance(target, str):
@@ -123,6 +125,7 @@ class Session:
         """
         doing = "while reading the export plan" if for_load is not None else "during the scan"
         with self._connection(doing) as conn:
+            self._settle_profile(conn)
             if for_load is not None:
                 from aria_tui.load.prescan import scan_for_load
 
@@ -212,6 +215,7 @@ class Session:
         from aria_tui.validate.runner import DEFAULT_LOCK_TIMEOUT, validate
 
         target = self.target
+        self.settle_profile()
         adjust = None
         if choices is not None and choices.decisions:
             decided = choices
@@ -240,6 +244,27 @@ class Session:
                     f"The target failed during validation: {first_line(exc).rstrip('.')}."
                 )
             ) from None
+
+    def settle_profile(self) -> Profile | None:
+        """The profile, asking the target when the export's files did not say which system it
+        is (seed 004: the files that would have said so may be the ones that went missing)."""
+        if self._ask_target:
+            with self._connection("while reading the target's tables") as conn:
+                self._settle_profile(conn)
+                conn.rollback()
+        return self.profile
+
+    def _settle_profile(self, conn: Any) -> None:
+        if not self._ask_target:
+            return
+        from aria_tui import profiles
+
+        self._ask_target = False
+        rows = conn.execute(
+            "SELECT n.nspname || '.' || c.relname FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p')"
+        ).fetchall()
+        self.profile = profiles.detect_in_target({r[0] for r in rows})
 
     # -- plumbing -----------------------------------------------------------------------------
 

@@ -40,8 +40,14 @@ def test_rejects_accepted_at_load_validate_green_listed_as_decided(empty_db, cli
     run_sql(empty_db, "CREATE TABLE public.t (id int PRIMARY KEY, n int)")
     code, loaded = _run(cli, "load", empty_db, folder, tmp_path, "--accept-rejects", "public.t")
     assert code == 0 and _t(loaded)["rejected"] == 2
-    # the decision travels with the commit records: validate needs no flag to honour it
+    # the load's decision is recorded, but the proof accepts only what its caller accepts: a
+    # row of aria_tui.commits is as easy to edit as the data (the audit forged one)
     code, result = _run(cli, "validate", empty_db, folder, tmp_path)
+    assert code == 1 and _t(result)["status"] == "incomplete"
+    assert "validate with --accept-rejects public.t" in next(
+        c["detail"] for c in _t(result)["checks"] if c["name"] == "presence"
+    )
+    code, result = _run(cli, "validate", empty_db, folder, tmp_path, "--accept-rejects", "public.t")
     t = _t(result)
     assert code == 0 and result["ok"] is True and t["status"] == "passed"
     assert t["accepted_rejects"] == 2 and t["rejected"] == 2 and t["not_in_target"] == 2
@@ -59,7 +65,7 @@ def test_accepted_rejects_never_excuse_a_loadable_record_that_is_gone(empty_db, 
     run_sql(empty_db, "CREATE TABLE public.t (id int PRIMARY KEY, n int)")
     _run(cli, "load", empty_db, folder, tmp_path, "--accept-rejects", "public.t")
     run_sql(empty_db, "DELETE FROM public.t WHERE id = 3")
-    code, result = _run(cli, "validate", empty_db, folder, tmp_path)
+    code, result = _run(cli, "validate", empty_db, folder, tmp_path, "--accept-rejects", "public.t")
     t = _t(result)
     assert code == 1 and t["status"] == "failed"
     assert "id=3" in next(c for c in t["checks"] if c["name"] == "presence")["detail"]
@@ -88,7 +94,7 @@ def test_accepting_more_than_the_load_rejected_is_unverified(empty_db, cli, tmp_
     _run(cli, "load", empty_db, folder, tmp_path, "--accept-rejects", "public.t")
     run_sql(empty_db, "DELETE FROM public.t WHERE id = 2", "ALTER TABLE public.t DROP CONSTRAINT t_n_check",
             "ALTER TABLE public.t ALTER COLUMN n TYPE int USING n::int")
-    code, result = _run(cli, "validate", empty_db, folder, tmp_path)
+    code, result = _run(cli, "validate", empty_db, folder, tmp_path, "--accept-rejects", "public.t")
     t = _t(result)
     assert code == 1 and not t["status"] == "passed"
     assert "unverified" in next(c for c in t["checks"] if c["name"] == "reconciliation")["detail"]

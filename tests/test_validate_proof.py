@@ -430,17 +430,17 @@ def test_parent_keys_come_from_every_file_of_the_parent_table(empty_db, cli, tmp
     assert "parent.csv, public.parent.csv" in detail
 
 
-def test_a_table_fed_by_two_files_is_not_judged_exact_per_file(empty_db, cli, tmp_path):
+def test_a_table_fed_by_two_files_fails_the_second_as_the_load_blocks_it(empty_db, cli, tmp_path):
+    # the load takes one file per table (two would race for its rows): the proof must not judge
+    # a file the load refused, and each file alone could pass against the whole table
     folder = export(tmp_path, {"k.csv": "id\n1\n2\n", "public.k.csv": "id\n3\n"})
     ddl(empty_db, "CREATE TABLE public.k (id int PRIMARY KEY); INSERT INTO public.k VALUES (1), (2), (3)")
-    # each file alone is less than the table: --exact cannot ask one file to be all of it
-    code, result = validate(cli, empty_db, folder, tmp_path, "--exact")
-    assert code == 0, result
-    assert len(result["tables"]) == 2 and all(not t["exact"] for t in result["tables"])
-    run_sql(empty_db, "DELETE FROM public.k WHERE id = 3")
-    code, result = validate(cli, empty_db, folder, tmp_path, "--exact")
-    assert code == 1
-    assert "id=3" in check(next(t for t in result["tables"] if t["file"] == "public.k.csv"), "presence")["detail"]
+    code, result = validate(cli, empty_db, folder, tmp_path)
+    assert code == 1, result
+    statuses = sorted(t["status"] for t in result["tables"])
+    assert statuses == ["blocked", "passed"], statuses
+    blocked = next(t for t in result["tables"] if t["status"] == "blocked")
+    assert "already loads" in blocked["checks"][0]["detail"]
 
 
 def test_export_records_doubled_in_the_target_fail_even_without_exact(empty_db, cli, tmp_path):

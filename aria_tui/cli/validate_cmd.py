@@ -67,7 +67,8 @@ def run(args: argparse.Namespace) -> int:
     if args.plan:
         from aria_tui.load import cutover
 
-        cp = cutover.read(Path(args.plan))
+        cp = cutover.open_for(Path(args.plan), session.export_dir)
+        cutover.check_files(cp, session.export_dir)
         if not args.tables and not args.priority:
             args.tables = ",".join(t.target for t in cp.tables)
         choices = Choices.of_cutover(cp).merged(choices)

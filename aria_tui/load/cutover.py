@@ -270,6 +270,21 @@ def open_for(path: Path, folder: Path) -> CutoverPlan:
     return cp
 
 
+def check_files(cp: CutoverPlan, folder: Path) -> None:
+    """Refuse, in one sentence, a plan whose files changed since it was written: what it
+    decided (rejects accepted, columns dropped) was decided about those bytes, not these.
+    `validate --plan` asks this; a file gone from the folder is validated as missing."""
+    from aria_tui.csvio.files import sha256_file
+
+    for pt in cp.tables:
+        path = Path(folder) / pt.file
+        if path.is_file() and sha256_file(path).hexdigest() != pt.sha256:
+            raise AriaError(
+                f"The plan no longer fits: {pt.file} has changed since it was planned (another "
+                "checksum), so its decisions do not apply to it."
+            )
+
+
 def check(cp: CutoverPlan, plan: LoadPlan, target: Target) -> None:
     """Refuse, in one sentence (AriaError), a plan file that no longer fits the export or the
     target: the CLI's `load --plan` and the wizard's `--plan` both ask this."""

@@ -217,6 +217,13 @@ def _apply(
             mapping[d.column] = d.column
             extras.pop(d.column, None)
         elif d.action == DROP:
+            if mapping.get(d.column) is not None:
+                # drop leaves behind what the target cannot hold; a column it has would be
+                # emptied in silence while the proof compared nothing of it
+                raise AriaError(
+                    f"{d.spec()}: {d.column} loads into {table.qualified}.{mapping[d.column]}; drop "
+                    "is for an export column the target lacks."
+                )
             mapping[d.column] = None
             extras.pop(d.column, None)
             n = non_empty(scan, d.column)

@@ -74,18 +74,11 @@ def plan_selection(resolved: Resolved) -> LoadPlan:
     inventory = resolved.inventory
     skipped: list[Skipped] = [Skipped(s, blockers_of(s, inventory)) for s in resolved.blocked]
 
-    # two files for one target table would race for the same rows: keep the first, say why
+    # one file per table: Selection.resolve blocked any second one already
     by_target: dict[str, TableScan] = {}
     unique: list[TableScan] = []
     for scan in resolved.chosen:
         assert scan.target is not None
-        if scan.target in by_target:
-            why = (
-                f"{scan.file.name} loads into {scan.target}, which "
-                f"{by_target[scan.target].file.name} already loads."
-            )
-            skipped.append(Skipped(scan, (Blocker(BlockerKind.DUPLICATE_TARGET, why),)))
-            continue
         by_target[scan.target] = scan
         unique.append(scan)
 

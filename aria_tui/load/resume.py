@@ -96,11 +96,15 @@ def blocked(tp: m.TablePlan, why: str) -> m.TableResult:
 
 
 def _decided_otherwise(record: commits.Commit, tp: m.TablePlan) -> bool:
-    """The table was committed under another conflict policy or other DDL than `tp` says."""
+    """The table was committed under another conflict policy, other DDL, or another decision
+    about its rejects than `tp` says: re-processed, so the commit record (which validate reads)
+    always states the decision of the latest run."""
     d = journal.decided(record)
-    return d.get("on_conflict", "reject") != tp.on_conflict or d.get(
-        "decisions", ""
-    ) != tp.decisions_key
+    return (
+        d.get("on_conflict", "reject") != tp.on_conflict
+        or d.get("decisions", "") != tp.decisions_key
+        or bool(d.get("accept_rejects", False)) != tp.accept_rejects
+    )
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ changed or unlisted), the sha256 of the listed files computed in a few threads."
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -167,11 +168,14 @@ def check_folder(
             listed.add(name)
             path = folder / name
             try:
-                size = path.stat().st_size
+                st = path.stat()
             except FileNotFoundError:
                 continue
             except OSError as exc:
                 raise ExportError(f"Cannot read {path}: {os_reason(exc)}.") from None
+            if not stat.S_ISREG(st.st_mode):
+                continue  # a folder (or device) of that name is no export file: the file is missing
+            size = st.st_size
             found = True
             if size != size_expected:
                 checks.append(_changed(folder, entry, name, size, count_records, "size"))

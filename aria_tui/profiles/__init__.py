@@ -124,6 +124,18 @@ def detect(stems: list[str]) -> Profile | None:
     return best
 
 
+def detect_in_target(relations: set[str]) -> Profile | None:
+    """The profile whose identifying tables ALL exist in the target ('schema.table' names):
+    when the export's files no longer say which system it is (its identifying files are the
+    ones gone missing), the target its init scripts built still does."""
+    for name in available():
+        prof = load(name)
+        wanted = [e.target for t in prof.detect if (e := prof.entry(t)) is not None and e.target]
+        if wanted and all(w in relations for w in wanted):
+            return prof
+    return None
+
+
 def resolve(name: str | None, stems: list[str] | None = None) -> Profile | None:
     """`--profile NAME`, `none` for generic mode, or detection from the export's table names."""
     if name == NONE:

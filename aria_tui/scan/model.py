@@ -130,6 +130,11 @@ class Diff:
             return replace(self, blockers=rest, status=BLOCKED if rest else self.status)
         return replace(self, blockers=(), status=self.verdict)
 
+    def adding(self, *blockers: Blocker) -> Diff:
+        """This diff blocked by `blockers` too, the comparison itself kept."""
+        every = (*self.blockers, *blockers)
+        return replace(self, blockers=every, status=BLOCKED, reason=sentence_of(every))
+
     @property
     def column_list(self) -> tuple[str, ...]:
         """Target columns the loader fills, in CSV header order."""

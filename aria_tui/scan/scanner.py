@@ -319,6 +319,22 @@ def _apply_manifest(
                 Diff.blocked(*blockers),
                 **{**_compared(diff), "type_issues": (*diff.type_issues, *added)},
             )
+    fc = check.check_for(t.file)
+    if (
+        state == ManifestState.OK
+        and fc is not None
+        and fc.entry is not None
+        and not t.rows_estimated
+        and t.problem is None
+        and fc.entry.records != t.rows
+    ):
+        # the very bytes the manifest lists, but not the records it counted when it wrote them:
+        # the dump lost (or gained) records between its count and its COPY
+        why = (
+            f"{t.file.name} holds {t.rows:,} records, but the export's manifest counted "
+            f"{fc.entry.records:,} in {fc.entry.qualified} when it wrote this very file."
+        )
+        diff = diff.adding(Blocker(BlockerKind.MANIFEST, why))
     if state in (ManifestState.CHANGED, ManifestState.UNLISTED) and diff.status != NO_TARGET:
         why = check.reason_for(t.file) or f"{t.file.name} does not match the manifest."
         blockers = (Blocker(BlockerKind.MANIFEST, why), *diff.blockers)

@@ -64,7 +64,9 @@ class StepWorkers(App[int]):
 
         session, export_error = self._open_session(target)
         profile = (
-            session.profile if session is not None else profiles.resolve(self.state.profile_name, [])
+            session.settle_profile()
+            if session is not None
+            else profiles.resolve(self.state.profile_name, [])
         )
         with target.connect() as conn:
             catalog = read_catalog(conn)

@@ -75,8 +75,11 @@ def _decided(records: tuple[commits.Commit, ...] | list[commits.Commit]) -> dict
 def decided_records(entry: JournalEntry | None) -> frozenset[int]:
     """Records the operator decided away (a conflict kept by decision, `load --on-conflict
     keep-target`): their target row differs from the export on purpose, so the content check
-    reports them as kept, not as a difference."""
-    return frozenset(entry.kept) if entry is not None else frozenset()
+    reports them as kept, not as a difference. Only a load under keep-target keeps any, and
+    never more than the conflicts it counted: a record that says otherwise excuses nothing."""
+    if entry is None or entry.on_conflict != "keep-target" or len(entry.kept) > entry.conflicts:
+        return frozenset()
+    return frozenset(entry.kept)
 
 
 def read_entries(

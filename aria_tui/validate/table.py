@@ -190,8 +190,14 @@ def validate_table(
             )
         )
         reject_file = entry.reject_file if applies and entry is not None else None
-        accepted = name in accept_rejects or (applies and entry is not None and entry.accept_rejects)
-        found.append(presence(staged, reject_file, accepted=accepted))
+        # accepted only when whoever asks for the proof says so (--accept-rejects, a plan file,
+        # the wizard's choices): what the load recorded in the target is a note, never an excuse
+        # (a row of aria_tui.commits is as easy to edit as the data it speaks for)
+        accepted = name in accept_rejects
+        loaded_accepting = applies and entry is not None and entry.accept_rejects
+        found.append(
+            presence(staged, reject_file, accepted=accepted, load_accepted=loaded_accepting)
+        )
         step("content")
         decided = journal_mod.decided_records(entry) if applies else frozenset()
         kept = kept_conflicts(conn, staged, decided)

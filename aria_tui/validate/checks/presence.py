@@ -9,12 +9,15 @@ from aria_tui.validate.checks.wording import join_details, number, records_text,
 from aria_tui.validate.model import PRESENCE, Check
 
 
-def presence(s: Staged, reject_file: str | None = None, *, accepted: bool = False) -> Check:
+def presence(
+    s: Staged, reject_file: str | None = None, *, accepted: bool = False, load_accepted: bool = False
+) -> Check:
     """Every record of the file is in the target (by key, or as an identical row when keyless),
     and, when the target must hold nothing else, nothing else is there.
 
     `accepted`: the operator accepted this table's unloadable records on purpose: they are
-    listed as decided away, not missing. Records that could load and are absent stay missing."""
+    listed as decided away, not missing. Records that could load and are absent stay missing.
+    `load_accepted`: the load said it accepted them; the proof does only when asked to."""
     key = s.lay.key
     table = s.lay.table.qualified
     problems: list[str] = []
@@ -38,10 +41,16 @@ def presence(s: Staged, reject_file: str | None = None, *, accepted: bool = Fals
                 f"{'it' if s.rejected == 1 else 'them'} on purpose ({first}{where})"
             )
         else:
+            asked = (
+                f"; the load accepted them (--accept-rejects): to accept them in the proof too, "
+                f"validate with --accept-rejects {table} or the plan file"
+                if load_accepted
+                else ""
+            )
             problems.append(
                 f"{records_text(s.rejected)} of {s.file} cannot be loaded, so {table} lacks "
                 f"{'it' if s.rejected == 1 else 'them'} "
-                f"({first}{where})"
+                f"({first}{where}){asked}"
             )
     if s.orphans:
         first = "; ".join(f"record {rec}: {k}" for rec, k in s.orphan_samples[:3])
