@@ -1,5 +1,5 @@
 """Audit: rejects accepted on purpose must excuse exactly the records the load could not load."""
-from auditkit import export, load, log, query, sql, summary, validate
+from auditkit import export, load, log, sql, summary, validate
 
 
 def _t(r, name="public.t"):

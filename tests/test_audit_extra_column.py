@@ -1,8 +1,7 @@
 """Audit: an export column the target lacks, holding data: nothing may call that table proven
 unless the operator decided to drop the column."""
-import psycopg
 
-from auditkit import export, load, log, query, sql, summary, validate
+from auditkit import export, load, log, sql, validate
 
 BODY = "id,n,extra\n1,1,\n2,2,\n3,3,PRECIOUS\n"
 

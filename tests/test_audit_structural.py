@@ -1,5 +1,5 @@
 """Audit: structurally broken files validated record by record (validate/staging by_record)."""
-from auditkit import export, load, log, query, sql, summary, validate
+from auditkit import export, load, log, sql, validate
 
 CASES = {
     "ragged": b"id,n\n1,1\n2\n3,3\n4,4\n",
@@ -24,7 +24,6 @@ def _run(empty_db, cli, tmp_path, body, keyless=False):
 
 
 def test_structural_keyed(empty_db, cli, tmp_path):
-    import pytest
     bad = []
     for name, body in CASES.items():
         sub = tmp_path / name
