@@ -63,6 +63,8 @@ _WIDER = {
     "numeric": "numeric",
     "timestamp": "timestamp with time zone",
     "time": "time with time zone",
+    "date": "timestamp with time zone",  # a time of day the date would drop
+    "name": "text",  # more than 63 bytes
 }
 
 
@@ -312,10 +314,10 @@ def _rejudge(diff: Diff, scan: TableScan, table: Table, by_none: str) -> Diff:
         schema.append(
             Blocker(BlockerKind.SCHEMA, f"No column of the file matches a column of {table.qualified}")
         )
-    from aria_tui.scan.verdict import zone_blockers
+    from aria_tui.scan.verdict import loss_blockers
 
-    # a column widened to timestamptz keeps its zones: its issues are gone from the diff already
-    schema += zone_blockers(diff.type_issues, dict(diff.mapping), table)
+    # a widened column keeps what the narrow one would change: its issues are gone already
+    schema += loss_blockers(diff.type_issues, dict(diff.mapping), table)
     blockers = (*(b for b in diff.blockers if b.kind != BlockerKind.SCHEMA), *schema)
     if blockers:
         # the columns' verdict stays drift: lifting the other blockers (--accept-changed) loads it

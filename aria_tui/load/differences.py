@@ -132,7 +132,7 @@ def narrow_columns(diff: Diff, table: Table) -> list[tuple[str, str, str]]:
     seen = set()
     for issue in diff.type_issues:
         target = mapping.get(issue.column)
-        if not target or target in seen or not (issue.kind == "zone" or _NARROW_REASONS.search(issue.reason)):
+        if not target or target in seen or not (issue.kind == "loss" or _NARROW_REASONS.search(issue.reason)):
             continue
         col = table.column(target)
         if col is None or not widenable(col):

@@ -19,6 +19,7 @@ from aria_tui.lazy import lazy
 from aria_tui.pg.catalog import Column, Table
 from aria_tui.scan.alignment import Alignment
 from aria_tui.scan.canonical import surely_valid
+from aria_tui.scan.losses import ZONE_AT_END, loss_of
 
 if TYPE_CHECKING:
     import polars as pl
@@ -54,9 +55,9 @@ class ColumnSample:
     lines: list[int] = field(default_factory=list)
     null_line: int | None = None  # first NULL anywhere in the file, when the target is NOT NULL
     zoneless: tuple[int, str] | None = None  # (line, value): a timestamptz value without a zone
-    # (line, value): a value with a zone other than UTC for a `timestamp` (without time zone)
-    # column, which would drop the zone and so shift the instant
-    zone_dropped: tuple[int, str] | None = None
+    # (line, value, what the target would do to it): the first value the target's input
+    # function would take and silently change (scan/losses.py)
+    lost: tuple[int, str, str] | None = None
     bad: list[BadValue] = field(default_factory=list)  # found on the client (vectors)
 
     @property
@@ -145,7 +146,11 @@ def sample_file(
     candidate_sources = {r.source for r in alignment.candidates}
     not_null = [c for c, smp in columns.items() if smp.target.not_null and c not in candidate_sources]
     pending = list(alignment.extras)  # extra columns with no non-empty value seen yet
-    wanted = list(dict.fromkeys(server + vectors + not_null + pending)) or [header.columns[0]]
+    # columns whose type would silently change some values (scan/losses.py), text ones included
+    lossy = {c: loss for c, smp in columns.items() if (loss := loss_of(smp.target)) is not None}
+    wanted = list(dict.fromkeys(server + vectors + not_null + pending + list(lossy))) or [
+        header.columns[0]
+    ]
 
     survey = None
     if large and not alignment.extras:
@@ -160,11 +165,10 @@ def sample_file(
     vector_chunks: list[pl.DataFrame] = []
     vector_rows = 0
     zoned = [c for c in server if columns[c].target.base_type == "timestamptz"]
-    plain = [c for c in server if columns[c].target.base_type == "timestamp"]
     seen = 0  # records streamed, bad ones included: COPY's count (polars' misses an open quote)
     undecodable: list[bytes] = []  # the first bytes of records that are not UTF-8
     try:
-        if survey is None and not (server or vectors or not_null or pending):
+        if survey is None and not (server or vectors or not_null or pending or lossy):
             # no value of the file is looked at, only its structure: counted by the C reader,
             # without polars (what a plain table's load would otherwise import just for this)
             structure = csvio.read_structure(path, header, stopped)
@@ -202,11 +206,11 @@ def sample_file(
                     hit = frame.filter(_zoneless(c)).select(c, LINE).head(1)
                     if hit.height:
                         columns[c].zoneless = (int(hit[LINE][0]), short(hit[c][0]))
-            for c in plain:
-                if columns[c].zone_dropped is None:
-                    hit = frame.filter(_zone_dropped(c)).select(c, LINE).head(1)
+            for c, loss in lossy.items():
+                if columns[c].lost is None:
+                    hit = frame.filter(loss.test(c)).select(c, LINE).head(1)
                     if hit.height:
-                        columns[c].zone_dropped = (int(hit[LINE][0]), short(hit[c][0]))
+                        columns[c].lost = (int(hit[LINE][0]), short(hit[c][0]), loss.what)
             nulls = [c for c in not_null if columns[c].null_line is None]
             if nulls or pending:
                 # one pass over the batch for all columns: the index of the first NULL of each
@@ -254,28 +258,12 @@ def sample_file(
 
 
 # a zone at the end of a timestamp: an offset, Z, or a name (UTC, Europe/Paris, EST...)
-_ZONE_AT_END = r"(?i)([+-]\d{1,2}(:?\d{2}){0,2}|z|\s[a-z][a-z0-9/_+-]*)$"
 
 
 def _zoneless(col: str) -> pl.Expr:
     """A date-time written without a zone (what the session's TimeZone decides the instant of)."""
     v = pl.col(col)
-    return v.str.contains(r"^\d{4}-\d{2}-\d{2}[ T]\d") & ~v.str.contains(_ZONE_AT_END)
-
-
-# UTC spelt as a zone: `timestamp` dropping it changes nothing when the data are read in UTC
-_UTC_AT_END = r"(?i)([+-]0{1,2}(:?0{2}){0,2}|z|\sutc|\sgmt|\sz)$"
-
-
-def _zone_dropped(col: str) -> pl.Expr:
-    """A date-time written with a zone other than UTC: `timestamp` (without time zone) ignores
-    the zone, so the stored value would name another instant than the export's."""
-    v = pl.col(col)
-    return (
-        v.str.contains(r"^\d{4}-\d{2}-\d{2}[ T]\d")
-        & v.str.contains(_ZONE_AT_END)
-        & ~v.str.contains(_UTC_AT_END)
-    )
+    return v.str.contains(r"^\d{4}-\d{2}-\d{2}[ T]\d") & ~v.str.contains(ZONE_AT_END)
 
 
 def _take_bad(result: FileSample, bad: Sequence[BadRecord], undecodable: list[bytes]) -> None:

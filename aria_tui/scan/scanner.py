@@ -43,7 +43,7 @@ from aria_tui.scan.model import (
 )
 from aria_tui.scan.sample import FileSample, sample_file
 from aria_tui.scan.server_check import check_samples
-from aria_tui.scan.verdict import judge, zone_blockers, zone_issue
+from aria_tui.scan.verdict import LOSS, judge, loss_blockers, loss_issue
 from aria_tui.status import IMPORTANT, Blocker, BlockerKind, ManifestState
 from aria_tui.timing import mark
 
@@ -194,12 +194,12 @@ def _read_file(
             probe = alignment
             if not sample_values:
                 # only rename candidates are sampled (their values decide whether they are
-                # renames), and columns into a `timestamp` (a zone it would drop blocks the
-                # file); the stream still checks the structure and the extra columns
+                # renames), and columns whose type would silently change some values (such a
+                # value blocks the file); the stream still checks structure and extra columns
                 probe = replace(
                     alignment,
                     mapping={
-                        c: t if t and _drops_zones(table, t) else None
+                        c: t if t and _may_lose(table, t) else None
                         for c, t in alignment.mapping.items()
                     },
                 )
@@ -288,9 +288,13 @@ def _note_shared_targets(tables: list[TableScan]) -> list[TableScan]:
     return out
 
 
-def _drops_zones(table: Table, column: str) -> bool:
+def _may_lose(table: Table, column: str) -> bool:
+    """A target column whose input function silently changes some values (scan/losses.py): its
+    values are read even by the load's own scan, which reads no other value."""
+    from aria_tui.scan.losses import loss_of
+
     col = table.column(column)
-    return col is not None and col.base_type == "timestamp"
+    return col is not None and loss_of(col) is not None
 
 
 def _apply_manifest(
@@ -304,9 +308,15 @@ def _apply_manifest(
     table = catalog.get(t.target) if t.target else None
     if table is not None and diff.status in (MATCH, DRIFT, BLOCKED):
         mapping = dict(diff.mapping)
-        flagged = {i.column for i in diff.type_issues if i.kind == "zone"}
+        flagged = {i.column for i in diff.type_issues if i.kind == LOSS}
         added = [
-            zone_issue(src, 0, "", "the export's manifest.json gives it the type timestamp with time zone, a zone")
+            loss_issue(
+                src,
+                0,
+                "",
+                "the export's manifest.json types it timestamp with time zone: timestamp without "
+                "time zone would drop every value's zone",
+            )
             for src, typ in diff.source_types.items()
             if src not in flagged
             and typ.lower().startswith(("timestamp with time zone", "timestamptz"))
@@ -314,7 +324,7 @@ def _apply_manifest(
             and col.base_type == "timestamp"
         ]
         if added:
-            blockers = (*diff.blockers, *zone_blockers(added, mapping, table))
+            blockers = (*diff.blockers, *loss_blockers(added, mapping, table))
             diff = replace(
                 Diff.blocked(*blockers),
                 **{**_compared(diff), "type_issues": (*diff.type_issues, *added)},

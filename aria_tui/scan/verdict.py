@@ -77,9 +77,11 @@ def judge(sample: FileSample, table: Table) -> Diff:
             issues += [TypeIssue(source, b.line, b.value, b.reason) for b in col_bad[:ISSUES_PER_COLUMN]]
     for source, target in mapping.items():
         smp = sample.columns.get(source)
-        if target is not None and smp is not None and smp.zone_dropped is not None:
-            line, value = smp.zone_dropped
-            issues.append(zone_issue(source, line, value))
+        if target is not None and smp is not None and smp.lost is not None:
+            line, value, what = smp.lost
+            col = table.column(target)
+            typ = col.type if col is not None else "its type"
+            issues.append(loss_issue(source, line, value, f"{typ} would {what} it"))
     issues.sort(key=lambda i: (i.line, i.column))
 
     loaded = [t for t in (mapping[c] for c in mapping) if t is not None]
@@ -118,7 +120,7 @@ def judge(sample: FileSample, table: Table) -> Diff:
         blockers.append(
             Blocker(BlockerKind.SCHEMA, f"No column of the file matches a column of {table.qualified}")
         )
-    blockers += zone_blockers(issues, mapping, table)
+    blockers += loss_blockers(issues, mapping, table)
 
     # the columns' own verdict, whatever blocks the file: an operator's decision that lifts a
     # blocker (the manifest override) loads it by this verdict
@@ -159,31 +161,32 @@ def judge(sample: FileSample, table: Table) -> Diff:
     )
 
 
-def zone_issue(source: str, line: int, value: str, why: str | None = None) -> TypeIssue:
-    """A value whose time zone a `timestamp` (without time zone) column would drop."""
-    what = why or f"{value!r} carries a time zone"
-    return TypeIssue(
-        source, line, value, f"{what} that timestamp without time zone drops (the instant would change)", "zone"
-    )
+LOSS = "loss"  # TypeIssue.kind of a value the target would take and silently change
 
 
-def zone_blockers(
+def loss_issue(source: str, line: int, value: str, why: str) -> TypeIssue:
+    """A value the target column's input function would change without a word (scan/losses.py);
+    `line` 0 when the export's manifest says so rather than a value."""
+    return TypeIssue(source, line, value, why, LOSS)
+
+
+def loss_blockers(
     issues: list[TypeIssue] | tuple[TypeIssue, ...], mapping: dict[str, str | None], table: Table
 ) -> list[Blocker]:
-    """A file whose timestamps would silently lose their zone is blocked, never loaded shifted:
-    the operator widens the column to timestamptz (a decision) or leaves the file out."""
+    """A file whose values the target would silently change is blocked, never loaded altered:
+    the operator widens the column (a decision) or leaves the file out."""
     out = []
     for issue in issues:
         target = mapping.get(issue.column)
-        if issue.kind != "zone" or target is None:
+        if issue.kind != LOSS or target is None:
             continue
         where = f"line {issue.line}: {issue.value!r}" if issue.line else "the export's manifest"
         out.append(
             Blocker(
                 BlockerKind.SCHEMA,
-                f"Column {issue.column} holds timestamps with a time zone ({where}) that "
-                f"{table.qualified}.{target} (timestamp without time zone) would drop, shifting "
-                f"the instant (decide: --decide {table.qualified}.{target}=widen, to timestamptz)",
+                f"Column {issue.column} holds values that {table.qualified}.{target} would change "
+                f"without a word ({where}: {issue.reason}) (decide: "
+                f"--decide {table.qualified}.{target}=widen[:TYPE], or leave the file out)",
             )
         )
     return out

@@ -39,8 +39,8 @@ def test_a_zone_the_target_would_drop_blocks_until_widened(empty_db, cli, tmp_pa
     code, scan = _json(cli, "scan", folder, *dsn)
     (t,) = scan["tables"]
     assert t["diff"]["status"] == "blocked"
-    assert "would drop" in t["diff"]["reason"] and "public.ev.at=widen" in t["diff"]["reason"]
-    assert any(i["kind"] == "zone" for i in t["diff"]["type_issues"])
+    assert "drop its time zone" in t["diff"]["reason"] and "public.ev.at=widen" in t["diff"]["reason"]
+    assert any(i["kind"] == "loss" for i in t["diff"]["type_issues"])
 
     code, loaded = _json(cli, "load", folder, *dsn, "--yes")
     assert code == 1 and loaded["tables"][0]["status"] == "blocked"
@@ -88,3 +88,48 @@ def test_the_manifests_timestamptz_source_type_blocks_even_when_the_values_are_u
     assert t["diff"]["status"] == "blocked" and "export's manifest" in t["diff"]["reason"]
     code, loaded = _json(cli, "load", folder, *dsn, "--yes", "--decide", "public.ev.at=widen")
     assert code == 0 and loaded["tables"][0]["inserted"] == 3
+
+
+import pytest  # noqa: E402
+
+LONG = "n" * 70
+
+
+@pytest.mark.parametrize(
+    ("typ", "bad", "fine", "widened"),
+    [
+        ("numeric(5,2)", "1.005", "1.500", "numeric"),
+        ("date", "2024-01-01 10:00:00", "2024-01-01 00:00:00", "timestamp with time zone"),
+        ("time", "10:00:00+05", "10:00:00", "time with time zone"),
+        ("name", LONG, "short", "text"),
+    ],
+    ids=["numeric-scale", "date-time-of-day", "time-zone", "name-63-bytes"],
+)
+def test_a_value_the_target_would_silently_change_blocks_until_widened(
+    empty_db, cli, tmp_path, typ, bad, fine, widened
+):
+    """The audit's silent changes (issue 14): rounded, cut or dropped by the input function, then
+    equal on both sides once cast. Each blocks the file naming the value; the default widen
+    lifts it and the value arrives whole; a value the type keeps loads as it is."""
+    run_sql(empty_db, f"CREATE TABLE public.ev (id int PRIMARY KEY, v {typ})")
+    dsn = ("--dsn", empty_db.conninfo, "--profile", "none")
+    folder = tmp_path / "export"
+    folder.mkdir()
+    path = folder / "public.ev.csv"
+    path.write_text(f"id,v\n1,{fine}\n", encoding="utf-8")
+    code, loaded = _json(cli, "load", folder, *dsn, "--yes")
+    assert code == 0 and loaded["tables"][0]["inserted"] == 1, loaded
+
+    run_sql(empty_db, "DROP TABLE public.ev", "DROP SCHEMA aria_tui CASCADE",
+            f"CREATE TABLE public.ev (id int PRIMARY KEY, v {typ})")
+    path.write_text(f"id,v\n1,{fine}\n2,{bad}\n", encoding="utf-8")
+    code, loaded = _json(cli, "load", folder, *dsn, "--yes")
+    (t,) = loaded["tables"]
+    assert code == 1 and t["status"] == "blocked" and "without a word" in t["error"], t
+    assert "public.ev.v=widen" in t["error"]
+    code, loaded = _json(cli, "load", folder, *dsn, "--yes", "--decide", "public.ev.v=widen")
+    assert code == 0, loaded
+    assert any(widened in s for s in loaded["tables"][0]["ddl"]), loaded["tables"][0]["ddl"]
+    assert query(empty_db, "SELECT count(*) FROM public.ev") == [(2,)]
+    code, v = _json(cli, "validate", folder, *dsn, "--report-dir", tmp_path / "r")
+    assert code == 0, v["headline"]

@@ -1,0 +1,90 @@
+"""Values a target column would take and silently change: the input function does not refuse
+them, it rounds, cuts or drops part of them. Casting through the target's types makes the export
+and the target agree afterwards, so the proof cannot see it; the scan must, before the load.
+
+One rule per kind of column (the target's type decides), each a polars test over the CSV text
+and the words that say what would be lost:
+
+- `timestamp` (without time zone): a zone other than UTC is dropped, so the instant moves;
+- `numeric(p,s)`: more non-zero decimal places than `s` are rounded away;
+- `date`: a time of day other than midnight is dropped;
+- `time` (without time zone): a zone is dropped;
+- `name`: more than 63 bytes are cut.
+
+A file with such a value is blocked until the operator widens the column (a recorded decision,
+load/decisions.py) or leaves the file out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from aria_tui.lazy import lazy
+
+if TYPE_CHECKING:
+    import polars
+    import polars as pl
+
+    from aria_tui.pg.catalog import Column
+else:
+    pl = lazy("polars")  # imported where first used: see aria_tui.lazy
+
+# a zone at the end of a date-time: an offset, Z, or a name (UTC, Europe/Paris, EST...)
+ZONE_AT_END = r"(?i)([+-]\d{1,2}(:?\d{2}){0,2}|z|\s[a-z][a-z0-9/_+-]*)$"
+# UTC spelt as a zone: `timestamp` dropping it changes nothing when the data are read in UTC
+_UTC_AT_END = r"(?i)([+-]0{1,2}(:?0{2}){0,2}|z|\sutc|\sgmt|\sz)$"
+_DATE_TIME = r"^\d{4}-\d{2}-\d{2}[ T]\d"
+NAME_BYTES = 63  # NAMEDATALEN - 1
+
+
+@dataclass(frozen=True)
+class Loss:
+    test: Callable[[str], polars.Expr]  # CSV column -> true where the value would change
+    what: str  # "... that <type> would <what>"
+
+
+def loss_of(col: Column) -> Loss | None:
+    """The silent change `col`'s input function makes to some values, or None."""
+    base = col.base_type
+    if base == "timestamp":
+        return Loss(_zone_not_utc, "drop its time zone from, shifting the instant")
+    if base == "time":
+        return Loss(_zone, "drop its time zone from")
+    if base == "date":
+        return Loss(_time_of_day, "drop its time of day from")
+    if base == "name":
+        return Loss(_too_long_name, f"cut to {NAME_BYTES} bytes")
+    if base == "numeric":
+        m = re.search(r"\(\s*\d+\s*,\s*(\d+)\s*\)", col.type)
+        if m:
+            scale = int(m.group(1))
+            return Loss(lambda c: _more_scale(c, scale), f"round to {scale} decimal places")
+    return None
+
+
+def _zone_not_utc(col: str) -> polars.Expr:
+    v = pl.col(col)
+    return v.str.contains(_DATE_TIME) & v.str.contains(ZONE_AT_END) & ~v.str.contains(_UTC_AT_END)
+
+
+def _zone(col: str) -> polars.Expr:
+    v = pl.col(col)
+    return v.str.contains(r"^\s*\d{1,2}:\d{2}") & v.str.contains(r"([+-]\d{1,2}(:?\d{2})?|(?i:z))\s*$")
+
+
+def _time_of_day(col: str) -> polars.Expr:
+    v = pl.col(col)
+    # a time part other than 00:00[:00[.000]] (a date written as a midnight timestamp loses nothing)
+    return v.str.contains(_DATE_TIME) & ~v.str.contains(r"^\d{4}-\d{2}-\d{2}[ T]00:00(:00(\.0*)?)?\s*$")
+
+
+def _too_long_name(col: str) -> polars.Expr:
+    return pl.col(col).str.len_bytes() > NAME_BYTES
+
+
+def _more_scale(col: str, scale: int) -> polars.Expr:
+    # a non-zero digit beyond the scale's last place (1.500 into numeric(5,2) loses nothing)
+    return pl.col(col).str.contains(r"^\s*[+-]?\d*\.\d{" + str(scale) + r"}\d*[1-9]\d*\s*$")
