@@ -59,8 +59,16 @@ class Session:
             self.profile: Profile | None = profiles.resolve(profile, [f.stem for f in self.files])
         else:
             self.profile = profile
-        # detection from the files failed: the target decides, once it is reached
-        self._ask_target = profile is None and self.profile is None
+        # detection from the files failed: the target decides, once it is reached. Not for an
+        # export with a manifest: it says itself what was exported (`export --tables` of a few)
+        # and its missing files fail by its own list
+        from aria_tui.manifest.format import MANIFEST_NAME
+
+        self._ask_target = (
+            profile is None
+            and self.profile is None
+            and not (self.export_dir / MANIFEST_NAME).exists()
+        )
         self._target: Target | None = None
         self._dsn: str | None = None
         if target is None or isinstance(target, str):

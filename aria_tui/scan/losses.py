@@ -9,7 +9,8 @@ and the words that say what would be lost:
 - `numeric(p,s)`: more non-zero decimal places than `s` are rounded away;
 - `date`: a time of day other than midnight is dropped;
 - `time` (without time zone): a zone is dropped;
-- `name`: more than 63 bytes are cut.
+- `name`: more than 63 bytes are cut;
+- a time type: seconds finer than its precision (6 digits, or `timestamp(0)`'s 0) are rounded.
 
 A file with such a value is blocked until the operator widens the column (a recorded decision,
 load/decisions.py) or leaves the file out.
@@ -43,26 +44,48 @@ NAME_BYTES = 63  # NAMEDATALEN - 1
 @dataclass(frozen=True)
 class Loss:
     test: Callable[[str], polars.Expr]  # CSV column -> true where the value would change
-    what: str  # "... that <type> would <what>"
+    what: str  # "<type> would <what>", e.g. "round it to 2 decimal places"
 
 
-def loss_of(col: Column) -> Loss | None:
-    """The silent change `col`'s input function makes to some values, or None."""
+def losses_of(col: Column) -> tuple[Loss, ...]:
+    """The silent changes `col`'s input function makes to some values (none for most types)."""
     base = col.base_type
+    out: list[Loss] = []
     if base == "timestamp":
-        return Loss(_zone_not_utc, "drop its time zone from, shifting the instant")
-    if base == "time":
-        return Loss(_zone, "drop its time zone from")
-    if base == "date":
-        return Loss(_time_of_day, "drop its time of day from")
-    if base == "name":
-        return Loss(_too_long_name, f"cut to {NAME_BYTES} bytes")
-    if base == "numeric":
+        out.append(Loss(_zone_not_utc, "drop its time zone, shifting the instant"))
+    elif base == "time":
+        out.append(Loss(_zone, "drop its time zone"))
+    elif base == "date":
+        out.append(Loss(_time_of_day, "drop its time of day"))
+    elif base == "name":
+        out.append(Loss(_too_long_name, f"cut it to {NAME_BYTES} bytes"))
+    elif base == "numeric":
         m = re.search(r"\(\s*\d+\s*,\s*(\d+)\s*\)", col.type)
         if m:
             scale = int(m.group(1))
-            return Loss(lambda c: _more_scale(c, scale), f"round to {scale} decimal places")
-    return None
+            out.append(Loss(lambda c: _more_scale(c, scale), f"round it to {scale} decimal places"))
+    digits = _fraction_digits(col)
+    if digits is not None:
+        out.append(_finer_than(digits))
+    return tuple(out)
+
+
+def _fraction_digits(col: Column) -> int | None:
+    """The fractional digits of seconds a time type keeps: its precision, else 6 (microseconds);
+    None for a type without seconds."""
+    if col.base_type not in ("timestamp", "timestamptz", "time", "timetz"):
+        return None
+    m = re.search(r"\((\d)\)", col.type)
+    return int(m.group(1)) if m else 6
+
+
+def _finer_than(digits: int) -> Loss:
+    """Seconds written finer than the type keeps (a non-zero digit past `digits`): rounded."""
+
+    def test(c: str) -> polars.Expr:
+        return pl.col(c).str.contains(r"\d:\d{2}:\d{2}\.\d{" + str(digits) + r"}\d*[1-9]")
+
+    return Loss(test, f"round its seconds to {digits} decimal place{'s' if digits != 1 else ''}")
 
 
 def _zone_not_utc(col: str) -> polars.Expr:

@@ -19,7 +19,7 @@ from aria_tui.lazy import lazy
 from aria_tui.pg.catalog import Column, Table
 from aria_tui.scan.alignment import Alignment
 from aria_tui.scan.canonical import surely_valid
-from aria_tui.scan.losses import ZONE_AT_END, loss_of
+from aria_tui.scan.losses import ZONE_AT_END, losses_of
 
 if TYPE_CHECKING:
     import polars as pl
@@ -147,7 +147,7 @@ def sample_file(
     not_null = [c for c, smp in columns.items() if smp.target.not_null and c not in candidate_sources]
     pending = list(alignment.extras)  # extra columns with no non-empty value seen yet
     # columns whose type would silently change some values (scan/losses.py), text ones included
-    lossy = {c: loss for c, smp in columns.items() if (loss := loss_of(smp.target)) is not None}
+    lossy = {c: rules for c, smp in columns.items() if (rules := losses_of(smp.target))}
     wanted = list(dict.fromkeys(server + vectors + not_null + pending + list(lossy))) or [
         header.columns[0]
     ]
@@ -206,8 +206,10 @@ def sample_file(
                     hit = frame.filter(_zoneless(c)).select(c, LINE).head(1)
                     if hit.height:
                         columns[c].zoneless = (int(hit[LINE][0]), short(hit[c][0]))
-            for c, loss in lossy.items():
-                if columns[c].lost is None:
+            for c, rules in lossy.items():
+                for loss in rules:
+                    if columns[c].lost is not None:
+                        break
                     hit = frame.filter(loss.test(c)).select(c, LINE).head(1)
                     if hit.height:
                         columns[c].lost = (int(hit[LINE][0]), short(hit[c][0]), loss.what)

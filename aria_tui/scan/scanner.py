@@ -291,10 +291,10 @@ def _note_shared_targets(tables: list[TableScan]) -> list[TableScan]:
 def _may_lose(table: Table, column: str) -> bool:
     """A target column whose input function silently changes some values (scan/losses.py): its
     values are read even by the load's own scan, which reads no other value."""
-    from aria_tui.scan.losses import loss_of
+    from aria_tui.scan.losses import losses_of
 
     col = table.column(column)
-    return col is not None and loss_of(col) is not None
+    return col is not None and bool(losses_of(col))
 
 
 def _apply_manifest(

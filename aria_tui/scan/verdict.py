@@ -81,7 +81,7 @@ def judge(sample: FileSample, table: Table) -> Diff:
             line, value, what = smp.lost
             col = table.column(target)
             typ = col.type if col is not None else "its type"
-            issues.append(loss_issue(source, line, value, f"{typ} would {what} it"))
+            issues.append(loss_issue(source, line, value, f"{typ} would {what}"))
     issues.sort(key=lambda i: (i.line, i.column))
 
     loaded = [t for t in (mapping[c] for c in mapping) if t is not None]
