@@ -27,7 +27,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from aria_tui.csvio import _blocks, native
+from aria_tui.csvio import cutter, native
 from aria_tui.csvio.header import Header, scan_header
 from aria_tui.csvio.readers import (
     DECLINING,
@@ -152,13 +152,13 @@ def sources(tmp_path_factory: pytest.TempPathFactory) -> list[Source]:
     return corpus(tmp_path_factory)
 
 
-def blocks(source: Source, rng: random.Random) -> Iterator[_blocks.Block]:
+def blocks(source: Source, rng: random.Random) -> Iterator[cutter.Block]:
     """The source's body cut as the loader cuts it, at a block size drawn for the file."""
     eol = source.header.eol.encode("ascii")
     size = rng.choice([8, 40, 200, 4096, 1 << 22])
-    for block in _blocks.iter_blocks(io.BytesIO(source.body), eol, size):
+    for block in cutter.iter_blocks(io.BytesIO(source.body), eol, size):
         if rng.random() < 0.5:
-            _blocks.precount(block, eol)  # the counts the reading thread makes ahead
+            cutter.precount(block, eol)  # the counts the reading thread makes ahead
         yield block
 
 
@@ -258,12 +258,12 @@ def test_the_exact_reader_never_declines_and_numbers_every_record(sources) -> No
 
 
 class _Unproven:
-    """polars' own reading, without the proof: what _blocks would do if it trusted polars."""
+    """polars' own reading, without the proof: what the cutter would do if it trusted polars."""
 
     name = "unproven-polars"
 
-    def read(self, block: _blocks.Block, header: Header, lines: bool) -> BlockRead | Declined:
-        df = _blocks.polars_frame(block, len(header.columns), header.eol.encode("ascii"))
+    def read(self, block: cutter.Block, header: Header, lines: bool) -> BlockRead | Declined:
+        df = cutter.polars_frame(block, len(header.columns), header.eol.encode("ascii"))
         if df is None:
             return Declined(self.name, "polars refuses it")
         nl = "\r" if header.eol == "\r" else "\n"
@@ -279,7 +279,7 @@ class _EmptyIsNull:
 
     name = "empty-is-null"
 
-    def read(self, block: _blocks.Block, header: Header, lines: bool) -> BlockRead | Declined:
+    def read(self, block: cutter.Block, header: Header, lines: bool) -> BlockRead | Declined:
         got = EXACT.read(block, header, lines)
         frame = got.frame.with_columns(pl.all().replace("", None))
         return BlockRead(frame, got.lines, got.spans, got.bad)
@@ -308,7 +308,7 @@ def test_the_comparison_catches_a_reader_that_reads_otherwise(sources) -> None:
 )
 def test_each_silent_polars_misreading_is_declined(body: bytes, why: str) -> None:
     header = Header(("x", "y"), False, False, 1, 4, "\n")
-    block = _blocks.Block(body, body.count(b'"'), True, None)
+    block = cutter.Block(body, body.count(b'"'), True, None)
     ref = EXACT.read(block, header, True)
     unproven = _Unproven().read(block, header, True)
     assert isinstance(unproven, BlockRead) and differences(ref, unproven, True), why
@@ -323,7 +323,7 @@ def test_what_polars_reads_right_the_proof_accepts(body: bytes) -> None:
     """The other side: quote-everything writers, doubled quotes, quoted newlines and carriage
     returns, NULL beside "" are read by polars, not sent to the slow reader."""
     header = Header(("x", "y"), False, False, 1, 4, "\n")
-    block = _blocks.Block(body, body.count(b'"'), True, None)
+    block = cutter.Block(body, body.count(b'"'), True, None)
     got = POLARS.read(block, header, True)
     assert isinstance(got, BlockRead)
     assert not differences(EXACT.read(block, header, True), got, True)

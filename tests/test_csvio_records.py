@@ -18,9 +18,9 @@ import pytest
 from aria_tui.csvio import (
     CsvProblem,
     Header,
-    _blocks,
     check_structure,
     count_records,
+    cutter,
     iter_batches,
     read_header,
 )
@@ -337,8 +337,8 @@ def test_tiny_blocks_cut_inside_multiline_records(tmp_path: Path, monkeypatch) -
     reference = read_all(path)
     assert reference == (rows, expected_lines)
     for size in (48, 1000):
-        monkeypatch.setattr(_blocks, "BLOCK_BYTES", size)
-        monkeypatch.setattr(_blocks.iter_blocks, "__defaults__", (size,))
+        monkeypatch.setattr(cutter, "BLOCK_BYTES", size)
+        monkeypatch.setattr(cutter.iter_blocks, "__defaults__", (size,))
         assert read_all(path) == reference
         assert check_structure(path, header_of(path)) is None
     assert count_records(path) == 400
@@ -347,7 +347,7 @@ def test_tiny_blocks_cut_inside_multiline_records(tmp_path: Path, monkeypatch) -
 @pytest.mark.parametrize("quote_all", [False, True], ids=["copy", "quote-all"])
 def test_fast_path_is_taken_for_clean_files(tmp_path: Path, monkeypatch, quote_all: bool) -> None:
     """The exact (slow) reader must not run on a clean file, COPY-written or quote-everything."""
-    from aria_tui.csvio import _exact
+    from aria_tui.csvio import exact
 
     data, rows = _messy_file(random.Random(3), 300, quote_all)
     path = write(tmp_path, data)
@@ -355,7 +355,7 @@ def test_fast_path_is_taken_for_clean_files(tmp_path: Path, monkeypatch, quote_a
     def refuse(*a, **k):
         raise AssertionError("exact parser used on a clean file")
 
-    monkeypatch.setattr(_exact, "parse_exact", refuse)
+    monkeypatch.setattr(exact, "parse_exact", refuse)
     assert check_structure(path, header_of(path)) is None
     assert read_all(path)[0] == rows
 
@@ -363,7 +363,7 @@ def test_fast_path_is_taken_for_clean_files(tmp_path: Path, monkeypatch, quote_a
 def test_abandoned_iteration_stops_the_reading_thread(tmp_path: Path, monkeypatch) -> None:
     import threading
 
-    monkeypatch.setattr(_blocks.iter_blocks, "__defaults__", (4096,))
+    monkeypatch.setattr(cutter.iter_blocks, "__defaults__", (4096,))
     data = b"id,v\n" + b"".join(b'%d,"x\n%d"\n' % (i, i) for i in range(3000))
     path = write(tmp_path, data)
     it = iter_batches(path, header_of(path), batch_rows=10)
@@ -391,7 +391,7 @@ def test_flat_count_and_survey_agree_with_a_full_read(tmp_path: Path, monkeypatc
     reference_rows, reference_lines = read_all(path)
     # blocks far smaller than the file, cut inside multi-line records
     monkeypatch.setattr(records, "COUNT_BLOCK_BYTES", 5000)
-    monkeypatch.setattr(_blocks, "BLOCK_BYTES", 2000)
+    monkeypatch.setattr(cutter, "BLOCK_BYTES", 2000)
     assert count_records(path, flat=True) == count_records(path) == 3000
     survey = Survey(path, header_of(path), head_rows=50, pieces=7, piece_rows=5, piece_bytes=600)
     seen = 0
@@ -417,9 +417,9 @@ def test_survey_finds_a_problem_in_its_sample(tmp_path: Path) -> None:
 
 def test_split_keeps_records_whole() -> None:
     data = b'1,"a\nb"\n2,c\n3,"d,""e"""\n4,f\n'
-    block = _blocks.Block(data, data.count(b'"'), True, None)
+    block = cutter.Block(data, data.count(b'"'), True, None)
     for size in (1, 5, 9, 12, 100):
-        parts = list(_blocks.split(block, b"\n", size))
+        parts = list(cutter.split(block, b"\n", size))
         assert b"".join(p.data for p in parts) == data
         assert sum(p.quotes for p in parts) == block.quotes
         assert all(p.quotes % 2 == 0 for p in parts)

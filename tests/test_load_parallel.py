@@ -10,7 +10,7 @@ from loadkit import plan_for, query, sql, write
 
 from aria_tui.load import TableFinished, TableStarted, run_plan
 from aria_tui.load.parallel import levels
-from aria_tui.load.run import _units
+from aria_tui.load.run import transaction_units
 
 
 def _export(db, folder):
@@ -39,7 +39,7 @@ def _export(db, folder):
 def test_fk_levels_of_the_plan(empty_db, tmp_path):
     _export(empty_db, tmp_path)
     plan = plan_for(empty_db, tmp_path)
-    units = _units(plan.tables)
+    units = transaction_units(plan.tables)
     lv = {u[0].target: level for u, level in zip(units, levels(units), strict=True)}
     assert lv == {"public.a": 0, "public.b": 0, "public.e": 0, "public.c": 1, "public.d": 2}
 

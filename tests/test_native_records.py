@@ -1,4 +1,4 @@
-"""The C CSV reader (csvio._native.read_records) against the reference, csvio/_exact.py (PostgreSQL's
+"""The C CSV reader (csvio._native.read_records) against the reference, csvio/exact.py (PostgreSQL's
 rules in Python): on any block, it either declines (None) or gives exactly the reference's
 values, record lines and line count; and it declines every block the reference finds a problem
 in (the loader then reads that block the reference's way, which names the line and the reason)."""
@@ -10,8 +10,7 @@ import struct
 
 import pytest
 
-from aria_tui.csvio import _blocks as blocks_mod
-from aria_tui.csvio import _exact, native
+from aria_tui.csvio import cutter, exact, native
 from aria_tui.csvio.header import Header
 
 c = pytest.importorskip(
@@ -51,7 +50,7 @@ def random_block(rng: random.Random, ncols: int, eol: bytes) -> bytes:
 def reference(data: bytes, ncols: int, eol: bytes):
     """What the exact parser reads, if it reads the whole block without a problem."""
     columns = tuple(f"c{i}" for i in range(ncols))
-    res = _exact.parse_exact(data, eol=eol, columns=columns, first_line=0, want_values=True)
+    res = exact.parse_exact(data, eol=eol, columns=columns, first_line=0, want_values=True)
     return None if res.problem is not None else res
 
 
@@ -144,7 +143,7 @@ def test_native_read_of_real_blocks_matches_polars(tmp_path) -> None:
         eol = header.eol.encode("ascii")
         with open(path, "rb") as stream:
             stream.seek(header.bytes)
-            for block in blocks_mod.iter_blocks(stream, eol, 64 * 1024):
+            for block in cutter.iter_blocks(stream, eol, 64 * 1024):
                 kinds = (native.ColumnKind.STR,) * len(header.columns)
                 got = native.read_records(block.data, header, kinds, True)
                 ref = csvio.read_block(block, header, lines=True)
@@ -158,17 +157,15 @@ def test_native_read_of_real_blocks_matches_polars(tmp_path) -> None:
 
 
 def test_last_boundary_is_the_python_one(monkeypatch) -> None:
-    from aria_tui.csvio import _blocks
-
     rng = random.Random(5)
     cases = []
     for _ in range(3000):
         n = rng.randrange(0, 40)
         chunk = bytes(rng.choice(b'ab"\n\r,') for _ in range(n))
         cases.append((chunk, rng.choice([b"\n", b"\r"]), rng.randrange(2)))
-    with_c = [_blocks.last_boundary(*case) for case in cases]
+    with_c = [cutter.last_boundary(*case) for case in cases]
     monkeypatch.setattr(native, "_MODULE", None)
-    assert with_c == [_blocks.last_boundary(*case) for case in cases]
+    assert with_c == [cutter.last_boundary(*case) for case in cases]
 
 
 def _random_timestamp(rng: random.Random, zone: bool) -> str:

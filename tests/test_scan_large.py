@@ -7,7 +7,7 @@ import pytest
 from conftest import connect_with
 
 import aria_tui.csvio as csvio
-from aria_tui.csvio import _blocks, records
+from aria_tui.csvio import cutter, records
 from aria_tui.scan import scan
 from aria_tui.scan.sample import SAMPLED_NOTE
 
@@ -32,7 +32,7 @@ def large(monkeypatch):
     """Every file counts as large, and blocks are small, so a test file has many of them."""
     monkeypatch.setattr(csvio, "LARGE_BYTES", 0)
     monkeypatch.setattr(records, "COUNT_BLOCK_BYTES", 4000)
-    monkeypatch.setattr(_blocks, "BLOCK_BYTES", 1500)
+    monkeypatch.setattr(cutter, "BLOCK_BYTES", 1500)
 
 
 def _file(path, n: int, bad_every: int) -> dict[tuple[int, str], str]:

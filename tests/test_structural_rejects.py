@@ -10,7 +10,7 @@ import pytest
 from loadkit import assert_counts_add_up, load, plan_for, query, sql
 
 from aria_tui import csvio
-from aria_tui.csvio import _blocks, native
+from aria_tui.csvio import cutter, native
 
 
 def _rejects(path: str) -> list[list[str]]:
@@ -202,8 +202,8 @@ def test_readers_agree_on_bad_records(case):
         p.write_bytes(data)
         header, _ = scan_header(p)
     body = data[header.bytes :]
-    block = _blocks.Block(body, body.count(b'"'), True, None)
-    assert _blocks.fast_frame(block, 2, b"\n") is None
+    block = cutter.Block(body, body.count(b'"'), True, None)
+    assert cutter.fast_frame(block, 2, b"\n") is None
     got = native.read_records(block.data, header, (native.ColumnKind.STR, native.ColumnKind.STR), True)
     assert got is None
     read = csvio.read_block(block, header, lines=True)

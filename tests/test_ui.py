@@ -454,7 +454,7 @@ async def test_cancel_mid_run_rolls_back_the_current_table_and_keeps_the_finishe
     app = make_app(export, aria_db.conninfo)
     held = threading.Event()
     release = threading.Event()
-    relay_factory = app._event_relay
+    relay_factory = app.event_relay
 
     def holding_relay(dry_run: bool):
         relay = relay_factory(dry_run)
@@ -467,7 +467,7 @@ async def test_cancel_mid_run_rolls_back_the_current_table_and_keeps_the_finishe
 
         return hook
 
-    app._event_relay = holding_relay  # type: ignore[method-assign]
+    app.event_relay = holding_relay  # type: ignore[method-assign]
     app.state.jobs = 1  # one table at a time: "the third never starts" is a serial run's promise
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)

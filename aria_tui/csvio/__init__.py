@@ -4,9 +4,9 @@ Fast where the file is what PostgreSQL writes (polars, record-aligned blocks, fl
 exact everywhere (a byte-level reader of PostgreSQL's rules takes over where polars could differ).
 """
 
-from aria_tui.csvio._blocks import tune_malloc
-from aria_tui.csvio._exact import BadRecord, has_marker, wrong_encoding
 from aria_tui.csvio.batches import Batch, BlockProblem, iter_batches, record_lines
+from aria_tui.csvio.cutter import tune_malloc
+from aria_tui.csvio.exact import BadRecord, has_marker, wrong_encoding
 from aria_tui.csvio.files import ExportFile, discover, open_bytes
 from aria_tui.csvio.header import Header, read_header
 from aria_tui.csvio.problems import CsvProblem

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from aria_tui.csvio import _blocks, _exact
+from aria_tui.csvio import cutter, exact
 from aria_tui.csvio.files import is_gzip, open_bytes, skip
 from aria_tui.csvio.header import Header, unreadable
 from aria_tui.csvio.problems import CsvProblem
@@ -28,8 +28,8 @@ class Batch:
     lines: pl.Series  # Int64: physical line each record starts on (header = line 1)
     start_record: int  # 0-based index of this batch's first record in the file
     bytes_done: int  # on-disk bytes consumed so far (compressed bytes for .gz), for progress
-    # records COPY would refuse (see _exact.BadRecord), lines absolute; they are not in `frame`
-    bad: tuple[_exact.BadRecord, ...] = ()
+    # records COPY would refuse (see exact.BadRecord), lines absolute; they are not in `frame`
+    bad: tuple[exact.BadRecord, ...] = ()
 
 
 def iter_batches(
@@ -47,7 +47,7 @@ def iter_batches(
     to those header columns; line numbers still count the newlines inside every column.
     A .csv.gz is decompressed as a stream, never to memory or disk as a whole.
 
-    A record COPY would refuse (see _exact.parse_exact) is not in any frame: it is listed in
+    A record COPY would refuse (see exact.parse_exact) is not in any frame: it is listed in
     the `bad` of the batch it falls in, with its lines, reason and raw bytes. With `keep_bad`
     it keeps its place instead, as a row of NULLs whose `BadRecord.index` is its row in the
     batch's frame, so `start_record` + row is every record's position in the file.
@@ -60,7 +60,7 @@ def iter_batches(
     if missing:
         raise ExportError(f"{path.name} has no column {missing[0]!r} in its header.")
     positions = [header.columns.index(c) for c in wanted]
-    picked = [_blocks.names(len(header.columns))[i] for i in positions]
+    picked = [cutter.names(len(header.columns))[i] for i in positions]
     # checked above, now; the reading below starts at the first next()
     return _iterate(path, header, batch_rows, picked, wanted, keep_bad)
 
@@ -78,7 +78,7 @@ def _iterate(
     try:
         with open_bytes(path) as stream:
             skip(stream, header.bytes)
-            with _blocks.reading(stream, eol) as blocks:
+            with cutter.reading(stream, eol) as blocks:
                 yield from _batches(path, header, blocks, batch_rows, picked, wanted, gz, keep_bad)
     except (OSError, EOFError, zlib.error) as exc:
         raise ExportError(f"{path.name} cannot be read ({unreadable(exc)}).") from None
@@ -87,7 +87,7 @@ def _iterate(
 def _batches(
     path: Path,
     header: Header,
-    blocks: Iterator[_blocks.Block],
+    blocks: Iterator[cutter.Block],
     batch_rows: int,
     picked: list[str],
     wanted: list[str],
@@ -129,7 +129,7 @@ def _batches(
         line += read.spans
 
 
-def placed(bad: _exact.BadRecord, first_line: int) -> _exact.BadRecord:
+def placed(bad: exact.BadRecord, first_line: int) -> exact.BadRecord:
     """A block's bad record with its lines counted from the file's start (the block's first
     line is `first_line`; the block's own reading counts from 0)."""
     return replace(
@@ -158,7 +158,7 @@ def record_lines(frame: pl.DataFrame, header: Header) -> pl.Series:
     what `read_block(..., lines=True)` returns, computed later for a block that needs it."""
     if frame.height == 0:
         return pl.Series("line", [], dtype=pl.Int64)
-    nl = _exact.line_char(header.eol.encode("ascii")).decode("ascii")
+    nl = exact.line_char(header.eol.encode("ascii")).decode("ascii")
     newlines = frame.select(
         pl.sum_horizontal(
             pl.all().str.count_matches(nl, literal=True).cast(pl.Int64).fill_null(0)

@@ -6,7 +6,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from aria_tui.csvio import _exact
+from aria_tui.csvio import exact
 from aria_tui.csvio.files import open_bytes
 from aria_tui.csvio.problems import CsvProblem
 
@@ -75,7 +75,7 @@ def _scan_header(path: Path, name: str) -> tuple[Header | None, CsvProblem | Non
                 return None, CsvProblem(name, None, None, "empty file (0 bytes): no header")
             has_bom = data.startswith(BOM)
             body = data[3:] if has_bom else data
-            found = _exact.first_terminator(body, at_eof)
+            found = exact.first_terminator(body, at_eof)
             if found is not None or at_eof:
                 break
             if len(data) > _MAX_HEADER:
@@ -89,7 +89,7 @@ def _scan_header(path: Path, name: str) -> tuple[Header | None, CsvProblem | Non
         end, eol = found
         term_len = len(eol)
     rec = body[:end]
-    nl = _exact.line_char(eol)
+    nl = exact.line_char(eol)
     lines = 1 + rec.count(nl)
     layout = dict(
         has_bom=has_bom,
@@ -100,11 +100,11 @@ def _scan_header(path: Path, name: str) -> tuple[Header | None, CsvProblem | Non
     )
     if not rec:
         return None, CsvProblem(name, 1, None, "header line is empty")
-    bad = _exact.bad_byte(rec)
+    bad = exact.bad_byte(rec)
     if bad is not None:
         off, reason = bad
         return None, CsvProblem(name, 1 + rec.count(nl, 0, off), None, f"{reason} in header")
-    fields, open_quote = _exact.split_fields(rec)
+    fields, open_quote = exact.split_fields(rec)
     if open_quote is not None:
         return None, CsvProblem(name, 1, None, "unterminated quoted field in header")
     columns = tuple("" if f is None else f.decode("utf-8") for f in fields)

@@ -92,7 +92,7 @@ def read_records(
     if native is None or header.eol == "\r":
         return None
     if len(header.columns) == 1:
-        from aria_tui.csvio._exact import has_marker
+        from aria_tui.csvio.exact import has_marker
 
         if has_marker(data):
             return None  # a line holding only \. is a value to this reader, the end of data to COPY

@@ -1,7 +1,7 @@
 """The three readers of one grammar, side by side: each reads a record-aligned block as
 PostgreSQL's `COPY ... (FORMAT csv)` reads it, or declines it and says why.
 
-- polars (`_blocks.proven_frame`): the fastest on what PostgreSQL's writer produces; its
+- polars (`cutter.proven_frame`): the fastest on what PostgreSQL's writer produces; its
   reading is checked against the block's byte counts, and it declines any block where the two
   could differ.
 - native (the C `read_records`, here with every column read as str): declines a block holding
@@ -9,7 +9,7 @@ PostgreSQL's `COPY ... (FORMAT csv)` reads it, or declines it and says why.
   block when the extension was not built. The loader's vector path asks it first with column
   kinds (`native.read_records`), which gives binary COPY fields instead of str: the same
   scanner, the same declining.
-- exact (`_exact.parse_exact`): PostgreSQL's rules in Python, the reference. It never declines:
+- exact (`exact.parse_exact`): PostgreSQL's rules in Python, the reference. It never declines:
   a record COPY would refuse is read on past, a row of NULLs in the frame and the record in
   `bad`, so the records after it are still read as COPY reads them.
 
@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from aria_tui.csvio import _blocks, _exact, native
+from aria_tui.csvio import cutter, exact, native
 from aria_tui.csvio.header import Header
 from aria_tui.lazy import lazy
 
@@ -40,7 +40,7 @@ class BlockRead:
     lines: pl.Series | None  # Int64, when asked: each record's first line - the block's first
     spans: int  # physical lines in the block: its first line + spans = the next block's
     # records COPY would refuse, by their index in `frame` (which holds a row of NULLs for each)
-    bad: dict[int, _exact.BadRecord] = field(default_factory=dict)
+    bad: dict[int, exact.BadRecord] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ class Declined:
 class Reader(Protocol):
     name: str
 
-    def read(self, block: _blocks.Block, header: Header, lines: bool) -> BlockRead | Declined:
+    def read(self, block: cutter.Block, header: Header, lines: bool) -> BlockRead | Declined:
         """The block's records (with each record's first line when `lines`), or Declined."""
         ...
 
@@ -69,9 +69,9 @@ def _starts(newlines: pl.Series) -> pl.Series:
 class PolarsReader:
     name = "polars"
 
-    def read(self, block: _blocks.Block, header: Header, lines: bool) -> BlockRead | Declined:
+    def read(self, block: cutter.Block, header: Header, lines: bool) -> BlockRead | Declined:
         eol = header.eol.encode("ascii")
-        got = _blocks.proven_frame(block, len(header.columns), eol, per_record=lines)
+        got = cutter.proven_frame(block, len(header.columns), eol, per_record=lines)
         if isinstance(got, str):
             return Declined(self.name, got)
         df, newlines = got
@@ -82,7 +82,7 @@ class PolarsReader:
 class NativeReader:
     name = "native"
 
-    def read(self, block: _blocks.Block, header: Header, lines: bool) -> BlockRead | Declined:
+    def read(self, block: cutter.Block, header: Header, lines: bool) -> BlockRead | Declined:
         if native.module() is None:
             return Declined(self.name, "the C extension was not built (or ARIA_TUI_NATIVE=0)")
         kinds = (native.ColumnKind.STR,) * len(header.columns)
@@ -92,7 +92,7 @@ class NativeReader:
                 self.name,
                 "a record COPY would refuse, a lone-\\r file or a \\. line: not vouched for",
             )
-        names = _blocks.names(len(header.columns))
+        names = cutter.names(len(header.columns))
         frame = pl.DataFrame(
             [pl.Series(n, got.columns[j], dtype=pl.String) for j, n in enumerate(names)],
             schema={n: pl.String for n in names},
@@ -103,11 +103,11 @@ class NativeReader:
 class ExactReader:
     name = "exact"
 
-    def read(self, block: _blocks.Block, header: Header, lines: bool) -> BlockRead:
+    def read(self, block: cutter.Block, header: Header, lines: bool) -> BlockRead:
         eol = header.eol.encode("ascii")
-        res = _blocks.exact_frame(block, header.columns, eol, 0, want_values=True)
+        res = cutter.exact_frame(block, header.columns, eol, 0, want_values=True)
         assert res.values is not None
-        names = _blocks.names(len(header.columns))
+        names = cutter.names(len(header.columns))
         frame = pl.DataFrame(
             [pl.Series(n, vals, dtype=pl.String) for n, vals in zip(names, res.values, strict=True)],
             schema={n: pl.String for n in names},
@@ -123,8 +123,8 @@ POLARS, NATIVE, EXACT = PolarsReader(), NativeReader(), ExactReader()
 DECLINING: tuple[Reader, ...] = (POLARS,)
 
 
-def read_block(block: _blocks.Block, header: Header, lines: bool = False) -> BlockRead:
-    """Read one block of `header`'s file (see _blocks): by the first reader of DECLINING that
+def read_block(block: cutter.Block, header: Header, lines: bool = False) -> BlockRead:
+    """Read one block of `header`'s file (see cutter): by the first reader of DECLINING that
     does not decline it, else by the exact reader, which reads on past a record COPY would
     refuse (a row of NULLs in the frame, the record in `bad`, lines counted from 0).
 

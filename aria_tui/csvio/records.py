@@ -8,7 +8,7 @@ from itertools import repeat
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
-from aria_tui.csvio import _blocks, _exact
+from aria_tui.csvio import cutter, exact
 from aria_tui.csvio.batches import Batch, placed
 from aria_tui.csvio.files import is_gzip, open_bytes, skip
 from aria_tui.csvio.header import Header, scan_header, unreadable
@@ -73,26 +73,26 @@ def count_records(path: Path, flat: bool = False) -> int:
     try:
         with open_bytes(path) as stream:
             skip(stream, header.bytes)
-            with _blocks.run_ahead(
-                lambda: _blocks.iter_blocks(stream, eol, COUNT_BLOCK_BYTES), "csvio-count"
+            with cutter.run_ahead(
+                lambda: cutter.iter_blocks(stream, eol, COUNT_BLOCK_BYTES), "csvio-count"
             ) as blocks:
                 return sum(block_records(block, eol) for block in blocks)
     except (OSError, EOFError, zlib.error) as exc:
         raise ExportError(f"{path.name} cannot be read ({unreadable(exc)}).") from None
 
 
-def block_records(block: _blocks.Block, eol: bytes) -> int:
+def block_records(block: cutter.Block, eol: bytes) -> int:
     """Records in a record-aligned block (without parsing its fields)."""
     if eol != b"\r":
         # polars counts a block as it counts a plain file (outside the GIL, so the thread
         # reading the next block runs meanwhile), 2.5x faster than splitting on quotes
-        n = _blocks.polars_records(block.data)
+        n = cutter.polars_records(block.data)
         if block.final and block.quotes % 2 and block.data.endswith(b"\n"):
             n += 1  # a quote open to the end: polars drops that record when a newline ends it
         return n
     # polars knows no \r terminator. Quotes toggle, so the records of a record-aligned
     # block are the terminators in its even-numbered quote-separated pieces.
-    term = _exact.line_char(eol)
+    term = exact.line_char(eol)
     pieces = block.data.split(b'"')
     total = sum(map(bytes.count, pieces[0::2], repeat(term)))
     if block.final and (len(pieces) % 2 == 0 or not block.data.endswith(term)):
@@ -100,9 +100,9 @@ def block_records(block: _blocks.Block, eol: bytes) -> int:
     return total
 
 
-def block_lines(block: _blocks.Block, eol: bytes) -> int:
+def block_lines(block: cutter.Block, eol: bytes) -> int:
     """Physical lines a block spans: its first line + this = the next block's first line."""
-    term = _exact.line_char(eol)
+    term = exact.line_char(eol)
     n = block.data.count(term)
     if block.final and block.data and not block.data.endswith(term):
         n += 1  # the file's last line, unterminated, still ends before the next (none)
@@ -177,13 +177,13 @@ class Survey:
         head_left = self.head_rows  # records of the head still to sample
         head_bytes = self.head_bytes  # and the bytes it may still take (wide records)
 
-        def cut() -> Iterator[tuple[_blocks.Block, int]]:
+        def cut() -> Iterator[tuple[cutter.Block, int]]:
             # the reading thread counts lines (bytes.count, holding the GIL) while this one
             # counts records (polars, outside it): on two cores the two overlap
-            for block in _blocks.iter_blocks(stream, eol, COUNT_BLOCK_BYTES):
+            for block in cutter.iter_blocks(stream, eol, COUNT_BLOCK_BYTES):
                 yield block, block_lines(block, eol)
 
-        with _blocks.run_ahead(cut, "csvio-survey") as blocks:
+        with cutter.run_ahead(cut, "csvio-survey") as blocks:
             for block, spans in blocks:
                 before = done
                 done = (block.raw_done or done) if gz else done + len(block.data)
@@ -193,7 +193,7 @@ class Survey:
                     return
                 if head_left > 0 and head_bytes > 0:
                     # the head is read whole, in blocks of the parsing size (memory)
-                    for part in _blocks.split(block, eol, _blocks.BLOCK_BYTES):
+                    for part in cutter.split(block, eol, cutter.BLOCK_BYTES):
                         read = self._read(part, line)
                         if head_left > 0 and head_bytes > 0:
                             batch_rows = min(read.frame.height, head_left)
@@ -215,17 +215,17 @@ class Survey:
                 line += spans
         self.records = record
 
-    def _piece(self, block: _blocks.Block, eol: bytes) -> _blocks.Block:
+    def _piece(self, block: cutter.Block, eol: bytes) -> cutter.Block:
         """The first records of a block, about piece_bytes of them (at least one record)."""
         if len(block.data) <= self.piece_bytes:
             return block
         head = block.data[: self.piece_bytes]
-        cut, quotes = _blocks.last_boundary(head, _exact.line_char(eol), 0)
+        cut, quotes = cutter.last_boundary(head, exact.line_char(eol), 0)
         if cut <= 0:
             return block  # one record longer than a piece: read the block
-        return _blocks.Block(head[:cut], quotes, False, block.raw_done)
+        return cutter.Block(head[:cut], quotes, False, block.raw_done)
 
-    def _read(self, block: _blocks.Block, line: int) -> BlockRead:
+    def _read(self, block: cutter.Block, line: int) -> BlockRead:
         return read_block(block, self.header, lines=True)
 
     def _batch(self, read: BlockRead, line: int, record: int, done: int, rows: int) -> Batch:
@@ -255,7 +255,7 @@ def check_structure(path: Path, header: Header) -> CsvProblem | None:
     try:
         with open_bytes(path) as stream:
             skip(stream, header.bytes)
-            with _blocks.reading(stream, eol) as blocks:
+            with cutter.reading(stream, eol) as blocks:
                 problem = _first_problem(path, header, blocks, eol)
     except (OSError, EOFError, zlib.error) as exc:
         return CsvProblem(path.name, None, None, f"cannot be read ({unreadable(exc)})")
@@ -263,17 +263,17 @@ def check_structure(path: Path, header: Header) -> CsvProblem | None:
 
 
 def _first_problem(
-    path: Path, header: Header, blocks: Iterator[_blocks.Block], eol: bytes
+    path: Path, header: Header, blocks: Iterator[cutter.Block], eol: bytes
 ) -> CsvProblem | None:
     ncols = len(header.columns)
     line = header.lines + 1
     for block in blocks:
-        fast = _blocks.fast_frame(block, ncols, eol, per_record=False)
+        fast = cutter.fast_frame(block, ncols, eol, per_record=False)
         if fast is not None:
             df, newlines = fast
             line += df.height + int(newlines.sum())
             continue
-        res = _blocks.exact_frame(block, header.columns, eol, line, want_values=False)
+        res = cutter.exact_frame(block, header.columns, eol, line, want_values=False)
         if res.problem is not None:
             p = res.problem
             return CsvProblem(path.name, p.line, p.column, p.reason)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aria_tui.csvio import _blocks, _exact, native
+from aria_tui.csvio import cutter, exact, native
 from aria_tui.csvio.batches import placed
 from aria_tui.csvio.files import open_bytes, skip
 from aria_tui.csvio.header import Header, unreadable
@@ -24,7 +24,7 @@ from aria_tui.errors import ExportError
 @dataclass
 class Structure:
     records: int = 0  # every record, refused ones included (COPY's count)
-    bad: list[_exact.BadRecord] = field(default_factory=list)  # lines from the file's start
+    bad: list[exact.BadRecord] = field(default_factory=list)  # lines from the file's start
 
 
 def read_structure(
@@ -43,7 +43,7 @@ def read_structure(
     try:
         with open_bytes(path) as stream:
             skip(stream, header.bytes)
-            with _blocks.reading(stream, eol) as blocks:
+            with cutter.reading(stream, eol) as blocks:
                 for block in blocks:
                     if stopped is not None and stopped():
                         break
@@ -52,7 +52,7 @@ def read_structure(
                         out.records += got.rows
                         line += got.spans
                         continue
-                    res = _blocks.exact_frame(block, header.columns, eol, 0, want_values=False)
+                    res = cutter.exact_frame(block, header.columns, eol, 0, want_values=False)
                     out.records += res.records
                     out.bad += [placed(b, line) for b in res.bad]
                     line += res.end_line

@@ -33,7 +33,7 @@ import psycopg
 from psycopg import sql
 
 from aria_tui import csvio
-from aria_tui.csvio import Header, _blocks
+from aria_tui.csvio import Header, cutter
 from aria_tui.csvio.batches import placed
 from aria_tui.errors import ExportError
 from aria_tui.load.chunks import Hasher
@@ -71,7 +71,7 @@ class Sink:
 def _in_order(encoding: Encoding, path: Path, sink: Sink) -> Generator[Batch, None, None]:
     """The batches to send, in file order; the operator's cancel honoured between them and the
     rows the client refused (bad vectors) written to the reject file with their lines."""
-    _blocks.tune_malloc()
+    cutter.tune_malloc()
     records = 0
     undecodable: list[bytes] = []  # records refused for invalid UTF-8 (their first bytes)
     for batch in batches(encoding, path, sink.hasher):

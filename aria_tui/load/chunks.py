@@ -2,7 +2,7 @@
 
 The cutting into whole records (quote parity), the reading of each block (polars where it
 provably reads what PostgreSQL reads, the exact parser elsewhere) and the line numbers are
-csvio's (`aria_tui.csvio._blocks`, `csvio.read_block`): one implementation for scan and load.
+csvio's (`aria_tui.csvio.cutter`, `csvio.read_block`): one implementation for scan and load.
 What is the loader's own: the file is hashed on the way (the journal's checksum, without a
 second pass) and opened through `open_bytes` here, so a test can make the loader's reads fail
 while the scan's succeed.
@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-from aria_tui.csvio import Header, _blocks
+from aria_tui.csvio import Header, cutter
 from aria_tui.csvio.files import Sha256, is_gzip, open_bytes
 
 READ_BYTES = 1 << 20  # raw passthrough paths send ~1 MB writes
@@ -52,7 +52,7 @@ class _Hashed:
 @contextmanager
 def blocks(
     path: Path, header: Header, hasher: Hasher | None = None, block_bytes: int | None = None
-) -> Iterator[Iterator[_blocks.Block]]:
+) -> Iterator[Iterator[cutter.Block]]:
     """The body of `path` (after its header) as csvio blocks, read as the caller iterates.
 
     `hasher` (if given) sees every byte of the file, header included: pass one only for an
@@ -71,6 +71,6 @@ def blocks(
             head -= len(got)
         eol = header.eol.encode("ascii")
         if block_bytes is None:
-            yield _blocks.iter_blocks(stream, eol)
+            yield cutter.iter_blocks(stream, eol)
         else:
-            yield _blocks.iter_blocks(stream, eol, block_bytes)
+            yield cutter.iter_blocks(stream, eol, block_bytes)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aria_tui import csvio
-from aria_tui.csvio import NULL_FIELD, Header, _blocks, native
+from aria_tui.csvio import NULL_FIELD, Header, cutter, native
 from aria_tui.lazy import lazy
 from aria_tui.load import encoders
 from aria_tui.load.chunks import Hasher, blocks
@@ -156,13 +156,13 @@ class Encoding:
                 return False
         return True
 
-    def encode(self, block: _blocks.Block) -> Batch:
+    def encode(self, block: cutter.Block) -> Batch:
         """Read one block the way PostgreSQL would (csvio) and encode its rows; runs in a
         worker thread, several blocks at once."""
         batch = self._encode_native(block)
         return batch if batch is not None else self._encode_polars(block)
 
-    def _encode_native(self, block: _blocks.Block) -> Batch | None:
+    def _encode_native(self, block: cutter.Block) -> Batch | None:
         """The block read by csvio's C reader, vectors parsed in the same pass: a third of the
         CPU of the polars reading. None when it does not vouch for the block, or when a row must
         be rejected (the reject file wants the raw fields and lines the other reading gives)."""
@@ -190,7 +190,7 @@ class Encoding:
                 columns.append(encoder(pl.Series(values, dtype=pl.String)))
         return self._batch(block, got.rows, columns, got.spans, got.lines)
 
-    def _encode_polars(self, block: _blocks.Block) -> Batch:
+    def _encode_polars(self, block: cutter.Block) -> Batch:
         read = csvio.read_block(block, self.header, lines=self.lines)
         frame = read.frame
         n = frame.height
@@ -228,7 +228,7 @@ class Encoding:
 
     def _batch(
         self,
-        block: _blocks.Block,
+        block: cutter.Block,
         rows: int,
         columns: list[list[bytes]],
         spans: int,
@@ -284,7 +284,7 @@ def batches(
             with blocks(path, header, hasher, BLOCK_BYTES) as cut:
                 for block in cut:
                     if slow:  # the byte counts polars' reading is verified with, done here
-                        _blocks.precount(block, eol)
+                        cutter.precount(block, eol)
                     yield pool.submit(encoding.encode, block)
         except GeneratorExit:  # the consumer is gone: nobody will read what is not done yet
             pool.shutdown(wait=True, cancel_futures=True)
@@ -298,7 +298,7 @@ def batches(
     # polars' reading holds ~7x a block in memory where the C reader holds ~1.5x: without the
     # extension, one block ahead keeps the peak under 200 MB
     depth = 1 if slow else READ_AHEAD
-    with _blocks.run_ahead(produce, "aria-load-read", depth=depth) as futures:
+    with cutter.run_ahead(produce, "aria-load-read", depth=depth) as futures:
         for future in futures:
             batch = future.result()
             batch.start_rec, batch.first_line = rec, line

@@ -15,7 +15,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from aria_tui.csvio._exact import has_marker
+from aria_tui.csvio.exact import has_marker
 from aria_tui.csvio.files import is_gzip, open_bytes, raw_position
 from aria_tui.load.chunks import READ_BYTES, Hasher
 from aria_tui.load.events import Emitter

@@ -126,7 +126,7 @@ def _run_locked(
         runner.records = records
         runner.identity = ident.key
         runner.export = str(export.resolve())
-        units = _units(plan.tables)
+        units = transaction_units(plan.tables)
         total = len(plan.tables)
         state: Runner | parallel.Outcome = runner
         if not dry_run and jobs != 1 and len(units) > 1:
@@ -236,7 +236,7 @@ def _session(conn: psycopg.Connection, time_zone: str, lock_timeout: str) -> Non
     prepare_session(conn, lock_timeout, TEMP_BUFFERS, time_zone)
 
 
-def _units(tables: tuple[m.TablePlan, ...]) -> list[list[m.TablePlan]]:
+def transaction_units(tables: tuple[m.TablePlan, ...]) -> list[list[m.TablePlan]]:
     """One unit per table, except the tables of one FK cycle, which share a transaction."""
     units: list[list[m.TablePlan]] = []
     for tp in tables:

@@ -147,7 +147,7 @@ class StepWorkers(App[int]):
         if not dry_run:
             state.running = True
             state.run_cancelled = False
-        on_event = self._event_relay(dry_run)
+        on_event = self.event_relay(dry_run)
         try:
             result = state.connection.session.load(
                 plan, dry_run=dry_run, on_event=on_event, cancel=cancel, jobs=state.jobs
@@ -163,7 +163,7 @@ class StepWorkers(App[int]):
             cancelled = bool(getattr(result, "cancelled", False)) or cancel.is_set()
             self.post_message(msg.LoadFinished(result, cancelled=cancelled))
 
-    def _event_relay(self, dry_run: bool) -> EventCallback:
+    def event_relay(self, dry_run: bool) -> EventCallback:
         """The core's on_event callback: forwards events from the worker thread, throttling progress.
 
         Only post_message crosses threads here: call_from_thread would make the load wait for the UI.

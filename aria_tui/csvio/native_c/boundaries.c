@@ -2,7 +2,7 @@
 #include "native.h"
 
 const char last_boundary_doc[] = "last_boundary(chunk, term, parity) -> (cut, quotes)\n\n"
-             "csvio._blocks.last_boundary without the GIL: the offset just past the last line "
+             "csvio.cutter.last_boundary without the GIL: the offset just past the last line "
              "terminator byte `term` preceded by an even number of quotes (counting `parity` "
              "quotes before the chunk) and the quotes before it, or (-1, quotes in chunk).";
 

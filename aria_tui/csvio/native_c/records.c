@@ -4,7 +4,7 @@
 /* ---------------------------------------------------------------------------------------- */
 /* CSV records, PostgreSQL's way (copyfromparse.c, FORMAT csv, delimiter ',', quote and escape
  * '"'), for blocks that start on a record boundary (csvio's block cutter). The same rules as
- * csvio/_exact.py, the reference: a quote toggles "inside quotes" wherever it stands, a
+ * csvio/exact.py, the reference: a quote toggles "inside quotes" wherever it stands, a
  * doubled quote inside quotes is one quote, an unquoted empty field is NULL, a record ends at
  * the file's line terminator outside quotes. It only reads what it can read without doubt:
  * anything PostgreSQL would refuse (a NUL byte, invalid UTF-8, an unquoted carriage return or

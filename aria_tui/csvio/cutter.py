@@ -20,7 +20,7 @@ each of those moves a count:
 
 Polars refuses outright (an exception) too many fields, invalid UTF-8 and an unterminated quote.
 NUL bytes, which polars accepts and PostgreSQL does not, are looked for directly. A block that
-fails any of this is re-read by the exact parser (`_exact`), which gives the values PostgreSQL
+fails any of this is re-read by the exact parser (`exact`), which gives the values PostgreSQL
 would read, or the first problem with its physical line: slower, never wrong. Files written by
 COPY never need it.
 """
@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, BinaryIO, TypedDict, TypeVar
 
-from aria_tui.csvio import _exact, native
+from aria_tui.csvio import exact, native
 from aria_tui.csvio.files import raw_position
 from aria_tui.lazy import lazy
 
@@ -184,7 +184,7 @@ def tune_malloc() -> None:
 def iter_blocks(stream: BinaryIO, eol: bytes, block_bytes: int = BLOCK_BYTES) -> Iterator[Block]:
     """Cut the rest of `stream` (positioned at a record boundary) into record-aligned blocks."""
     tune_malloc()
-    term = _exact.line_char(eol)
+    term = exact.line_char(eol)
     leftover = b""  # a record begun but not ended by the previous read
     left_quotes = 0
     while True:
@@ -214,7 +214,7 @@ def iter_blocks(stream: BinaryIO, eol: bytes, block_bytes: int = BLOCK_BYTES) ->
 def split(block: Block, eol: bytes, size: int) -> Iterator[Block]:
     """A block as record-aligned blocks of about `size` bytes (a record longer than that whole)."""
     data, quotes = block.data, block.quotes
-    term = _exact.line_char(eol)
+    term = exact.line_char(eol)
     while len(data) > size:
         cut, before = last_boundary(data[:size], term, 0)
         if cut <= 0:
@@ -303,7 +303,7 @@ def polars_frame(block: Block, ncols: int, eol: bytes) -> pl.DataFrame | None:
     """The block as polars reads it, unverified (see _verify), or None when polars refuses it."""
     if eol == b"\r" or b"\x00" in block.data:
         return None
-    if ncols == 1 and _exact.has_marker(block.data):
+    if ncols == 1 and exact.has_marker(block.data):
         return None  # a line holding only \. is a value to polars, the end of data to COPY
     try:
         # infer_schema=False reads every column as String, an unquoted empty field as null and
@@ -435,7 +435,7 @@ def _verify(
 
 def exact_frame(
     block: Block, columns: tuple[str, ...], eol: bytes, first_line: int, want_values: bool
-) -> _exact.ExactResult:
-    return _exact.parse_exact(
+) -> exact.ExactResult:
+    return exact.parse_exact(
         block.data, eol=eol, columns=columns, first_line=first_line, want_values=want_values
     )
