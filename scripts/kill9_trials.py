@@ -21,7 +21,7 @@ back).
 Without --dsn an embedded PostgreSQL (pgserver) is started in a temporary directory. With
 --dsn the role needs CREATEDB: the script creates and drops databases named aria_kill9_*.
 Exit 0 when every trial converged, 1 otherwise. Tests run the same check on a smaller file
-(tests/test_faults.py).
+(tests/db/test_faults.py).
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from test_faults import ALL_DDL, EVENTS_FINGERPRINT, FINGERPRINT, write_export  # noqa: E402
+from hostile import ALL_DDL, EVENTS_FINGERPRINT, FINGERPRINT, write_export  # noqa: E402
 
 LOAD_QUERY = re.compile(r"^\s*(COPY|INSERT|LOCK TABLE|SET LOCAL|SELECT count|CREATE TEMP)", re.I)
 

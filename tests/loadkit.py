@@ -3,16 +3,20 @@ scans and runs on a real target."""
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import threading
 from pathlib import Path
 
 import psycopg
+from psycopg import sql as pgsql
 
 from aria_tui.load import RunResult, make_plan, run_plan
 from aria_tui.manifest import format as m
 from aria_tui.pg.connect import Target
 from aria_tui.scan import scan
+
+SAMPLE_EXPORT = Path(__file__).resolve().parent.parent / "sample_export"
 
 
 def write(folder: Path, name: str, text: str) -> Path:
@@ -78,6 +82,19 @@ def assert_counts_add_up(result: RunResult) -> None:
             assert t.csv_rows == done, t
 
 
+def manifest_of(*tables: m.ManifestTable, compression: str | None = None) -> m.Manifest:
+    """A manifest listing `tables`, as an export of database `src` on PostgreSQL 18.3 wrote it."""
+    return m.Manifest(
+        tool_version="0.1.0",
+        database="src",
+        server_version="18.3",
+        server_version_num=180003,
+        snapshot_time="2026-01-10T22:38:29+00:00",
+        tables=tables,
+        compression=compression,
+    )
+
+
 def manifest_entry(name: str, text: str) -> m.ManifestTable:
     """The manifest's entry for a file `name` holding `text` (one header line, one record a line,
     every column of source type text), as `aria-tui export` would write it."""
@@ -93,3 +110,36 @@ def manifest_entry(name: str, text: str) -> m.ManifestTable:
         sha256=hashlib.sha256(data).hexdigest(),
         columns=tuple(m.ManifestColumn(c, "text", False) for c in header),
     )
+
+
+def selected_files(db: Target, folder: Path) -> list[tuple[str, str]]:
+    """(file, schema.table) of the default selection, as `scan` says."""
+    with psycopg.connect(db.conninfo) as conn:
+        inventory = scan(folder, conn)
+    return [(t.file.name, t.target) for t in inventory.selected]
+
+
+def load_with_copy(db: Target, folder: Path = SAMPLE_EXPORT) -> set[str]:
+    """Table by table, the way an operator would with `psql \\copy table (header) FROM file CSV
+    HEADER` (seed 000 §6), with triggers off so FK order does not matter (seed 000 §7.5).
+    Returns the tables that loaded; a file that does not load as-is is left out."""
+    loaded = set()
+    with psycopg.connect(db.conninfo) as conn:
+        for file, target in selected_files(db, folder):
+            path = folder / file
+            with open(path, encoding="utf-8-sig", newline="") as fh:
+                header = next(csv.reader(fh))
+            schema, name = target.split(".")
+            try:
+                conn.execute("SET session_replication_role = replica")
+                with conn.cursor().copy(
+                    pgsql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv, HEADER true)").format(
+                        pgsql.Identifier(schema, name), pgsql.SQL(", ").join(map(pgsql.Identifier, header))
+                    )
+                ) as copy:
+                    copy.write(path.read_bytes())
+                conn.commit()
+                loaded.add(target)
+            except psycopg.Error:
+                conn.rollback()
+    return loaded

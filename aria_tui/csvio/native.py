@@ -31,7 +31,7 @@ class ColumnKind(IntEnum):
 
     A vector column is not a member: its kind is its dimension, >= 0 (0: any), see `vector`.
     The C side receives plain ints and keeps the same numbers (its KIND_* constants, checked
-    against these by tests/test_native_records.py).
+    against these by tests/unit/test_native_records.py).
     """
 
     UUID = -7  # binary uuid field (PostgreSQL's own spelling, else the block is declined)

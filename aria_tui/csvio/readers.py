@@ -13,7 +13,7 @@ PostgreSQL's `COPY ... (FORMAT csv)` reads it, or declines it and says why.
   a record COPY would refuse is read on past, a row of NULLs in the frame and the record in
   `bad`, so the records after it are still read as COPY reads them.
 
-`read_block` walks DECLINING, then the exact reader. tests/test_csvio_readers.py holds every
+`read_block` walks DECLINING, then the exact reader. tests/unit/test_csvio_readers.py holds every
 reader to the exact one over a corpus: what a reader does not decline, it reads identically.
 """
 

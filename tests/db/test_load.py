@@ -15,7 +15,7 @@ import psycopg
 import pytest
 from loadkit import query, sql
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_EXPORT = ROOT / "sample_export"
 needs_sample = pytest.mark.skipif(
     not (SAMPLE_EXPORT.is_dir() and any(SAMPLE_EXPORT.glob("*.csv"))),

@@ -20,7 +20,14 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from hostile import FINGERPRINT, KILL_DDL, write_kill_export
+from hostile import (
+    ALL_DDL,
+    EVENTS_FINGERPRINT,
+    FINGERPRINT,
+    KILL_DDL,
+    write_export,
+    write_kill_export,
+)
 
 from aria_tui.pg.connect import Target
 
@@ -43,28 +50,6 @@ def run_sql(db: Target | str, *statements: str) -> None:
 def query(db: Target | str, statement: str) -> list[tuple]:
     with psycopg.connect(getattr(db, "conninfo", db), autocommit=True) as conn:
         return conn.execute(statement).fetchall()
-
-
-# a third table whose key the file does not supply (bigserial): only the target's commit record
-# can tell a re-run that it is loaded. Its ids depend on the sequence (a killed run's nextval is
-# never given back), so its rows are compared without them.
-EVENTS_DDL = (
-    "CREATE TABLE public.events (id bigserial PRIMARY KEY, "
-    "parent_id int REFERENCES public.parent (id), body text)"
-)
-EVENTS_FINGERPRINT = (
-    "SELECT count(*), md5(coalesce(string_agg(row(parent_id, body)::text, E'\\n' "
-    "ORDER BY parent_id, body), '')) FROM {} x"
-)
-ALL_DDL = (*KILL_DDL, EVENTS_DDL)
-
-
-def write_export(folder: Path, rows: int) -> dict[str, int]:
-    """parent, child (hostile.write_kill_export) and events: {target: rows}."""
-    expected = write_kill_export(folder, rows)
-    lines = ["parent_id,body"] + [f"{i % rows + 1},event {i}" for i in range(rows)]
-    (folder / "events.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return {**expected, "public.events": rows}
 
 
 def fingerprints(db: Target | str, targets) -> dict[str, tuple]:

@@ -10,9 +10,9 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from driftkit import CSV, DRIFT_DDL
 from loadkit import query, sql, write
-from test_drift import CSV, DRIFT_DDL
-from test_ui import make_app, settle, until
+from wizardkit import make_app, settle, until
 
 from aria_tui.ui.snapshot import screen_text
 
@@ -26,7 +26,7 @@ NUMBERS = ("csv_rows", "inserted", "duplicates", "conflicts", "conflicts_kept", 
 
 
 def drifted_target(db, folder: Path) -> Path:
-    """The drift of tests/test_drift.py (an export column the table lacks, an integer column
+    """The drift of tests/driftkit.py (an export column the table lacks, an integer column
     receiving 13-digit values, a column renamed by similarity) and a customised seed row."""
     sql(db, *DRIFT_DDL, *SETTINGS_DDL)
     write(folder, "app.events.csv", CSV)

@@ -135,7 +135,7 @@ def test_native_read_of_real_blocks_matches_polars(tmp_path) -> None:
 
     from aria_tui import csvio
 
-    folder = Path(__file__).resolve().parent.parent / "sample_export"
+    folder = Path(__file__).resolve().parents[2] / "sample_export"
     compared = 0
     for path in sorted(folder.glob("*.csv")):
         header = csvio.read_header(path)

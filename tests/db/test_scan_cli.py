@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-SAMPLE_EXPORT = Path(__file__).resolve().parent.parent / "sample_export"
+SAMPLE_EXPORT = Path(__file__).resolve().parents[2] / "sample_export"
 
 needs_sample = pytest.mark.skipif(
     not (SAMPLE_EXPORT.is_dir() and any(SAMPLE_EXPORT.glob("*.csv"))),

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import connect_with
-from loadkit import manifest_entry
+from loadkit import manifest_entry, manifest_of
 
 from aria_tui.manifest import format as m
 from aria_tui.selection import Selection
@@ -40,13 +40,11 @@ def db(empty_db):
 @pytest.fixture
 def exported(tmp_path: Path) -> Path:
     """An export whose manifest lists app.items and app.notes; app.notes.csv was lost."""
-    from tests.test_manifest import _manifest
-
     folder = tmp_path / "export"
     folder.mkdir()
     (folder / "app.items.csv").write_text(ITEMS, encoding="utf-8")
     m.write_manifest(
-        folder, _manifest(manifest_entry("app.items.csv", ITEMS), manifest_entry("app.notes.csv", NOTES))
+        folder, manifest_of(manifest_entry("app.items.csv", ITEMS), manifest_entry("app.notes.csv", NOTES))
     )
     return folder
 
@@ -249,7 +247,7 @@ def test_status_and_selection_import_nothing_heavy():
 
 
 def test_no_sentence_is_parsed_back():
-    root = Path(__file__).resolve().parents[1] / "aria_tui"
+    root = Path(__file__).resolve().parents[2] / "aria_tui"
     words = ("is_file_reason", "verdict_before_manifest", "_schema_blocks", "_accept_overrides")
     for path in root.rglob("*.py"):
         text = path.read_text(encoding="utf-8")

@@ -7,20 +7,17 @@ and validation must notice, name the table and the key, and exit 1.
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import stat
-from pathlib import Path
 
 import psycopg
 import pytest
+from loadkit import SAMPLE_EXPORT, load_with_copy
 from psycopg import sql
 
 from aria_tui.pg.connect import Target
 from aria_tui.pg.dsn import display_dsn
-
-SAMPLE_EXPORT = Path(__file__).resolve().parent.parent / "sample_export"
 
 
 def validate_json(cli, db, *extra: str, folder=SAMPLE_EXPORT) -> tuple[int, dict, str]:
@@ -58,41 +55,6 @@ def loaded_clone(templates, aria_loaded):
         )
     uri = templates.server.get_uri(name)
     return Target(spec=uri, conninfo=uri, display=display_dsn(uri))
-
-
-def selected_files(db) -> list[tuple[str, str]]:
-    """(file, schema.table) of the default selection, as `scan` says."""
-    from aria_tui.scan import scan
-
-    with psycopg.connect(db.conninfo) as conn:
-        inventory = scan(SAMPLE_EXPORT, conn)
-    return [(t.file.name, t.target) for t in inventory.selected]
-
-
-def load_with_copy(db) -> set[str]:
-    """Table by table, the way an operator would with `psql \\copy table (header) FROM file CSV
-    HEADER` (seed 000 §6), with triggers off so FK order does not matter (seed 000 §7.5).
-    Returns the tables that loaded; a file that does not load as-is is left out."""
-    loaded = set()
-    with psycopg.connect(db.conninfo) as conn:
-        for file, target in selected_files(db):
-            path = SAMPLE_EXPORT / file
-            with open(path, encoding="utf-8-sig", newline="") as fh:
-                header = next(csv.reader(fh))
-            schema, name = target.split(".")
-            try:
-                conn.execute("SET session_replication_role = replica")
-                with conn.cursor().copy(
-                    sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv, HEADER true)").format(
-                        sql.Identifier(schema, name), sql.SQL(", ").join(map(sql.Identifier, header))
-                    )
-                ) as copy:
-                    copy.write(path.read_bytes())
-                conn.commit()
-                loaded.add(target)
-            except psycopg.Error:
-                conn.rollback()
-    return loaded
 
 
 def test_load_then_validate_is_green_and_report_is_private(aria_loaded, cli, tmp_path):

@@ -8,8 +8,8 @@ import os
 import stat
 import tomllib
 
+from driftkit import CSV, DECIDE, DRIFT_DDL, events_table
 from loadkit import query, sql, write
-from test_drift import CSV, DECIDE, DRIFT_DDL, _events
 
 
 def _plan(cli, db, folder, out, *extra):
@@ -41,7 +41,7 @@ def test_a_plan_cuts_a_drifted_target_over_and_validates_green(empty_db, cli, tm
         "load", export, "--dsn", empty_db.conninfo, "--plan", out, "--yes", "--json"
     )
     assert code == 0, (out_json, err)
-    t = _events(out_json)
+    t = events_table(out_json)
     assert (t["inserted"], t["rejected"], len(t["ddl"])) == (3, 0, 2), t
     assert query(empty_db, "SELECT count(*) FROM app.events") == [(3,)]
     code, vout, err = cli("validate", export, "--dsn", empty_db.conninfo, "--plan", out, "--json")

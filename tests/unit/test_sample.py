@@ -19,7 +19,7 @@ from aria_tui.sample import plan, write_sample, write_table
 from aria_tui.sample.pgtext import csv_field, csv_line, float8, jsonb, numeric, timestamptz
 from aria_tui.sample.spec import Ctx
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_EXPORT = ROOT / "sample_export"
 
 

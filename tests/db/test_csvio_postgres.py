@@ -13,6 +13,7 @@ from pathlib import Path
 import polars as pl
 import psycopg
 import pytest
+from csvcases import BAD, GOOD
 from psycopg import sql
 
 from aria_tui.csvio import (
@@ -24,7 +25,6 @@ from aria_tui.csvio import (
     read_header,
     vector_binary_payloads,
 )
-from tests.test_csvio_records import BAD, GOOD
 
 
 def pg_copy(conn: psycopg.Connection, data: bytes, ncols: int) -> list[tuple] | str:

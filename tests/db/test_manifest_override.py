@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import connect_with
-from loadkit import manifest_entry
+from loadkit import manifest_entry, manifest_of
 
 from aria_tui.errors import AriaError
 from aria_tui.load import make_plan
@@ -20,7 +20,6 @@ from aria_tui.manifest import format as m
 from aria_tui.scan import scan
 from aria_tui.selection import accept_manifest, manifest_block, manifest_override
 from aria_tui.status import BlockerKind
-from tests.test_manifest import _manifest
 
 DDL = """
 CREATE SCHEMA app;
@@ -67,7 +66,7 @@ def folder(tmp_path: Path) -> Path:
         entries.append(manifest_entry(name, written))
         (tmp_path / name).write_text(now, encoding="utf-8")
     (tmp_path / UNLISTED[0]).write_text(UNLISTED[1], encoding="utf-8")
-    m.write_manifest(tmp_path, _manifest(*entries))
+    m.write_manifest(tmp_path, manifest_of(*entries))
     return tmp_path
 
 

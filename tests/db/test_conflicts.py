@@ -11,7 +11,7 @@ from pathlib import Path
 
 from loadkit import assert_counts_add_up, load, query, sql, write
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_EXPORT = ROOT / "sample_export"
 IDENTITY = "SELECT value::text FROM aria_data.memories WHERE key = 'aria_identity'"
 CUSTOMISED = (

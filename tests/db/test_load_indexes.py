@@ -17,7 +17,7 @@ from loadkit import load, query, sql, write
 
 from aria_tui.load.events import TableProgress
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 DOCS_DDL = (
     "CREATE TABLE docs (id int PRIMARY KEY, slug text, body text, meta jsonb, n int)",

@@ -5,27 +5,8 @@ from __future__ import annotations
 
 import json
 
+from driftkit import CSV, DECIDE, DRIFT_DDL, events_table
 from loadkit import query, sql, write
-
-DRIFT_DDL = (
-    "CREATE SCHEMA app",
-    "CREATE TABLE app.events (id int PRIMARY KEY, ts_ms integer, duration_s integer, note text)",
-)
-CSV = (
-    "id,ts_ms,duration_ms,note,source\n"
-    "1,1733000000000,120,first,web\n"
-    "2,1733000000001,30,second,cli\n"
-    "3,1733000000002,5,third,web\n"
-)
-DECIDE = (
-    "--decide", "app.events.source=add",
-    "--decide", "app.events.ts_ms=widen",
-    "--decide", "app.events.duration_ms=rename:duration_s",
-)  # fmt: skip
-
-
-def _events(out: str) -> dict:
-    return next(t for t in json.loads(out)["tables"] if t["target"] == "app.events")
 
 
 def test_without_decisions_a_drifted_table_blocks_and_nothing_loads(empty_db, cli, tmp_path):
@@ -43,7 +24,7 @@ def test_without_decisions_a_drifted_table_blocks_and_nothing_loads(empty_db, cl
         "load", tmp_path, "--dsn", empty_db.conninfo, "--yes", "--json", "--tables", "app.events"
     )
     assert code == 1
-    t = _events(out)
+    t = events_table(out)
     assert t["status"] == "blocked" and t["inserted"] == 0, t
     assert query(empty_db, "SELECT count(*) FROM app.events") == [(0,)]
 
@@ -56,7 +37,7 @@ def test_a_narrow_column_without_widen_rejects_every_record(empty_db, cli, tmp_p
         "--decide", "app.events.source=drop", "--decide", "app.events.duration_ms=rename:duration_s",
     )  # fmt: skip
     assert code == 1
-    t = _events(out)
+    t = events_table(out)
     assert (t["inserted"], t["rejected"]) == (0, 3), t
     assert any("source dropped by decision: 3 non-empty values" in n for n in t["notes"]), t
 
@@ -68,7 +49,7 @@ def test_decisions_cut_the_drifted_table_over_completely(empty_db, cli, tmp_path
     # the dry run shows the DDL and rolls it back
     code, out, err = cli(*base, "--dry-run")
     assert code == 0, (out, err)
-    t = _events(out)
+    t = events_table(out)
     assert t["ddl"] == [
         'ALTER TABLE "app"."events" ADD COLUMN "source" text',
         'ALTER TABLE "app"."events" ALTER COLUMN "ts_ms" TYPE bigint',
@@ -81,7 +62,7 @@ def test_decisions_cut_the_drifted_table_over_completely(empty_db, cli, tmp_path
     ) == [(0,)]
     code, out, err = cli(*base)
     assert code == 0, (out, err)
-    t = _events(out)
+    t = events_table(out)
     assert (t["inserted"], t["rejected"], t["status"]) == (3, 0, "loaded"), t
     assert query(empty_db, "SELECT id, ts_ms, duration_s, source FROM app.events ORDER BY id") == [
         (1, 1733000000000, 120, "web"),

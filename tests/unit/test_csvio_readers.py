@@ -26,6 +26,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hostile import CASES
 
 from aria_tui.csvio import cutter, native
 from aria_tui.csvio.header import Header, scan_header
@@ -39,9 +40,8 @@ from aria_tui.csvio.readers import (
     Reader,
     read_block,
 )
-from tests.hostile import CASES
 
-SAMPLE = Path(__file__).resolve().parent.parent / "sample_export"
+SAMPLE = Path(__file__).resolve().parents[2] / "sample_export"
 MAX_FILE = 256 * 1024  # hostile files above this (5 MB fields, 200k rows) add time, not cases
 
 

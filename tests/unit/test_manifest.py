@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
+from loadkit import manifest_of
 
 from aria_tui.errors import ExportError
 from aria_tui.manifest import format as m
@@ -35,25 +36,13 @@ def _entry(folder: Path, name: str, records: int, **extra) -> m.ManifestTable:
     )
 
 
-def _manifest(*tables: m.ManifestTable, compression: str | None = None) -> m.Manifest:
-    return m.Manifest(
-        tool_version="0.1.0",
-        database="src",
-        server_version="18.3",
-        server_version_num=180003,
-        snapshot_time="2026-01-10T22:38:29+00:00",
-        tables=tables,
-        compression=compression,
-    )
-
-
 @pytest.fixture
 def folder(tmp_path: Path) -> Path:
     """Three exported files and their manifest, all ok."""
     for name in ("s.a.csv", "s.b.csv", "s.c.csv"):
         (tmp_path / name).write_text(ROWS, encoding="utf-8")
     entries = [_entry(tmp_path, n, 3) for n in ("s.a.csv", "s.b.csv", "s.c.csv")]
-    m.write_manifest(tmp_path, _manifest(*entries))
+    m.write_manifest(tmp_path, manifest_of(*entries))
     return tmp_path
 
 
@@ -66,7 +55,7 @@ def test_no_manifest_means_no_check(tmp_path: Path) -> None:
 def test_manifest_round_trips(folder: Path) -> None:
     fk = m.ManifestForeignKey(("a_id",), "s.a", ("id",), "CASCADE")
     entry = _entry(folder, "s.a.csv", 3, unique_keys=(("body",),), foreign_keys=(fk,))
-    written = _manifest(entry)
+    written = manifest_of(entry)
     m.write_manifest(folder, written)
     assert m.read_manifest(folder) == written
     data = json.loads((folder / m.MANIFEST_NAME).read_text())
@@ -140,7 +129,7 @@ def test_gzip_entry_verifies_stored_and_gunzipped_forms(tmp_path: Path) -> None:
         csv_bytes=len(raw),
         csv_sha256=hashlib.sha256(raw).hexdigest(),
     )
-    m.write_manifest(tmp_path, _manifest(entry, compression="gzip"))
+    m.write_manifest(tmp_path, manifest_of(entry, compression="gzip"))
     assert check_folder(tmp_path).ok
     assert m.stem_of("s.a.csv.gz") == "s.a"
 

@@ -19,41 +19,19 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from textual.clock import MockClock
-from textual.worker import WorkerFailed
+from loadkit import manifest_of
+from wizardkit import make_app, settle, until
 
 from aria_tui.ui.app import AriaApp, create_app
 from aria_tui.ui.snapshot import screen_text
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_EXPORT = ROOT / "sample_export"
 SIZE = (100, 30)
 
 needs_sample = pytest.mark.skipif(
     not (SAMPLE_EXPORT / "memories.csv").is_file(), reason="sample_export/ is not there yet"
 )
-
-
-def make_app(export: Path | None, dsn: str | None, profile: str | None = None) -> AriaApp:
-    return create_app(export, dsn, profile, clock=MockClock())
-
-
-async def settle(app: AriaApp, pilot) -> None:
-    """Every worker finished (a failed one included: its error is the app's to show) and handled."""
-    try:
-        await app.workers.wait_for_complete()
-    except WorkerFailed:
-        pass
-    await pilot.pause()
-
-
-async def until(pilot, condition, what: str, rounds: int = 400) -> None:
-    """Let the app process messages until `condition()` holds (bounded, no wall-clock sleeps)."""
-    for _ in range(rounds):
-        if condition():
-            return
-        await pilot.pause(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def small_export(tmp_path: Path, *names: str) -> Path:
@@ -597,7 +575,6 @@ def _export_with_changed_thoughts(tmp_path: Path) -> Path:
     import hashlib
 
     from aria_tui.manifest import format as m
-    from tests.test_manifest import _manifest
 
     export = small_export(tmp_path, "memories.csv", "thoughts.csv")
     entries = []
@@ -617,7 +594,7 @@ def _export_with_changed_thoughts(tmp_path: Path) -> Path:
                 columns=tuple(m.ManifestColumn(c, "text", False) for c in header),
             )
         )
-    m.write_manifest(export, _manifest(*entries))
+    m.write_manifest(export, manifest_of(*entries))
     thoughts = export / "thoughts.csv"
     lines = thoughts.read_bytes().splitlines(keepends=True)
     assert lines[1].count(b'"') % 2 == 0  # a whole record: the file still parses

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from loadkit import SAMPLE_EXPORT, load_with_copy
 from loadkit import sql as run_sql
 from psycopg import sql
 
@@ -380,8 +381,6 @@ def test_json_certificate_is_stable_and_checkable(empty_db, cli, tmp_path):
 # --- clean loads stay green ------------------------------------------------------------------
 
 def test_complete_plain_copy_load_of_the_sample_validates_green(templates, cli, tmp_path):
-    from tests.test_validate import SAMPLE_EXPORT, load_with_copy
-
     db = templates.fresh("aria_v4")
     loaded = load_with_copy(db)
     stems = sorted(t.split(".", 1)[1] for t in loaded)
@@ -395,8 +394,6 @@ def test_complete_plain_copy_load_of_the_sample_validates_green(templates, cli, 
 
 @pytest.mark.parametrize("exact", [False, True])
 def test_clean_aria_load_of_the_sample_validates_green(templates, cli, tmp_path, exact):
-    from tests.test_validate import SAMPLE_EXPORT
-
     db = templates.fresh("aria_v4")
     code, _, err = cli("load", SAMPLE_EXPORT, "--dsn", db.conninfo, "--yes", "--json")
     assert code == 0, err
