@@ -86,14 +86,6 @@ def templates(pg_server) -> Templates:
     return Templates(pg_server)
 
 
-def connect_with(db: Target, ddl: str) -> psycopg.Connection:
-    """A connection to `db` once `ddl` ran there, committed (a scan reads the catalog)."""
-    conn = psycopg.connect(db.conninfo)
-    conn.execute(ddl)
-    conn.commit()
-    return conn
-
-
 @pytest.fixture
 def empty_db(templates) -> Target:
     """A fresh database with pgvector and pg_trgm and no tables."""

@@ -143,3 +143,11 @@ def load_with_copy(db: Target, folder: Path = SAMPLE_EXPORT) -> set[str]:
             except psycopg.Error:
                 conn.rollback()
     return loaded
+
+
+def connect_with(db: Target, ddl: str) -> psycopg.Connection:
+    """A connection to `db` once `ddl` ran there, committed (a scan reads the catalog)."""
+    conn = psycopg.connect(db.conninfo)
+    conn.execute(ddl)
+    conn.commit()
+    return conn

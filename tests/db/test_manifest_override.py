@@ -10,8 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import connect_with
-from loadkit import manifest_entry, manifest_of
+from loadkit import connect_with, manifest_entry, manifest_of
 
 from aria_tui.errors import AriaError
 from aria_tui.load import make_plan

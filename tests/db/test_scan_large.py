@@ -4,7 +4,7 @@ record by record, with every line number still true; files with extra columns st
 from __future__ import annotations
 
 import pytest
-from conftest import connect_with
+from loadkit import connect_with
 
 import aria_tui.csvio as csvio
 from aria_tui.csvio import cutter, records

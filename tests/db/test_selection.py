@@ -9,8 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import connect_with
-from loadkit import manifest_entry, manifest_of
+from loadkit import connect_with, manifest_entry, manifest_of
 
 from aria_tui.manifest import format as m
 from aria_tui.selection import Selection
@@ -123,7 +122,7 @@ def test_load_fails_naming_the_missing_file_and_validate_fails_it(exported, db, 
 def test_a_profile_file_rated_high_and_absent_is_missing(aria_db, tmp_path, cli):
     import shutil
 
-    from conftest import SAMPLE_EXPORT
+    from loadkit import SAMPLE_EXPORT
 
     folder = tmp_path / "export"
     shutil.copytree(SAMPLE_EXPORT, folder)
