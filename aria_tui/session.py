@@ -245,6 +245,12 @@ class Session:
                 adjust=adjust,
                 time_zone=time_zone or DEFAULT_TIME_ZONE,
                 accept_rejects=choices.accept_rejects if choices is not None else frozenset(),
+                keep_target=frozenset(
+                    t for t, p in (choices.policies if choices is not None else {}).items()
+                    if p == "keep-target"
+                ),
+                keep_target_everywhere=choices is not None
+                and choices.default_policy == "keep-target",
             )
         except psycopg.Error as exc:
             raise AriaError(

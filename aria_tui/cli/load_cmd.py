@@ -114,7 +114,7 @@ def read_plan_file(args: argparse.Namespace, folder: Path) -> CutoverPlan | None
 
     cp = cutover.open_for(Path(args.plan), folder)
     if not args.tables and not args.priority:
-        args.tables = ",".join(t.target for t in cp.tables)
+        args.tables = ",".join(cp.selection_names)
     return cp
 
 

@@ -35,6 +35,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     # is the same file; this is for a file loaded by other means, or changed since
     add_accept_changed_arg(parser, "validate")
     add_accept_rejects_arg(parser, "validate")
+    parser.add_argument(
+        "--on-conflict",
+        choices=("reject", "keep-target", "take-export"),
+        default=None,
+        help="the conflict policy the load ran under: keep-target makes the conflicts a "
+        "keep-target load kept count as decided (listed), not as differences",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     parser.add_argument(
         "--report-dir",
@@ -63,14 +70,17 @@ def run(args: argparse.Namespace) -> int:
     check_dir(Path(args.report_dir) if args.report_dir else None)  # before a server starts too
     from aria_tui.load.choices import Choices
 
-    choices = Choices(accept_rejects=frozenset(split_list(args.accept_rejects) or ()))
+    choices = Choices(
+        accept_rejects=frozenset(split_list(args.accept_rejects) or ()),
+        default_policy=args.on_conflict,
+    )
     if args.plan:
         from aria_tui.load import cutover
 
         cp = cutover.open_for(Path(args.plan), session.export_dir)
         cutover.check_files(cp, session.export_dir)
         if not args.tables and not args.priority:
-            args.tables = ",".join(t.target for t in cp.tables)
+            args.tables = ",".join(cp.selection_names)
         choices = Choices.of_cutover(cp).merged(choices)
 
     selection = Selection.of(

@@ -99,6 +99,7 @@ class CutoverPlan:
     on_conflict: str
     tables: tuple[PlannedTable, ...]
     jobs: int | None = None  # tables side by side (plan --jobs, or the wizard's j)
+    unloadable: tuple[str, ...] = ()  # files the plan's selection took that cannot be loaded
 
     @property
     def decisions(self) -> list[dec.Decision]:
@@ -106,6 +107,12 @@ class CutoverPlan:
 
     def table(self, target: str) -> PlannedTable | None:
         return next((t for t in self.tables if t.target == target), None)
+
+    @property
+    def selection_names(self) -> list[str]:
+        """What `load --plan` and `validate --plan` take: the planned tables and the files the
+        plan's selection took that cannot be loaded (which fail, by name)."""
+        return [t.target for t in self.tables] + list(self.unloadable)
 
 
 def render(
@@ -141,6 +148,14 @@ def render(
     by_table: dict[str, list[dec.Decision]] = {}
     for d in decisions:
         by_table.setdefault(d.table, []).append(d)
+    if plan.skipped:
+        # selected but not loadable: `load --plan` and `validate --plan` take them too and fail
+        # for each, by name, as the load the plan was written for would (never a quiet omission)
+        w.key(
+            "unloadable",
+            [scan.file.name for scan, _ in plan.skipped],
+            "selected files that cannot be loaded: the load and the proof fail for them",
+        )
     for scan, reason in plan.skipped:
         w.blank()
         w.comment(f"not loaded: {scan.file.name}: {reason}")
@@ -259,6 +274,7 @@ def read(path: Path) -> CutoverPlan:
         on_conflict=default,
         tables=tuple(tables),
         jobs=int(data["jobs"]) if isinstance(data.get("jobs"), int) else None,
+        unloadable=tuple(str(f) for f in data.get("unloadable", []) if isinstance(f, str)),
     )
 
 

@@ -38,7 +38,8 @@ def check(session: Session, cp: CutoverPlan, inventory: Inventory) -> msg.PlanFi
     from aria_tui.load import cutover
     from aria_tui.load.choices import Choices
 
-    files = {t.file for t in cp.tables}
+    # the planned tables, and what the plan's selection took that cannot load (ticked [!])
+    files = {t.file for t in cp.tables} | set(cp.unloadable)
     names = tuple(sorted(t.name for t in inventory.tables if t.file.name in files))
     choices = Choices.of_cutover(cp)
     try:

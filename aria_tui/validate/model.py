@@ -52,6 +52,23 @@ class Check:
 
 
 @dataclass(frozen=True)
+class Decided:
+    """What whoever asks for the proof decided away (a plan file, `--accept-rejects`,
+    `--on-conflict keep-target`, the wizard's choices). What a load recorded in the target is
+    never an excuse by itself: a row of aria_tui.commits is as easy to edit as the data."""
+
+    accept_rejects: frozenset[str] = frozenset()  # 'schema.table' whose unloadable records go
+    keep_target: frozenset[str] = frozenset()  # tables whose kept conflicts are on purpose
+    keep_target_everywhere: bool = False  # --on-conflict keep-target: every table
+
+    def keeps(self, table: str) -> bool:
+        return self.keep_target_everywhere or table in self.keep_target
+
+
+NOTHING_DECIDED = Decided()
+
+
+@dataclass(frozen=True)
 class TableValidation:
     target: str  # 'schema.table' (the file stem when the target has no such table)
     file: str  # file name inside the export folder

@@ -19,7 +19,7 @@ from aria_tui.pg.connect import Target
 from aria_tui.pg.rows import one
 from aria_tui.pg.session import DEFAULT_TIME_ZONE, prepare_session
 from aria_tui.validate import journal as journal_mod
-from aria_tui.validate.model import TableValidation, ValidateEvent
+from aria_tui.validate.model import NOTHING_DECIDED, Decided, TableValidation, ValidateEvent
 from aria_tui.validate.table import EventCallback, validate_table
 
 if TYPE_CHECKING:
@@ -85,7 +85,7 @@ def run_tables(
     emit: EventCallback,
     lock_timeout: str,
     exact: bool = False,
-    accept_rejects: frozenset[str] = frozenset(),
+    decided: Decided = NOTHING_DECIDED,
 ) -> list[TableValidation]:
     """Validate the tables on the connections side by side, biggest file first; results come
     back in the order of `chosen`, whatever order they finished in."""
@@ -109,7 +109,7 @@ def run_tables(
                 emit(ValidateEvent(name, i, total, None, f"validating {ts.file.name}"))
                 result = validate_table(
                     conn, inventory, ts, entries, check_cancel, emit, i, total, lock_timeout, exact,
-                    accept_rejects,
+                    decided,
                 )
             except BaseException as exc:  # noqa: BLE001 - handed to the calling thread below
                 errors.append(exc)

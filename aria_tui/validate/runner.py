@@ -22,7 +22,7 @@ from aria_tui.selection import Selection, manifest_block
 from aria_tui.validate import journal as journal_mod
 from aria_tui.validate import pool
 from aria_tui.validate import report as report_mod
-from aria_tui.validate.model import Validation
+from aria_tui.validate.model import Decided, Validation
 from aria_tui.validate.pool import TEMP_BUFFERS, begin, helper_connections, run_tables, serialised
 from aria_tui.validate.table import EventCallback
 
@@ -51,6 +51,8 @@ def validate(
     time_zone: str = DEFAULT_TIME_ZONE,
     selection: Selection | None = None,
     accept_rejects: frozenset[str] = frozenset(),
+    keep_target: frozenset[str] = frozenset(),
+    keep_target_everywhere: bool = False,
 ) -> Validation:
     """Prove the cutover of `folder` into `target`; writes the Markdown + JSON report.
 
@@ -124,7 +126,7 @@ def validate(
             conns += helper_connections(conn, target, pool.worker_count(chosen), lock_timeout, time_zone)
             results = run_tables(
                 conns, inventory, chosen, entries, check_cancel, emit, lock_timeout, exact,
-                accept_rejects,
+                Decided(accept_rejects, keep_target, keep_target_everywhere),
             )
         finally:
             for c in conns:

@@ -34,11 +34,13 @@ from aria_tui.validate.model import (
     FAILED,
     INCOMPLETE,
     NO_TARGET,
+    NOTHING_DECIDED,
     PASSED,
     PRESENCE,
     SKIPPED,
     STATUS,
     Check,
+    Decided,
     TableValidation,
     ValidateEvent,
 )
@@ -62,7 +64,7 @@ def validate_table(
     total: int,
     lock_timeout: str,
     exact: bool = False,
-    accept_rejects: frozenset[str] = frozenset(),
+    decided_by: Decided = NOTHING_DECIDED,
 ) -> TableValidation:
     started = time.monotonic()
     name = ts.target or ts.name
@@ -193,13 +195,18 @@ def validate_table(
         # accepted only when whoever asks for the proof says so (--accept-rejects, a plan file,
         # the wizard's choices): what the load recorded in the target is a note, never an excuse
         # (a row of aria_tui.commits is as easy to edit as the data it speaks for)
-        accepted = name in accept_rejects
+        accepted = name in decided_by.accept_rejects
         loaded_accepting = applies and entry is not None and entry.accept_rejects
         found.append(
             presence(staged, reject_file, accepted=accepted, load_accepted=loaded_accepting)
         )
         step("content")
-        decided = journal_mod.decided_records(entry) if applies else frozenset()
+        # kept conflicts are on purpose only when the caller says keep-target for this table too
+        decided = (
+            journal_mod.decided_records(entry)
+            if applies and decided_by.keeps(name)
+            else frozenset()
+        )
         kept = kept_conflicts(conn, staged, decided)
         found.append(content(conn, staged, decided, kept))
         # these three apply only when the table has foreign keys, vector columns, sequences

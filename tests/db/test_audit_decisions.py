@@ -56,11 +56,13 @@ def test_keep_target_then_kept_row_changed_again(empty_db, cli, tmp_path):
     code, loaded = load(cli, empty_db, folder, "--on-conflict", "keep-target")
     log("LOAD keep-target", code, [(t["file"], t["status"], t["inserted"], t.get("conflicts")) for t in loaded["tables"]])
     code, r = validate(cli, empty_db, folder, tmp_path)
+    assert code == 1  # the proof's caller did not say keep-target: the kept row is a difference
+    code, r = validate(cli, empty_db, folder, tmp_path, "--on-conflict", "keep-target")
     log("VALIDATE keep-target", code, summary(r), _t(r).get("decisions"))
     assert code == 0
     # now the kept row's key changes: id=2 disappears, the row lives on as id=7
     sql(empty_db, "UPDATE public.t SET id = 7, k = 'b' WHERE id = 2")
-    code, r = validate(cli, empty_db, folder, tmp_path)
+    code, r = validate(cli, empty_db, folder, tmp_path, "--on-conflict", "keep-target")
     log("VALIDATE after kept row rekeyed", code, summary(r))
     assert code == 1
 

@@ -109,7 +109,12 @@ def test_keep_target_keeps_the_row_and_says_so(aria_db, cli):
     assert entry["kept_records"] == decided["kept"] and len(entry["kept_records"]) == 1
     assert entry["on_conflict"] == decided["on_conflict"] == "keep-target"
     assert entry["conflicts_kept"] == 1 and entry["kept_file"] == mem["kept_file"]
+    # the load's policy is recorded, but the proof keeps a conflict only when it is told so too
     code, vout, err = cli("validate", SAMPLE_EXPORT, "--dsn", aria_db.conninfo, "--json")
+    assert code == 1, (vout, err)
+    code, vout, err = cli(
+        "validate", SAMPLE_EXPORT, "--dsn", aria_db.conninfo, "--json", "--on-conflict", "keep-target"
+    )
     assert code == 0, (vout, err)
     assert "1 conflict kept by decision" in vout
     kept_table = next(t for t in json.loads(vout)["tables"] if t["target"] == "aria_data.memories")

@@ -98,3 +98,29 @@ def test_the_plan_files_jobs_are_the_loads_unless_the_command_line_says_otherwis
     code, got, err = cli("load", export, *dsn)
     assert code == 0, err
     assert json.loads(got)["jobs"] == 1 and query(empty_db, "SELECT count(*) FROM app.a") == [(2,)]
+
+
+def test_a_plan_keeps_the_files_its_selection_could_not_load_as_failures(empty_db, cli, tmp_path):
+    """Audit: a manifest-listed file that is missing made `plan` exit 1, but the plan it wrote
+    named only the loadable table, so `load --plan` and `validate --plan` said OK and PASS."""
+    from loadkit import manifest_entry, manifest_of
+
+    from aria_tui.manifest import format as m
+
+    sql(empty_db, "CREATE TABLE public.t (id int PRIMARY KEY)", "CREATE TABLE public.u (id int PRIMARY KEY)")
+    export = tmp_path / "export"
+    write(export, "public.t.csv", "id\n1\n2\n")
+    m.write_manifest(
+        export,
+        manifest_of(manifest_entry("public.t.csv", "id\n1\n2\n"), manifest_entry("public.u.csv", "id\n1\n2\n3\n")),
+    )
+    out = tmp_path / "cutover.toml"
+    code, stdout, err = cli("plan", export, "--dsn", empty_db.conninfo, "--profile", "none", "--out", out)
+    assert code == 1, (stdout, err)
+    assert tomllib.loads(out.read_text(encoding="utf-8"))["unloadable"] == ["public.u.csv"]
+    dsn = ("--dsn", empty_db.conninfo, "--profile", "none", "--plan", out)
+    code, got, err = cli("load", export, *dsn, "--yes", "--json")
+    assert code == 1 and any(t["file"] == "public.u.csv" for t in json.loads(got)["tables"]), err
+    code, got, err = cli("validate", export, *dsn, "--json", "--report-dir", tmp_path / "r")
+    result = json.loads(got)
+    assert code == 1 and result["headline"].startswith("3 records of the export are not in the target")
