@@ -146,3 +146,46 @@ def test_seconds_finer_than_microseconds_block_a_timestamptz(empty_db, cli, tmp_
     code, scan = _json(cli, "scan", folder, "--dsn", empty_db.conninfo, "--profile", "none")
     (t,) = scan["tables"]
     assert t["diff"]["status"] == "blocked" and "round its seconds to 6 decimal places" in t["diff"]["reason"]
+
+
+@pytest.mark.parametrize(
+    ("typ", "bad", "fine"),
+    [
+        ("numeric(5,2)", "1.005e0", "1.50"),
+        ("timestamp", "Jan 1 2024 10:00:00+05", "2024-01-01T10:00:00"),
+        ("timestamp(0)", "20240101T100000.7", "2024-01-01 10:00:00"),
+        ("time", "10:00:00 EST", "10:00:00"),
+        ("name", "n" * 70, "short"),
+        ("varchar(3)", "ab     ", "ab"),
+        ("real", "0.12345678901234", "0.1"),
+        ("double precision", "1.00000000000000001", "0.1"),
+        ("interval second(0)", "1.7 seconds", "00:00:02"),
+    ],
+)
+def test_validate_sees_what_a_narrow_type_changed_however_it_is_spelt(
+    empty_db, cli, tmp_path, typ, bad, fine
+):
+    """Second audit: the scan's rules read spellings; the proof must not. Loaded by the server's
+    own COPY (as `psql \\copy` would), every value the type silently changed is a difference,
+    named by its key, whatever its spelling; values the type keeps whole are equal."""
+    import psycopg
+
+    run_sql(empty_db, f"CREATE TABLE public.ev (id int PRIMARY KEY, v {typ})")
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (folder / "public.ev.csv").write_text(f'id,v\n1,"{fine}"\n2,"{bad}"\n', encoding="utf-8")
+    with psycopg.connect(empty_db.conninfo) as conn:
+        with conn.cursor().copy("COPY public.ev FROM STDIN (FORMAT csv, HEADER true)") as copy:
+            copy.write((folder / "public.ev.csv").read_bytes())
+    dsn = ("--dsn", empty_db.conninfo, "--profile", "none")
+    code, v = _json(cli, "validate", folder, *dsn, "--report-dir", tmp_path / "r")
+    (t,) = v["tables"]
+    assert code == 1 and t["status"] in ("failed", "blocked"), (v["headline"], t["checks"])
+    if t["status"] == "failed":  # else the scan's own rule caught the spelling first
+        content = next(c for c in t["checks"] if c["name"] == "content")
+        assert "id=2" in content["detail"] and "id=1" not in content["detail"], content
+    # the value the type keeps whole alone: proven
+    run_sql(empty_db, "DELETE FROM public.ev WHERE id = 2")
+    (folder / "public.ev.csv").write_text(f'id,v\n1,"{fine}"\n', encoding="utf-8")
+    code, v = _json(cli, "validate", folder, *dsn, "--report-dir", tmp_path / "r")
+    assert code == 0, v["headline"]

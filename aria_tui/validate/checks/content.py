@@ -104,6 +104,11 @@ def _differing_columns(conn: psycopg.Connection, s: Staged, recs: list[int]) -> 
         target = sql.SQL("t.{}").format(sql.Identifier(p.name))
         if p.stage in text_vectors:
             same = vector_same(conn, p.column, staged, target)
+        elif p.stage in lay.wide:  # the export's text against the stored value, both kept whole
+            w = lay.wide[p.stage]
+            same = sql.SQL("({}) IS NOT DISTINCT FROM ({})").format(
+                sql.SQL(w.export).format(staged), sql.SQL(w.target).format(target)
+            )
         else:
             if s.source in (RAW, RECORDS):  # every record compared here cast cleanly when staged
                 staged = sql.SQL("{}::{}").format(staged, sql.SQL(p.column.type))

@@ -28,16 +28,38 @@ Columns = tuple[list[sql.Composable], list[sql.Composable], list[sql.Composable]
 
 
 def typed_columns(lay: Layout) -> Columns:
-    """(inner, typed, reasons) over `_aria_typed`: the values are already of the target's types."""
+    """(inner, typed, reasons) over `_aria_typed`: the values are already of the target's types,
+    but for the columns compared without their narrowing (Layout.wide), staged as text."""
     inner: list[sql.Composable] = [sql.Identifier(REC)]
     typed: list[sql.Composable] = []
+    reasons: list[sql.Composable] = []
     hashed = {p.stage for p in lay.hashed}
+    wide = lay.wide
     for i, p in enumerate(lay.pairs):
         c = sql.Identifier(p.stage)
         inner.append(c)
-        if p.stage in hashed:
+        if p.stage in wide:
+            v = sql.Identifier(f"v{i}")
+            inner.append(sql.SQL("{} AS {}").format(row_rules.loadable(c, p.column.type), v))
+            typed.append(_wide_value(c, v, wide[p.stage].export, f"x{i}"))
+            reasons.append(_invalid_reason(c, v, p.column))
+        elif p.stage in hashed:
             typed.append(sql.SQL("{} AS {}").format(c, sql.Identifier(f"x{i}")))
-    return inner, typed, _null_reasons(lay)
+    return inner, typed, reasons + _null_reasons(lay)
+
+
+def _wide_value(c: sql.Composable, v: sql.Composable, export: str, x: str) -> sql.Composable:
+    """The export's text through the type that keeps it whole, when the target takes it."""
+    return sql.SQL("CASE WHEN {v} THEN {w} END AS {x}").format(
+        v=v, w=sql.SQL(export).format(c), x=sql.Identifier(x)
+    )
+
+
+def _invalid_reason(c: sql.Composable, v: sql.Composable, col: Column) -> sql.Composable:
+    return sql.SQL(
+        "CASE WHEN {c} IS NOT NULL AND NOT {v} THEN "
+        "format('%s is not a valid %s: %s', {label}, {typ}, quote_literal(left({c}, 40))) END"
+    ).format(c=c, v=v, label=sql.Literal(col.name), typ=sql.Literal(col.type))
 
 
 def careful_columns(conn: psycopg.Connection, lay: Layout, broken: bool = False) -> Columns:
@@ -50,14 +72,18 @@ def careful_columns(conn: psycopg.Connection, lay: Layout, broken: bool = False)
     if broken:
         inner.append(sql.Identifier(BROKEN))
     hashed = {p.stage for p in lay.hashed}
+    wide = lay.wide
     for i, p in enumerate(lay.pairs):
         c = sql.Identifier(p.stage)
         v = sql.Identifier(f"v{i}")
         x = sql.Identifier(f"x{i}")
         col = p.column
-        label = sql.Literal(col.name)
         inner.append(c)
-        if col.type in ANY_TEXT:
+        if p.stage in wide:
+            inner.append(sql.SQL("{} AS {}").format(row_rules.loadable(c, col.type), v))
+            typed.append(_wide_value(c, v, wide[p.stage].export, f"x{i}"))
+            reasons.append(_invalid_reason(c, v, col))
+        elif col.type in ANY_TEXT:
             typed.append(sql.SQL("{}::{} AS {}").format(c, literal_type(col), x))
         elif col.is_vector:
             fn = vector_function(conn, col)
@@ -76,12 +102,7 @@ def careful_columns(conn: psycopg.Connection, lay: Layout, broken: bool = False)
                     v=v, c=c, t=literal_type(col), x=x
                 )
             )
-            reasons.append(
-                sql.SQL(
-                    "CASE WHEN {c} IS NOT NULL AND NOT {v} THEN "
-                    "format('%s is not a valid %s: %s', {label}, {typ}, quote_literal(left({c}, 40))) END"
-                ).format(c=c, v=v, label=label, typ=sql.Literal(col.type))
-            )
+            reasons.append(_invalid_reason(c, v, col))
     reasons += _null_reasons(lay)
     if broken:
         # a broken record has no values to judge: its one reason is the reader's
@@ -179,8 +200,12 @@ def create_cast(
 def target_hash(lay: Layout, alias: str = "t") -> sql.Composable:
     """The target-side twin of `_h`: the same columns, in the same order, from the live table."""
     a = sql.Identifier(alias)
-    row = sql.SQL(", ").join(sql.SQL("{}.{}").format(a, sql.Identifier(p.name)) for p in lay.hashed)
-    return sql.SQL("md5(record_send(ROW({})))").format(row)
+    wide = lay.wide
+    values = []
+    for p in lay.hashed:
+        value = sql.SQL("{}.{}").format(a, sql.Identifier(p.name))
+        values.append(sql.SQL(wide[p.stage].target).format(value) if p.stage in wide else value)
+    return sql.SQL("md5(record_send(ROW({})))").format(sql.SQL(", ").join(values))
 
 
 def vector_same(conn: psycopg.Connection, col: Column, staged: sql.Composable, target: sql.Composable) -> sql.Composable:

@@ -75,11 +75,64 @@ class Layout:
         skip = {p.stage for p in self.text_vectors}
         return tuple(p for p in self.pairs if p.stage not in skip)
 
+    @property
+    def wide(self) -> dict[str, Wide]:
+        """Hashed, non-key columns whose type takes some values and silently changes them
+        (rounds, cuts, drops a zone): compared through a type that keeps every value, the
+        export's text against the target's stored value, so a change shows as a difference
+        instead of agreeing once both sides went through the same narrow type."""
+        kept = set(self.kept)
+        out: dict[str, Wide] = {}
+        for p in self.hashed:
+            if p.column.name in kept:
+                continue
+            w = lossless(p.column)
+            if w is not None:
+                out[p.stage] = w
+        return out
+
     def pair(self, column: str) -> Pair | None:
         for p in self.pairs:
             if p.column.name == column:
                 return p
         return None
+
+
+@dataclass(frozen=True)
+class Wide:
+    """How one column is compared without its narrowing: the export's text as `export`, the
+    target's value as `target` ({} is the value's SQL)."""
+
+    export: str
+    target: str
+
+
+def lossless(col: Column) -> Wide | None:
+    """The comparison that keeps every value of `col`'s narrowing type, or None when its input
+    function keeps every value it accepts (or no safe wider type is known)."""
+    base, typ = col.base_type, col.type.lower()
+    # numbers as trim_scale(numeric): the checksum compares bytes, and 1.5 and 1.50 are one value
+    if base == "numeric" and "(" in typ:
+        return Wide("trim_scale({}::numeric)", "trim_scale({}::numeric)")
+    if base == "timestamp":  # a zone is dropped, seconds rounded to the precision
+        return Wide("{}::timestamptz", "{}::timestamptz")
+    if base == "timestamptz" and "(" in typ:
+        return Wide("{}::timestamptz", "{}::timestamptz")
+    if base == "time":
+        return Wide("{}::timetz", "{}::timetz")
+    if base == "timetz" and "(" in typ:
+        return Wide("{}::timetz", "{}::timetz")
+    if base == "interval" and typ != "interval":
+        return Wide("{}::interval", "{}::interval")
+    if base in ("name", "char") or (base == "varchar" and "(" in typ):
+        return Wide("{}::text", "{}::text")
+    if base in ("float4", "float8"):
+        # the target prints the shortest text that reads back exactly: compared as numbers
+        return Wide(
+            "CASE WHEN pg_input_is_valid({0}, 'numeric') THEN trim_scale({0}::numeric) END",
+            "trim_scale({}::text::numeric)",
+        )
+    return None
 
 
 def layout(table: Table, header: tuple[str, ...], mapping: tuple[tuple[str, str | None], ...]) -> Layout:

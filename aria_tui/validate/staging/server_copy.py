@@ -117,7 +117,9 @@ def _copy(
 ) -> int:
     """COPY the file byte for byte into temporary table `name`: one column per CSV column, of
     the target column's type (`typed`) or text, after `_aria_rec`, the record number."""
-    as_text = {p.stage for p in lay.text_vectors}
+    # vectors compared as text, and columns compared without their narrowing type (Layout.wide),
+    # stay text: their values are judged and cast in the cast table
+    as_text = {p.stage for p in lay.text_vectors} | set(lay.wide)
     types = {p.stage: p.column.type for p in lay.pairs if p.stage not in as_text} if typed else {}
     cols = sql.SQL(", ").join(
         sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(types.get(c, "text")))
