@@ -6,6 +6,7 @@ data; nothing expected is ever left out in silence."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,9 @@ from aria_tui.scan.matching import match_target
 from aria_tui.scan.model import BLOCKED, DRIFT, MATCH, NO_TARGET, Diff, TableScan
 from aria_tui.scan.verdict import LOSS, loss_blockers, loss_issue
 from aria_tui.status import IMPORTANT, Blocker, BlockerKind, ManifestState
+
+# format_type()'s spellings of a timestamp with a zone, a precision or not
+_ZONED_TIMESTAMP = re.compile(r"(?i)^(timestamp(\s*\(\s*\d\s*\))?\s+with\s+time\s+zone|timestamptz)")
 
 
 def apply_manifest(
@@ -44,7 +48,7 @@ def apply_manifest(
             )
             for src, typ in diff.source_types.items()
             if src not in flagged
-            and typ.lower().startswith(("timestamp with time zone", "timestamptz"))
+            and _ZONED_TIMESTAMP.match(typ.strip())
             and (col := table.column(mapping.get(src) or "")) is not None
             and col.base_type == "timestamp"
         ]

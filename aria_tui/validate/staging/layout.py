@@ -44,7 +44,7 @@ class Layout:
     table: Table
     header: tuple[str, ...]  # the CSV header
     stage_columns: tuple[str, ...]  # c1..cn, one per CSV header column
-    pairs: tuple[Pair, ...]  # mapped, non-generated columns, in CSV order
+    pairs: tuple[Pair, ...]  # mapped columns (generated ones compared, not loaded), in CSV order
     key: tuple[str, ...] | None  # target columns identifying a row; None = keyless table
     uniques: tuple[tuple[str, ...], ...]  # other unique keys whose columns are all loaded
     fks: tuple[tuple[str, tuple[str, ...], str, tuple[str, ...]], ...]  # (name, cols, ref, ref cols)
@@ -118,6 +118,14 @@ def lossless(col: Column) -> Wide | None:
         return Wide("{}::timestamptz", "{}::timestamptz")
     if base == "timestamptz" and "(" in typ:
         return Wide("{}::timestamptz", "{}::timestamptz")
+    if base == "date":  # a time of day is dropped
+        return Wide("{}::timestamp", "{}::timestamp")
+    if base == "money":  # rounded to the currency's cents
+        return Wide(
+            "trim_scale(CASE WHEN pg_input_is_valid({0}, 'numeric') THEN {0}::numeric "
+            "ELSE {0}::money::numeric END)",
+            "trim_scale({}::numeric)",
+        )
     if base == "time":
         return Wide("{}::timetz", "{}::timetz")
     if base == "timetz" and "(" in typ:
@@ -143,10 +151,13 @@ def layout(table: Table, header: tuple[str, ...], mapping: tuple[tuple[str, str 
     seen: set[str] = set()
     for i, csv_col in enumerate(header):
         target_col = mapped.get(csv_col)
+        if target_col is None and (same := table.column(csv_col)) is not None and same.generated:
+            target_col = csv_col  # not loaded (the scan maps it to nothing), but compared
         col = table.column(target_col) if target_col else None
-        # a generated column cannot be loaded, and two CSV columns into one target column would
-        # make the loader pick one: compare the first, as the mapping lists it
-        if col is None or col.generated or col.name in seen:
+        # two CSV columns into one target column would make the loader pick one: compare the
+        # first, as the mapping lists it. A generated column is not loaded, but the target's
+        # computed value is compared with the export's: values it holds elsewhere are not lost
+        if col is None or col.name in seen:
             continue
         seen.add(col.name)
         pairs.append(Pair(stage_columns[i], csv_col, col))
