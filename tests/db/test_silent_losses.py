@@ -162,6 +162,8 @@ def test_seconds_finer_than_microseconds_block_a_timestamptz(empty_db, cli, tmp_
         ("interval second(0)", "1.7 seconds", "00:00:02"),
         ("date", "Jan 2 2024 10:00:00", "2024-01-02"),
         ("money", "1.005", "1.50"),
+        ("vector(3)", "[1e-50,1,1]", "[0.5,1,1]"),  # underflow to zero
+        ("halfvec(3)", "[0.123456789,1,1]", "[0.5,1,1]"),  # float16 precision
     ],
 )
 def test_validate_sees_what_a_narrow_type_changed_however_it_is_spelt(

@@ -15,7 +15,7 @@ from aria_tui.validate.checks.presence import presence as check_presence
 from aria_tui.validate.checks.reconciliation import reconciliation as check_reconciliation
 from aria_tui.validate.checks.sequences import sequences as check_sequences
 from aria_tui.validate.journal import JournalEntry
-from aria_tui.validate.staging.layout import CAST, HASH, RAW, REC, TYPED, layout
+from aria_tui.validate.staging.layout import CAST, HASH, REC, TYPED, layout
 from aria_tui.validate.staging.server_copy import stage as stage_file
 
 
@@ -145,8 +145,10 @@ def test_unloadable_records_never_crash_and_are_counted(conn, tmp_path):
     assert check_reconciliation(s, 1, None).ok
     conn.execute("UPDATE public.c SET d = '2024-01-02', v = '[1,2,4]' WHERE id = 1")
     _, s = stage(conn, path, "public.c")
-    content = check_content(conn, s)  # staged as text (careful path): columns still named
-    assert s.source == RAW and "id=1 (record 1: v, d)" in content.detail
+    # the date and varchar(3) columns are staged as text on either path (compared without their
+    # narrowing), so the typed COPY no longer fails: the differing columns are named either way
+    content = check_content(conn, s)
+    assert "id=1 (record 1: v, d)" in content.detail
     journal = JournalEntry("loaded", inserted=1, duplicates=0, rejected=8)
     rec = check_reconciliation(s, 1, journal)
     assert rec.ok and "inserted 1 + duplicates 0 + rejected 8 = 9" in rec.detail

@@ -210,8 +210,14 @@ def target_hash(lay: Layout, alias: str = "t") -> sql.Composable:
 
 def vector_same(conn: psycopg.Connection, col: Column, staged: sql.Composable, target: sql.Composable) -> sql.Composable:
     """True when staged vector text `staged` equals target vector `target`: the same text as the
-    target prints, or else the same value once parsed."""
+    target prints, or else the same numbers, element by element, as exact decimals: parsing the
+    export's text into the target's type would round it the way the target did (a float32 or a
+    float16, an underflow to zero) and agree with it. Text that is no plain decimal list (hex
+    floats) is parsed by pgvector."""
     return sql.SQL(
         "CASE WHEN {c} IS NULL THEN {t} IS NULL WHEN {c} = {t}::text THEN true "
+        r"WHEN {c} ~ '^\s*\[[-+0-9.eE,\s]*\]\s*$' THEN coalesce("
+        "string_to_array(btrim({c}, ' []'), ',')::numeric[] = "
+        "string_to_array(btrim({t}::text, '[]'), ',')::numeric[], false) "
         "ELSE coalesce({fn}({c}, {dim}) = {t}, false) END"
     ).format(c=staged, t=target, fn=vector_function(conn, col), dim=sql.Literal(col.dimension))
