@@ -16,11 +16,32 @@ import asyncio
 import os
 import shutil
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 # a fixed scratch path (emptied before and after) so the paths the screens show are the same each run
 SCRATCH = Path("/tmp/aria-tui-screenshots")
+
+
+def _shooter(app: Any, out: Path, written: list[Path]) -> Callable[[str], None]:
+    """`shot(name)`: the app's screen as out/name.svg, remembered in `written`."""
+
+    def shot(name: str) -> None:
+        written.append(Path(app.save_screenshot(f"{name}.svg", str(out))))
+
+    return shot
+
+
+def _settler(app: Any, pilot: Any) -> Callable[[], Awaitable[None]]:
+    """`await settle()`: every worker finished and its messages handled."""
+
+    async def settle() -> None:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+
+    return settle
 
 
 async def capture(out: Path, size: tuple[int, int], dsn: str) -> list[Path]:
@@ -33,15 +54,10 @@ async def capture(out: Path, size: tuple[int, int], dsn: str) -> list[Path]:
 
     app = create_app(ROOT / "sample_export", dsn, None, clock=MockClock())
     written: list[Path] = []
-
-    def shot(name: str) -> None:
-        written.append(Path(app.save_screenshot(f"{name}.svg", str(out))))
+    shot = _shooter(app, out, written)
 
     async with app.run_test(size=size) as pilot:
-
-        async def settle() -> None:
-            await app.workers.wait_for_complete()
-            await pilot.pause()
+        settle = _settler(app, pilot)
 
         await settle()
         if app.state.connection is not None and app.state.connection.needs_bootstrap:
@@ -130,15 +146,10 @@ async def capture_decisions(out: Path, size: tuple[int, int]) -> list[Path]:
         (export / name).write_text(text, encoding="utf-8")
     app = create_app(export, server.get_uri("drift"), None, clock=MockClock())
     written: list[Path] = []
-
-    def shot(name: str) -> None:
-        written.append(Path(app.save_screenshot(f"{name}.svg", str(out))))
+    shot = _shooter(app, out, written)
 
     async with app.run_test(size=size) as pilot:
-
-        async def settle() -> None:
-            await app.workers.wait_for_complete()
-            await pilot.pause()
+        settle = _settler(app, pilot)
 
         await settle()
         await pilot.press("n")
