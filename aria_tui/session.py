@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from aria_tui.pg.connect import Target
     from aria_tui.profiles import Profile
     from aria_tui.scan.model import Inventory
-    from aria_tui.validate.model import Validation
+    from aria_tui.validate.model import Decided, Validation
 
 
 class Session:
@@ -244,13 +244,7 @@ class Session:
                 exact=exact,
                 adjust=adjust,
                 time_zone=time_zone or DEFAULT_TIME_ZONE,
-                accept_rejects=choices.accept_rejects if choices is not None else frozenset(),
-                keep_target=frozenset(
-                    t for t, p in (choices.policies if choices is not None else {}).items()
-                    if p == "keep-target"
-                ),
-                keep_target_everywhere=choices is not None
-                and choices.default_policy == "keep-target",
+                decided=_decided(choices),
             )
         except psycopg.Error as exc:
             raise AriaError(
@@ -284,6 +278,20 @@ class Session:
 
     def _connection(self, doing: str) -> _Connected:
         return _Connected(self.target, doing)
+
+
+def _decided(choices: Choices | None) -> Decided:
+    """The operator's choices as validation reads them (it does not import the loader)."""
+    from aria_tui.validate.model import NOTHING_DECIDED, Decided
+
+    if choices is None:
+        return NOTHING_DECIDED
+    keep = "keep-target"
+    return Decided(
+        accept_rejects=choices.accept_rejects,
+        keep_target=frozenset(t for t, p in choices.policies.items() if p == keep),
+        keep_target_everywhere=choices.default_policy == keep,
+    )
 
 
 class _Connected:

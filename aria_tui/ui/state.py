@@ -99,10 +99,7 @@ class WizardState:
             dropped = f"The decisions were dropped: {exc}"
             self.choices = _choices(policies=self.choices.policies, jobs=self.choices.jobs)
             self.inventory, self.applied = inventory, {}
-        # the CLI's default selection, by the same rule: a missing or blocked file the profile
-        # or the manifest expects starts ticked, so the run fails for it unless the operator
-        # unticks it on purpose (then it is listed as not selected), never left out in silence
-        self.selected = {t.name for t in Selection().resolve(self.inventory).picked}
+        self.selected = default_ticks(self.inventory)
         self.overrides = set()  # an override answers one scan's verdict, never the next one's
         self.invalidate_plan()
         return dropped
@@ -122,7 +119,7 @@ class WizardState:
         self.choices, self.inventory, self.applied = choices, decided, applied
         # a file the decisions made loadable is ticked when the default selection takes it; one
         # they block again stays as the operator left it (ticked, it fails the run by name)
-        default = {t.name for t in Selection().resolve(decided).picked}
+        default = default_ticks(decided)
         for t in decided.tables:
             if why_blocked(t) is None and not before.get(t.name, False) and t.name in default:
                 self.selected.add(t.name)
@@ -235,6 +232,13 @@ def _choices(**fields: object) -> Choices:
     from aria_tui.load.choices import Choices
 
     return Choices(**fields)  # type: ignore[arg-type]
+
+
+def default_ticks(inventory: Inventory) -> set[str]:
+    """The CLI's default selection, by the same rule: a missing or blocked file the profile or
+    the manifest expects is ticked too, so the run fails for it unless the operator unticks it
+    on purpose (then it is listed as not selected), never left out in silence."""
+    return {t.name for t in Selection().resolve(inventory).picked}
 
 
 def why_blocked(table: TableScan) -> str | None:

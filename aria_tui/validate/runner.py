@@ -22,7 +22,7 @@ from aria_tui.selection import Selection, manifest_block
 from aria_tui.validate import journal as journal_mod
 from aria_tui.validate import pool
 from aria_tui.validate import report as report_mod
-from aria_tui.validate.model import Decided, Validation
+from aria_tui.validate.model import NOTHING_DECIDED, Decided, Validation
 from aria_tui.validate.pool import TEMP_BUFFERS, begin, helper_connections, run_tables, serialised
 from aria_tui.validate.table import EventCallback
 
@@ -50,9 +50,7 @@ def validate(
     adjust: Callable[[Inventory], Inventory] | None = None,
     time_zone: str = DEFAULT_TIME_ZONE,
     selection: Selection | None = None,
-    accept_rejects: frozenset[str] = frozenset(),
-    keep_target: frozenset[str] = frozenset(),
-    keep_target_everywhere: bool = False,
+    decided: Decided = NOTHING_DECIDED,
 ) -> Validation:
     """Prove the cutover of `folder` into `target`; writes the Markdown + JSON report.
 
@@ -69,10 +67,11 @@ def validate(
     (exit 2) for an unusable folder, target, lock timeout or report folder (checked before any
     work), Cancelled when `cancel` fires.
 
-    `accept_rejects`: tables ('schema.table') whose records that cannot be loaded the operator
-    accepts on purpose (`--accept-rejects`, a plan's `accept_rejects`), as a load that recorded
-    that decision in its commit records does: they are listed as decided away, not missing. Only
-    records validation itself finds unloadable are excused, and only as many as the load rejected.
+    `decided`: what the caller decided away (model.Decided): rejects accepted on purpose are
+    listed as decided away, not missing, and only records validation itself finds unloadable
+    are excused, never more than the load rejected; conflicts a keep-target load kept count as
+    decided only for the tables the caller says keep-target for. What a load recorded in the
+    target is never an excuse by itself.
 
     `exact`: every table must hold nothing but its file's records (the target as a multiset
     equal to the export); without it, that is asked of the tables the load journal shows empty
@@ -114,7 +113,7 @@ def validate(
             )
         # a typo must not look like a decision that was honoured; a table the selection leaves
         # out (a plan's, validated in part with --tables) is simply not judged
-        unknown = set(accept_rejects) - {ts.target for ts in inventory.tables if ts.target}
+        unknown = set(decided.accept_rejects) - {ts.target for ts in inventory.tables if ts.target}
         if unknown:
             raise AriaError(
                 f"--accept-rejects names {', '.join(sorted(unknown))}, which no file of this "
@@ -126,7 +125,7 @@ def validate(
             conns += helper_connections(conn, target, pool.worker_count(chosen), lock_timeout, time_zone)
             results = run_tables(
                 conns, inventory, chosen, entries, check_cancel, emit, lock_timeout, exact,
-                Decided(accept_rejects, keep_target, keep_target_everywhere),
+                decided,
             )
         finally:
             for c in conns:
