@@ -41,6 +41,7 @@ from aria_tui.load.events import Emitter
 from aria_tui.load.fastpath import EndMarker, copy_into_target, stream_file
 from aria_tui.load.staging import DATA_ERRORS, Stage, _message
 from aria_tui.load.work import TableFailed, Work
+from aria_tui.pg import row_rules
 from aria_tui.pg.rows import one
 
 if TYPE_CHECKING:
@@ -310,13 +311,7 @@ def _drop(conn: psycopg.Connection, stage: Stage) -> None:
 def _structural(exc: BaseException) -> bool:
     """A COPY failed on the file's structure or encoding, not on a value: reading it again as
     raw bytes would fail the same way."""
-    return isinstance(
-        exc,
-        EndMarker
-        | psycopg.errors.BadCopyFileFormat
-        | psycopg.errors.CharacterNotInRepertoire
-        | psycopg.errors.UntranslatableCharacter,
-    )
+    return isinstance(exc, (EndMarker, *row_rules.COPY_STRUCTURE_ERRORS))
 
 
 def short(exc: BaseException) -> str:

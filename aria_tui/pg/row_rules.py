@@ -22,6 +22,14 @@ from psycopg import sql
 
 from aria_tui.pg.catalog import Column
 
+# a COPY that failed on the file's structure or encoding, not on a value: the loader then reads
+# the file record by record (load/chain.py), validation stages it so (validate/staging/by_record.py)
+COPY_STRUCTURE_ERRORS: tuple[type[psycopg.Error], ...] = (
+    psycopg.errors.BadCopyFileFormat,
+    psycopg.errors.CharacterNotInRepertoire,
+    psycopg.errors.UntranslatableCharacter,
+)
+
 _VECTOR_FN = """
 CREATE OR REPLACE FUNCTION pg_temp.{name}(t text, dim integer) RETURNS {typ}
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $fn$

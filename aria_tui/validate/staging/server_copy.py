@@ -14,6 +14,7 @@ from psycopg import sql
 
 from aria_tui import csvio
 from aria_tui.csvio.files import Sha256
+from aria_tui.pg import row_rules
 from aria_tui.validate.staging.by_record import copy_records
 from aria_tui.validate.staging.cast_sql import (
     ANY_TEXT,
@@ -180,12 +181,7 @@ def _marker_line(path: Path) -> bool:
 
 def structural(exc: BaseException) -> bool:
     """The server's COPY failed on the file's structure or encoding, not on a value."""
-    return isinstance(
-        exc,
-        psycopg.errors.BadCopyFileFormat
-        | psycopg.errors.CharacterNotInRepertoire
-        | psycopg.errors.UntranslatableCharacter,
-    ) or "end-of-copy marker" in str(exc)
+    return isinstance(exc, row_rules.COPY_STRUCTURE_ERRORS) or "end-of-copy marker" in str(exc)
 
 
 def stage_parent_keys(
