@@ -286,11 +286,12 @@ def _decided(choices: Choices | None) -> Decided:
 
     if choices is None:
         return NOTHING_DECIDED
-    keep = "keep-target"
+    from aria_tui.status import KEEP_TARGET
+
     return Decided(
         accept_rejects=choices.accept_rejects,
-        keep_target=frozenset(t for t, p in choices.policies.items() if p == keep),
-        keep_target_everywhere=choices.default_policy == keep,
+        keep_target=frozenset(t for t, p in choices.policies.items() if p == KEEP_TARGET),
+        keep_target_everywhere=choices.default_policy == KEEP_TARGET,
     )
 
 

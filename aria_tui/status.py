@@ -74,6 +74,12 @@ class Priority(StrEnum):
 IMPORTANT = (Priority.HIGH, Priority.MEDIUM)
 
 
+# what a record whose key the target holds with other content becomes (load/conflicts.py):
+# plain strings, spelt once, for the CLI's choices, the plan file and validation alike
+REJECT, KEEP_TARGET, TAKE_EXPORT = "reject", "keep-target", "take-export"
+CONFLICT_POLICIES = (REJECT, KEEP_TARGET, TAKE_EXPORT)
+
+
 class BlockerKind(StrEnum):
     """Why a file cannot be loaded, as a kind a program can compare."""
 

@@ -23,6 +23,7 @@ from aria_tui.cli.common import (
 from aria_tui.errors import EXIT_FAILED, EXIT_OK
 from aria_tui.selection import Selection
 from aria_tui.session import Session
+from aria_tui.status import CONFLICT_POLICIES
 from aria_tui.validate import CHECK_NAMES, ValidateEvent, Validation
 from aria_tui.validate.report import STATUS_TEXT, check_dir
 
@@ -37,7 +38,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_accept_rejects_arg(parser, "validate")
     parser.add_argument(
         "--on-conflict",
-        choices=("reject", "keep-target", "take-export"),
+        choices=CONFLICT_POLICIES,
         default=None,
         help="the conflict policy the load ran under: keep-target makes the conflicts a "
         "keep-target load kept count as decided (listed), not as differences",

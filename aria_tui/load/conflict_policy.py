@@ -20,9 +20,6 @@ import psycopg
 from psycopg import sql
 
 from aria_tui.load.conflicts import (
-    KEEP_TARGET,
-    REJECT,
-    TAKE_EXPORT,
     Sinks,
     column_name,
     export_text,
@@ -30,6 +27,7 @@ from aria_tui.load.conflicts import (
 )
 from aria_tui.load.model import CONFLICT_DETAILS, ConflictRecord
 from aria_tui.pg.rows import one
+from aria_tui.status import KEEP_TARGET, REJECT, TAKE_EXPORT
 
 if TYPE_CHECKING:
     from aria_tui.load.staging import Stage

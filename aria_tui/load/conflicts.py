@@ -32,15 +32,13 @@ import psycopg
 from psycopg import sql
 
 from aria_tui.load.model import ConflictRecord
+from aria_tui.status import CONFLICT_POLICIES
 
 if TYPE_CHECKING:
     from aria_tui.load.rejects import RejectWriter
     from aria_tui.load.staging import Stage, StageColumn
 
-REJECT = "reject"
-KEEP_TARGET = "keep-target"
-TAKE_EXPORT = "take-export"
-POLICIES = (REJECT, KEEP_TARGET, TAKE_EXPORT)
+POLICIES = CONFLICT_POLICIES
 
 DUP = "dup"
 CONFLICT = "conflict"

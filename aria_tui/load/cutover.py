@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING, Any
 from aria_tui import paths
 from aria_tui.errors import AriaError
 from aria_tui.load import decisions as dec
-from aria_tui.load.conflicts import POLICIES, REJECT
 from aria_tui.load.differences import narrow_columns
+from aria_tui.status import CONFLICT_POLICIES as POLICIES
+from aria_tui.status import REJECT
 
 if TYPE_CHECKING:
     from aria_tui.load.model import LoadPlan, TablePlan

@@ -36,6 +36,7 @@ from aria_tui.load.model import TablePlan
 from aria_tui.load.rejects import RejectWriter
 from aria_tui.pg.catalog import Column
 from aria_tui.pg.rows import one
+from aria_tui.status import REJECT
 
 STRING_TYPES = frozenset({"text", "varchar", "bpchar", "name", "citext"})
 BIT_TYPES = frozenset({"bit", "varbit"})
@@ -93,7 +94,7 @@ class Stage:
         self.rej = sql.Identifier(f"{name}_rej")
         self.cls = sql.Identifier(f"{name}_cls")
         self._rej_made = False
-        self.policy = getattr(plan, "on_conflict", conflicts.REJECT)
+        self.policy = getattr(plan, "on_conflict", REJECT)
         self.tally = conflicts.Tally()
         self.sinks = conflicts.Sinks()
         self.swallowers: tuple[str, ...] = ()  # triggers/rules that may store fewer rows

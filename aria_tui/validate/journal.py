@@ -20,6 +20,7 @@ import psycopg
 
 from aria_tui.pg import commits
 from aria_tui.pg.connect import Target
+from aria_tui.status import KEEP_TARGET
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ def decided_records(entry: JournalEntry | None) -> frozenset[int]:
     keep-target`): their target row differs from the export on purpose, so the content check
     reports them as kept, not as a difference. Only a load under keep-target keeps any, and
     never more than the conflicts it counted: a record that says otherwise excuses nothing."""
-    if entry is None or entry.on_conflict != "keep-target" or len(entry.kept) > entry.conflicts:
+    if entry is None or entry.on_conflict != KEEP_TARGET or len(entry.kept) > entry.conflicts:
         return frozenset()
     return frozenset(entry.kept)
 
