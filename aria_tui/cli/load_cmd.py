@@ -176,6 +176,7 @@ def run(args: argparse.Namespace) -> int:
             lock_timeout=args.lock_timeout,
             jobs=jobs_of(args, cp),
         )
+    mark("load: done")
     if args.json:
         emit_json(_result_json(result, plan))
     else:

@@ -193,12 +193,12 @@ def _read_file(
                 # only rename candidates are sampled (their values decide whether they are
                 # renames), and columns whose type would silently change some values (such a
                 # value blocks the file); the stream still checks structure and extra columns
+                lossy = {t for t in alignment.mapping.values() if t and _may_lose(table, t)}
+                if lossy and not large and _none_lost(f.path, table, lossy):
+                    lossy = set()  # no value of the file can be changed: none to read
                 probe = replace(
                     alignment,
-                    mapping={
-                        c: t if t and _may_lose(table, t) else None
-                        for c, t in alignment.mapping.items()
-                    },
+                    mapping={c: t if t in lossy else None for c, t in alignment.mapping.items()},
                 )
             read.sample = sample_file(
                 f.path, header, read.rows, probe, table, stop.is_set, large=large, count=count_large
@@ -292,6 +292,15 @@ def _may_lose(table: Table, column: str) -> bool:
 
     col = table.column(column)
     return col is not None and bool(losses_of(col))
+
+
+def _none_lost(path: Path, table: Table, columns: set[str]) -> bool:
+    """Whether a search of the file's bytes proves that no value of it loses anything in these
+    columns (scan/losses.py: ruled_out), so its values need not be parsed for that."""
+    from aria_tui.scan.losses import losses_of, ruled_out
+
+    rules = [rule for c in columns if (col := table.column(c)) for rule in losses_of(col)]
+    return ruled_out(path, rules)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -71,10 +71,17 @@ def test_help_imports_neither_psycopg_nor_polars_nor_the_loader(tmp_path):
 
 def test_a_json_load_imports_only_what_loading_a_plain_table_uses(empty_db, tmp_path):
     with psycopg.connect(empty_db.conninfo, autocommit=True) as conn:
-        conn.execute("CREATE TABLE public.items (id int PRIMARY KEY, name text)")
+        # timestamptz and numeric: the columns a value could silently change in (scan/losses.py)
+        conn.execute(
+            "CREATE TABLE public.items (id int PRIMARY KEY, name text, at timestamptz, "
+            "cost numeric(10,6))"
+        )
     folder = tmp_path / "export"
     folder.mkdir()
-    (folder / "items.csv").write_text('id,name\n1,a\n2,"b, quoted"\n3,\n')
+    (folder / "items.csv").write_text(
+        "id,name,at,cost\n1,a,2024-01-01 10:00:00.123456+00,1.000001\n"
+        '2,"b, quoted",2024-01-01 10:00:00.1230000+00,2.5000000\n3,,,\n'
+    )
     modules, done = modules_of(
         tmp_path,
         "load",
@@ -92,7 +99,8 @@ def test_a_json_load_imports_only_what_loading_a_plain_table_uses(empty_db, tmp_
         ("public.items", 3, "fast")
     ]
     # the same process did load: the loader and psycopg are there; polars (a raw COPY reads no
-    # value), Rich's display and the decisions (none were asked for) are not, nor the wizard
+    # value, and a search of the file's bytes proved no timestamp or numeric of it loses a digit,
+    # so the scan read none either), Rich's display and the decisions (none were asked for) are not, nor the wizard
     assert loaded(modules, "aria_tui.load.run") and loaded(modules, "psycopg")
     assert not loaded(
         modules,
@@ -115,6 +123,27 @@ def test_a_json_load_imports_only_what_loading_a_plain_table_uses(empty_db, tmp_
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["tables"][0]["inserted"] == 1
     assert loaded(modules, "polars")
+
+
+def test_the_load_blocks_a_value_that_loses_a_digit_anywhere_in_the_file(empty_db, tmp_path):
+    """The byte search that spares the load's scan from parsing values must not spare a value
+    that would lose a digit: one seventh fractional digit of seconds, past every head a sample
+    reads, still blocks the file, and a numeric with one digit too many does too."""
+    with psycopg.connect(empty_db.conninfo, autocommit=True) as conn:
+        conn.execute("CREATE TABLE public.ev (id int PRIMARY KEY, at timestamptz)")
+        conn.execute("CREATE TABLE public.costs (id int PRIMARY KEY, c numeric(10,6))")
+    folder = tmp_path / "export"
+    folder.mkdir()
+    fine = "".join(f"{i},2024-01-01 10:00:00.123456+00\n" for i in range(5000))
+    (folder / "ev.csv").write_text(f"id,at\n{fine}5000,2024-01-01 10:00:00.1234567+00\n")
+    costs = "".join(f"{i},1.000001\n" for i in range(5000))
+    (folder / "costs.csv").write_text(f"id,c\n{costs}5000,1.0000001\n")
+    with psycopg.connect(empty_db.conninfo) as conn:
+        inv = scan_for_load(folder, conn, None, target_display="t", selection=Selection())
+    ev, cost = inv.table("ev"), inv.table("costs")
+    assert ev.status == "blocked" and "round its seconds to 6 decimal places" in ev.diff.reason
+    assert "line 5002" in ev.diff.reason, ev.diff.reason
+    assert cost.status == "blocked" and "round it to 6 decimal places" in cost.diff.reason
 
 
 def test_the_scan_before_a_load_reads_a_streamed_file_once(empty_db, tmp_path, monkeypatch):

@@ -1,0 +1,101 @@
+"""The byte hints of the silent-loss rules (scan/losses.py): a file in which a rule's hint occurs
+nowhere holds no value the rule flags, so the load's own scan may skip parsing its values. A hint
+that missed a value its rule flags would let that value load silently changed: every rule's hint
+is checked against its polars test over many values, and `ruled_out` against real files."""
+
+from __future__ import annotations
+
+import gzip
+import random
+import re
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from aria_tui.pg.catalog import Column
+from aria_tui.scan.losses import losses_of, ruled_out
+
+# format_type() spellings -> pg_type.typname, as the catalog reads them
+TYPES = {
+    "timestamp with time zone": "timestamptz",
+    "timestamp(3) with time zone": "timestamptz",
+    "timestamp without time zone": "timestamp",
+    "timestamp(0) without time zone": "timestamp",
+    "time without time zone": "time",
+    "time with time zone": "timetz",
+    "numeric(10,6)": "numeric",
+    "numeric(5,2)": "numeric",
+    "numeric(4,0)": "numeric",
+}
+
+
+def column(typ: str) -> Column:
+    return Column(
+        name="v", type=typ, base_type=TYPES.get(typ, typ), type_oid=0, not_null=False,
+        default=None, identity=None, generated=False, sequence=None, position=1,
+    )  # fmt: skip
+
+
+def values(n: int) -> list[str]:
+    """Hand-picked edges, then random strings over the characters the rules look at."""
+    out = [
+        "2024-01-01 10:00:00.1234567+00", "2024-01-01 10:00:00.123456", "10:00:00.5",
+        "2024-01-01T10:00:00.0000001Z", "2024-01-01 10:00:00.1230000", "1.005", "1.500",
+        "-0.1234567", " 12.0000001 ", "1.5e-7", "00:00:00.", ":00.1", "1:00:00.000000000001",
+    ]  # fmt: skip
+    rnd = random.Random(17)
+    alphabet = "0123456789:.-+ TZe"
+    for _ in range(n):
+        out.append("".join(rnd.choice(alphabet) for _ in range(rnd.randint(1, 30))))
+    return out
+
+
+@pytest.mark.parametrize("typ", TYPES)
+def test_every_value_a_rule_flags_contains_its_hint(typ):
+    rules = [r for r in losses_of(column(typ)) if r.hint is not None]
+    assert rules, f"{typ}: no hinted rule (the test would check nothing)"
+    frame = pl.DataFrame({"v": values(20_000)})
+    for rule in rules:
+        flagged = frame.filter(rule.test("v"))["v"].to_list()
+        assert flagged, f"{typ}: no value flagged (the test would check nothing)"
+        missed = [v for v in flagged if not re.search(rule.hint, v.encode())]
+        assert not missed, (typ, rule.what, missed[:5])
+
+
+def test_timestamptz_and_numeric_rules_all_carry_hints():
+    # the rules of the columns nearly every export has: without hints nothing is gained
+    for typ in ("timestamp with time zone", "numeric(10,6)", "timestamp(3) with time zone"):
+        assert all(r.hint is not None for r in losses_of(column(typ))), typ
+
+
+def _csv(tmp_path: Path, name: str, rows: list[str]) -> Path:
+    path = tmp_path / name
+    path.write_text("id,v\n" + "".join(f"{i},{v}\n" for i, v in enumerate(rows)), encoding="utf-8")
+    return path
+
+
+def test_ruled_out_reads_the_whole_file(tmp_path):
+    rules = losses_of(column("timestamp with time zone"))
+    fine = ["2024-01-01 10:00:00.123456+00"] * 5000
+    assert ruled_out(_csv(tmp_path, "fine.csv", fine), rules)
+    late = [*fine, "2024-01-01 10:00:00.1234567+00"]  # past any head a sample would read
+    assert not ruled_out(_csv(tmp_path, "late.csv", late), rules)
+    # the hint looks at every column: a match elsewhere only means the values are read
+    other = tmp_path / "other.csv"
+    other.write_text("id,v,note\n1,2024-01-01 10:00:00+00,at 10:00:00.0000009\n", encoding="utf-8")
+    assert not ruled_out(other, rules)
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    assert ruled_out(empty, rules)
+
+
+def test_ruled_out_never_vouches_for_what_it_cannot_search(tmp_path):
+    rules = losses_of(column("timestamp with time zone"))
+    gz = tmp_path / "fine.csv.gz"
+    gz.write_bytes(gzip.compress(b"id,v\n1,2024-01-01 10:00:00+00\n"))
+    assert not ruled_out(gz, rules)  # compressed: its bytes are not the values' bytes
+    assert not ruled_out(tmp_path / "absent.csv", rules)
+    unhinted = losses_of(column("timestamp without time zone"))  # the zone rule has no byte hint
+    assert any(r.hint is None for r in unhinted)
+    assert not ruled_out(_csv(tmp_path, "ts.csv", ["2024-01-01 10:00:00"]), unhinted)
