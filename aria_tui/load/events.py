@@ -49,6 +49,9 @@ class TableProgress:
     index_step: str = ""  # pg_stat_progress_create_index's phase, e.g. 'building index: ...'
     index_done: int = 0  # blocks or tuples done in that step (0 when the server does not say)
     index_total: int = 0
+    # a file loaded in chunks over several connections (load/chunked.py)
+    chunks_done: int = 0  # committed so far
+    chunks_total: int = 0  # 0 until the cutting pass has found them all
 
 
 @dataclass(frozen=True)
@@ -149,6 +152,7 @@ class Emitter:
         rows_done: int | None = None,
         phase: str | None = None,
         force: bool = False,
+        chunks: tuple[int, int | None] | None = None,
     ) -> None:
         now = time.monotonic()
         with self._lock:
@@ -171,6 +175,8 @@ class Emitter:
             frac = b / self._bytes_total if self._bytes_total else (1.0 if r else 0.0)
             eta = elapsed * (1 - frac) / frac if 0 < frac <= 1 and self._phase == "copy" else None
             extra: dict[str, Any] = {}
+            if chunks is not None:
+                extra = {"chunks_done": chunks[0], "chunks_total": chunks[1] or 0}
             if self._phase == "index" and self._index is not None:
                 ix = self._index
                 extra = {k: ix[k] for k in ix if k.startswith("index")}

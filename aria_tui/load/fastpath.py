@@ -32,7 +32,7 @@ class EndMarker(Exception):
     reads the file record by record, where such a line is a reject."""
 
 
-def _marker_guard() -> Callable[[bytes], None]:
+def marker_guard() -> Callable[[bytes], None]:
     """A check over consecutive pieces of one stream: raises EndMarker at a possible \\. line."""
     tail = b""
 
@@ -61,7 +61,7 @@ def stream_file(
     Raises EndMarker before sending a piece that may hold a line with only \\. (see there).
     """
     done = 0
-    guard = _marker_guard()
+    guard = marker_guard()
     with conn.cursor() as cur:
         with cur.copy(statement) as copy:
             compressed = is_gzip(path)

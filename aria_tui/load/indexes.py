@@ -25,12 +25,14 @@ from __future__ import annotations
 import os
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import psycopg
 from psycopg import sql
 
 from aria_tui.load.events import Emitter
+from aria_tui.pg import pending
 
 VECTOR_METHODS = ("ivfflat", "hnsw")
 MWM_CAP_KB = 1024 * 1024  # 1 GB: more buys a btree or GIN build little
@@ -54,6 +56,13 @@ class IndexDef:
     @property
     def vector(self) -> bool:
         return self.method in VECTOR_METHODS
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> IndexDef:
+        return cls(**data)
 
 
 @dataclass(frozen=True)
@@ -178,6 +187,50 @@ def rebuild(
         emitter.index_finished()
         _restore(conn, saved)
     return tuple(built)
+
+
+def take_down_pending(
+    conn: psycopg.Connection, table_oid: int, table: str, run_id: str
+) -> list[IndexDef]:
+    """A chunked load's drop: every secondary index of the table, dropped in the caller's
+    transaction together with the record (pg/pending.py) that makes the next run restore them
+    if this one never gets to."""
+    defs = deferrable(conn, table_oid, empty=True)
+    if defs:
+        for d in defs:
+            conn.execute(sql.SQL("DROP INDEX {}").format(sql.SQL(d.name)))
+        pending.write(conn, table, run_id, [d.to_json() for d in defs])
+    return defs
+
+
+def restore_pending(
+    conn: psycopg.Connection, table: str, emitter: Emitter, *, local_server: bool = True
+) -> tuple[IndexBuild, ...] | None:
+    """Build again what an interrupted chunked load left down, in one transaction that also
+    deletes its record; None when nothing was pending. An index that exists again already
+    (built by hand since) is left as it is. `conn` must be idle (no transaction open)."""
+    with conn.transaction():
+        found = pending.read(conn, table)
+        if found is None:
+            return None
+        defs = [IndexDef.from_json(d) for d in found]
+        present = {
+            r[0]
+            for r in conn.execute(
+                "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) FROM pg_class c "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'i' "
+                "AND c.oid IN (SELECT indexrelid FROM pg_index)"
+            ).fetchall()
+        }
+        todo = [d for d in defs if d.name not in present]
+        built = rebuild(conn, todo, emitter, empty=True, local_server=local_server)
+        pending.clear(conn, table)
+    emitter.log(
+        f"{table}: built again the {len(built)} index{'es' if len(built) != 1 else ''} an "
+        "interrupted load had taken down (" + ", ".join(b.name for b in built) + ").",
+        "warning",
+    )
+    return built
 
 
 def notes(builds: tuple[IndexBuild, ...]) -> list[str]:

@@ -222,6 +222,10 @@ class TableResult:
         return self.conflicts - self.conflicts_kept
     blockers: tuple[Blocker, ...] = ()  # why a blocked / no_target file was not loaded
     indexes: tuple[IndexBuild, ...] = ()  # indexes dropped and built again after the rows
+    # a large file loaded over several connections (load/chunked.py): the chunks this run
+    # committed, each with its own commit record, and the connections that loaded them
+    chunks: int = 0
+    chunk_connections: int = 0
     # the first CONFLICT_DETAILS conflicting records with both sides' values (not in --json:
     # the reject, kept and undo files hold every one)
     conflict_records: tuple[ConflictRecord, ...] = ()
@@ -252,6 +256,8 @@ class TableResult:
             "bytes": self.bytes,
             "sequences_reset": list(self.sequences_reset),
             "notes": list(self.notes),
+            "chunks": self.chunks,
+            "chunk_connections": self.chunk_connections,
             "previously_inserted": self.previously_inserted,
             "previously_duplicates": self.previously_duplicates,
             "previously_rejected": self.previously_rejected,

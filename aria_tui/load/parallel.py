@@ -44,14 +44,14 @@ def free_connections(conn: psycopg.Connection) -> int | None:
     return int(n) if n is not None else None
 
 
-def auto_jobs(conn: psycopg.Connection, units: int) -> int:
+def auto_jobs(conn: psycopg.Connection) -> int:
     """The default --jobs: the machine's cores, capped by the target's free connections (one left
-    spare) and by the number of units there are to load."""
+    spare). Tables side by side take at most one each; a large file's chunks take them all."""
     jobs = os.cpu_count() or 1
     free = free_connections(conn)
     if free is not None:  # our own connection is counted already; leave one spare
         jobs = min(jobs, max(free, 1))
-    return max(1, min(jobs, units))
+    return max(1, jobs)
 
 
 def parents(units: list[list[m.TablePlan]]) -> list[set[int]]:

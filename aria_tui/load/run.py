@@ -35,7 +35,7 @@ from aria_tui.load import model as m
 from aria_tui.load import parallel
 from aria_tui.load.events import Emitter, EventCallback, RunFinished
 from aria_tui.load.runner import Runner, not_loaded
-from aria_tui.pg import commits, locks
+from aria_tui.pg import commits, locks, pending
 from aria_tui.pg.connect import Target
 from aria_tui.pg.session import prepare_session
 
@@ -129,9 +129,32 @@ def _run_locked(
         units = transaction_units(plan.tables)
         total = len(plan.tables)
         state: Runner | parallel.Outcome = runner
-        if not dry_run and jobs != 1 and len(units) > 1:
-            if jobs <= 0:
-                jobs = parallel.auto_jobs(conn, len(units))
+        if not dry_run and jobs <= 0:
+            jobs = parallel.auto_jobs(conn)
+        if not dry_run:
+            runner.pending = pending.tables(conn)
+            conn.commit()
+
+        def extra_connection() -> tuple[psycopg.Connection, Callable[[], None]] | None:
+            """One more connection to the target, set up as the runner's (chunked loads)."""
+            try:
+                other = target.connect()
+                _session(other, plan.time_zone, lock_timeout)
+            except (psycopg.Error, AriaError):
+                return None
+            watch = _CancelWatch(other, cancel)
+
+            def close() -> None:
+                watch.close()
+                try:
+                    other.close()
+                except Exception:
+                    pass
+
+            return other, close
+
+        runner.jobs = max(jobs, 1)
+        runner.extra_connection = extra_connection
         try:
             if dry_run:
                 try:
@@ -173,6 +196,9 @@ def _run_locked(
                     )
                     # one run: the same run id, commit records and identity as the first runner
                     helper.run_id = runner.run_id
+                    helper.jobs = runner.jobs
+                    helper.extra_connection = extra_connection
+                    helper.pending = runner.pending
                     helper.records = records
                     helper.identity = runner.identity
                     helper.export = runner.export
@@ -225,7 +251,8 @@ def _run_locked(
         journal=str(journal.path) if journal and journal.path.exists() else None,
         notes=tuple(notes),
         not_selected=tuple(s.file.name for s in plan.left_out),
-        jobs=getattr(state, "workers", 1),
+        # connections that loaded side by side: tables, or the chunks of one file
+        jobs=max([getattr(state, "workers", 1), *(r.chunk_connections for r in results)]),
     )
     emitter.emit(RunFinished(result))
     return result

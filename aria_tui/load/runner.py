@@ -20,6 +20,7 @@ import signal
 import threading
 import time
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,7 +30,7 @@ from psycopg import sql
 from aria_tui.csvio.files import sha256_file
 from aria_tui.errors import ExportError
 from aria_tui.lazy import lazy
-from aria_tui.load import chain, sequences
+from aria_tui.load import chain, chunked, sequences
 from aria_tui.load import conflicts as conflicts_mod
 from aria_tui.load import indexes as indexes_mod
 from aria_tui.load import journal as journal_mod
@@ -85,12 +86,19 @@ class Runner:
         self.export = ""
         self.sequences = sequences.SequenceGuard()
         self.journal_notes: list[str] = []
+        # --jobs: a large file is cut into chunks loaded over this many connections (chunked.py),
+        # the first of them this runner's own, the others made by `extra_connection`
+        self.jobs = 1
+        self.extra_connection: Callable[[], tuple[psycopg.Connection, Callable[[], None]] | None] | None = None
+        self.pending: dict[str, list[str]] = {}  # tables whose indexes a chunked load left down
 
     # -- a unit: one table, or the tables of one deferrable FK cycle ---------------------------
     def unit(self, unit: list[m.TablePlan], total: int) -> list[m.TableResult]:
         out: list[m.TableResult] = []
         todo: list[m.TablePlan] = []
         for tp in unit:
+            if tp.target in self.pending and not self.dry_run:
+                self._restore(tp)
             resumed = self._resume(tp)
             if resumed is not None:
                 self.emitter.emit(TableFinished(resumed))
@@ -99,6 +107,12 @@ class Runner:
                 todo.append(tp)
         if not todo:
             return out
+        if len(todo) == 1 and not self.dry_run and not self.force_staging:
+            size = chunked.chunk_size(todo[0], self.jobs)
+            if size is not None:
+                done = self._chunked(todo[0], total, size)
+                if done is not None:
+                    return out + [done]
         works: list[Work] = []
         current: Work | None = None
         try:
@@ -184,6 +198,90 @@ class Runner:
             self.emitter.emit(TableFinished(result))
             results.append(result)
         return out + results
+
+    # -- a large file in chunks over several connections (chunked.py) ---------------------------
+    def _chunked(self, tp: m.TablePlan, total: int, size: int) -> m.TableResult | None:
+        """The chunked load of `tp`, or None when it is not one for chunks after all (or a bad
+        record sent it back, undone): the serial path then loads the whole file."""
+        try:
+            table = chunked.ChunkedTable(self, tp, size, self.jobs)
+            if not table.prepare():
+                return None
+        except (psycopg.Error, OSError, ExportError):
+            if not (self.conn.broken or self.conn.closed):
+                self.conn.rollback()
+                return None  # the serial path meets the same trouble and says it in its words
+            raise
+        work = self._start(tp, total)
+        try:
+            with self.emitter.heartbeat():
+                result = table.load(work)
+        except TableFailed as exc:
+            result = work.result(m.FAILED, str(exc))
+        except (psycopg.Error, OSError, ExportError) as exc:
+            why = _message(exc) if isinstance(exc, psycopg.Error) else str(exc)
+            if self.conn.broken or self.conn.closed:
+                self.stopped, self.stopped_at = True, tp.target
+                self.stop_reason = (
+                    f"Lost the connection to the target while loading {tp.target} ({why}); the "
+                    "chunks committed so far stay, and a re-run restores its indexes and loads "
+                    "the rest."
+                )
+            result = work.result(m.FAILED, self.stop_reason or f"Loading {tp.target} failed: {why}.")
+        if result is None:
+            return None
+        if result.status == m.LOADED and self.journal is not None and work.record is not None:
+            try:
+                self._journal(work, result)
+            except OSError:
+                pass  # the records in the target are the truth; the mirror is behind
+        self.emitter.emit(TableFinished(result))
+        return result
+
+    def set_lock_timeout(self, conn: psycopg.Connection | None = None) -> None:
+        """This run's lock timeout, for the current transaction of `conn` (default: the runner's)."""
+        (conn or self.conn).execute(
+            sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(self.lock_timeout))
+        )
+
+    def rebuild_indexes(
+        self, deferred: list[indexes_mod.IndexDef], empty: bool = True
+    ) -> tuple[indexes_mod.IndexBuild, ...]:
+        """Build `deferred` again in the runner's current transaction, the phase on the screen."""
+        if not deferred:
+            return ()
+        try:
+            progress_conn = self.target.connect(autocommit=True, connect_timeout=3)
+        except Exception:
+            progress_conn = None  # no second connection free: the phase still shows, without ETA
+        try:
+            return indexes_mod.rebuild(
+                self.conn,
+                deferred,
+                self.emitter,
+                empty=empty,
+                progress_conn=progress_conn,
+                local_server=_local(self.conn),
+            )
+        finally:
+            if progress_conn is not None:
+                progress_conn.close()
+
+    def _restore(self, tp: m.TablePlan) -> None:
+        """Indexes an interrupted chunked load left down: built again before anything else."""
+        try:
+            indexes_mod.restore_pending(
+                self.conn, tp.target, self.emitter, local_server=_local(self.conn)
+            )
+        except psycopg.Error as exc:
+            if self.conn.broken or self.conn.closed:
+                raise
+            self.emitter.log(
+                f"{tp.target}: the indexes an interrupted load took down could not be built "
+                f"again ({_message(exc)}); validation will say so.",
+                "error",
+            )
+        self.pending.pop(tp.target, None)
 
     def _record(self, work: Work) -> commits.Commit:
         work.record = journal_mod.commit_record(
@@ -340,22 +438,7 @@ class Runner:
     ) -> None:
         if self.cancel is not None and self.cancel.is_set():
             raise CancelledLoad()
-        try:
-            progress_conn = self.target.connect(autocommit=True, connect_timeout=3)
-        except Exception:
-            progress_conn = None  # no second connection free: the phase still shows, without ETA
-        try:
-            work.indexes = indexes_mod.rebuild(
-                self.conn,
-                deferred,
-                self.emitter,
-                empty=empty,
-                progress_conn=progress_conn,
-                local_server=_local(self.conn),
-            )
-        finally:
-            if progress_conn is not None:
-                progress_conn.close()
+        work.indexes = self.rebuild_indexes(deferred, empty)
         work.notes.extend(indexes_mod.notes(work.indexes))
 
     def _check(self, work: Work, before: int, after: int) -> None:

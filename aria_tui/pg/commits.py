@@ -50,6 +50,15 @@ from aria_tui.pg.rows import one
 SCHEMA = "aria_tui"
 TABLE = "commits"
 
+# the indexes and constraints a chunked load took down in a committed transaction of its own,
+# until the transaction that builds them again deletes the row (aria_tui/load/pending.py)
+PENDING_DDL = """CREATE TABLE IF NOT EXISTS aria_tui.pending (
+    target_table text PRIMARY KEY,
+    run_id text NOT NULL,
+    structures text NOT NULL,
+    taken_at timestamptz NOT NULL DEFAULT clock_timestamp()
+)"""
+
 _DDL = (
     "CREATE SCHEMA IF NOT EXISTS aria_tui",
     """CREATE TABLE IF NOT EXISTS aria_tui.commits (
@@ -79,6 +88,7 @@ _DDL = (
     finished_at timestamptz NOT NULL DEFAULT clock_timestamp(),
     PRIMARY KEY (target_table, file_sha256, byte_start, run_id)
 )""",
+    PENDING_DDL,
     "COMMENT ON TABLE aria_tui.commits IS 'aria-tui: one row per table (or chunk of a file) a "
     "load committed, written in the same transaction as its rows. Delete the rows of a table "
     "(or drop this schema) only together with the loaded rows themselves.'",
@@ -144,6 +154,8 @@ def ensure(conn: psycopg.Connection) -> None:
     if exists(conn):
         # a table made before `decided` existed gains it (a no-op once it has it)
         conn.execute("ALTER TABLE aria_tui.commits ADD COLUMN IF NOT EXISTS decided text")
+        if one(conn.execute("SELECT to_regclass('aria_tui.pending') IS NULL"))[0]:
+            conn.execute(PENDING_DDL)  # a schema made before chunked loads existed
         return
     try:
         with conn.transaction():

@@ -12,13 +12,13 @@ Read through `aria_tui.pg.commits`, never through the loader (validate does not 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import psycopg
 
-from aria_tui.pg import commits
+from aria_tui.pg import commits, pending
 from aria_tui.pg.connect import Target
 from aria_tui.status import KEEP_TARGET
 
@@ -42,6 +42,8 @@ class JournalEntry:
     accept_rejects: bool = False  # the load's plan accepted its rejected records on purpose
     on_conflict: str = "reject"  # the conflict policy the load ran under
     notes: tuple[str, ...] = ()  # what the operator's drift decisions did (added, dropped, widened)
+    # indexes a chunked load took down and no transaction has built again (pg/pending.py)
+    pending_indexes: tuple[str, ...] = ()
 
 
 def _decided(records: tuple[commits.Commit, ...] | list[commits.Commit]) -> dict[str, Any]:
@@ -92,9 +94,11 @@ def read_entries(
         if conn is None:
             with target.connect() as own:
                 records = commits.read(own)
+                down = pending.tables(own)
         else:
             idle = conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
             records = commits.read(conn)
+            down = pending.tables(conn)
             if idle:
                 conn.rollback()
     except psycopg.Error:
@@ -124,4 +128,16 @@ def read_entries(
             rows_before=fc.records[0].rows_before,  # when the file's first bytes were loaded
             **_decided(fc.records),
         )
+    for table, names in down.items():  # a chunked load that never finished: not proven
+        if table in out:
+            out[table] = replace(out[table], pending_indexes=tuple(names))
+        else:
+            out[table] = JournalEntry(
+                status="partial",
+                inserted=0,
+                duplicates=0,
+                rejected=0,
+                error="a chunked load took its indexes down and committed no chunk",
+                pending_indexes=tuple(names),
+            )
     return out

@@ -191,6 +191,18 @@ def validate_table(
                 sha256=sha256,
             )
         )
+        if entry is not None and entry.pending_indexes:
+            n = len(entry.pending_indexes)
+            found.append(
+                Check(
+                    STATUS,
+                    False,
+                    f"{n} index{'es' if n != 1 else ''} of {name} ("
+                    + ", ".join(entry.pending_indexes)
+                    + ") were taken down by a load that did not finish and are not built again: "
+                    "run the load again, which builds them first.",
+                )
+            )
         reject_file = entry.reject_file if applies and entry is not None else None
         # accepted only when whoever asks for the proof says so (--accept-rejects, a plan file,
         # the wizard's choices): what the load recorded in the target is a note, never an excuse

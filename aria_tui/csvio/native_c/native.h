@@ -9,7 +9,7 @@
  *   read.c        read_records: a block to columns of values, the vector columns parsed
  *   vectors.c     copy_fields: pgvector texts to binary COPY fields, without the GIL
  *   decimal.c     decimal text to float32, exactly or not at all (parse_row)
- *   boundaries.c  last_boundary: where a block may end
+ *   boundaries.c  last_boundary: where a block may end; count_records: its records and lines
  */
 #ifndef ARIA_NATIVE_H
 #define ARIA_NATIVE_H
@@ -97,5 +97,7 @@ extern const char read_records_doc[];
 /* boundaries.c */
 PyObject *last_boundary(PyObject *self, PyObject *args);
 extern const char last_boundary_doc[];
+PyObject *count_records(PyObject *self, PyObject *args);
+extern const char count_records_doc[];
 
 #endif

@@ -1,0 +1,594 @@
+"""One large file loaded over several connections: record-aligned chunks, each committed with its
+own commit record, so that a crash resumes inside the table instead of from its first record.
+
+When (`chunk_size`, then `ChunkedTable.prepare`): `--jobs` of 2 or more, a plain (not gzip) file
+of at least two chunks, a table the direct paths load (raw CSV, or binary with the vectors parsed
+on the client: chain.FastCopy / BinaryDirect), no FK cycle or self-reference, no decided DDL, no
+trigger or rule that may store fewer rows than it is given, and a table holding no row but those
+this file's own chunk records account for (an earlier, interrupted chunked load of it).
+
+How:
+1. prepare (the runner's connection, one transaction): the table locked, its rows counted, its
+   secondary indexes dropped and recorded in `aria_tui.pending` (pending.py), committed;
+2. one thread cuts the file into chunks (chunks.cut_chunks: quote parity and record counts at
+   C speed, the file's sha256 on the way) and hands each to the next free connection; each
+   chunk is one transaction: COPY of its byte range, the server's count checked against the
+   cutting pass's, the chunk's commit record (which names the file by its sha256, so it waits
+   for the cutting pass to have hashed the whole file), COMMIT;
+3. finish (one transaction): the table locked, its rows counted against what the records say
+   was inserted, the indexes built again and their pending record deleted, the sequences moved.
+
+A chunk that meets a bad record (a value the table refuses, a duplicate key, a record COPY
+cannot read) stops the others; the chunked attempt is then undone in one transaction (its rows,
+its records and its pending record deleted, the indexes built again) and the file goes through
+the serial chain (chain.py), which finds and rejects the bad records one by one with their
+lines. A cancel or a lost connection keeps what committed, with its records: the indexes are
+built again at once when the connection still works, else by the next run (pending.restore),
+which then loads only the byte ranges no record covers.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import psycopg
+from psycopg import sql
+
+from aria_tui import csvio
+from aria_tui.csvio import cutter, exact
+from aria_tui.errors import ExportError
+from aria_tui.load import conflicts as conflicts_mod
+from aria_tui.load import indexes as indexes_mod
+from aria_tui.load import journal as journal_mod
+from aria_tui.load import model as m
+from aria_tui.load import chain, sequences
+from aria_tui.load.binary import COPY_HEADER, COPY_TRAILER
+from aria_tui.load.chunks import Chunk, chunk_blocks, cut_chunks, new_hash
+from aria_tui.load.encoding import Encoding
+from aria_tui.load.fastpath import CancelledLoad, EndMarker, marker_guard
+from aria_tui.load.staging import _message
+from aria_tui.load.work import TableFailed, Work
+from aria_tui.pg import commits, pending
+from aria_tui.pg.rows import one
+from aria_tui.timing import mark
+
+if TYPE_CHECKING:
+    from aria_tui.load.runner import Runner
+
+CHUNK_MIN = 16 << 20  # below this a chunk's transaction costs more than its stream saves
+CHUNK_MAX = 256 << 20  # a crash loses at most this much work; more chunks, finer resume
+CHUNK_ENV = "ARIA_TUI_CHUNK_BYTES"  # tests: chunk small files (any size >= 1 byte)
+ENCODE_AHEAD = 3  # binary chunks: blocks encoded ahead of the one being sent
+
+
+def chunk_size(tp: m.TablePlan, jobs: int) -> int | None:
+    """The chunk size for `tp`'s file at `jobs` connections, or None: loaded in one transaction."""
+    if jobs < 2 or tp.group is not None or tp.self_fks or tp.ddl:
+        return None
+    f = tp.scan.file
+    if f.compressed:
+        return None
+    if tp.vector_columns:
+        if not Encoding.direct_possible(tp):
+            return None
+    elif not tp.direct:
+        return None
+    size = f.bytes
+    forced = os.environ.get(CHUNK_ENV)
+    if forced:
+        n = max(1, int(forced))
+    else:
+        n = min(CHUNK_MAX, max(CHUNK_MIN, size // (2 * jobs)))
+    return n if size >= 2 * n else None
+
+
+class ChunkRefused(Exception):
+    """A chunk the server or the client would not take whole (a bad record in it)."""
+
+
+@dataclass
+class _Failure:
+    kind: str  # 'data' | 'cancel' | 'lost' | 'error'
+    chunk: int
+    why: str
+
+
+@dataclass
+class _Shared:
+    """What the chunk threads share, behind `lock`."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    stop: threading.Event = field(default_factory=threading.Event)
+    hashed: threading.Event = field(default_factory=threading.Event)
+    sha256: str | None = None
+    failures: list[_Failure] = field(default_factory=list)
+    committed: list[commits.Commit] = field(default_factory=list)
+    bytes_done: int = 0
+    rows_done: int = 0
+    chunks_total: int | None = None  # known once the cutting pass is done
+    connections: int = 0
+
+    def fail(self, kind: str, chunk: int, why: str) -> None:
+        with self.lock:
+            self.failures.append(_Failure(kind, chunk, why))
+        self.stop.set()
+
+
+class ChunkedTable:
+    """The chunked load of one table of the plan, driven by its runner (runner.py)."""
+
+    def __init__(self, runner: Runner, tp: m.TablePlan, size: int, jobs: int) -> None:
+        self.r = runner
+        self.tp = tp
+        self.chunk_bytes = size
+        self.jobs = jobs
+        self.path = Path(tp.file)
+        header = csvio.read_header(self.path)
+        if isinstance(header, csvio.CsvProblem):
+            raise ExportError(header.sentence())
+        self.header = header
+        self.earlier: commits.FileCommits | None = None  # chunks an earlier run committed
+        self.deferred: list[indexes_mod.IndexDef] = []
+        self.shared = _Shared()
+
+    # -- 1. prepare ----------------------------------------------------------------------------
+    def prepare(self) -> bool:
+        """Lock, check and take the indexes down in a committed transaction; False: this table
+        is not one for chunks after all (the serial path loads it, nothing was changed)."""
+        conn, tp = self.r.conn, self.tp
+        latest = commits.current(self.r.records, tp.target)
+        if latest is not None:
+            from aria_tui.load import resume as resume_mod
+
+            state = resume_mod.resume(self.r.records, tp)
+            if state.partial is None:
+                return False  # another version, or done: the serial path decides and says so
+            self.earlier = state.partial
+        expected = self.earlier.total("inserted") if self.earlier else 0
+        with conn.transaction():
+            self.r.set_lock_timeout()
+            conn.execute(
+                sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(tp.table.ident)
+            )
+            rows = _count(conn, tp)
+            if rows != expected or conflicts_mod.swallowers(conn, tp.table.oid):
+                return False  # rows no chunk record accounts for, or a trigger: serial path
+            self.rows_before = rows
+            self.deferred = indexes_mod.take_down_pending(
+                conn, tp.table.oid, tp.target, self.r.run_id
+            )
+        return True
+
+    # -- 2. the chunks -------------------------------------------------------------------------
+    def load(self, work: Work) -> m.TableResult | None:
+        """Load the chunks; the table's result, or None when a bad record sent the file to the
+        serial path (the chunked attempt undone first)."""
+        started = time.monotonic()
+        sh = self.shared
+        todo: queue.Queue[Chunk | None] = queue.Queue()
+        hasher = new_hash()
+        covered = self.earlier.covered if self.earlier else ()
+        cuts = tuple(x for a, b in covered for x in (a, b))
+
+        def is_done(c: Chunk) -> bool:
+            return any(a <= c.start and c.end <= b for a, b in covered)
+
+        def cutting() -> None:
+            n = 0
+            try:
+                for c in cut_chunks(
+                    self.path, self.header, self.chunk_bytes, hasher, sh.stop.is_set, cuts
+                ):
+                    n += 1
+                    if is_done(c):
+                        with sh.lock:
+                            sh.bytes_done += c.end - c.start
+                            sh.rows_done += c.records
+                        continue
+                    todo.put(c)
+                if not sh.stop.is_set():
+                    sh.sha256 = hasher.hexdigest()
+                    sh.chunks_total = n
+            except BaseException as exc:  # an unreadable file: every chunk thread stops
+                sh.fail("error", 0, str(exc).strip() or type(exc).__name__)
+            finally:
+                sh.hashed.set()
+                for _ in range(self.jobs):
+                    todo.put(None)
+
+        cutter_thread = threading.Thread(target=cutting, name="aria-chunks-cut", daemon=True)
+        cutter_thread.start()
+        threads = [threading.Thread(target=self._work, args=(self.r.conn, todo), daemon=True)]
+        closers: list[Callable[[], None]] = []
+        for _ in range(1, self.jobs):
+            made = self.r.extra_connection() if self.r.extra_connection else None
+            if made is None:
+                break  # no more connections for us: fewer streams, same result
+            conn, close = made
+            closers.append(close)
+            threads.append(threading.Thread(target=self._work, args=(conn, todo), daemon=True))
+        sh.connections = len(threads)
+        try:
+            for t in threads:
+                t.start()
+            while any(t.is_alive() for t in threads):
+                threads[0].join(0.1)
+                self._progress()
+            cutter_thread.join()
+            self._progress(force=True)  # the last word: every chunk counted
+        finally:
+            sh.stop.set()
+            for close in closers:
+                close()
+        return self._settle(work, started)
+
+    def _work(self, conn: psycopg.Connection, todo: queue.Queue[Chunk | None]) -> None:
+        sh = self.shared
+        # what means a bad record in the chunk (the paths' own lists: chain.py)
+        stops: tuple[type[Exception], ...] = (
+            (*chain.direct_stops(), EndMarker, ChunkRefused)
+            if self.tp.vector_columns
+            else (*chain.COPY_STOPS, ChunkRefused)
+        )
+        while not sh.stop.is_set():
+            c = todo.get()
+            if c is None:
+                return
+            try:
+                self._chunk(conn, c)
+            except _Abandoned:
+                return  # another chunk failed first: its failure is the one to report
+            except CancelledLoad:
+                sh.fail("cancel", c.number, "cancelled by the operator")
+            except stops as exc:
+                sh.fail("data", c.number, _short(exc))
+            except psycopg.Error as exc:
+                if self.r.cancel is not None and self.r.cancel.is_set():
+                    sh.fail("cancel", c.number, "cancelled by the operator")
+                elif conn.broken or conn.closed:
+                    sh.fail("lost", c.number, _short(exc))
+                else:
+                    sh.fail("data", c.number, _short(exc))
+            except Exception as exc:
+                sh.fail("error", c.number, str(exc).strip() or type(exc).__name__)
+
+    def _chunk(self, conn: psycopg.Connection, c: Chunk) -> None:
+        sh, tp = self.shared, self.tp
+        with conn.transaction():
+            self.r.set_lock_timeout(conn)
+            if tp.vector_columns:
+                sent = self._binary(conn, c)
+            else:
+                sent = self._raw(conn, c)
+            if sent != c.records:
+                raise ChunkRefused(
+                    f"the server stored {sent} rows of the {c.records} records of chunk "
+                    f"{c.number}"
+                )
+            while not sh.hashed.wait(0.1):
+                self._check_cancel()
+            if sh.stop.is_set() or sh.sha256 is None:
+                raise _Abandoned()
+            if self.earlier is not None and sh.sha256 != self.earlier.file_sha256:
+                raise TableFailedInChunk(
+                    f"{self.path.name} has changed since an earlier run committed part of it"
+                )
+            record = self._record(c, sh.sha256)
+            commits.write(conn, record)
+        with sh.lock:
+            sh.committed.append(record)
+        _crash_point(tp.target)
+
+    def _check_cancel(self) -> None:
+        if self.r.cancel is not None and self.r.cancel.is_set():
+            raise CancelledLoad()
+
+    def _sent(self, nbytes: int, rows: int) -> None:
+        with self.shared.lock:
+            self.shared.bytes_done += nbytes
+            self.shared.rows_done += rows
+
+    def _raw(self, conn: psycopg.Connection, c: Chunk) -> int:
+        """The chunk's CSV bytes straight into the table (chain.FastCopy, without the header)."""
+        tp = self.tp
+        statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
+            tp.table.ident, sql.SQL(", ").join(sql.Identifier(t) for _, t in tp.columns)
+        )
+        guard = marker_guard()
+        term = exact.line_char(self.header.eol.encode("ascii"))
+        with conn.cursor() as cur:
+            with cur.copy(statement) as copy:
+                for block in chunk_blocks(self.path, c):
+                    if self.shared.stop.is_set():
+                        raise _Abandoned()
+                    self._check_cancel()
+                    guard(block.data)
+                    mark("first COPY byte", once=True)
+                    copy.write(block.data)
+                    self._sent(len(block.data), cutter.count_records(block.data, term)[0])
+            return cur.rowcount
+
+    def _binary(self, conn: psycopg.Connection, c: Chunk) -> int:
+        """The chunk's records parsed here, vectors checked, one binary COPY (binary.load_direct's
+        form); a record the client refuses stops the chunk (the serial path rejects it)."""
+        tp = self.tp
+        encoding = Encoding(tp, self.header, None, lines=False)
+        targets = [tp.table.column(dict(tp.columns)[tp.csv_columns[i]]) for i, _ in encoding.fields]
+        statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT binary)").format(
+            tp.table.ident, sql.SQL(", ").join(sql.Identifier(t.name) for t in targets if t)
+        )
+
+        def encoded() -> Iterator[object]:
+            pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="aria-chunk-encode")
+            try:
+                for block in chunk_blocks(self.path, c):
+                    yield pool.submit(encoding.encode, block)
+            except GeneratorExit:  # the sender gave up: nobody waits for the rest
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
+            finally:
+                pool.shutdown(wait=False)  # what was handed over still runs: the sender waits
+
+        sent = 0
+        with cutter.run_ahead(encoded, "aria-chunk-read", depth=ENCODE_AHEAD) as futures:
+            with conn.cursor() as cur:
+                with cur.copy(statement) as copy:
+                    copy.write(COPY_HEADER)
+                    for future in futures:
+                        if self.shared.stop.is_set():
+                            raise _Abandoned()
+                        self._check_cancel()
+                        batch = future.result()  # type: ignore[attr-defined]
+                        if batch.bad or batch.structural:
+                            why = next(iter(batch.bad.values()), "a record COPY would refuse")
+                            raise ChunkRefused(f"chunk {c.number}: {why}")
+                        mark("first COPY byte", once=True)
+                        copy.write(batch.payload())
+                        sent += batch.sent
+                        self._sent(batch.bytes_in, batch.rows)
+                    copy.write(COPY_TRAILER)
+                if cur.rowcount != sent:
+                    raise ChunkRefused(f"the server stored {cur.rowcount} rows of the {sent} sent")
+        return sent
+
+    def _record(self, c: Chunk, sha256: str) -> commits.Commit:
+        st = self.path.stat()
+        return journal_mod.commit_record(
+            run_id=self.r.run_id,
+            tp=self.tp,
+            target_identity=self.r.identity,
+            export=self.r.export,
+            sha256=sha256,
+            size=st.st_size,
+            mtime_ns=st.st_mtime_ns,
+            csv_rows=c.records,
+            inserted=c.records,
+            duplicates=0,
+            rejected=0,
+            reject_file=None,
+            path=m.BINARY if self.tp.vector_columns else m.FAST,
+            chunk=c.number,
+            byte_range=(c.start, c.end),
+            first_record=c.first_record,
+            rows_before=self.rows_before,
+        )
+
+    def _progress(self, force: bool = False) -> None:
+        sh = self.shared
+        with sh.lock:
+            done, rows = sh.bytes_done, sh.rows_done
+            chunks = (len(sh.committed), sh.chunks_total)
+        self.r.emitter.progress(bytes_done=done, rows_done=rows, chunks=chunks, force=force)
+
+    # -- 3. settle -----------------------------------------------------------------------------
+    def _settle(self, work: Work, started: float) -> m.TableResult | None:
+        sh, tp, conn = self.shared, self.tp, self.r.conn
+        kinds = {f.kind for f in sh.failures}
+        if conn.broken or conn.closed:
+            kinds.add("lost")
+        if "data" in kinds and not kinds & {"cancel", "lost", "error"}:
+            first = min((f for f in sh.failures if f.kind == "data"), key=lambda f: f.chunk)
+            self._undo()
+            self.r.emitter.log(
+                f"{tp.target}: chunk {first.chunk} of {tp.scan.file.name} stopped ({first.why}); "
+                "the chunked load was undone and the file goes through the staging table to find "
+                "the bad records.",
+                "warning",
+            )
+            return None
+        if kinds:
+            return self._interrupted(work, kinds)
+        return self._finish(work, started)
+
+    def _finish(self, work: Work, started: float) -> m.TableResult:
+        tp, conn, sh = self.tp, self.r.conn, self.shared
+        assert sh.sha256 is not None
+        with conn.transaction():
+            self.r.set_lock_timeout()
+            conn.execute(
+                sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(tp.table.ident)
+            )
+            rows = _count(conn, tp)
+            fc = commits.current(commits.read(conn, tp.target), tp.target, sh.sha256)
+            work.indexes = self._rebuild()
+            pending.clear(conn, tp.target)
+            work.sequences = sequences.reset(conn, tp)
+        if fc is None or not fc.complete:
+            raise TableFailed(
+                f"{tp.target}: the chunks of {tp.scan.file.name} do not cover the whole file "
+                "after the load; its indexes were built again, and a re-run finishes it."
+            )
+        inserted = fc.total("inserted")
+        if rows != inserted:
+            raise TableFailed(
+                f"{tp.target}: the table holds {rows} rows but the commit records of its "
+                f"{len(fc.records)} chunks say {inserted} were inserted (did someone else write "
+                "to it during the load?); its indexes were built again."
+            )
+        mine = [r for r in fc.records if r.run_id == self.r.run_id]
+        earlier = [r for r in fc.records if r.run_id != self.r.run_id]
+        work.csv_rows = sum(r.csv_rows for r in mine)
+        work.inserted = sum(r.inserted for r in mine)
+        work.path = m.BINARY if tp.vector_columns else m.FAST
+        work.size = fc.file_bytes
+        work.sha256 = sh.sha256
+        work.notes.extend(indexes_mod.notes(work.indexes))
+        work.notes.append(
+            f"Loaded in {len(mine)} chunks over {sh.connections} connections, each committed "
+            "with its own commit record."
+            + (f" {len(earlier)} chunks committed by an earlier run were kept." if earlier else "")
+        )
+        work.record = _summary(fc, self.r.run_id)
+        result = work.result(m.LOADED)
+        return replace(
+            result,
+            csv_rows=fc.total("csv_rows"),
+            previously_inserted=sum(r.inserted for r in earlier),
+            seconds=time.monotonic() - started,
+            chunks=len(mine),
+            chunk_connections=sh.connections,
+        )
+
+    def _rebuild(self) -> tuple[indexes_mod.IndexBuild, ...]:
+        if not self.deferred:
+            return ()
+        return self.r.rebuild_indexes(self.deferred)
+
+    def _undo(self) -> None:
+        """Back to the table as it was before any chunk of this file: rows, records, indexes."""
+        tp, conn = self.tp, self.r.conn
+        with conn.transaction():
+            self.r.set_lock_timeout()
+            try:
+                with conn.transaction():
+                    conn.execute(sql.SQL("TRUNCATE {}").format(tp.table.ident))
+            except psycopg.errors.FeatureNotSupported:  # referenced by a foreign key
+                conn.execute(sql.SQL("DELETE FROM {}").format(tp.table.ident))
+            conn.execute(
+                "DELETE FROM aria_tui.commits WHERE target_table = %s AND chunk > 0",
+                (tp.target,),
+            )
+            self._rebuild()
+            pending.clear(conn, tp.target)
+        # the serial path must not take the deleted records for the file's state
+        self.r.records = [
+            r for r in self.r.records if not (r.target_table == tp.target and r.chunk > 0)
+        ]
+
+    def _interrupted(self, work: Work, kinds: set[str]) -> m.TableResult:
+        """A cancel, a lost connection or an unreadable file: what committed stays, with its
+        records; the indexes are built again now if the runner's connection still works."""
+        sh, tp, conn = self.shared, self.tp, self.r.conn
+        restored = False
+        if not (conn.broken or conn.closed):
+            try:
+                with conn.transaction():
+                    self.r.set_lock_timeout()
+                    work.indexes = self._rebuild()
+                    pending.clear(conn, tp.target)
+                restored = True
+            except psycopg.Error:
+                restored = False
+        done = sorted(sh.committed, key=lambda r: r.chunk)
+        if done:
+            what = (
+                f"{len(done)} chunk{'s' if len(done) != 1 else ''} committed (records "
+                + ", ".join(f"{r.first_record}-{r.last_record}" for r in done)
+                + ")"
+            )
+        else:
+            what = "no chunk committed"
+        later = (
+            "its indexes were built again"
+            if restored or not self.deferred
+            else "its indexes are restored by the next run"
+        )
+        if "cancel" in kinds and not kinds & {"lost", "error"}:
+            self.r.cancelled = True
+            self.r.stopped = True
+            why = f"Cancelled by the operator: {what}; {later}; a re-run finishes the file."
+            status = m.SKIPPED
+        else:
+            first = min(
+                (f for f in sh.failures if f.kind != "data"),
+                key=lambda f: f.chunk,
+                default=None,
+            )
+            cause = first.why if first else "the connection to the target was lost"
+            why = (
+                f"Loading {tp.target} from {tp.scan.file.name} stopped ({cause}): {what}; "
+                f"{later}; a re-run loads the rest."
+            )
+            status = m.FAILED
+            if "lost" in kinds:
+                self.r.stopped = True
+                self.r.stopped_at = tp.target
+                self.r.stop_reason = why
+        result = work.result(status, why)
+        return replace(result, chunks=len(done), chunk_connections=sh.connections)
+
+
+class _Abandoned(Exception):
+    """Another chunk failed: this one rolls back quietly (the failure is the other's)."""
+
+
+class TableFailedInChunk(ChunkRefused):
+    """The file is not the one an earlier run committed part of."""
+
+
+def _summary(fc: commits.FileCommits, run_id: str) -> commits.Commit:
+    """One whole-file record of the chunks, for the client-side journal (a mirror only)."""
+    last = fc.latest
+    return replace(
+        last,
+        run_id=run_id,
+        chunk=0,
+        byte_start=0,
+        byte_end=fc.file_bytes,
+        first_record=1,
+        last_record=fc.total("csv_rows"),
+        csv_rows=fc.total("csv_rows"),
+        inserted=fc.total("inserted"),
+        duplicates=fc.total("duplicates"),
+        rejected=fc.total("rejected"),
+        rows_before=fc.records[0].rows_before,
+    )
+
+
+def _count(conn: psycopg.Connection, tp: m.TablePlan) -> int:
+    return int(one(conn.execute(sql.SQL("SELECT count(*) FROM {}").format(tp.table.ident)))[0])
+
+
+def _short(exc: BaseException) -> str:
+    if isinstance(exc, psycopg.Error):
+        return _message(exc)
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+
+
+def _crash_point(target: str) -> None:
+    """Test hook: ARIA_TUI_KILL_AFTER_CHUNK=schema.table:N SIGKILLs the loader right after the
+    commit of its Nth chunk (in commit order)."""
+    which = os.environ.get("ARIA_TUI_KILL_AFTER_CHUNK")
+    if not which:
+        return
+    name, _, n = which.rpartition(":")
+    if name != target:
+        return
+    with _KILL_LOCK:
+        _KILLS[target] = _KILLS.get(target, 0) + 1
+        if _KILLS[target] >= int(n):
+            import signal
+
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+_KILL_LOCK = threading.Lock()
+_KILLS: dict[str, int] = {}
