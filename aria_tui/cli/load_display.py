@@ -144,7 +144,8 @@ class Display:
                     self.tasks[event.target],
                     completed=event.bytes_done,
                     rows=f"{event.rows_done:,}/{event.rows_total:,} rows"
-                    + ("" if event.phase == "copy" else f" ({_phase_text(event)})"),
+                    + (f" ({_phase_text(event)})" if event.phase != "copy" or event.chunks_total
+                       or event.chunks_done else ""),
                     rate=f"{event.rows_per_s:,.0f} rows/s",
                 )
             elif isinstance(event, TableFinished):
@@ -182,6 +183,8 @@ def _phase_text(event: TableProgress) -> str:
         if event.index_total:
             text += f" {100 * event.index_done // event.index_total}%"
         return text
+    if event.phase == "copy":  # a file in chunks over several connections
+        return f"chunks {event.chunks_done}/{event.chunks_total or '?'}"
     return event.phase
 
 

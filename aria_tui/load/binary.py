@@ -96,15 +96,22 @@ def _reason(batch: Batch, index: int, why: str) -> str:
     return why if bad is None else placed(bad, batch.first_line).reject_reason()
 
 
-def load_direct(conn: psycopg.Connection, plan: TablePlan, sink: Sink) -> tuple[int, int, int]:
-    """One binary COPY into the (empty) table; returns (csv_rows, inserted, rejected)."""
-    encoding = Encoding(plan, _header(plan.file), None, lines=False)
+def direct_copy(plan: TablePlan, header: Header) -> tuple[Encoding, sql.Composed]:
+    """How the rows go straight into the table: their encoding and the binary COPY statement
+    (load_direct, and each chunk of a chunked load)."""
+    encoding = Encoding(plan, header, None, lines=False)
     targets = [
         plan.table.column(dict(plan.columns)[plan.csv_columns[i]]) for i, _ in encoding.fields
     ]
     statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT binary)").format(
         plan.table.ident, sql.SQL(", ").join(sql.Identifier(c.name) for c in targets if c)
     )
+    return encoding, statement
+
+
+def load_direct(conn: psycopg.Connection, plan: TablePlan, sink: Sink) -> tuple[int, int, int]:
+    """One binary COPY into the (empty) table; returns (csv_rows, inserted, rejected)."""
+    encoding, statement = direct_copy(plan, _header(plan.file))
     rows = sent = 0
     with conn.cursor() as cur:
         with cur.copy(statement) as copy:

@@ -45,12 +45,12 @@ from psycopg import sql
 from aria_tui import csvio
 from aria_tui.csvio import cutter, exact
 from aria_tui.errors import ExportError
+from aria_tui.load import chain, sequences
 from aria_tui.load import conflicts as conflicts_mod
 from aria_tui.load import indexes as indexes_mod
 from aria_tui.load import journal as journal_mod
 from aria_tui.load import model as m
-from aria_tui.load import chain, sequences
-from aria_tui.load.binary import COPY_HEADER, COPY_TRAILER
+from aria_tui.load.binary import COPY_HEADER, COPY_TRAILER, direct_copy
 from aria_tui.load.chunks import Chunk, chunk_blocks, cut_chunks, new_hash
 from aria_tui.load.encoding import Encoding
 from aria_tui.load.fastpath import CancelledLoad, EndMarker, marker_guard
@@ -66,7 +66,10 @@ if TYPE_CHECKING:
 CHUNK_MIN = 16 << 20  # below this a chunk's transaction costs more than its stream saves
 CHUNK_MAX = 256 << 20  # a crash loses at most this much work; more chunks, finer resume
 CHUNK_ENV = "ARIA_TUI_CHUNK_BYTES"  # tests: chunk small files (any size >= 1 byte)
-ENCODE_AHEAD = 3  # binary chunks: blocks encoded ahead of the one being sent
+ENCODE_AHEAD = 3  # binary chunks: blocks encoded ahead of the one being sent, per connection
+# blocks read and not yet sent, all connections together: memory stays flat at any --jobs
+# (a block is at most cutter.BLOCK_BYTES of CSV, and its encoded payload)
+IN_FLIGHT = 8
 
 
 def chunk_size(tp: m.TablePlan, jobs: int) -> int | None:
@@ -138,6 +141,7 @@ class ChunkedTable:
         self.earlier: commits.FileCommits | None = None  # chunks an earlier run committed
         self.deferred: list[indexes_mod.IndexDef] = []
         self.shared = _Shared()
+        self.in_flight = threading.BoundedSemaphore(IN_FLIGHT)
 
     # -- 1. prepare ----------------------------------------------------------------------------
     def prepare(self) -> bool:
@@ -304,32 +308,31 @@ class ChunkedTable:
         )
         guard = marker_guard()
         term = exact.line_char(self.header.eol.encode("ascii"))
-        with conn.cursor() as cur:
-            with cur.copy(statement) as copy:
-                for block in chunk_blocks(self.path, c):
-                    if self.shared.stop.is_set():
-                        raise _Abandoned()
-                    self._check_cancel()
-                    guard(block.data)
-                    mark("first COPY byte", once=True)
-                    copy.write(block.data)
-                    self._sent(len(block.data), cutter.count_records(block.data, term)[0])
-            return cur.rowcount
+        slots = _Slots(self.in_flight, self.shared.stop)
+        try:
+            with conn.cursor() as cur:
+                with cur.copy(statement) as copy:
+                    for block in chunk_blocks(self.path, c, slots.take):
+                        self._check_cancel()
+                        guard(block.data)
+                        mark("first COPY byte", once=True)
+                        copy.write(block.data)
+                        slots.give()
+                        self._sent(len(block.data), cutter.count_records(block.data, term)[0])
+                return cur.rowcount
+        finally:
+            slots.give_all()
 
     def _binary(self, conn: psycopg.Connection, c: Chunk) -> int:
         """The chunk's records parsed here, vectors checked, one binary COPY (binary.load_direct's
         form); a record the client refuses stops the chunk (the serial path rejects it)."""
-        tp = self.tp
-        encoding = Encoding(tp, self.header, None, lines=False)
-        targets = [tp.table.column(dict(tp.columns)[tp.csv_columns[i]]) for i, _ in encoding.fields]
-        statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT binary)").format(
-            tp.table.ident, sql.SQL(", ").join(sql.Identifier(t.name) for t in targets if t)
-        )
+        encoding, statement = direct_copy(self.tp, self.header)
+        slots = _Slots(self.in_flight, self.shared.stop)
 
         def encoded() -> Iterator[object]:
             pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="aria-chunk-encode")
             try:
-                for block in chunk_blocks(self.path, c):
+                for block in chunk_blocks(self.path, c, slots.take):
                     yield pool.submit(encoding.encode, block)
             except GeneratorExit:  # the sender gave up: nobody waits for the rest
                 pool.shutdown(wait=True, cancel_futures=True)
@@ -338,25 +341,43 @@ class ChunkedTable:
                 pool.shutdown(wait=False)  # what was handed over still runs: the sender waits
 
         sent = 0
-        with cutter.run_ahead(encoded, "aria-chunk-read", depth=ENCODE_AHEAD) as futures:
-            with conn.cursor() as cur:
-                with cur.copy(statement) as copy:
-                    copy.write(COPY_HEADER)
-                    for future in futures:
-                        if self.shared.stop.is_set():
-                            raise _Abandoned()
-                        self._check_cancel()
-                        batch = future.result()  # type: ignore[attr-defined]
-                        if batch.bad or batch.structural:
-                            why = next(iter(batch.bad.values()), "a record COPY would refuse")
-                            raise ChunkRefused(f"chunk {c.number}: {why}")
-                        mark("first COPY byte", once=True)
-                        copy.write(batch.payload())
-                        sent += batch.sent
-                        self._sent(batch.bytes_in, batch.rows)
-                    copy.write(COPY_TRAILER)
-                if cur.rowcount != sent:
-                    raise ChunkRefused(f"the server stored {cur.rowcount} rows of the {sent} sent")
+        try:
+            with cutter.run_ahead(encoded, "aria-chunk-read", depth=ENCODE_AHEAD) as futures:
+                try:
+                    sent = self._send_batches(conn, statement, futures, slots, c)
+                except BaseException:
+                    slots.leave()  # now, before run_ahead waits for the reading thread
+                    raise
+        finally:
+            slots.give_all()
+        return sent
+
+    def _send_batches(
+        self,
+        conn: psycopg.Connection,
+        statement: sql.Composed,
+        futures: Iterator[object],
+        slots: _Slots,
+        c: Chunk,
+    ) -> int:
+        sent = 0
+        with conn.cursor() as cur:
+            with cur.copy(statement) as copy:
+                copy.write(COPY_HEADER)
+                for future in futures:
+                    self._check_cancel()
+                    batch = future.result()  # type: ignore[attr-defined]
+                    if batch.bad or batch.structural:
+                        why = next(iter(batch.bad.values()), "a record COPY would refuse")
+                        raise ChunkRefused(f"chunk {c.number}: {why}")
+                    mark("first COPY byte", once=True)
+                    copy.write(batch.payload())
+                    slots.give()
+                    sent += batch.sent
+                    self._sent(batch.bytes_in, batch.rows)
+                copy.write(COPY_TRAILER)
+            if cur.rowcount != sent:
+                raise ChunkRefused(f"the server stored {cur.rowcount} rows of the {sent} sent")
         return sent
 
     def _record(self, c: Chunk, sha256: str) -> commits.Commit:
@@ -534,6 +555,43 @@ class ChunkedTable:
                 self.r.stop_reason = why
         result = work.result(status, why)
         return replace(result, chunks=len(done), chunk_connections=sh.connections)
+
+
+class _Slots:
+    """One connection's share of the table's blocks in memory (`ChunkedTable.in_flight`): taken
+    before a block is read, given back once it is sent; what is still held when the chunk ends
+    (an error, an abandon) goes back too. Waiting for a slot gives way to `stop`."""
+
+    def __init__(self, sem: threading.BoundedSemaphore, stop: threading.Event) -> None:
+        self._sem = sem
+        self._stop = stop
+        self._done = threading.Event()  # this chunk's sender left: its reader must not wait
+        self._held = 0
+        self._lock = threading.Lock()
+
+    def take(self) -> None:
+        while not self._sem.acquire(timeout=0.1):
+            if self._stop.is_set() or self._done.is_set():
+                raise _Abandoned()
+        with self._lock:
+            self._held += 1
+        if self._stop.is_set() or self._done.is_set():
+            raise _Abandoned()
+
+    def leave(self) -> None:
+        self._done.set()
+
+    def give(self) -> None:
+        with self._lock:
+            if self._held:
+                self._held -= 1
+                self._sem.release()
+
+    def give_all(self) -> None:
+        with self._lock:
+            while self._held:
+                self._held -= 1
+                self._sem.release()
 
 
 class _Abandoned(Exception):

@@ -180,13 +180,18 @@ class _Range:
         return self._stream.tell()
 
 
-def chunk_blocks(path: Path, chunk: Chunk) -> Iterator[cutter.Block]:
-    """The records of one chunk as csvio blocks, read from its own byte range of the file."""
+def chunk_blocks(
+    path: Path, chunk: Chunk, before_read: Callable[[], None] | None = None
+) -> Iterator[cutter.Block]:
+    """The records of one chunk as csvio blocks, read from its own byte range of the file.
+    `before_read()` runs before each block is read (the load's bound on blocks in memory)."""
     with open(path, "rb") as raw:
         raw.seek(chunk.body)
         at = chunk.body
         last = len(chunk.blocks) - 1
         for i, (end, quotes) in enumerate(chunk.blocks):
+            if before_read is not None:
+                before_read()
             data = raw.read(end - at)
             if len(data) != end - at:
                 raise ExportError(f"{path.name} changed while it was being loaded (shorter).")

@@ -32,6 +32,14 @@ def index_label(event: Any) -> str:
     return text
 
 
+def chunk_label(event: Any) -> str | None:
+    """'chunks 3/8' while a file loads in chunks over several connections (None otherwise)."""
+    done, total = getattr(event, "chunks_done", 0), getattr(event, "chunks_total", 0)
+    if not (done or total):
+        return None
+    return f"chunks {done}/{total or '?'}"
+
+
 class TableMeter(Horizontal):
     DEFAULT_CLASSES = "-waiting"
 
@@ -81,6 +89,7 @@ class TableMeter(Horizontal):
                 Text(
                     f"{fmt.count(rows_done)}/{fmt.count(self.rows_total)} · "
                     f"{fmt.rate(rows_per_s)} · ETA {fmt.duration(eta_s)}"
+                    + (f" · {detail}" if detail else "")
                 )
             )
         else:

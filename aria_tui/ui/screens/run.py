@@ -11,7 +11,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import ProgressBar, RichLog, Static
 
 from aria_tui.ui import fmt
-from aria_tui.ui.components.table_meter import TableMeter, index_label
+from aria_tui.ui.components.table_meter import TableMeter, chunk_label, index_label
 from aria_tui.ui.screens.base import StepScreen
 from aria_tui.ui.screens.plan import plan_entries
 
@@ -97,7 +97,7 @@ class RunScreen(StepScreen):
                     event.rows_per_s,
                     event.eta_s,
                     event.phase,
-                    index_label(event) if event.phase == "index" else None,
+                    index_label(event) if event.phase == "index" else chunk_label(event),
                 )
             self.phase = event.phase
             self.repaint_overall()
