@@ -44,10 +44,18 @@ def free_connections(conn: psycopg.Connection) -> int | None:
     return int(n) if n is not None else None
 
 
+def cores() -> int:
+    """The cores this process may run on (a container's CPU set, not the host's count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 def auto_jobs(conn: psycopg.Connection) -> int:
     """The default --jobs: the machine's cores, capped by the target's free connections (one left
     spare). Tables side by side take at most one each; a large file's chunks take them all."""
-    jobs = os.cpu_count() or 1
+    jobs = cores()
     free = free_connections(conn)
     if free is not None:  # our own connection is counted already; leave one spare
         jobs = min(jobs, max(free, 1))
