@@ -11,6 +11,8 @@ import sys
 import polars as pl
 import pytest
 
+from vectortexts import PAD, element, windowed
+
 from aria_tui.csvio import native as native_mod
 from aria_tui.csvio import vector_binary, vectors
 
@@ -107,6 +109,22 @@ def test_long_rows_take_the_fast_reading_and_it_agrees() -> None:
         row[rng.randrange(64)] = bad
         mixed.append("[" + ",".join(row) + "]")
     assert native.copy_fields(mixed, 64)[1] == list(range(len(mixed)))
+
+
+def test_every_width_and_point_place_of_the_16_byte_reading() -> None:
+    """The 16-byte reader (at most 16 digits and a point): every digit count and point position,
+    each element with room after it, agrees with strtof or defers; and it is not the careful
+    reader doing all the work: short plain elements are never deferred."""
+    rng = random.Random(16)
+    texts = [windowed(rng) for _ in range(20_000)] + [element(rng) for _ in range(20_000)]
+    fields, deferred = native.copy_fields([f"[{t}{PAD}]" for t in texts], 0)
+    skip = set(deferred)
+    for i, (text, field) in enumerate(zip(texts, fields, strict=True)):
+        if i not in skip:
+            assert elements(field)[0] == strtof_bits(text), text
+    # up to 7 digits: exact in float32 or between 1e-7 and 1 (no midpoint there has so few)
+    plain = [i for i, t in enumerate(texts[:20_000]) if 0 < len(t.strip("+-").replace(".", "")) <= 7]
+    assert len(plain) > 5000 and not skip & set(plain)
 
 
 def test_shortest_float4_text_is_almost_never_deferred() -> None:

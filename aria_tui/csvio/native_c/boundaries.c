@@ -15,6 +15,9 @@ PyObject *last_boundary(PyObject *self, PyObject *args) {
     Py_BEGIN_ALLOW_THREADS
     Py_ssize_t i = 0;
     while (i < n) {
+#ifdef HAVE_SSE2_SKIP
+        while (n - i >= 16 && first_of16(data + i, '"', (char)term, '"', '"', 0) == 16) i += 16;
+#endif
         while (n - i >= 8) {
             uint64_t w;
             memcpy(&w, data + i, 8);

@@ -269,6 +269,76 @@ static inline int parse_element_fast(const char **pp, uint32_t *bits) {
     return 1;
 }
 
+#if defined(__SSE2__) && defined(__x86_64__)
+#include <emmintrin.h>
+#define HAVE_SSE2_READ 1
+
+/* The inverse of 5^k modulo 2^64: an exact division by 10^k is a shift by k and a multiply by
+ * this (x = m * 2^k * 5^k, so (x >> k) * INV5[k] = m). Checked by the property tests, which read
+ * every digit count 1..16. */
+static const uint64_t INV5[17] = {
+    UINT64_C(0x0000000000000001), UINT64_C(0xCCCCCCCCCCCCCCCD), UINT64_C(0x8F5C28F5C28F5C29),
+    UINT64_C(0x1CAC083126E978D5), UINT64_C(0xD288CE703AFB7E91), UINT64_C(0x5D4E8FB00BCBE61D),
+    UINT64_C(0x790FB65668C26139), UINT64_C(0xE5032477AE8D46A5), UINT64_C(0xC767074B22E90E21),
+    UINT64_C(0x8E47CE423A2E9C6D), UINT64_C(0x4FA7F60D3ED61F49), UINT64_C(0x0FEE64690C913975),
+    UINT64_C(0x3662E0E1CF503EB1), UINT64_C(0xA47A2CF9F6433FBD), UINT64_C(0x54186F653140A659),
+    UINT64_C(0x7738164770402145), UINT64_C(0xE4A4D1417CD9A041)};
+
+/* 16 zero bytes, 32 ones, 16 zeros: 16 bytes from RAMPS + 16 - k have ones from byte k on; from
+ * RAMPS + 48 - k, ones before byte k (k in 0..16) */
+static const unsigned char RAMPS[64] = {
+    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,
+    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0};
+
+/* The commonest spelling of all, '[+-]digits[.digits]' in at most 16 bytes after the sign and
+ * followed by ',' or ']' (an embedding's '-0.0123456'), read as one 16-byte vector: its bytes
+ * classified at once, the point squeezed out, the digits summed pairwise in three multiply-adds
+ * (SSE2, in every x86-64). ~half the instructions of parse_element_fast per element, measured
+ * with callgrind on real exports (benchmarks/README.md). 1 when done, 0 when the other readers
+ * must decide (an exponent, more digits, anything else: never a verdict). Needs 17 readable bytes
+ * at *pp; looks at bytes past the element, never uses them. */
+static inline int parse_element_sse2(const char **pp, uint32_t *bits) {
+    const char *p = *pp;
+    int negative = (*p == '-');
+    p += (*p == '-') | (*p == '+');
+    const __m128i x = _mm_loadu_si128((const __m128i *)p);
+    __m128i d = _mm_sub_epi8(x, _mm_set1_epi8('0'));
+    const unsigned digit = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(9)), d));
+    const unsigned point = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8('.')));
+    const unsigned sep = (unsigned)_mm_movemask_epi8(
+        _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8(',')), _mm_cmpeq_epi8(x, _mm_set1_epi8(']'))));
+    const unsigned other = ~(digit | point) & 0xFFFFu;
+    const unsigned stop = other & (0u - other); /* the first byte that is neither: the end */
+    if (!(stop & sep)) return 0;                /* none in 16 bytes, or an 'e', a space, ... */
+    const unsigned points = point & (stop - 1);
+    if (points & (points - 1)) return 0; /* '1.2.3' */
+    const int t = __builtin_ctz(stop);
+    const int nd = t - (points != 0);                         /* digits */
+    const int q = points ? __builtin_ctz(points) : nd;        /* of which before the point */
+    if (nd == 0) return 0;                                    /* '', '.', '-' */
+    /* the digits after the point move down one byte, over it; bytes past the digits become 0
+     * (the masks of "byte >= q" and "byte < nd" are windows into RAMPS: a load each) */
+    const __m128i after = _mm_loadu_si128((const __m128i *)(RAMPS + 16 - q));
+    d = _mm_or_si128(_mm_and_si128(after, _mm_srli_si128(d, 1)), _mm_andnot_si128(after, d));
+    d = _mm_and_si128(d, _mm_loadu_si128((const __m128i *)(RAMPS + 48 - nd)));
+    /* 16 digit bytes -> 8 pairs -> 4 quads -> 2 eights (each step fits the next's 16 bits) */
+    const __m128i zero = _mm_setzero_si128();
+    const __m128i pairs = _mm_packs_epi32(_mm_madd_epi16(_mm_unpacklo_epi8(d, zero), _mm_set1_epi32(0x0001000A)),
+                                          _mm_madd_epi16(_mm_unpackhi_epi8(d, zero), _mm_set1_epi32(0x0001000A)));
+    const __m128i quads = _mm_madd_epi16(pairs, _mm_set1_epi32(0x00010064));
+    const __m128i eights = _mm_madd_epi16(_mm_packs_epi32(quads, quads), _mm_set1_epi32(0x00012710));
+    const uint64_t both = (uint64_t)_mm_cvtsi128_si64(eights);
+    /* the 16 positions read as one number are mantissa * 10^(16 - nd): divide exactly */
+    const uint64_t sixteen = (both & 0xFFFFFFFFu) * 100000000 + (both >> 32);
+    const uint64_t mantissa = (sixteen >> (16 - nd)) * INV5[16 - nd];
+    if (!decimal_bits(mantissa, q - nd, negative, bits)) return 0;
+    *pp = p + t;
+    return 1;
+}
+#endif
+
 /* Parse one whole field into out (4 * dim bytes of big-endian floats). Returns the number of
  * elements, or -1 when the row is deferred. With dim > 0, any other count defers. `limit` is the
  * end of the readable memory the field lies in (at least p + n): where FAST_READ bytes are left, the
@@ -284,7 +354,16 @@ Py_ssize_t parse_row(const char *p, Py_ssize_t n, Py_ssize_t dim, char *out,
         uint32_t bits;
         if (dim > 0 && count >= dim) return -1;
         const char *start = p;
-        if (!(limit - p >= FAST_READ && parse_element_fast(&p, &bits) && p <= end)) {
+        int done = 0;
+        if (limit - p >= FAST_READ) {
+#ifdef HAVE_SSE2_READ
+            done = parse_element_sse2(&p, &bits) || parse_element_fast(&p, &bits);
+#else
+            done = parse_element_fast(&p, &bits);
+#endif
+            done = done && p <= end;
+        }
+        if (!done) {
             p = start;
             if (!parse_element(&p, end, &bits)) return -1;
         }

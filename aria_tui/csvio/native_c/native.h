@@ -70,6 +70,22 @@ static inline void put_be32(char *out, uint32_t v) {
 static inline uint64_t zero_bytes(uint64_t v) { return (v - ONES) & ~v & HIGHS; }
 static inline uint64_t bytes_equal(uint64_t v, unsigned char b) { return zero_bytes(v ^ (ONES * b)); }
 
+/* Sixteen bytes at once where every x86-64 has it (SSE2): the index of the first byte at p
+ * that is a, b, c or d, or NUL or non-ASCII when `strict`, or 16 when none is (then p + 16 is
+ * where to look next). The 8-byte words above stay for the tails and other machines. */
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#define HAVE_SSE2_SKIP 1
+static inline int first_of16(const unsigned char *p, char a, char b, char c, char d, int strict) {
+    const __m128i v = _mm_loadu_si128((const __m128i *)p);
+    __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(a)), _mm_cmpeq_epi8(v, _mm_set1_epi8(b))),
+                               _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(c)), _mm_cmpeq_epi8(v, _mm_set1_epi8(d))));
+    if (strict) hit = _mm_or_si128(hit, _mm_or_si128(v, _mm_cmpeq_epi8(v, _mm_setzero_si128())));
+    const unsigned m = (unsigned)_mm_movemask_epi8(hit);
+    return m ? __builtin_ctz(m) : 16;
+}
+#endif
+
 /* records.c */
 int scan_records(const unsigned char *data, Py_ssize_t n, Py_ssize_t ncols, int crlf,
                  int want_lines, Records *rec, Py_ssize_t *spans);

@@ -44,6 +44,13 @@ int scan_records(const unsigned char *data, Py_ssize_t n, Py_ssize_t ncols, int 
             if (inside) {
                 /* skip eight bytes at a time while none matters: in quotes only the quote,
                  * a newline (lines are counted), NUL and non-ASCII (checked) do */
+#ifdef HAVE_SSE2_SKIP
+                for (int k; n - p >= 16; p += 16)
+                    if ((k = first_of16(data + p, '"', '\n', '"', '"', 1)) < 16) {
+                        p += k;
+                        break;
+                    }
+#endif
                 while (n - p >= 8) {
                     uint64_t w;
                     memcpy(&w, data + p, 8);
@@ -72,6 +79,13 @@ int scan_records(const unsigned char *data, Py_ssize_t n, Py_ssize_t ncols, int 
                 }
                 continue;
             }
+#ifdef HAVE_SSE2_SKIP
+            for (int k; n - p >= 16; p += 16)
+                if ((k = first_of16(data + p, '"', '\n', ',', '\r', 1)) < 16) {
+                    p += k;
+                    break;
+                }
+#endif
             while (n - p >= 8) {
                 uint64_t w;
                 memcpy(&w, data + p, 8);
