@@ -33,6 +33,8 @@ class Run:
     reported_s: float | None = None  # the loader's own "seconds" (no process start, no scan)
     paths: tuple[str, ...] = ()  # loader paths used: fast / binary / staging
     reader: str | None = None  # the load's `csv_reader`: native (the C extension) or polars
+    jobs: int | None = None  # the load's `jobs`: connections that loaded side by side
+    chunks: int = 0  # chunks of the run's files loaded over several connections (all tables)
 
 
 class Harness:
@@ -120,6 +122,7 @@ class Harness:
         return Run(
             side, p.seconds, p.rss_kb, p.anon_kb, p.file_kb, p.cpu,
             reported_s=report.get("seconds"), paths=paths, reader=report.get("csv_reader"),
+            jobs=report.get("jobs"), chunks=sum(int(t.get("chunks") or 0) for t in report["tables"]),
         )  # fmt: skip
 
     def phases(self, case: Case, side: str) -> dict | None:

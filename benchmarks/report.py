@@ -74,6 +74,12 @@ def side_label(res: CaseResult, side: str) -> str:
     readers = sorted({r.reader for r in res.runs[side] if r.reader})
     if "binary" in paths and readers:  # the reader only matters where vectors are parsed
         paths = [*paths, f"{'/'.join(readers)} reader"]
+    jobs = sorted({r.jobs for r in res.runs[side] if r.jobs})
+    if jobs:
+        paths.append(f"--jobs {'/'.join(map(str, jobs))}")
+    chunks = sorted({r.chunks for r in res.runs[side] if r.chunks})
+    if chunks:
+        paths.append(f"{'/'.join(map(str, chunks))} chunks")
     return label + (f" ({', '.join(paths)})" if paths else "")
 
 
