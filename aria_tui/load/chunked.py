@@ -9,7 +9,7 @@ this file's own chunk records account for (an earlier, interrupted chunked load 
 
 How:
 1. prepare (the runner's connection, one transaction): the table locked, its rows counted, its
-   secondary indexes dropped and recorded in `aria_tui.pending` (pending.py), committed;
+   secondary indexes dropped and recorded in `aria_tui.pending` (pg/pending.py), committed;
 2. one thread cuts the file into chunks (chunks.cut_chunks: quote parity and record counts at
    C speed, the file's sha256 on the way) and hands each to the next free connection; each
    chunk is one transaction: COPY of its byte range, the server's count checked against the
@@ -23,7 +23,7 @@ cannot read) stops the others; the chunked attempt is then undone in one transac
 its records and its pending record deleted, the indexes built again) and the file goes through
 the serial chain (chain.py), which finds and rejects the bad records one by one with their
 lines. A cancel or a lost connection keeps what committed, with its records: the indexes are
-built again at once when the connection still works, else by the next run (pending.restore),
+built again at once when the connection still works, else by the next run (indexes.restore_pending),
 which then loads only the byte ranges no record covers.
 """
 
@@ -210,15 +210,17 @@ class ChunkedTable:
 
         cutter_thread = threading.Thread(target=cutting, name="aria-chunks-cut", daemon=True)
         cutter_thread.start()
-        threads = [threading.Thread(target=self._work, args=(self.r.conn, todo), daemon=True)]
+        conns = [self.r.conn]
         closers: list[Callable[[], None]] = []
         for _ in range(1, self.jobs):
             made = self.r.extra_connection() if self.r.extra_connection else None
             if made is None:
                 break  # no more connections for us: fewer streams, same result
-            conn, close = made
-            closers.append(close)
-            threads.append(threading.Thread(target=self._work, args=(conn, todo), daemon=True))
+            conns.append(made[0])
+            closers.append(made[1])
+        threads = [
+            threading.Thread(target=self._work, args=(c, todo), daemon=True) for c in conns
+        ]
         sh.connections = len(threads)
         try:
             for t in threads:
@@ -228,11 +230,12 @@ class ChunkedTable:
                 self._progress()
             cutter_thread.join()
             self._progress(force=True)  # the last word: every chunk counted
+            sh.stop.set()
+            return self._settle(work, started, conns)
         finally:
             sh.stop.set()
             for close in closers:
                 close()
-        return self._settle(work, started)
 
     def _work(self, conn: psycopg.Connection, todo: queue.Queue[Chunk | None]) -> None:
         sh = self.shared
@@ -410,7 +413,9 @@ class ChunkedTable:
         self.r.emitter.progress(bytes_done=done, rows_done=rows, chunks=chunks, force=force)
 
     # -- 3. settle -----------------------------------------------------------------------------
-    def _settle(self, work: Work, started: float) -> m.TableResult | None:
+    def _settle(
+        self, work: Work, started: float, conns: list[psycopg.Connection]
+    ) -> m.TableResult | None:
         sh, tp, conn = self.shared, self.tp, self.r.conn
         kinds = {f.kind for f in sh.failures}
         if conn.broken or conn.closed:
@@ -427,9 +432,11 @@ class ChunkedTable:
             return None
         if kinds:
             return self._interrupted(work, kinds)
-        return self._finish(work, started)
+        return self._finish(work, started, conns)
 
-    def _finish(self, work: Work, started: float) -> m.TableResult:
+    def _finish(
+        self, work: Work, started: float, conns: list[psycopg.Connection]
+    ) -> m.TableResult | None:
         tp, conn, sh = self.tp, self.r.conn, self.shared
         assert sh.sha256 is not None
         with conn.transaction():
@@ -439,9 +446,17 @@ class ChunkedTable:
             )
             rows = _count(conn, tp)
             fc = commits.current(commits.read(conn, tp.target), tp.target, sh.sha256)
-            work.indexes = self._rebuild()
-            pending.clear(conn, tp.target)
             work.sequences = sequences.reset(conn, tp)
+        try:
+            work.indexes = self._build(conns)
+        except chain.COPY_STOPS as exc:  # an index the loaded rows cannot have: one by one
+            self._undo()
+            self.r.emitter.log(
+                f"{tp.target}: an index could not be built over the chunks' rows ({_short(exc)}); "
+                "the chunked load was undone and the file goes through the staging table.",
+                "warning",
+            )
+            return None
         if fc is None or not fc.complete:
             raise TableFailed(
                 f"{tp.target}: the chunks of {tp.scan.file.name} do not cover the whole file "
@@ -479,9 +494,67 @@ class ChunkedTable:
         )
 
     def _rebuild(self) -> tuple[indexes_mod.IndexBuild, ...]:
+        """Every index taken down, in the runner's current transaction, with its pending rows."""
         if not self.deferred:
             return ()
-        return self.r.rebuild_indexes(self.deferred)
+        # those a side-by-side build did not already build
+        built = self.r.rebuild_indexes(indexes_mod.missing(self.r.conn, self.deferred))
+        pending.clear(self.r.conn, self.tp.target)
+        return built
+
+    def _build(self, conns: list[psycopg.Connection]) -> tuple[indexes_mod.IndexBuild, ...]:
+        """The indexes after the chunks, side by side over the load's connections: each in a
+        transaction of its own that also deletes its pending row (CREATE INDEX takes a SHARE
+        lock, which another CREATE INDEX of the same table does not wait for). A failure leaves
+        the rows of the indexes not built, for the next run, and is raised."""
+        defs = self.deferred
+        if not defs:
+            return ()
+        if len(defs) == 1 or len(conns) == 1:
+            with self.r.conn.transaction():
+                self.r.set_lock_timeout()
+                return self._rebuild()
+        # the slowest kinds first (GIN, GiST, vector indexes), so that none starts last alone
+        todo: queue.SimpleQueue[tuple[int, indexes_mod.IndexDef]] = queue.SimpleQueue()
+        for i, d in sorted(enumerate(defs), key=lambda p: p[1].method == "btree"):
+            todo.put((i, d))
+        built: dict[int, indexes_mod.IndexBuild] = {}
+        errors: list[BaseException] = []
+        lock = threading.Lock()
+        local = self.r.is_local()
+
+        def work(conn: psycopg.Connection) -> None:
+            while not errors:
+                try:
+                    i, d = todo.get_nowait()
+                except queue.Empty:
+                    return
+                try:
+                    with conn.transaction():
+                        self.r.set_lock_timeout(conn)
+                        (b,) = indexes_mod.rebuild(
+                            conn, [d], self.r.emitter, empty=True, local_server=local,
+                            number=(len(built), len(defs)),
+                        )
+                        pending.clear(conn, self.tp.target, d.name)
+                    with lock:
+                        built[i] = b
+                except BaseException as exc:
+                    with lock:
+                        errors.append(exc)
+                    return
+
+        threads = [
+            threading.Thread(target=work, args=(c,), name="aria-index", daemon=True)
+            for c in conns[: len(defs)]
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if errors:
+            raise errors[0]
+        return tuple(built[i] for i in sorted(built))
 
     def _undo(self) -> None:
         """Back to the table as it was before any chunk of this file: rows, records, indexes."""
@@ -498,7 +571,6 @@ class ChunkedTable:
                 (tp.target,),
             )
             self._rebuild()
-            pending.clear(conn, tp.target)
         # the serial path must not take the deleted records for the file's state
         self.r.records = [
             r for r in self.r.records if not (r.target_table == tp.target and r.chunk > 0)
@@ -514,7 +586,6 @@ class ChunkedTable:
                 with conn.transaction():
                     self.r.set_lock_timeout()
                     work.indexes = self._rebuild()
-                    pending.clear(conn, tp.target)
                 restored = True
             except psycopg.Error:
                 restored = False

@@ -152,8 +152,10 @@ def rebuild(
     empty: bool,
     progress_conn: psycopg.Connection | None = None,
     local_server: bool = True,
+    number: tuple[int, int] | None = None,
 ) -> tuple[IndexBuild, ...]:
-    """Create `defs` again, in the current transaction, with more memory and parallel workers."""
+    """Create `defs` again, in the current transaction, with more memory and parallel workers.
+    `number`: (done, count) of a larger set built side by side, for the progress line."""
     if not defs:
         return ()
     saved = _raise_limits(conn, local_server)
@@ -161,7 +163,10 @@ def rebuild(
     poller = _Poller(progress_conn, conn.info.backend_pid, emitter) if progress_conn else None
     try:
         for i, d in enumerate(defs):
-            emitter.index_started(d.name, i, len(defs))
+            if number is None:
+                emitter.index_started(d.name, i, len(defs))
+            else:
+                emitter.index_started(d.name, number[0] + i, number[1])
             started = time.monotonic()
             statement = d.definition + (f" TABLESPACE {d.tablespace}" if d.tablespace else "")
             conn.execute(statement)  # the catalog's own SQL
@@ -203,6 +208,18 @@ def take_down_pending(
     return defs
 
 
+def missing(conn: psycopg.Connection, defs: list[IndexDef]) -> list[IndexDef]:
+    """Those of `defs` whose index does not exist (built again already, by us or by hand)."""
+    present = {
+        r[0]
+        for r in conn.execute(
+            "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('i', 'I')"
+        ).fetchall()
+    }
+    return [d for d in defs if d.name not in present]
+
+
 def restore_pending(
     conn: psycopg.Connection, table: str, emitter: Emitter, *, local_server: bool = True
 ) -> tuple[IndexBuild, ...] | None:
@@ -213,16 +230,7 @@ def restore_pending(
         found = pending.read(conn, table)
         if found is None:
             return None
-        defs = [IndexDef.from_json(d) for d in found]
-        present = {
-            r[0]
-            for r in conn.execute(
-                "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) FROM pg_class c "
-                "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'i' "
-                "AND c.oid IN (SELECT indexrelid FROM pg_index)"
-            ).fetchall()
-        }
-        todo = [d for d in defs if d.name not in present]
+        todo = missing(conn, [IndexDef.from_json(d) for d in found])
         built = rebuild(conn, todo, emitter, empty=True, local_server=local_server)
         pending.clear(conn, table)
     emitter.log(

@@ -267,6 +267,10 @@ class Runner:
             if progress_conn is not None:
                 progress_conn.close()
 
+    def is_local(self) -> bool:
+        """Whether the target runs on this machine (how much memory an index build may take)."""
+        return _local(self.conn)
+
     def _restore(self, tp: m.TablePlan) -> None:
         """Indexes an interrupted chunked load left down: built again before anything else."""
         try:

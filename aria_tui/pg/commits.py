@@ -51,12 +51,14 @@ SCHEMA = "aria_tui"
 TABLE = "commits"
 
 # the indexes and constraints a chunked load took down in a committed transaction of its own,
-# until the transaction that builds them again deletes the row (aria_tui/load/pending.py)
+# until the transaction that builds them again deletes the row (aria_tui/pg/pending.py)
 PENDING_DDL = """CREATE TABLE IF NOT EXISTS aria_tui.pending (
-    target_table text PRIMARY KEY,
+    target_table text NOT NULL,
+    name text NOT NULL,
     run_id text NOT NULL,
-    structures text NOT NULL,
-    taken_at timestamptz NOT NULL DEFAULT clock_timestamp()
+    definition text NOT NULL,
+    taken_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    PRIMARY KEY (target_table, name)
 )"""
 
 _DDL = (

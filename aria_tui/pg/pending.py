@@ -26,22 +26,25 @@ def _exists(conn: psycopg.Connection) -> bool:
 
 
 def write(conn: psycopg.Connection, table: str, run_id: str, defs: list[dict[str, Any]]) -> None:
-    """Record `defs` as taken down from `table`, in the caller's transaction (the one dropping
-    them)."""
-    conn.execute(
-        "INSERT INTO aria_tui.pending (target_table, run_id, structures) VALUES (%s, %s, %s)",
-        (table, run_id, json.dumps(defs)),
-    )
+    """Record `defs` (each with its "name") as taken down from `table`, in the caller's
+    transaction (the one dropping them): one row each, so that each can be built again in a
+    transaction of its own that deletes its row."""
+    for d in defs:
+        conn.execute(
+            "INSERT INTO aria_tui.pending (target_table, name, run_id, definition) "
+            "VALUES (%s, %s, %s, %s)",
+            (table, d["name"], run_id, json.dumps(d)),
+        )
 
 
 def read(conn: psycopg.Connection, table: str) -> list[dict[str, Any]] | None:
     """What `table` still waits for (None: nothing pending)."""
     if not _exists(conn):
         return None
-    row = conn.execute(
-        "SELECT structures FROM aria_tui.pending WHERE target_table = %s", (table,)
-    ).fetchone()
-    return None if row is None else list(json.loads(row[0]))
+    rows = conn.execute(
+        "SELECT definition FROM aria_tui.pending WHERE target_table = %s ORDER BY name", (table,)
+    ).fetchall()
+    return [json.loads(r[0]) for r in rows] or None
 
 
 def tables(conn: psycopg.Connection) -> dict[str, list[str]]:
@@ -51,11 +54,22 @@ def tables(conn: psycopg.Connection) -> dict[str, list[str]]:
         with conn.transaction():
             if not _exists(conn):
                 return {}
-            rows = conn.execute("SELECT target_table, structures FROM aria_tui.pending").fetchall()
+            rows = conn.execute(
+                "SELECT target_table, name FROM aria_tui.pending ORDER BY target_table, name"
+            ).fetchall()
     except psycopg.errors.InsufficientPrivilege:
         return {}
-    return {str(t): [str(d["name"]) for d in json.loads(s)] for t, s in rows}
+    out: dict[str, list[str]] = {}
+    for table, name in rows:
+        out.setdefault(str(table), []).append(str(name))
+    return out
 
 
-def clear(conn: psycopg.Connection, table: str) -> None:
-    conn.execute("DELETE FROM aria_tui.pending WHERE target_table = %s", (table,))
+def clear(conn: psycopg.Connection, table: str, name: str | None = None) -> None:
+    """Forget what `table` waited for (only `name`, when given), in the transaction that built it."""
+    if name is None:
+        conn.execute("DELETE FROM aria_tui.pending WHERE target_table = %s", (table,))
+    else:
+        conn.execute(
+            "DELETE FROM aria_tui.pending WHERE target_table = %s AND name = %s", (table, name)
+        )

@@ -81,7 +81,7 @@ def _records(db, table: str = "public.docs") -> list[tuple]:
 def _pending(db) -> list[tuple]:
     if query(db, "SELECT to_regclass('aria_tui.pending')") == [(None,)]:
         return []
-    return query(db, "SELECT target_table FROM aria_tui.pending")
+    return query(db, "SELECT DISTINCT target_table FROM aria_tui.pending")
 
 
 def _reference(templates, folder: Path) -> list[tuple]:
@@ -325,3 +325,27 @@ def test_kill_9_during_the_index_build_after_the_chunks_converges(empty_db, temp
     with psycopg.connect(empty_db.conninfo) as conn:  # the rebuilt slow index is used and right
         conn.execute("SET enable_seqscan = off")
         assert conn.execute("SELECT count(*) FROM docs WHERE slow(id) = 7").fetchone() == (1,)
+
+
+def test_an_index_the_rows_cannot_have_ends_as_a_serial_load_ends_nothing_left_behind(
+    empty_db, templates, tmp_path, chunked
+):
+    """The indexes are built after the chunks, side by side: one whose expression fails on some
+    rows (n = 49: a division by zero) must not leave the chunks' rows in, nor the table without
+    its indexes, nor a pending record; the file then goes the serial way, and ends as a serial
+    load of it ends (the staging path does not check index expressions: the table fails)."""
+    ddl = (*DDL, "CREATE INDEX docs_inverse ON docs ((100 / (n - 49)))")
+    sql(empty_db, *ddl)
+    before = _indexdefs(empty_db)
+    write(tmp_path, "docs.csv", _csv(ROWS))
+    events: list = []
+    result = run_plan(empty_db, plan_for(empty_db, tmp_path), jobs=2, on_event=events.append)
+    t = result.tables[0]
+    ref = templates.fresh(None)
+    sql(ref, *ddl)
+    serial = run_plan(ref, plan_for(ref, tmp_path), jobs=1).tables[0]
+    assert (t.status, t.error) == (serial.status, serial.error)
+    assert t.chunks == 0 and "division by zero" in (t.error or "")
+    assert any("could not be built over the chunks' rows" in getattr(e, "message", "") for e in events)
+    assert _indexdefs(empty_db) == before and _pending(empty_db) == []
+    assert _records(empty_db) == [] and _rows(empty_db) == _rows(ref) == []
