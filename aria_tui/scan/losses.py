@@ -85,9 +85,10 @@ def losses_of(col: Column) -> tuple[Loss, ...]:
     return tuple(out)
 
 
-def ruled_out(path: Path, rules: Iterable[Loss]) -> bool:
+def ruled_out(path: Path, rules: Iterable[Loss], limit: int | None = None) -> bool:
     """True when no value of the plain (not compressed) file at `path` can be changed by any of
-    `rules`: each has a byte hint, and none of the hints occurs anywhere in the file.
+    `rules`: each has a byte hint, and none of the hints occurs anywhere in the file (or in its
+    first `limit` bytes, for a caller that reads no further itself).
 
     One search per distinct hint over the mapped file, at memory speed (about a millisecond per
     megabyte here), instead of parsing every record of it with polars: the load's own scan
@@ -109,7 +110,8 @@ def ruled_out(path: Path, rules: Iterable[Loss]) -> bool:
             if os.fstat(fh.fileno()).st_size == 0:
                 return True
             with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
-                return not any(re.search(h, data) for h in sorted(hints))
+                end = len(data) if limit is None else min(limit, len(data))
+                return not any(re.compile(h).search(data, 0, end) for h in sorted(hints))
     except (OSError, ValueError):
         return False  # whoever reads it next says why
 

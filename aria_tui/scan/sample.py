@@ -152,6 +152,18 @@ def sample_file(
         header.columns[0]
     ]
 
+    if large and not count and not (server or vectors or not_null or pending or lossy):
+        # the load's scan of a large file whose values it need not read: only the head's
+        # structure and an estimate, from the C reader, without importing polars for it
+        head = _head(path, header)
+        if head is not None:
+            result.records, result.estimate = head
+            if result.records is None:
+                result.notes.append(HEAD_NOTE)
+            else:
+                result.streamed = True
+            return result
+
     survey = None
     if large and not alignment.extras:
         survey = csvio.Survey(path, header, wanted, head_rows=HEAD_ROWS, walk=count)
@@ -257,6 +269,36 @@ def sample_file(
         for c in vectors:
             _check_vector_sample(sample, c, columns[c])
     return result
+
+
+# what _head reads of a large file: as much as the survey's head would (csvio.Survey's
+# head_bytes; its 2000 records are fewer in any file wider than 4 kB a record)
+HEAD_BYTES = 8 << 20
+
+
+def _head(path: Path, header: Header) -> tuple[int | None, int | None] | None:
+    """(records, None) of a file the head block holds whole, or (None, estimate): its head's
+    records read by the C reader, as the polars survey of the head would judge them, scaled
+    to the file's size. None when the C reader does not vouch for the head (the survey then
+    reads it and names what is wrong), or for a compressed file (its size is not its bytes)."""
+    if csvio.files.is_gzip(path) or csvio.native.module() is None:
+        return None
+    kinds = (csvio.native.ColumnKind.SKIP,) * len(header.columns)
+    try:
+        with csvio.open_bytes(path) as stream:
+            csvio.files.skip(stream, header.bytes)
+            size = path.stat().st_size - header.bytes
+            block = next(csvio.cutter.iter_blocks(stream, header.eol.encode("ascii"), HEAD_BYTES), None)
+    except (OSError, EOFError, AriaError):
+        return None
+    if block is None:
+        return 0, None
+    got = csvio.native.read_records(block.data, header, kinds, lines=False)
+    if got is None:
+        return None
+    if block.final or len(block.data) >= size:  # the head is the whole file
+        return got.rows, None
+    return None, round(got.rows * size / len(block.data))
 
 
 # a zone at the end of a timestamp: an offset, Z, or a name (UTC, Europe/Paris, EST...)

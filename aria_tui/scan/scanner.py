@@ -38,7 +38,7 @@ from aria_tui.scan.model import (
     ScanProgress,
     TableScan,
 )
-from aria_tui.scan.sample import FileSample, sample_file
+from aria_tui.scan.sample import HEAD_BYTES, FileSample, sample_file
 from aria_tui.scan.server_check import check_samples
 from aria_tui.scan.verdict import judge
 from aria_tui.status import Blocker, BlockerKind
@@ -194,7 +194,10 @@ def _read_file(
                 # renames), and columns whose type would silently change some values (such a
                 # value blocks the file); the stream still checks structure and extra columns
                 lossy = {t for t in alignment.mapping.values() if t and _may_lose(table, t)}
-                if lossy and not large and _none_lost(f.path, table, lossy):
+                # a large file's load scan reads only its head (count_large=False): its bytes
+                # are searched a little beyond what that head reaches (sample.HEAD_BYTES)
+                head = HEAD_BYTES + (1 << 16) if large else None
+                if lossy and (not large or not count_large) and _none_lost(f.path, table, lossy, head):
                     lossy = set()  # no value of the file can be changed: none to read
                 probe = replace(
                     alignment,
@@ -294,13 +297,13 @@ def _may_lose(table: Table, column: str) -> bool:
     return col is not None and bool(losses_of(col))
 
 
-def _none_lost(path: Path, table: Table, columns: set[str]) -> bool:
+def _none_lost(path: Path, table: Table, columns: set[str], head: int | None) -> bool:
     """Whether a search of the file's bytes proves that no value of it loses anything in these
     columns (scan/losses.py: ruled_out), so its values need not be parsed for that."""
     from aria_tui.scan.losses import losses_of, ruled_out
 
     rules = [rule for c in columns if (col := table.column(c)) for rule in losses_of(col)]
-    return ruled_out(path, rules)
+    return ruled_out(path, rules, head)
 
 
 def _first_line(exc: BaseException) -> str:

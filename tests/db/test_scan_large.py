@@ -99,3 +99,69 @@ def test_large_file_without_target_is_counted_flat(tmp_path, conn, large, monkey
     t = scan(tmp_path, conn, "none").table("nothing_like_it")
     assert t.diff.status == "no_target"
     assert t.rows == 2
+
+
+# -- the scan a load runs first (count_large=False): only the head, and polars only if needed ----
+
+STAMPED = "CREATE TABLE IF NOT EXISTS stamped (id integer PRIMARY KEY, at timestamptz, note text)"
+
+
+def _stamped(path, n: int, at: str = "2024-01-01 10:00:00.123456+00", late: str | None = None):
+    body = "".join(f'{i},{at},"note\n{i}"\n' for i in range(1, n + 1))
+    path.write_text("id,at,note\n" + body + (f"{n + 1},{late},x\n" if late else ""), encoding="utf-8")
+
+
+def _for_load(folder, db):
+    from aria_tui.load.prescan import scan_for_load
+    from aria_tui.selection import Selection
+
+    with connect_with(db, STAMPED) as c:
+        return scan_for_load(folder, c, None, target_display="t", selection=Selection()).table(
+            "stamped"
+        )
+
+
+@pytest.fixture
+def no_survey(monkeypatch):
+    """The polars survey of the head fails the test if it runs."""
+
+    def survey(*a, **k):
+        raise AssertionError("the head was surveyed with polars")
+
+    monkeypatch.setattr(csvio, "Survey", survey)
+
+
+def test_the_load_scan_of_a_clean_large_file_estimates_from_the_head_without_polars(
+    tmp_path, empty_db, large, no_survey, monkeypatch
+):
+    from aria_tui.scan import sample
+
+    _stamped(tmp_path / "stamped.csv", 3000)
+    whole = _for_load(tmp_path, empty_db)  # the head block holds the whole file: counted
+    assert (whole.rows, whole.rows_estimated, whole.diff.status) == (3000, False, "match")
+    monkeypatch.setattr(sample, "HEAD_BYTES", 20_000)
+    t = _for_load(tmp_path, empty_db)
+    assert t.rows_estimated and t.diff.status == "match" and t.problem is None
+    assert 2700 <= t.rows <= 3300, t.rows
+    assert sample.HEAD_NOTE in t.diff.notes
+
+
+def test_the_load_scan_still_blocks_a_lossy_value_in_the_head_of_a_large_file(
+    tmp_path, empty_db, large
+):
+    _stamped(tmp_path / "stamped.csv", 100, late="2024-01-01 10:00:00.1234567+00")
+    t = _for_load(tmp_path, empty_db)
+    assert t.diff.status == "blocked" and "round its seconds to 6 decimal places" in t.diff.reason
+
+
+def test_the_load_scan_of_a_large_file_broken_in_its_head_names_the_record(
+    tmp_path, empty_db, large
+):
+    """The C reader does not vouch for a head holding a record COPY refuses: the survey reads
+    it and names it, as before."""
+    body = "".join(f"{i},2024-01-01 10:00:00+00,n{i}\n" for i in range(1, 400))
+    (tmp_path / "stamped.csv").write_text("id,at,note\n" + body + "400,short\n" + body)
+    t = _for_load(tmp_path, empty_db)
+    assert t.problem is None and t.diff.status != "blocked"
+    note = " ".join(t.diff.notes)
+    assert "line 401" in note and "row has 2 fields" in note, note
