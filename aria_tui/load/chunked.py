@@ -72,9 +72,19 @@ ENCODE_AHEAD = 3  # binary chunks: blocks encoded ahead of the one being sent, p
 IN_FLIGHT = 8
 
 
+def streams(tp: m.TablePlan, jobs: int) -> int:
+    """Connections a chunked load of `tp` uses at `jobs`: all of them for a plain table (the
+    server's parsing and index upkeep are the bound); half for a vector table, whose client
+    parses every vector (a core per stream on each side, or the streams only fight for them)."""
+    if os.environ.get(CHUNK_ENV):
+        return jobs  # tests: as many as asked
+    return jobs // 2 if tp.vector_columns else jobs
+
+
 def chunk_size(tp: m.TablePlan, jobs: int) -> int | None:
     """The chunk size for `tp`'s file at `jobs` connections, or None: loaded in one transaction."""
-    if jobs < 2 or tp.group is not None or tp.self_fks or tp.ddl:
+    n_streams = streams(tp, jobs)
+    if n_streams < 2 or tp.group is not None or tp.self_fks or tp.ddl:
         return None
     f = tp.scan.file
     if f.compressed:
@@ -89,7 +99,7 @@ def chunk_size(tp: m.TablePlan, jobs: int) -> int | None:
     if forced:
         n = max(1, int(forced))
     else:
-        n = min(CHUNK_MAX, max(CHUNK_MIN, size // (2 * jobs)))
+        n = min(CHUNK_MAX, max(CHUNK_MIN, size // (2 * n_streams)))
     return n if size >= 2 * n else None
 
 
@@ -132,7 +142,10 @@ class ChunkedTable:
         self.r = runner
         self.tp = tp
         self.chunk_bytes = size
-        self.jobs = jobs
+        self.jobs = streams(tp, jobs)
+        # the first chunks are smaller, so that every connection starts within milliseconds
+        # instead of after the cutting pass has read a whole chunk (256 MB of a 4 GB file)
+        self.first_bytes = size if os.environ.get(CHUNK_ENV) else max(size // 8, 4 << 20)
         self.path = Path(tp.file)
         header = csvio.read_header(self.path)
         if isinstance(header, csvio.CsvProblem):
@@ -189,7 +202,13 @@ class ChunkedTable:
             n = 0
             try:
                 for c in cut_chunks(
-                    self.path, self.header, self.chunk_bytes, hasher, sh.stop.is_set, cuts
+                    self.path,
+                    self.header,
+                    self.chunk_bytes,
+                    hasher,
+                    sh.stop.is_set,
+                    cuts,
+                    first_bytes=self.first_bytes,
                 ):
                     n += 1
                     if is_done(c):

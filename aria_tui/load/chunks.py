@@ -110,6 +110,7 @@ def cut_chunks(
     stop: Callable[[], bool],
     cuts: tuple[int, ...] = (),
     read_bytes: int = cutter.BLOCK_BYTES,
+    first_bytes: int | None = None,
 ) -> Iterator[Chunk]:
     """The file's chunks of about `chunk_bytes`, each yielded as soon as its end is found.
 
@@ -118,11 +119,13 @@ def cut_chunks(
     byte range, so this pass runs ahead of them at the speed of the disk. A chunk also ends at
     every offset of `cuts` (the edges of byte ranges an earlier run committed, which are record
     boundaries), so that a resumed load's chunks never straddle one. `stop()` True ends it early
-    (the load gave up; the hash is then incomplete and must not be used).
+    (the load gave up; the hash is then incomplete and must not be used). `first_bytes`: the
+    size of the first chunk, each next one twice the last, up to `chunk_bytes`.
     """
     eol = header.eol.encode("ascii")
     term = exact.line_char(eol)
-    read_bytes = max(1, min(read_bytes, chunk_bytes))  # blocks no larger than a chunk
+    want = min(first_bytes or chunk_bytes, chunk_bytes)  # this chunk's size
+    read_bytes = max(1, min(read_bytes, want))  # blocks no larger than a chunk
     with open(path, "rb") as raw:
         size = os.fstat(raw.fileno()).st_size
         head = raw.read(header.bytes)
@@ -141,11 +144,12 @@ def cut_chunks(
                 lines += spans
                 at += len(block.data)
                 ends.append((at, block.quotes))
-                if at - start >= chunk_bytes and at < edge:
+                if at - start >= want and at < edge:
                     yield Chunk(number, start, at, body, record, records, lines, tuple(ends))
                     number, start, body = number + 1, at, at
                     record, records, lines = record + records, 0, 0
                     ends = []
+                    want = min(2 * want, chunk_bytes)
             if at != edge:  # the file changed under us, or an edge was not a record boundary
                 raise ExportError(
                     f"{path.name} changed while it was being loaded (expected {edge} bytes "
