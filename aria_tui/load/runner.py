@@ -22,7 +22,7 @@ import time
 import zlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 import psycopg
 from psycopg import sql
@@ -250,22 +250,20 @@ class Runner:
         """Build `deferred` again in the runner's current transaction, the phase on the screen."""
         if not deferred:
             return ()
-        try:
-            progress_conn = self.target.connect(autocommit=True, connect_timeout=3)
-        except Exception:
-            progress_conn = None  # no second connection free: the phase still shows, without ETA
+        progress_conn = _LazyConnection(
+            lambda: self.target.connect(autocommit=True, connect_timeout=3)
+        )
         try:
             return indexes_mod.rebuild(
                 self.conn,
                 deferred,
                 self.emitter,
                 empty=empty,
-                progress_conn=progress_conn,
+                progress_conn=cast(psycopg.Connection, progress_conn),
                 local_server=_local(self.conn),
             )
         finally:
-            if progress_conn is not None:
-                progress_conn.close()
+            progress_conn.close()
 
     def is_local(self) -> bool:
         """Whether the target runs on this machine (how much memory an index build may take)."""
@@ -475,6 +473,43 @@ class Runner:
 
     def _failure(self, tp: m.TablePlan, exc: psycopg.Error) -> str:
         return f"Loading {tp.target} from {tp.scan.file.name} failed: {_message(exc)}."
+
+
+class _LazyConnection:
+    """The index-progress poller's connection, opened when it first asks: the poller waits
+    indexes.POLL_S before its first look, so the indexes of a small table, built sooner, cost
+    no connection (a backend started and ended per table) at all. A connection that cannot be
+    had raises psycopg.OperationalError, on which the poller stops quietly: the phase still
+    shows, without its ETA."""
+
+    def __init__(self, connect: Callable[[], psycopg.Connection]) -> None:
+        self._connect = connect
+        self._conn: psycopg.Connection | None = None
+        self._closed = False
+        self._lock = threading.Lock()
+
+    def execute(self, query: str, params: tuple[object, ...]) -> psycopg.Cursor[Any]:
+        with self._lock:
+            if self._closed:
+                raise psycopg.OperationalError("the index build is over")
+            if self._conn is None:
+                try:
+                    self._conn = self._connect()
+                except Exception as exc:  # no connection free, or the target went away
+                    self._closed = True
+                    raise psycopg.OperationalError(str(exc)) from None
+            conn = self._conn
+        return conn.execute(query, params)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:
+                pass
 
 
 def _crash_point(members: tuple[str, ...]) -> None:

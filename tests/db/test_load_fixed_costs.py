@@ -1,0 +1,59 @@
+"""What a load pays per table beyond its rows (issue 17's fixed costs), counted, never timed: a
+table whose indexes are built after its rows opens the index-progress connection only when the
+progress poller first asks, so a small table's quick build starts and ends no backend for it."""
+
+from __future__ import annotations
+
+import pytest
+from loadkit import load, sql, write
+
+from aria_tui.load import indexes
+from aria_tui.pg.connect import Target
+
+DDL = (
+    "CREATE TABLE notes (id int PRIMARY KEY, body text, n int)",
+    "CREATE INDEX notes_n_idx ON notes (n)",
+    "CREATE INDEX notes_body_idx ON notes (body)",
+)
+
+
+@pytest.fixture
+def progress_connections(monkeypatch):
+    """The connections opened for the index-progress poller (the runner's connect_timeout=3)."""
+    opened: list[int] = []
+    real = Target.connect
+
+    def connect(self, *, autocommit: bool = False, connect_timeout: int = 10):
+        if connect_timeout == 3:
+            opened.append(1)
+        return real(self, autocommit=autocommit, connect_timeout=connect_timeout)
+
+    monkeypatch.setattr(Target, "connect", connect)
+    return opened
+
+
+def _notes(tmp_path, rows: int) -> None:
+    write(tmp_path, "notes.csv", "id,body,n\n" + "".join(f"{i},b{i},{i % 7}\n" for i in range(rows)))
+
+
+def test_a_quick_index_build_opens_no_progress_connection(empty_db, tmp_path, progress_connections):
+    sql(empty_db, *DDL)
+    _notes(tmp_path, 200)
+    result = load(empty_db, tmp_path)
+    assert result.ok, result.to_json()
+    (table,) = result.tables
+    # the indexes were taken down and built again: the poller had something to watch
+    assert {b.name.split(".")[-1] for b in table.indexes} == {"notes_n_idx", "notes_body_idx"}
+    assert progress_connections == []
+
+
+def test_the_poller_still_gets_its_connection_when_it_asks(
+    empty_db, tmp_path, progress_connections, monkeypatch
+):
+    monkeypatch.setattr(indexes, "POLL_S", 0.0)  # asks at once: every build lasts longer
+    sql(empty_db, *DDL)
+    _notes(tmp_path, 200)
+    result = load(empty_db, tmp_path)
+    assert result.ok, result.to_json()
+    assert len(result.tables[0].indexes) == 2
+    assert progress_connections == [1]  # one connection for the table's whole build, closed
