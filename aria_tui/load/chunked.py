@@ -151,6 +151,12 @@ class ChunkedTable:
         if isinstance(header, csvio.CsvProblem):
             raise ExportError(header.sentence())
         self.header = header
+        # the header line as the file spells it: each chunk's COPY starts with it (HEADER true
+        # skips it) so that the server takes the end of line from it as a COPY of the whole
+        # file does; a chunk's own first line would let CRLF records in a file whose header
+        # ends with LF (or the reverse) load, where the whole file's COPY refuses every one
+        with open(self.path, "rb") as fh:
+            self.head = fh.read(header.bytes)
         self.earlier: commits.FileCommits | None = None  # chunks an earlier run committed
         self.deferred: list[indexes_mod.IndexDef] = []
         self.shared = _Shared()
@@ -323,9 +329,9 @@ class ChunkedTable:
             self.shared.rows_done += rows
 
     def _raw(self, conn: psycopg.Connection, c: Chunk) -> int:
-        """The chunk's CSV bytes straight into the table (chain.FastCopy, without the header)."""
+        """The chunk's CSV bytes straight into the table (chain.FastCopy), after the header line."""
         tp = self.tp
-        statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
+        statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv, HEADER true)").format(
             tp.table.ident, sql.SQL(", ").join(sql.Identifier(t) for _, t in tp.columns)
         )
         guard = marker_guard()
@@ -334,6 +340,7 @@ class ChunkedTable:
         try:
             with conn.cursor() as cur:
                 with cur.copy(statement) as copy:
+                    copy.write(self.head)
                     for block in chunk_blocks(self.path, c, slots.take):
                         self._check_cancel()
                         guard(block.data)
