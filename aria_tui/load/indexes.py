@@ -158,39 +158,21 @@ def rebuild(
     `number`: (done, count) of a larger set built side by side, for the progress line."""
     if not defs:
         return ()
-    saved = _raise_limits(conn, local_server)
+    saved = raise_limits(conn, local_server)
     built = []
-    poller = _Poller(progress_conn, conn.info.backend_pid, emitter) if progress_conn else None
+    poller = Poller(progress_conn, conn.info.backend_pid, emitter) if progress_conn else None
     try:
         for i, d in enumerate(defs):
             if number is None:
                 emitter.index_started(d.name, i, len(defs))
             else:
                 emitter.index_started(d.name, number[0] + i, number[1])
-            started = time.monotonic()
-            statement = d.definition + (f" TABLESPACE {d.tablespace}" if d.tablespace else "")
-            conn.execute(statement)  # the catalog's own SQL
-            if d.clustered:
-                conn.execute(f"ALTER TABLE {d.table} CLUSTER ON {d.short}")
-            if d.comment is not None:
-                conn.execute(
-                    sql.SQL("COMMENT ON INDEX {} IS {}").format(
-                        sql.SQL(d.name), sql.Literal(d.comment)
-                    )
-                )
-            built.append(
-                IndexBuild(
-                    name=d.name,
-                    method=d.method,
-                    seconds=time.monotonic() - started,
-                    reason="after-load" if empty else "vector",
-                )
-            )
+            built.append(build(conn, d, empty=empty))
     finally:
         if poller is not None:
             poller.close()
         emitter.index_finished()
-        _restore(conn, saved)
+        restore_limits(conn, saved)
     return tuple(built)
 
 
@@ -241,6 +223,25 @@ def restore_pending(
     return built
 
 
+def build(conn: psycopg.Connection, d: IndexDef, *, empty: bool) -> IndexBuild:
+    """Create one index again, exactly as it was, in the current transaction."""
+    started = time.monotonic()
+    statement = d.definition + (f" TABLESPACE {d.tablespace}" if d.tablespace else "")
+    conn.execute(statement)  # the catalog's own SQL
+    if d.clustered:
+        conn.execute(f"ALTER TABLE {d.table} CLUSTER ON {d.short}")
+    if d.comment is not None:
+        conn.execute(
+            sql.SQL("COMMENT ON INDEX {} IS {}").format(sql.SQL(d.name), sql.Literal(d.comment))
+        )
+    return IndexBuild(
+        name=d.name,
+        method=d.method,
+        seconds=time.monotonic() - started,
+        reason="after-load" if empty else "vector",
+    )
+
+
 def notes(builds: tuple[IndexBuild, ...]) -> list[str]:
     """The sentences a table's result carries about its indexes."""
     out = []
@@ -283,7 +284,7 @@ def wanted_mwm_kb(local_server: bool) -> int:
     return max(64 * 1024, min(MWM_CAP_KB, free // 4))
 
 
-def _raise_limits(conn: psycopg.Connection, local_server: bool) -> dict[str, str]:
+def raise_limits(conn: psycopg.Connection, local_server: bool) -> dict[str, str]:
     """Raise maintenance_work_mem and max_parallel_maintenance_workers for this transaction,
     never lowering what the operator configured; returns the values to put back."""
     rows = conn.execute(
@@ -311,7 +312,7 @@ def _raise_limits(conn: psycopg.Connection, local_server: bool) -> dict[str, str
     return saved
 
 
-def _restore(conn: psycopg.Connection, saved: dict[str, str]) -> None:
+def restore_limits(conn: psycopg.Connection, saved: dict[str, str]) -> None:
     if conn.broken or conn.closed:
         return
     for name, value in saved.items():
@@ -331,7 +332,7 @@ SELECT phase,
 """
 
 
-class _Poller:
+class Poller:
     """Reads pg_stat_progress_create_index for the loading backend from a second connection."""
 
     def __init__(self, conn: psycopg.Connection, pid: int, emitter: Emitter) -> None:

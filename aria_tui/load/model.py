@@ -15,6 +15,7 @@ from aria_tui.status import Blocker, BlockerKind, LoadStatus, sentence_of
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from aria_tui.load.constraints import ConstraintBuild
     from aria_tui.load.indexes import IndexBuild
     from aria_tui.scan.model import TableScan
 
@@ -226,6 +227,8 @@ class TableResult:
     # committed, each with its own commit record, and the connections that loaded them
     chunks: int = 0
     chunk_connections: int = 0
+    # keys dropped and built again, foreign keys checked in one query, after the rows
+    constraints: tuple[ConstraintBuild, ...] = ()
     # the first CONFLICT_DETAILS conflicting records with both sides' values (not in --json:
     # the reject, kept and undo files hold every one)
     conflict_records: tuple[ConflictRecord, ...] = ()
@@ -273,6 +276,7 @@ class TableResult:
             "accept_rejects": self.accept_rejects,
             "blockers": [b.to_json() for b in self.blockers],
             "indexes": [i.to_json() for i in self.indexes],
+            "constraints": [c.to_json() for c in self.constraints],
         }
 
 

@@ -32,6 +32,7 @@ from aria_tui.errors import ExportError
 from aria_tui.lazy import lazy
 from aria_tui.load import chain, chunked, sequences
 from aria_tui.load import conflicts as conflicts_mod
+from aria_tui.load import deferred as deferred_mod
 from aria_tui.load import indexes as indexes_mod
 from aria_tui.load import journal as journal_mod
 from aria_tui.load import model as m
@@ -250,9 +251,7 @@ class Runner:
         """Build `deferred` again in the runner's current transaction, the phase on the screen."""
         if not deferred:
             return ()
-        progress_conn = _LazyConnection(
-            lambda: self.target.connect(autocommit=True, connect_timeout=3)
-        )
+        progress_conn = self._progress_conn()
         try:
             return indexes_mod.rebuild(
                 self.conn,
@@ -268,6 +267,10 @@ class Runner:
     def is_local(self) -> bool:
         """Whether the target runs on this machine (how much memory an index build may take)."""
         return _local(self.conn)
+
+    def _progress_conn(self) -> _LazyConnection:
+        """A second connection polling pg_stat_progress_create_index while indexes build."""
+        return _LazyConnection(lambda: self.target.connect(autocommit=True, connect_timeout=3))
 
     def _restore(self, tp: m.TablePlan) -> None:
         """Indexes an interrupted chunked load left down: built again before anything else."""
@@ -415,15 +418,21 @@ class Runner:
         # a BEFORE INSERT trigger or a rule may store fewer rows than COPY read, and COPY's count
         # would not say so: such a table goes through the stage, whose inserts are counted
         swallowers = conflicts_mod.swallowers(conn, tp.table.oid)
-        # secondary indexes (all of an empty table's; vector ones always) are built after the rows,
-        # in this transaction: a crash or cancel rolls their drop back with the rows
-        deferred = indexes_mod.take_down(
-            conn, tp.table.oid, empty=before == 0, emitter=self.emitter, target=tp.target
-        )
-        attempt = chain.Attempt(conn, work, self.emitter, self.cancel, swallowers, group_members)
-        chain.load(chain.STAGING_ONLY if self.force_staging else chain.CHAIN, attempt)
-        if deferred:
-            self._rebuild(work, deferred, before == 0)
+        # secondary indexes (all of an empty table's; vector ones always), an empty table's keys
+        # and foreign-key checks are built after the rows, in this transaction (a crash or cancel
+        # rolls their drop back with the rows); rows a key or foreign key refuses: back to before
+        # the drops, and again with them in place, so that the paths reject them one by one
+        try:
+            with conn.transaction():
+                attempt = self._paths(work, swallowers, group_members, constraints_too=True)
+        except deferred_mod.Refused as exc:
+            self.emitter.log(
+                f"{tp.target}: {exc}; loading it again with its keys in place, to reject the "
+                "records that break them one by one.",
+                "warning",
+            )
+            work.restart()
+            attempt = self._paths(work, swallowers, group_members, constraints_too=False)
         hasher = attempt.hasher
         work.sha256 = (hasher if hasher is not None else sha256_file(path)).hexdigest()
         if self.cancel is not None and self.cancel.is_set():
@@ -435,13 +444,49 @@ class Runner:
         after = _count(conn, tp)
         self._check(work, before, after)
 
-    def _rebuild(
-        self, work: Work, deferred: list[indexes_mod.IndexDef], empty: bool
-    ) -> None:
+    def _paths(
+        self,
+        work: Work,
+        swallowers: tuple[str, ...],
+        group_members: tuple[str, ...],
+        *,
+        constraints_too: bool,
+    ) -> chain.Attempt:
+        """Take down what waits for the rows, walk the load paths, build it again."""
+        tp = work.plan
+        deferred = deferred_mod.take_down(
+            self.conn,
+            tp.table.oid,
+            empty=work.empty_before,
+            emitter=self.emitter,
+            target=tp.target,
+            # a FK cycle's tables check each other at its end: their keys stay
+            constraints_too=constraints_too and not group_members,
+        )
+        attempt = chain.Attempt(
+            self.conn, work, self.emitter, self.cancel, swallowers, group_members
+        )
+        chain.load(chain.STAGING_ONLY if self.force_staging else chain.CHAIN, attempt)
+        if deferred:
+            self._rebuild(work, deferred)
+        return attempt
+
+    def _rebuild(self, work: Work, deferred: deferred_mod.Deferred) -> None:
         if self.cancel is not None and self.cancel.is_set():
             raise CancelledLoad()
-        work.indexes = self.rebuild_indexes(deferred, empty)
-        work.notes.extend(indexes_mod.notes(work.indexes))
+        progress_conn = self._progress_conn()
+        try:
+            rebuilt = deferred_mod.rebuild(
+                self.conn,
+                deferred,
+                self.emitter,
+                progress_conn=cast(psycopg.Connection, progress_conn),
+                local_server=_local(self.conn),
+            )
+        finally:
+            progress_conn.close()
+        work.indexes, work.constraints = rebuilt.indexes, rebuilt.constraints
+        work.notes.extend(deferred_mod.notes(rebuilt))
 
     def _check(self, work: Work, before: int, after: int) -> None:
         tp = work.plan

@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field
 
 from aria_tui.load import conflicts as conflicts_mod
+from aria_tui.load import constraints as constraints_mod
 from aria_tui.load import indexes as indexes_mod
 from aria_tui.load import model as m
 from aria_tui.load.rejects import RejectWriter
@@ -43,6 +44,7 @@ class Work:
     sinks: conflicts_mod.Sinks = field(default_factory=conflicts_mod.Sinks)
     ddl: tuple[str, ...] = ()
     indexes: tuple[indexes_mod.IndexBuild, ...] = ()
+    constraints: tuple[constraints_mod.ConstraintBuild, ...] = ()
     record: commits.Commit | None = None  # written with the rows; the journal mirrors it
 
     def take(self, stage: Stage, rejected: int) -> None:
@@ -55,6 +57,17 @@ class Work:
         self.kept_records = tuple(t.kept_records)
         self.conflict_records = tuple(t.details)
         self.rejected = rejected - t.conflicts_rejected
+
+    def restart(self) -> None:
+        """Forget what the load paths did: its transaction rolled back to before them, and the
+        table loads again from its first record."""
+        for w in self.writers():
+            w.discard()
+        self.csv_rows = self.inserted = self.rejected = 0
+        self.duplicates = self.conflicts = self.kept = self.updated = 0
+        self.path = None
+        self.kept_records, self.conflict_records = (), ()
+        self.indexes, self.constraints = (), ()
 
     def writers(self) -> tuple[RejectWriter, ...]:
         return tuple(w for w in (self.writer, self.sinks.kept, self.sinks.undo) if w is not None)
@@ -86,5 +99,6 @@ class Work:
             sequences_reset=self.sequences if loaded else (),
             notes=tuple(self.notes),
             indexes=self.indexes if loaded else (),
+            constraints=self.constraints if loaded else (),
             conflict_records=self.conflict_records if loaded else (),
         )
