@@ -21,6 +21,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -101,6 +102,8 @@ class Runner:
             if tp.target in self.pending and not self.dry_run:
                 self._restore(tp)
             resumed = self._resume(tp)
+            if resumed is not None and resumed.status == m.RESUMED and not self.dry_run:
+                resumed = self._chunked_sequences(tp, resumed)
             if resumed is not None:
                 self.emitter.emit(TableFinished(resumed))
                 out.append(resumed)
@@ -351,6 +354,36 @@ class Runner:
     # -- resume --------------------------------------------------------------------------------
     def _resume(self, tp: m.TablePlan) -> m.TableResult | None:
         return resume_mod.decide(self.records, tp, lambda: self._holds(tp), self.emitter.log)
+
+    def _chunked_sequences(self, tp: m.TablePlan, resumed: m.TableResult) -> m.TableResult:
+        """A chunked load moves the sequences after its last chunk, in the transaction that
+        builds its indexes again: a kill -9 between the two leaves every chunk committed (the
+        table is done) and the sequences behind. Moved here, never backwards, so a re-run
+        converges instead of calling the table done with ids the next insert would reuse."""
+        latest = commits.current(self.records, tp.target)
+        if latest is None or all(r.chunk == 0 for r in latest.records) or not tp.sequences:
+            return resumed
+        try:
+            with self.conn.transaction():
+                self.set_lock_timeout()
+                moved = sequences.reset(self.conn, tp)
+        except psycopg.Error as exc:
+            if self.conn.broken or self.conn.closed:
+                raise
+            self.emitter.log(
+                f"{tp.target}: its sequences could not be moved past the loaded rows "
+                f"({_message(exc)}); validation will say so.",
+                "error",
+            )
+            return resumed
+        if not moved:
+            return resumed
+        note = (
+            "The run that loaded its chunks stopped before moving its sequences: moved now ("
+            + ", ".join(moved)
+            + ")."
+        )
+        return replace(resumed, notes=(*resumed.notes, note))
 
     def _holds(self, tp: m.TablePlan) -> int | None:
         try:
