@@ -110,7 +110,11 @@ def direct_copy(plan: TablePlan, header: Header) -> tuple[Encoding, sql.Composed
 
 
 def load_direct(conn: psycopg.Connection, plan: TablePlan, sink: Sink) -> tuple[int, int, int]:
-    """One binary COPY into the (empty) table; returns (csv_rows, inserted, rejected)."""
+    """One binary COPY into the (empty) table; returns (csv_rows, inserted, rejected).
+
+    Not TRUNCATE + COPY FREEZE: measured slower here (wal_level replica skips no WAL, the vectors
+    are TOAST the hint-bit pass never reads), and it would lock out readers and fail on a table a
+    foreign key references; the numbers are in benchmarks/README.md."""
     encoding, statement = direct_copy(plan, _header(plan.file))
     rows = sent = 0
     with conn.cursor() as cur:

@@ -36,6 +36,8 @@ else:
 # the vector elements' views, floats, fields, payload), one read by the C reader ~1.5x: 3 MB
 # blocks kept `aria-tui load` of a 1.1 GB vector file at 180-200 MB peak RSS on the polars path
 # (4 MB: 200-215), and of a 4 GB one at 153-167 MB on the C path with READ_AHEAD blocks ahead.
+# 8 MB blocks were ~10% faster in wall time on a noisy machine but +40 MB peak RSS on a 368 MB file
+# (over 200 MB on the 4 GB one); 1 MB no faster (benchmarks/README.md).
 BLOCK_BYTES = 3 << 20
 
 _int8 = struct.Struct(">iq").pack

@@ -10,7 +10,6 @@ import sys
 
 import polars as pl
 import pytest
-
 from vectortexts import PAD, element, windowed
 
 from aria_tui.csvio import native as native_mod
