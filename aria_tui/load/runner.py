@@ -113,6 +113,11 @@ class Runner:
             return out
         if len(todo) == 1 and not self.dry_run and not self.force_staging:
             size = chunked.chunk_size(todo[0], self.jobs)
+            if size is None and self._chunks_begun(todo[0]):
+                # --jobs 1 after an interrupted chunked load: its chunks finish it, over one
+                # connection (the serial path cannot tell the committed chunks' rows from
+                # strangers' and would refuse a table without a key)
+                size = chunked.chunk_size(todo[0], 2)
             if size is not None:
                 done = self._chunked(todo[0], total, size)
                 if done is not None:
@@ -354,6 +359,16 @@ class Runner:
     # -- resume --------------------------------------------------------------------------------
     def _resume(self, tp: m.TablePlan) -> m.TableResult | None:
         return resume_mod.decide(self.records, tp, lambda: self._holds(tp), self.emitter.log)
+
+    def _chunks_begun(self, tp: m.TablePlan) -> bool:
+        """Whether the table's latest records are chunks that do not cover its file yet
+        (ChunkedTable.prepare checks the file's checksum against them)."""
+        latest = commits.current(self.records, tp.target)
+        return (
+            latest is not None
+            and not latest.complete
+            and any(r.chunk > 0 for r in latest.records)
+        )
 
     def _chunked_sequences(self, tp: m.TablePlan, resumed: m.TableResult) -> m.TableResult:
         """A chunked load moves the sequences after its last chunk, in the transaction that

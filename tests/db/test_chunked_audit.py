@@ -244,3 +244,70 @@ def test_kill_after_the_last_chunk_still_moves_the_sequence(ddl, templates, tmp_
     assert query(db, "SELECT nextval(pg_get_serial_sequence('docs', 'id'))")[0][0] > ROWS
     code, out, _ = cli("validate", folder, "--dsn", db.conninfo, "--json")
     assert code == 0, out
+
+
+NOPK = ("CREATE TABLE docs (id int, slug text, body text, n int)", "CREATE INDEX docs_n ON docs (n)")
+
+
+@pytest.mark.parametrize("jobs", [1, 3])
+@pytest.mark.parametrize("ddl", [DOCS, NOPK], ids=["pk", "no-key"])
+def test_kill_then_a_run_with_other_jobs_converges(jobs, ddl, templates, tmp_path, cli):
+    folder = _docs_folder(tmp_path)
+    ref = templates.fresh(None)
+    sql(ref, *ddl)
+    assert _cli(ref, folder, jobs=1).returncode == 0
+    db = templates.fresh(None)
+    sql(db, *ddl)
+    _cli(db, folder, kill_after=3)
+    committed = sum(r[3] for r in _chunk_records(db))
+    assert 0 < committed < ROWS
+    done = _cli(db, folder, jobs=jobs)
+    assert done.returncode == 0, (done.stdout, done.stderr)
+    t = json.loads(done.stdout)["tables"][0]
+    assert t["status"] == "loaded", t
+    assert t["csv_rows"] == ROWS
+    # the chunks committed before the kill count as such, not as duplicates of strangers
+    assert (t["previously_inserted"], t["inserted"], t["duplicates"]) == (
+        committed, ROWS - committed, 0
+    ), t
+    every = "SELECT t::text FROM docs t ORDER BY 1"
+    assert query(db, every) == query(ref, every)
+    assert _indexes(db, "docs") == _indexes(ref, "docs") and _pending(db) == []
+    code, out, _ = cli("validate", folder, "--dsn", db.conninfo, "--json")
+    assert code == 0, out
+
+
+@pytest.mark.parametrize("change", ["append", "rewrite-same-size-and-mtime"])
+def test_kill_then_the_file_changes(change, templates, tmp_path, cli):
+    folder = _docs_folder(tmp_path)
+    path = folder / "docs.csv"
+    db = templates.fresh(None)
+    sql(db, *DOCS)
+    _cli(db, folder, kill_after=3)
+    committed = sum(r[3] for r in _chunk_records(db))
+    st = path.stat()
+    data = path.read_bytes()
+    if change == "append":
+        path.write_bytes(data + b"3001,s,b,1\n")
+        new = _docs(_records()) + b"3001,s,b,1\n"
+    else:  # one early record altered, same size, same mtime
+        new = data.replace(b"1,s1,", b"1,S1,", 1)
+        assert len(new) == len(data)
+        path.write_bytes(new)
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    done = _cli(db, folder)
+    out = json.loads(done.stdout)["tables"][0]
+    code, report, _ = cli("validate", folder, "--dsn", db.conninfo, "--json")
+    if out["status"] == "loaded":  # then the table must be the new file exactly
+        ref = templates.fresh(None)
+        sql(ref, *DOCS)
+        (tmp_path / "ref").mkdir()
+        (tmp_path / "ref" / "docs.csv").write_bytes(new)
+        assert _cli(ref, tmp_path / "ref", jobs=1).returncode == 0
+        every = "SELECT t::text FROM docs t ORDER BY 1"
+        assert query(db, every) == query(ref, every)
+        assert code == 0, report
+    else:  # refused: said so, and validation does not pass
+        assert done.returncode != 0 and out["status"] in ("blocked", "failed"), out
+        assert code != 0
+    assert committed < ROWS
