@@ -22,7 +22,8 @@ A chunk that meets a bad record (a value the table refuses, a duplicate key, a r
 cannot read) stops the others; the chunked attempt is then undone in one transaction (its rows,
 its records and its pending record deleted, the indexes built again) and the file goes through
 the serial chain (chain.py), which finds and rejects the bad records one by one with their
-lines. A cancel or a lost connection keeps what committed, with its records: the indexes are
+lines. (Rows that other tables' foreign keys may reference stay: deleting them would change or
+fail on those tables; the serial chain counts them as already there.) A cancel or a lost connection keeps what committed, with its records: the indexes are
 built again at once when the connection still works, else by the next run (indexes.restore_pending),
 which then loads only the byte ranges no record covers.
 """
@@ -585,18 +586,34 @@ class ChunkedTable:
     def _undo(self) -> None:
         """Back to the table as it was before any chunk of this file: rows, records, indexes."""
         tp, conn = self.tp, self.r.conn
+        kept = False
         with conn.transaction():
             self.r.set_lock_timeout()
             try:
                 with conn.transaction():
                     conn.execute(sql.SQL("TRUNCATE {}").format(tp.table.ident))
             except psycopg.errors.FeatureNotSupported:  # referenced by a foreign key
-                conn.execute(sql.SQL("DELETE FROM {}").format(tp.table.ident))
+                # deleting the rows would change another table's (ON DELETE CASCADE / SET NULL /
+                # SET DEFAULT) or fail (rows there reference them): they stay, and the serial
+                # path, matching the file's records by key, counts them as already there
+                kept = _acts_elsewhere(conn, tp.table.oid)
+                if not kept:
+                    try:
+                        with conn.transaction():
+                            conn.execute(sql.SQL("DELETE FROM {}").format(tp.table.ident))
+                    except psycopg.errors.ForeignKeyViolation:
+                        kept = True
             conn.execute(
                 "DELETE FROM aria_tui.commits WHERE target_table = %s AND chunk > 0",
                 (tp.target,),
             )
             self._rebuild()
+        if kept:
+            self.r.emitter.log(
+                f"{tp.target}: rows of other tables reference it, so the rows its chunks "
+                "committed stay; the staging table counts them as already there.",
+                "warning",
+            )
         # the serial path must not take the deleted records for the file's state
         self.r.records = [
             r for r in self.r.records if not (r.target_table == tp.target and r.chunk > 0)
@@ -715,6 +732,20 @@ def _summary(fc: commits.FileCommits, run_id: str) -> commits.Commit:
         duplicates=fc.total("duplicates"),
         rejected=fc.total("rejected"),
         rows_before=fc.records[0].rows_before,
+    )
+
+
+def _acts_elsewhere(conn: psycopg.Connection, oid: int) -> bool:
+    """Whether deleting rows of table `oid` may change rows of another table (a foreign key to
+    it with ON DELETE CASCADE, SET NULL or SET DEFAULT)."""
+    return bool(
+        one(
+            conn.execute(
+                "SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE contype = 'f' "
+                "AND confrelid = %s AND conrelid <> %s AND confdeltype IN ('c', 'n', 'd'))",
+                (oid, oid),
+            )
+        )[0]
     )
 
 

@@ -311,3 +311,77 @@ def test_kill_then_the_file_changes(change, templates, tmp_path, cli):
         assert done.returncode != 0 and out["status"] in ("blocked", "failed"), out
         assert code != 0
     assert committed < ROWS
+
+
+# -- foreign keys: the chunked table as child, and as parent -------------------------------------
+
+REFS = "CREATE TABLE refs (id int PRIMARY KEY, doc int REFERENCES docs (id) {action})"
+
+
+def _refs_csv(n: int = 10) -> bytes:
+    return ("id,doc\n" + "".join(f"{i},{i}\n" for i in range(1, n + 1))).encode()
+
+
+def test_a_child_with_a_late_orphan_in_the_same_run_equals_serial(templates, tmp_path, monkeypatch):
+    """parent (small, serial) and child (chunked) in one run: the child's late orphan is rejected
+    as a serial load rejects it."""
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (folder / "parent.csv").write_bytes(b"id\n" + b"".join(b"%d\n" % i for i in range(1, 50)))
+    (folder / "docs.csv").write_bytes(_docs(_late(_records(), "2900,s,b,77")))
+    ddl = (
+        "CREATE TABLE parent (id int PRIMARY KEY)",
+        "CREATE TABLE docs (id int PRIMARY KEY, slug text, body text, "
+        "n int REFERENCES parent (id))",
+        "CREATE INDEX docs_n ON docs (n)",
+    )
+    rows = []
+    for jobs in (1, 2):
+        db = templates.fresh(None)
+        sql(db, *ddl)
+        if jobs == 2:
+            monkeypatch.setenv("ARIA_TUI_CHUNK_BYTES", str(CHUNK))
+        result = run_plan(db, plan_for(db, folder), jobs=jobs)
+        assert_counts_add_up(result)
+        t = next(t for t in result.tables if t.target == "public.docs")
+        assert t.status == "loaded" and t.rejected == 3000 // 50, t  # n=0 (the orphan is one)
+        rows.append((query(db, "SELECT t::text FROM docs t ORDER BY 1"), Path(t.reject_file).read_text()))
+    assert rows[0] == rows[1]
+
+
+@pytest.mark.parametrize("action", ["", "ON DELETE CASCADE", "ON DELETE SET NULL"])
+def test_undoing_a_chunked_attempt_never_touches_another_table(action, templates, tmp_path, cli):
+    """docs is killed after 3 chunks; refs is loaded alone against what committed; then docs is
+    run again and a late chunk holds a bad record, so the chunked attempt is undone. The undo
+    must neither delete refs' rows (CASCADE), change them (SET NULL), nor fail on them and
+    leave docs stuck: docs ends as a serial load of its file, refs as it was."""
+    data = _docs(_late(_records(), "2900,s,b,x"))
+    folder = _docs_folder(tmp_path, data)
+    db = templates.fresh(None)
+    sql(db, *DOCS, REFS.format(action=action))
+    _cli(db, folder, 2, 3, "--tables", "public.docs")
+    assert 0 < sum(r[3] for r in _chunk_records(db)) < ROWS
+    ids = [r[0] for r in query(db, "SELECT id FROM docs ORDER BY id LIMIT 10")]
+    (folder / "refs.csv").write_bytes(
+        ("id,doc\n" + "".join(f"{i},{d}\n" for i, d in enumerate(ids, 1))).encode()
+    )
+    child = _cli(db, folder, 1, None, "--tables", "public.refs")
+    assert child.returncode == 0, child.stdout
+    refs = query(db, "SELECT * FROM refs ORDER BY id")
+    assert len(refs) == 10
+
+    again = _cli(db, folder, 2, None, "--tables", "public.docs")
+    t = json.loads(again.stdout)["tables"][0]
+    assert t["status"] == "loaded", t
+    assert t["csv_rows"] == t["inserted"] + t["duplicates"] + t["rejected"] + t[
+        "previously_inserted"
+    ]
+    assert query(db, "SELECT * FROM refs ORDER BY id") == refs
+    ref = templates.fresh(None)
+    sql(ref, *DOCS)
+    (tmp_path / "ref").mkdir()
+    (tmp_path / "ref" / "docs.csv").write_bytes(data)
+    assert _cli(ref, tmp_path / "ref", jobs=1).returncode == 1  # the bad record: rejected
+    every = "SELECT t::text FROM docs t ORDER BY 1"
+    assert query(db, every) == query(ref, every)
+    assert _indexes(db, "docs") == ["docs_n", "docs_pkey"] and _pending(db) == []
