@@ -385,3 +385,49 @@ def test_undoing_a_chunked_attempt_never_touches_another_table(action, templates
     every = "SELECT t::text FROM docs t ORDER BY 1"
     assert query(db, every) == query(ref, every)
     assert _indexes(db, "docs") == ["docs_n", "docs_pkey"] and _pending(db) == []
+
+
+def _state(db) -> tuple:
+    commits_ = query(db, "SELECT to_regclass('aria_tui.commits')")[0][0] and query(
+        db, "SELECT chunk, byte_start, byte_end, run_id FROM aria_tui.commits ORDER BY 1, 2"
+    )
+    return (
+        query(db, "SELECT t::text FROM docs t ORDER BY 1"),
+        commits_,
+        _pending(db),
+        _indexes(db, "docs"),
+    )
+
+
+@pytest.mark.parametrize("after_kill", [False, True], ids=["fresh", "after-kill"])
+def test_a_dry_run_never_chunks_and_changes_nothing(after_kill, templates, tmp_path, cli):
+    folder = _docs_folder(tmp_path)
+    db = templates.fresh(None)
+    sql(db, *DOCS)
+    if after_kill:
+        _cli(db, folder, kill_after=3)
+        assert _pending(db) and 0 < sum(r[3] for r in _chunk_records(db)) < ROWS
+    before = _state(db)
+    dry = _cli(db, folder, 2, None, "--dry-run")
+    t = json.loads(dry.stdout)["tables"][0]
+    assert t["chunks"] == 0, t
+    assert _state(db) == before
+    if not after_kill:
+        assert t["status"] == "loaded" and t["inserted"] == ROWS, t
+
+
+def test_two_files_for_one_table_are_not_chunked_apart(templates, tmp_path, monkeypatch):
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (folder / "docs.csv").write_bytes(_docs(_records()))
+    (folder / "public.docs.csv").write_bytes(_docs(_records()[:100]))
+    db = templates.fresh(None)
+    sql(db, *DOCS)
+    monkeypatch.setenv("ARIA_TUI_CHUNK_BYTES", str(CHUNK))
+    result = run_plan(db, plan_for(db, folder), jobs=2)
+    by_file = {t.file: t for t in result.tables}
+    assert by_file["public.docs.csv"].status == "blocked"  # one file per table, said by name
+    assert "already loads" in by_file["public.docs.csv"].error
+    t = by_file["docs.csv"]
+    assert t.status == "loaded" and t.chunks > 2 and t.inserted == ROWS
+    assert query(db, "SELECT count(*), count(DISTINCT id) FROM docs") == [(ROWS, ROWS)]
