@@ -169,6 +169,10 @@ class ChunkedTable:
         is not one for chunks after all (the serial path loads it, nothing was changed)."""
         conn, tp = self.r.conn, self.tp
         latest = commits.current(self.r.records, tp.target)
+        if latest is not None and latest.complete:
+            # no chunks left to finish, whatever the file's checksum: the serial path decides
+            # (it hashes the file only when it must), not a second pass over it here
+            return False
         if latest is not None:
             from aria_tui.load import resume as resume_mod
 

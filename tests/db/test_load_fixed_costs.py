@@ -57,3 +57,33 @@ def test_the_poller_still_gets_its_connection_when_it_asks(
     assert result.ok, result.to_json()
     assert len(result.tables[0].indexes) == 2
     assert progress_connections == [1]  # one connection for the table's whole build, closed
+
+
+def test_a_reload_after_truncate_reads_its_file_only_to_load_it(empty_db, tmp_path, monkeypatch):
+    """A table whose chunked load completed, emptied since: the chunked path declines it (no
+    chunks left to finish) without hashing the whole file first, and the serial path loads it
+    again in its one pass, which hashes the file as it reads it."""
+    from loadkit import plan_for, query
+
+    from aria_tui.csvio import files
+    from aria_tui.load import run_plan
+
+    monkeypatch.setenv("ARIA_TUI_CHUNK_BYTES", "4096")
+    sql(empty_db, *DDL)
+    _notes(tmp_path, 3000)
+    first = run_plan(empty_db, plan_for(empty_db, tmp_path), jobs=2)
+    assert first.tables[0].status == "loaded" and first.tables[0].chunks > 1
+    sql(empty_db, "TRUNCATE notes")
+    hashed: list[str] = []
+    real = files.sha256_file
+
+    def spy(path, *a, **k):
+        hashed.append(str(path))
+        return real(path, *a, **k)
+
+    monkeypatch.setattr(files, "sha256_file", spy)
+    again = run_plan(empty_db, plan_for(empty_db, tmp_path), jobs=2)
+    t = again.tables[0]
+    assert (t.status, t.inserted, t.csv_rows) == ("loaded", 3000, 3000), t.error
+    assert query(empty_db, "SELECT count(*) FROM notes") == [(3000,)]
+    assert hashed == []
