@@ -271,34 +271,39 @@ def sample_file(
     return result
 
 
-# what _head reads of a large file: as much as the survey's head would (csvio.Survey's
-# head_bytes; its 2000 records are fewer in any file wider than 4 kB a record)
+# what _head reads of a large file: the survey's head (csvio.Survey), HEAD_ROWS records or
+# HEAD_BYTES, whichever ends first, in blocks of HEAD_BLOCK
 HEAD_BYTES = 8 << 20
+HEAD_BLOCK = 1 << 20
 
 
 def _head(path: Path, header: Header) -> tuple[int | None, int | None] | None:
-    """(records, None) of a file the head block holds whole, or (None, estimate): its head's
-    records read by the C reader, as the polars survey of the head would judge them, scaled
-    to the file's size. None when the C reader does not vouch for the head (the survey then
-    reads it and names what is wrong), or for a compressed file (its size is not its bytes)."""
+    """(records, None) of a file the head holds whole, or (None, estimate): its head's records
+    read by the C reader, as the polars survey of the head would judge them, scaled to the
+    file's size. None when the C reader does not vouch for the head (the survey then reads it
+    and names what is wrong), or for a compressed file (its size is not its bytes)."""
     if csvio.files.is_gzip(path) or csvio.native.module() is None:
         return None
     kinds = (csvio.native.ColumnKind.SKIP,) * len(header.columns)
+    records = read = 0
     try:
         with csvio.open_bytes(path) as stream:
             csvio.files.skip(stream, header.bytes)
             size = path.stat().st_size - header.bytes
-            block = next(csvio.cutter.iter_blocks(stream, header.eol.encode("ascii"), HEAD_BYTES), None)
+            eol = header.eol.encode("ascii")
+            for block in csvio.cutter.iter_blocks(stream, eol, HEAD_BLOCK):
+                got = csvio.native.read_records(block.data, header, kinds, lines=False)
+                if got is None:
+                    return None
+                records += got.rows
+                read += len(block.data)
+                if records >= HEAD_ROWS or read >= HEAD_BYTES:
+                    break
     except (OSError, EOFError, AriaError):
         return None
-    if block is None:
-        return 0, None
-    got = csvio.native.read_records(block.data, header, kinds, lines=False)
-    if got is None:
-        return None
-    if block.final or len(block.data) >= size:  # the head is the whole file
-        return got.rows, None
-    return None, round(got.rows * size / len(block.data))
+    if read >= size:  # the head is the whole file
+        return records, None
+    return None, round(records * size / read)
 
 
 # a zone at the end of a timestamp: an offset, Z, or a name (UTC, Europe/Paris, EST...)

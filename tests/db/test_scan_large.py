@@ -139,7 +139,8 @@ def test_the_load_scan_of_a_clean_large_file_estimates_from_the_head_without_pol
     _stamped(tmp_path / "stamped.csv", 3000)
     whole = _for_load(tmp_path, empty_db)  # the head block holds the whole file: counted
     assert (whole.rows, whole.rows_estimated, whole.diff.status) == (3000, False, "match")
-    monkeypatch.setattr(sample, "HEAD_BYTES", 20_000)
+    monkeypatch.setattr(sample, "HEAD_BYTES", 20_000)  # the head ends here, in blocks of
+    monkeypatch.setattr(sample, "HEAD_BLOCK", 4_000)
     t = _for_load(tmp_path, empty_db)
     assert t.rows_estimated and t.diff.status == "match" and t.problem is None
     assert 2700 <= t.rows <= 3300, t.rows
