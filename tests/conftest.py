@@ -28,6 +28,10 @@ def _private_state_dirs(tmp_path_factory):
     base = tmp_path_factory.mktemp("aria-state")
     os.environ["ARIA_TUI_STATE_DIR"] = str(base / "state")
     os.environ["ARIA_TUI_DATA_DIR"] = str(base / "data")
+    # the tests' tables are small: without this they would keep their indexes and keys during
+    # the load (aria_tui.load.deferred.MIN_ROWS) and the build-after-the-rows path, the one
+    # that must never leave a table without them, would go untested
+    os.environ["ARIA_TUI_DEFER_MIN_ROWS"] = "0"
     yield
 
 

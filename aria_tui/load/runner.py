@@ -505,7 +505,8 @@ class Runner:
         deferred = deferred_mod.take_down(
             self.conn,
             tp.table.oid,
-            empty=work.empty_before,
+            # a small table keeps them: building them again would cost more (deferred.py)
+            empty=work.empty_before and deferred_mod.worth_it(tp.scan.rows),
             emitter=self.emitter,
             target=tp.target,
             # a FK cycle's tables check each other at its end: their keys stay

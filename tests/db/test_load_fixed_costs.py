@@ -87,3 +87,37 @@ def test_a_reload_after_truncate_reads_its_file_only_to_load_it(empty_db, tmp_pa
     assert (t.status, t.inserted, t.csv_rows) == ("loaded", 3000, 3000), t.error
     assert query(empty_db, "SELECT count(*) FROM notes") == [(3000,)]
     assert hashed == []
+
+
+def test_a_small_empty_table_keeps_its_indexes_and_keys_during_the_load(
+    empty_db, tmp_path, monkeypatch
+):
+    """Below deferred.MIN_ROWS records, taking an empty table's indexes and keys down and
+    building them again costs more than maintaining them: they stay, the rows are the same,
+    and every index and key is there after; at the threshold they are built after the rows."""
+    from loadkit import query
+
+    from aria_tui.load import deferred
+
+    monkeypatch.delenv(deferred.MIN_ROWS_ENV)  # the shipped default (the tests' conftest sets 0)
+    assert not deferred.worth_it(deferred.MIN_ROWS - 1) and deferred.worth_it(deferred.MIN_ROWS)
+    sql(empty_db, *DDL)
+    _notes(tmp_path, 200)
+    shape = (
+        "SELECT indexrelid::regclass::text, indisvalid, indisprimary FROM pg_index "
+        "WHERE indrelid = 'notes'::regclass ORDER BY 1"
+    )
+    before = query(empty_db, shape)
+    result = load(empty_db, tmp_path)
+    (table,) = result.tables
+    assert (table.status, table.inserted) == ("loaded", 200), table.error
+    assert table.indexes == () and not any("built after" in n for n in table.notes)
+    assert query(empty_db, shape) == before
+
+    sql(empty_db, "TRUNCATE notes", "DROP SCHEMA aria_tui CASCADE")
+    monkeypatch.setenv(deferred.MIN_ROWS_ENV, "200")  # the table is now large enough
+    result = load(empty_db, tmp_path)
+    (table,) = result.tables
+    assert (table.status, table.inserted) == ("loaded", 200), table.error
+    assert {b.name.split(".")[-1] for b in table.indexes} == {"notes_n_idx", "notes_body_idx"}
+    assert query(empty_db, shape) == before
