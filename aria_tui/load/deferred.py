@@ -112,25 +112,32 @@ def take_down(
     )
     if not (empty and constraints_too):
         return down
-    keys = tuple(
-        k for k in constraints.keys(conn, table_oid) if _try(conn, constraints.drop_key, k)
-    )
-    fks: tuple[ForeignKeyDef, ...] = ()
+    keys: list[KeyDef] = []
+    for k in constraints.keys(conn, table_oid):
+        done = _try(conn, constraints.drop_key, k)
+        if done is None:
+            break  # someone reads the table: the lock timeout is spent once, not once per key
+        if done:
+            keys.append(k)
+    fks: list[ForeignKeyDef] = []
     if _read_committed(conn):  # the check sees what the commit will: the latest parent rows
-        fks = tuple(
+        fks = [
             f
             for f in constraints.foreign_keys(conn, table_oid)
             if _try(conn, constraints.switch_off, f)
-        )
-    return replace(down, keys=keys, foreign_keys=fks)
+        ]
+    return replace(down, keys=tuple(keys), foreign_keys=tuple(fks))
 
 
-def _try(conn: psycopg.Connection, step: Any, what: KeyDef | ForeignKeyDef) -> bool:
-    """One drop in a savepoint: refused (privileges, a dependent view, a parent someone is
-    writing to), the constraint stays and does its work row by row."""
+def _try(conn: psycopg.Connection, step: Any, what: KeyDef | ForeignKeyDef) -> bool | None:
+    """One drop in a savepoint. Refused (privileges, a dependent view, a parent someone is
+    writing to): False, the constraint stays and does its work row by row; None when the lock
+    it needs was not granted within the lock timeout."""
     try:
         with conn.transaction():
             step(conn, what)
+    except psycopg.errors.LockNotAvailable:
+        return None
     except psycopg.Error:
         if conn.broken or conn.closed:
             raise

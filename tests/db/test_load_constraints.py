@@ -21,6 +21,7 @@ from loadkit import load, query, sql, write
 
 from aria_tui.load import constraints, deferred
 from aria_tui.load.events import Emitter, TableProgress
+from aria_tui.pg.connect import Target
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -352,3 +353,35 @@ def test_kill_9_after_commit_leaves_every_key(empty_db, tmp_path):
     assert done.returncode == -signal.SIGKILL
     assert query(empty_db, "SELECT count(*) FROM child") == [(100,)]
     assert _schema(empty_db) == before
+
+
+def test_a_table_owner_who_is_not_a_superuser_keeps_the_per_row_foreign_key_checks(
+    empty_db, tmp_path
+):
+    """Switching a foreign key's check trigger off needs a superuser: an owner gets its keys built
+    after the data, its foreign keys checked row by row as before, and every one back."""
+    role = f"aria_owner_{os.getpid()}"  # roles are cluster-wide: one name per test session
+    info = psycopg.conninfo.conninfo_to_dict(empty_db.conninfo)
+    sql(
+        empty_db,
+        f"CREATE ROLE {role} LOGIN",
+        f"GRANT CREATE ON DATABASE {info['dbname']} TO {role}",
+        f"GRANT CREATE, USAGE ON SCHEMA public TO {role}",
+        f"SET ROLE {role}; " + "; ".join(DDL),
+    )
+    owner_uri = psycopg.conninfo.make_conninfo(**{**info, "user": role})
+    owner = Target(spec=owner_uri, conninfo=owner_uri, display=role)
+    try:
+        before = _schema(empty_db)
+        rows = _child_rows(100)
+        rows[40] = "41,c41,t41,999,1,10,0"  # an orphan: the per-row check rejects it
+        write(tmp_path, "parent.csv", _parent_csv())
+        write(tmp_path, "child.csv", _child_csv(rows))
+        result = load(owner, tmp_path)
+        child = result.table("public.child")
+        assert child.status == "loaded", child
+        assert (child.inserted, child.rejected) == (99, 1)
+        assert {c.kind for c in child.constraints} == {"primary key", "unique", "unique index"}
+        assert _schema(empty_db) == before
+    finally:
+        sql(empty_db, f"DROP OWNED BY {role}", f"DROP ROLE {role}")
