@@ -24,7 +24,7 @@ its records and its pending record deleted, the indexes built again) and the fil
 the serial chain (chain.py), which finds and rejects the bad records one by one with their
 lines. (Rows that other tables' foreign keys may reference stay: deleting them would change or
 fail on those tables; the serial chain counts them as already there.) A cancel or a lost connection keeps what committed, with its records: the indexes are
-built again at once when the connection still works, else by the next run (indexes.restore_pending),
+built again at once when the connection still works, else by the next run (`recover`),
 which then loads only the byte ranges no record covers.
 """
 
@@ -45,9 +45,10 @@ from psycopg import sql
 
 from aria_tui import csvio
 from aria_tui.csvio import cutter, exact
-from aria_tui.errors import ExportError
+from aria_tui.errors import AriaError, ExportError
 from aria_tui.load import chain, sequences
 from aria_tui.load import conflicts as conflicts_mod
+from aria_tui.load import deferred as deferred_mod
 from aria_tui.load import indexes as indexes_mod
 from aria_tui.load import journal as journal_mod
 from aria_tui.load import model as m
@@ -102,6 +103,10 @@ def chunk_size(tp: m.TablePlan, jobs: int) -> int | None:
     else:
         n = min(CHUNK_MAX, max(CHUNK_MIN, size // (2 * n_streams)))
     return n if size >= 2 * n else None
+
+
+# what the rows of the chunks may meet when their keys, checks and indexes are built again
+REFUSALS: tuple[type[Exception], ...] = (*chain.COPY_STOPS, deferred_mod.Refused)
 
 
 class ChunkRefused(Exception):
@@ -159,7 +164,7 @@ class ChunkedTable:
         with open(self.path, "rb") as fh:
             self.head = fh.read(header.bytes)
         self.earlier: commits.FileCommits | None = None  # chunks an earlier run committed
-        self.deferred: list[indexes_mod.IndexDef] = []
+        self.down = deferred_mod.Deferred(empty=True)  # taken down, recorded as pending
         self.shared = _Shared()
         self.in_flight = threading.BoundedSemaphore(IN_FLIGHT)
 
@@ -190,9 +195,14 @@ class ChunkedTable:
             if rows != expected or conflicts_mod.swallowers(conn, tp.table.oid):
                 return False  # rows no chunk record accounts for, or a trigger: serial path
             self.rows_before = rows
-            self.deferred = indexes_mod.take_down_pending(
-                conn, tp.table.oid, tp.target, self.r.run_id
+            # keys, foreign-key checks and secondary indexes wait for the rows, as in a
+            # whole-file load, but across committed transactions: recorded in the target with
+            # the drop, so that a dead run's next run builds them before anything else
+            self.down = deferred_mod.take_down(
+                conn, tp.table.oid, empty=True, emitter=self.r.emitter, target=tp.target
             )
+            if self.down:
+                pending.write(conn, tp.target, self.r.run_id, deferred_mod.to_pending(self.down))
         return True
 
     # -- 2. the chunks -------------------------------------------------------------------------
@@ -470,21 +480,29 @@ class ChunkedTable:
     ) -> m.TableResult | None:
         tp, conn, sh = self.tp, self.r.conn, self.shared
         assert sh.sha256 is not None
-        with conn.transaction():
-            self.r.set_lock_timeout()
-            conn.execute(
-                sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(tp.table.ident)
-            )
-            rows = _count(conn, tp)
-            fc = commits.current(commits.read(conn, tp.target), tp.target, sh.sha256)
-            work.sequences = sequences.reset(conn, tp)
         try:
+            # the keys and foreign-key checks first, with the count: a duplicate or an orphan
+            # fails here, before any index is built
+            with conn.transaction():
+                self.r.set_lock_timeout()
+                conn.execute(
+                    sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(tp.table.ident)
+                )
+                rows = _count(conn, tp)
+                fc = commits.current(commits.read(conn, tp.target), tp.target, sh.sha256)
+                work.sequences = sequences.reset(conn, tp)
+                keys = replace(self.down, indexes=())
+                if keys:
+                    work.constraints = self._rebuild_now(keys).constraints
             work.indexes = self._build(conns)
-        except chain.COPY_STOPS as exc:  # an index the loaded rows cannot have: one by one
+        except REFUSALS as exc:
+            # rows a key, a foreign key or an index refuses: back to the serial path, which
+            # rejects them one by one with their lines
             self._undo()
             self.r.emitter.log(
-                f"{tp.target}: an index could not be built over the chunks' rows ({_short(exc)}); "
-                "the chunked load was undone and the file goes through the staging table.",
+                f"{tp.target}: the chunks' rows could not take back every key and index "
+                f"({_short(exc)}); the chunked load was undone and the file goes through the "
+                "staging table.",
                 "warning",
             )
             return None
@@ -507,7 +525,9 @@ class ChunkedTable:
         work.path = m.BINARY if tp.vector_columns else m.FAST
         work.size = fc.file_bytes
         work.sha256 = sh.sha256
-        work.notes.extend(indexes_mod.notes(work.indexes))
+        work.notes.extend(
+            deferred_mod.notes(deferred_mod.Rebuilt(work.indexes, work.constraints))
+        )
         work.notes.append(
             f"Loaded in {len(mine)} chunks over {sh.connections} connections, each committed "
             "with its own commit record."
@@ -524,27 +544,35 @@ class ChunkedTable:
             chunk_connections=sh.connections,
         )
 
-    def _rebuild(self) -> tuple[indexes_mod.IndexBuild, ...]:
-        """Every index taken down, in the runner's current transaction, with its pending rows."""
-        if not self.deferred:
-            return ()
-        # those a side-by-side build did not already build
-        built = self.r.rebuild_indexes(indexes_mod.missing(self.r.conn, self.deferred))
-        pending.clear(self.r.conn, self.tp.target)
+    def _rebuild_now(self, down: deferred_mod.Deferred) -> deferred_mod.Rebuilt:
+        """What of `down` is not in place, built in the runner's current transaction, with the
+        pending rows of everything in `down` (keys and checks first: raises Refused)."""
+        todo = deferred_mod.missing(self.r.conn, down)
+        built = deferred_mod.rebuild(
+            self.r.conn, todo, self.r.emitter, local_server=self.r.is_local()
+        )
+        for name in _names(down):
+            pending.clear(self.r.conn, self.tp.target, name)
         return built
+
+    def _rebuild(self) -> tuple[indexes_mod.IndexBuild, ...]:
+        """Everything taken down, in the runner's current transaction, with its pending rows."""
+        if not self.down:
+            return ()
+        return self._rebuild_now(self.down).indexes
 
     def _build(self, conns: list[psycopg.Connection]) -> tuple[indexes_mod.IndexBuild, ...]:
         """The indexes after the chunks, side by side over the load's connections: each in a
         transaction of its own that also deletes its pending row (CREATE INDEX takes a SHARE
         lock, which another CREATE INDEX of the same table does not wait for). A failure leaves
         the rows of the indexes not built, for the next run, and is raised."""
-        defs = self.deferred
+        defs = list(self.down.indexes)
         if not defs:
             return ()
         if len(defs) == 1 or len(conns) == 1:
             with self.r.conn.transaction():
                 self.r.set_lock_timeout()
-                return self._rebuild()
+                return self._rebuild_now(replace(self.down, keys=(), foreign_keys=())).indexes
         # the slowest kinds first (GIN, GiST, vector indexes), so that none starts last alone
         todo: queue.SimpleQueue[tuple[int, indexes_mod.IndexDef]] = queue.SimpleQueue()
         for i, d in sorted(enumerate(defs), key=lambda p: p[1].method == "btree"):
@@ -589,53 +617,27 @@ class ChunkedTable:
 
     def _undo(self) -> None:
         """Back to the table as it was before any chunk of this file: rows, records, indexes."""
-        tp, conn = self.tp, self.r.conn
-        kept = False
-        with conn.transaction():
-            self.r.set_lock_timeout()
-            try:
-                with conn.transaction():
-                    conn.execute(sql.SQL("TRUNCATE {}").format(tp.table.ident))
-            except psycopg.errors.FeatureNotSupported:  # referenced by a foreign key
-                # deleting the rows would change another table's (ON DELETE CASCADE / SET NULL /
-                # SET DEFAULT) or fail (rows there reference them): they stay, and the serial
-                # path, matching the file's records by key, counts them as already there
-                kept = _acts_elsewhere(conn, tp.table.oid)
-                if not kept:
-                    try:
-                        with conn.transaction():
-                            conn.execute(sql.SQL("DELETE FROM {}").format(tp.table.ident))
-                    except psycopg.errors.ForeignKeyViolation:
-                        kept = True
-            conn.execute(
-                "DELETE FROM aria_tui.commits WHERE target_table = %s AND chunk > 0",
-                (tp.target,),
-            )
-            self._rebuild()
-        if kept:
-            self.r.emitter.log(
-                f"{tp.target}: rows of other tables reference it, so the rows its chunks "
-                "committed stay; the staging table counts them as already there.",
-                "warning",
-            )
-        # the serial path must not take the deleted records for the file's state
-        self.r.records = [
-            r for r in self.r.records if not (r.target_table == tp.target and r.chunk > 0)
-        ]
+        undo(self.r, self.tp, self.down)
 
     def _interrupted(self, work: Work, kinds: set[str]) -> m.TableResult:
         """A cancel, a lost connection or an unreadable file: what committed stays, with its
         records; the indexes are built again now if the runner's connection still works."""
-        sh, tp, conn = self.shared, self.tp, self.r.conn
+        sh, tp = self.shared, self.tp
         restored = False
-        if not (conn.broken or conn.closed):
-            try:
+        try:
+            # a connection of its own: the operator's cancel must not cancel this build too
+            with self.r.target.connect() as conn:
                 with conn.transaction():
-                    self.r.set_lock_timeout()
-                    work.indexes = self._rebuild()
-                restored = True
-            except psycopg.Error:
-                restored = False
+                    self.r.set_lock_timeout(conn)
+                    todo = deferred_mod.missing(conn, self.down)
+                    built = deferred_mod.rebuild(
+                        conn, todo, self.r.emitter, local_server=self.r.is_local()
+                    )
+                    pending.clear(conn, tp.target)
+            work.indexes, work.constraints = built.indexes, built.constraints
+            restored = True
+        except (psycopg.Error, AriaError, deferred_mod.Refused):
+            restored = False  # the next run builds them, or undoes the chunks (recover)
         done = sorted(sh.committed, key=lambda r: r.chunk)
         if done:
             what = (
@@ -647,7 +649,7 @@ class ChunkedTable:
             what = "no chunk committed"
         later = (
             "its indexes were built again"
-            if restored or not self.deferred
+            if restored or not self.down
             else "its indexes are restored by the next run"
         )
         if "cancel" in kinds and not kinds & {"lost", "error"}:
@@ -673,6 +675,77 @@ class ChunkedTable:
                 self.r.stop_reason = why
         result = work.result(status, why)
         return replace(result, chunks=len(done), chunk_connections=sh.connections)
+
+
+def undo(r: Runner, tp: m.TablePlan, down: deferred_mod.Deferred) -> None:
+    """Back to `tp`'s table as it was before any chunk of its file, in one transaction: its rows
+    (the table was empty when the chunks began), its chunk records, what was taken down."""
+    conn = r.conn
+    kept = False
+    with conn.transaction():
+        r.set_lock_timeout()
+        try:
+            with conn.transaction():
+                conn.execute(sql.SQL("TRUNCATE {}").format(tp.table.ident))
+        except psycopg.errors.FeatureNotSupported:  # referenced by a foreign key
+            # deleting the rows would change another table's (ON DELETE CASCADE / SET NULL /
+            # SET DEFAULT) or fail (rows there reference them): they stay, and the serial
+            # path, matching the file's records by key, counts them as already there
+            kept = _acts_elsewhere(conn, tp.table.oid)
+            if not kept:
+                try:
+                    with conn.transaction():
+                        conn.execute(sql.SQL("DELETE FROM {}").format(tp.table.ident))
+                except psycopg.errors.ForeignKeyViolation:
+                    kept = True
+        conn.execute(
+            "DELETE FROM aria_tui.commits WHERE target_table = %s AND chunk > 0", (tp.target,)
+        )
+        if down:
+            deferred_mod.rebuild(
+                conn, deferred_mod.missing(conn, down), r.emitter, local_server=r.is_local()
+            )
+        pending.clear(conn, tp.target)
+    if kept:
+        r.emitter.log(
+            f"{tp.target}: rows of other tables reference it, so the rows its chunks "
+            "committed stay; the staging table counts them as already there.",
+            "warning",
+        )
+    # the serial path must not take the deleted records for the file's state
+    r.records = [x for x in r.records if not (x.target_table == tp.target and x.chunk > 0)]
+
+
+def recover(r: Runner, tp: m.TablePlan) -> None:
+    """What a dead chunked load of `tp` left down (aria_tui.pending), built again before anything
+    else touches the table; when the rows its chunks committed break a key or a foreign key
+    (duplicates, orphans the per-row checks would have refused), the chunks are undone instead
+    and the file loads again. `r.conn` must be idle."""
+    conn = r.conn
+    try:
+        with conn.transaction():
+            rows = pending.read(conn, tp.target)
+            if rows is None:
+                return
+            down = deferred_mod.from_pending(rows)
+            todo = deferred_mod.missing(conn, down)
+            built = deferred_mod.rebuild(conn, todo, r.emitter, local_server=r.is_local())
+            pending.clear(conn, tp.target)
+    except deferred_mod.Refused as exc:
+        undo(r, tp, down)
+        r.emitter.log(
+            f"{tp.target}: the rows an interrupted chunked load committed break a key ({exc}); "
+            "they were taken out with their commit records, and the file loads again.",
+            "warning",
+        )
+        return
+    names = [b.name for b in built.constraints] + [b.name for b in built.indexes]
+    r.emitter.log(
+        f"{tp.target}: built again what an interrupted load had taken down ("
+        + (", ".join(names) or "nothing was missing")
+        + ").",
+        "warning",
+    )
 
 
 class _Slots:
@@ -750,6 +823,14 @@ def _acts_elsewhere(conn: psycopg.Connection, oid: int) -> bool:
                 (oid, oid),
             )
         )[0]
+    )
+
+
+def _names(down: deferred_mod.Deferred) -> list[str]:
+    return (
+        [k.name for k in down.keys]
+        + [f.name for f in down.foreign_keys]
+        + [d.name for d in down.indexes]
     )
 
 

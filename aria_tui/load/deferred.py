@@ -27,7 +27,17 @@ from aria_tui.load.constraints import ConstraintBuild, ForeignKeyDef, KeyDef, Re
 from aria_tui.load.events import Emitter
 from aria_tui.load.indexes import IndexBuild, IndexDef
 
-__all__ = ["Deferred", "Refused", "Rebuilt", "take_down", "rebuild", "notes"]
+__all__ = [
+    "Deferred",
+    "Refused",
+    "Rebuilt",
+    "take_down",
+    "rebuild",
+    "notes",
+    "to_pending",
+    "from_pending",
+    "missing",
+]
 
 
 @dataclass(frozen=True)
@@ -202,3 +212,54 @@ def notes(rebuilt: Rebuilt) -> list[str]:
             + "."
         )
     return out + indexes.notes(rebuilt.indexes)
+
+
+# -- a chunked load's drop, recorded in the target (pg/pending.py) ------------------------------
+
+
+def to_pending(down: Deferred) -> list[dict[str, Any]]:
+    """`down` as the rows of aria_tui.pending: one per step, each with its name and kind, so that
+    each can be built in a transaction of its own that deletes its row."""
+    rows: list[dict[str, Any]] = []
+    rows += [{"name": k.name, "kind": "key", "def": k.to_json()} for k in down.keys]
+    rows += [{"name": f.name, "kind": "fk", "def": f.to_json()} for f in down.foreign_keys]
+    rows += [{"name": d.name, "kind": "index", "def": d.to_json()} for d in down.indexes]
+    return rows
+
+
+def from_pending(rows: list[dict[str, Any]]) -> Deferred:
+    """What a chunked load recorded as taken down (the table was empty when it started)."""
+    return Deferred(
+        empty=True,
+        indexes=tuple(IndexDef.from_json(r["def"]) for r in rows if r.get("kind") == "index"),
+        keys=tuple(KeyDef.from_json(r["def"]) for r in rows if r.get("kind") == "key"),
+        foreign_keys=tuple(
+            ForeignKeyDef.from_json(r["def"]) for r in rows if r.get("kind") == "fk"
+        ),
+    )
+
+
+def missing(conn: psycopg.Connection, down: Deferred) -> Deferred:
+    """What of `down` is not in place now: an index or key whose index does not exist, a foreign
+    key whose check trigger is off (built or switched on again since, by us or by hand: left)."""
+    present = {
+        str(r[0])
+        for r in conn.execute(
+            "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('i', 'I')"
+        ).fetchall()
+    }
+    off = {
+        (str(r[0]), str(r[1]))
+        for r in conn.execute(
+            "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname), "
+            "quote_ident(t.tgname) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE t.tgenabled = 'D'"
+        ).fetchall()
+    }
+    return replace(
+        down,
+        indexes=tuple(d for d in down.indexes if d.name not in present),
+        keys=tuple(k for k in down.keys if k.index not in present),
+        foreign_keys=tuple(f for f in down.foreign_keys if (f.table, f.trigger) in off),
+    )

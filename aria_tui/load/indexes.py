@@ -32,7 +32,6 @@ import psycopg
 from psycopg import sql
 
 from aria_tui.load.events import Emitter
-from aria_tui.pg import pending
 
 VECTOR_METHODS = ("ivfflat", "hnsw")
 MWM_CAP_KB = 1024 * 1024  # 1 GB: more buys a btree or GIN build little
@@ -174,53 +173,6 @@ def rebuild(
         emitter.index_finished()
         restore_limits(conn, saved)
     return tuple(built)
-
-
-def take_down_pending(
-    conn: psycopg.Connection, table_oid: int, table: str, run_id: str
-) -> list[IndexDef]:
-    """A chunked load's drop: every secondary index of the table, dropped in the caller's
-    transaction together with the record (pg/pending.py) that makes the next run restore them
-    if this one never gets to."""
-    defs = deferrable(conn, table_oid, empty=True)
-    if defs:
-        for d in defs:
-            conn.execute(sql.SQL("DROP INDEX {}").format(sql.SQL(d.name)))
-        pending.write(conn, table, run_id, [d.to_json() for d in defs])
-    return defs
-
-
-def missing(conn: psycopg.Connection, defs: list[IndexDef]) -> list[IndexDef]:
-    """Those of `defs` whose index does not exist (built again already, by us or by hand)."""
-    present = {
-        r[0]
-        for r in conn.execute(
-            "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) FROM pg_class c "
-            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('i', 'I')"
-        ).fetchall()
-    }
-    return [d for d in defs if d.name not in present]
-
-
-def restore_pending(
-    conn: psycopg.Connection, table: str, emitter: Emitter, *, local_server: bool = True
-) -> tuple[IndexBuild, ...] | None:
-    """Build again what an interrupted chunked load left down, in one transaction that also
-    deletes its record; None when nothing was pending. An index that exists again already
-    (built by hand since) is left as it is. `conn` must be idle (no transaction open)."""
-    with conn.transaction():
-        found = pending.read(conn, table)
-        if found is None:
-            return None
-        todo = missing(conn, [IndexDef.from_json(d) for d in found])
-        built = rebuild(conn, todo, emitter, empty=True, local_server=local_server)
-        pending.clear(conn, table)
-    emitter.log(
-        f"{table}: built again the {len(built)} index{'es' if len(built) != 1 else ''} an "
-        "interrupted load had taken down (" + ", ".join(b.name for b in built) + ").",
-        "warning",
-    )
-    return built
 
 
 def build(conn: psycopg.Connection, d: IndexDef, *, empty: bool) -> IndexBuild:

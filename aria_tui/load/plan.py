@@ -178,6 +178,17 @@ def _table_plan(
     )
 
 
+def refreshed(tp: TablePlan, table: Table) -> TablePlan:
+    """`tp` with its table read again from the catalog (its keys and foreign keys now), the
+    scan's mapping kept: a load that built again what an interrupted one took down."""
+    return replace(
+        tp,
+        table=table,
+        conflict_keys=tuple(k.columns for k in table.unique_keys),
+        self_fks=tuple(fk for fk in table.foreign_keys if fk.self_reference),
+    )
+
+
 def _order(targets: list[str], tables: dict[str, Table]) -> tuple[list[str], list[list[str]]]:
     """Parents-first order and the strongly connected groups (Tarjan), both deterministic."""
     selected = set(targets)

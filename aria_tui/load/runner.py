@@ -37,6 +37,7 @@ from aria_tui.load import deferred as deferred_mod
 from aria_tui.load import indexes as indexes_mod
 from aria_tui.load import journal as journal_mod
 from aria_tui.load import model as m
+from aria_tui.load import plan as plan_mod
 from aria_tui.load import resume as resume_mod
 from aria_tui.load.events import Emitter, TableFinished, TableStarted
 from aria_tui.load.fastpath import CancelledLoad
@@ -44,6 +45,7 @@ from aria_tui.load.rejects import RejectWriter, reject_path
 from aria_tui.load.staging import _message
 from aria_tui.load.work import TableFailed, Work
 from aria_tui.pg import commits, locks
+from aria_tui.pg.catalog import read_catalog
 from aria_tui.pg.connect import Target
 from aria_tui.pg.rows import one
 
@@ -100,7 +102,7 @@ class Runner:
         todo: list[m.TablePlan] = []
         for tp in unit:
             if tp.target in self.pending and not self.dry_run:
-                self._restore(tp)
+                tp = self._restore(tp)
             resumed = self._resume(tp)
             if resumed is not None and resumed.status == m.RESUMED and not self.dry_run:
                 resumed = self._chunked_sequences(tp, resumed)
@@ -280,21 +282,28 @@ class Runner:
         """A second connection polling pg_stat_progress_create_index while indexes build."""
         return _LazyConnection(lambda: self.target.connect(autocommit=True, connect_timeout=3))
 
-    def _restore(self, tp: m.TablePlan) -> None:
-        """Indexes an interrupted chunked load left down: built again before anything else."""
+    def _restore(self, tp: m.TablePlan) -> m.TablePlan:
+        """What an interrupted chunked load left down, built again before anything else; the
+        table's plan read again from the catalog, which the scan read with its keys down (the
+        keys decide duplicates from conflicts)."""
         try:
-            indexes_mod.restore_pending(
-                self.conn, tp.target, self.emitter, local_server=_local(self.conn)
-            )
+            chunked.recover(self, tp)
+            schema = tp.target.split(".", 1)[0]
+            table = read_catalog(self.conn, [schema]).get(tp.target)
+            self.conn.rollback()
+            if table is not None:
+                tp = plan_mod.refreshed(tp, table)
         except psycopg.Error as exc:
             if self.conn.broken or self.conn.closed:
                 raise
+            self.conn.rollback()
             self.emitter.log(
                 f"{tp.target}: the indexes an interrupted load took down could not be built "
                 f"again ({_message(exc)}); validation will say so.",
                 "error",
             )
         self.pending.pop(tp.target, None)
+        return tp
 
     def _record(self, work: Work) -> commits.Commit:
         work.record = journal_mod.commit_record(

@@ -5,7 +5,7 @@ A load whose chunks commit one by one cannot drop and rebuild a table's indexes 
 transaction, as a whole-file load does (load/indexes.py). So the drop is committed together with
 a row here holding every definition, and the transaction that builds them again deletes the row.
 Whatever happens in between (a kill -9, a lost connection, a cancel), the row says what to
-restore: the next load restores it before it touches the table (load/indexes.restore_pending),
+restore: the next load restores it before it touches the table (load/chunked.recover),
 and validation refuses to call the table proven while the row exists.
 
 This module holds the SQL only (the definitions are JSON objects to it): validate reads it too.

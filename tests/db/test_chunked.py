@@ -37,7 +37,9 @@ DDL = (
 ROWS = 3000
 
 
-def _csv(rows: int, bad_at: int | None = None, dup_of: int | None = None) -> str:
+def _csv(
+    rows: int, bad_at: int | None = None, dup_of: int | None = None, early: bool = False
+) -> str:
     lines = ["id,slug,body,meta,n"]
     for i in range(1, rows + 1):
         # every seventh body spans two lines: chunk edges must fall between records, not in one
@@ -46,6 +48,8 @@ def _csv(rows: int, bad_at: int | None = None, dup_of: int | None = None) -> str
         lines.append(f'{i},s{i},{body},"{{""k"": {i}}}",{n}')
     if dup_of is not None:  # the same record again at the end: a duplicate of the first
         lines.append(lines[dup_of])
+    if early:  # record 1 again after record 40: both in the first chunks
+        lines.insert(41, lines[1])
     return "\n".join(lines) + "\n"
 
 
@@ -206,6 +210,7 @@ def test_cancel_between_chunks_keeps_what_committed_and_rebuilds_the_indexes(
     t = result.tables[0]
     assert result.cancelled and t.status == "skipped"
     assert "chunks committed" in t.error and "re-run finishes" in t.error
+    assert "its indexes were built again" in t.error, t.error
     recs = _records(empty_db)
     assert 2 <= len(recs) < 30  # of ~45
     assert query(empty_db, "SELECT count(*) FROM docs") == [(sum(r[6] for r in recs),)]
@@ -249,9 +254,12 @@ def test_kill_9_after_a_chunk_resumes_inside_the_table_with_every_index(
     committed = sum(r[6] for r in recs)
     assert 3 <= len(recs) and 0 < committed < ROWS
     assert query(empty_db, "SELECT count(*) FROM docs") == [(committed,)]
-    # the indexes are down, and the target says so: validation will not call the table proven
+    # the key and indexes are down, and the target says so: validation will not call the
+    # table proven
     assert _pending(empty_db) == [("public.docs",)]
-    assert set(_indexdefs(empty_db)) == {"docs_pkey"}
+    assert set(_indexdefs(empty_db)) == set()
+    down = {n for (n,) in query(empty_db, "SELECT name FROM aria_tui.pending")}
+    assert down == {f"public.{n}" for n in before}
     code, out, _ = cli("validate", folder, "--dsn", empty_db.conninfo, "--json")
     assert code != 0
     assert "taken down by a load that did not finish" in out
@@ -346,6 +354,40 @@ def test_an_index_the_rows_cannot_have_ends_as_a_serial_load_ends_nothing_left_b
     serial = run_plan(ref, plan_for(ref, tmp_path), jobs=1).tables[0]
     assert (t.status, t.error) == (serial.status, serial.error)
     assert t.chunks == 0 and "division by zero" in (t.error or "")
-    assert any("could not be built over the chunks' rows" in getattr(e, "message", "") for e in events)
+    assert any("could not take back every key and index" in getattr(e, "message", "") for e in events)
     assert _indexdefs(empty_db) == before and _pending(empty_db) == []
     assert _records(empty_db) == [] and _rows(empty_db) == _rows(ref) == []
+
+
+def test_kill_9_with_a_key_repeated_in_the_committed_chunks_undoes_them_and_loads_again(
+    empty_db, templates, tmp_path
+):
+    """The primary key waits for the rows too: a key repeated across two chunks that both
+    committed before a kill -9 is only found when the next run builds the key again. That run
+    must take the chunks' rows and records out and load the file again, counting the repeat as
+    a serial load does, never leave the table without its key or with the repeat in it."""
+    sql(empty_db, *DDL)
+    before = _indexdefs(empty_db)
+    folder = tmp_path / "export"
+    write(folder, "docs.csv", _csv(ROWS, early=True))
+    killed = subprocess.run(
+        _argv(empty_db, folder),
+        env=_env(ARIA_TUI_KILL_AFTER_CHUNK="public.docs:4"),
+        capture_output=True,
+        timeout=120,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert query(empty_db, "SELECT count(*) - count(DISTINCT id) FROM docs") == [(1,)]
+    done = subprocess.run(_argv(empty_db, folder), env=_env(), capture_output=True, timeout=120)
+    assert done.returncode in (0, 1), done.stderr
+    t = json.loads(done.stdout)["tables"][0]
+    ref = templates.fresh(None)
+    sql(ref, *DDL)
+    serial = run_plan(ref, plan_for(ref, folder), jobs=1).tables[0]
+    assert (t["status"], t["inserted"], t["duplicates"], t["rejected"]) == (
+        serial.status, serial.inserted, serial.duplicates, serial.rejected
+    )
+    assert t["inserted"] == ROWS and t["duplicates"] + t["rejected"] == 1
+    assert b"they were taken out with their commit records" in done.stderr
+    assert _rows(empty_db) == _rows(ref)
+    assert _indexdefs(empty_db) == before and _pending(empty_db) == []
