@@ -288,6 +288,9 @@ class TextStaging:
 # the order the paths are tried in; --force-staging (tests, benchmarks) starts at the last one
 CHAIN: tuple[LoadPath, ...] = (FastCopy(), BinaryDirect(), BinaryStaged(), TextStaging())
 STAGING_ONLY: tuple[LoadPath, ...] = (TextStaging(),)
+# after the loaded rows broke a key built after them (deferred.py): the direct COPYs would stop
+# on the same records, so the table starts where they would hand it on
+STAGED: tuple[LoadPath, ...] = (BinaryStaged(), TextStaging())
 
 
 def _refuse_null_keys(a: Attempt, stage: Stage) -> None:

@@ -481,7 +481,7 @@ class Runner:
         # the drops, and again with them in place, so that the paths reject them one by one
         try:
             with conn.transaction():
-                attempt = self._paths(work, swallowers, group_members, constraints_too=True)
+                attempt = self._paths(work, swallowers, group_members)
         except deferred_mod.Refused as exc:
             self.emitter.log(
                 f"{tp.target}: {exc}; loading it again with its keys in place, to reject the "
@@ -489,7 +489,7 @@ class Runner:
                 "warning",
             )
             work.restart()
-            attempt = self._paths(work, swallowers, group_members, constraints_too=False)
+            attempt = self._paths(work, swallowers, group_members, refused=True)
         hasher = attempt.hasher
         work.sha256 = (hasher if hasher is not None else sha256_file(path)).hexdigest()
         if self.cancel is not None and self.cancel.is_set():
@@ -507,9 +507,10 @@ class Runner:
         swallowers: tuple[str, ...],
         group_members: tuple[str, ...],
         *,
-        constraints_too: bool,
+        refused: bool = False,
     ) -> chain.Attempt:
-        """Take down what waits for the rows, walk the load paths, build it again."""
+        """Take down what waits for the rows, walk the load paths, build it again. `refused`:
+        a first pass's rows broke a key built after them; this one keeps the keys in place."""
         tp = work.plan
         deferred = deferred_mod.take_down(
             self.conn,
@@ -519,12 +520,13 @@ class Runner:
             emitter=self.emitter,
             target=tp.target,
             # a FK cycle's tables check each other at its end: their keys stay
-            constraints_too=constraints_too and not group_members,
+            constraints_too=not refused and not group_members,
         )
         attempt = chain.Attempt(
             self.conn, work, self.emitter, self.cancel, swallowers, group_members
         )
-        chain.load(chain.STAGING_ONLY if self.force_staging else chain.CHAIN, attempt)
+        paths = chain.STAGED if refused else chain.CHAIN
+        chain.load(chain.STAGING_ONLY if self.force_staging else paths, attempt)
         if deferred:
             self._rebuild(work, deferred)
         return attempt
