@@ -152,9 +152,10 @@ def sample_file(
         header.columns[0]
     ]
 
-    if large and not count and not (server or vectors or not_null or pending or lossy):
-        # the load's scan of a large file whose values it need not read: only the head's
-        # structure and an estimate, from the C reader, without importing polars for it
+    if not count and not (server or vectors or not_null or pending or lossy):
+        # the load's scan (count=False) of a file whose values it need not read, large or not:
+        # only the head's structure and an estimate, from the C reader, without polars; the
+        # load reads, checks and counts every record itself, and no second pass precedes it
         head = _head(path, header)
         if head is not None:
             result.records, result.estimate = head

@@ -214,3 +214,40 @@ def test_the_structure_pass_reads_what_the_polars_stream_reads(case, tmp_path, m
         ], name
     monkeypatch.setattr(native, "_MODULE", None)
     assert csvio.read_structure(tmp_path / name, header) is None
+
+
+def test_the_load_scan_of_a_small_file_reads_its_head_and_the_load_every_record(
+    empty_db, tmp_path, monkeypatch
+):
+    """A file whose values the plan needs none of is not streamed whole before its load, small
+    or large: the head (2,000 records) gives its structure and an estimate, and the load, which
+    reads every record anyway, still finds and rejects alone a broken record past that head."""
+    from aria_tui import csvio
+    from aria_tui.scan import sample
+
+    monkeypatch.setattr(sample, "HEAD_BLOCK", 4096)  # the head ends inside this small file
+    with psycopg.connect(empty_db.conninfo, autocommit=True) as conn:
+        conn.execute("CREATE TABLE public.items (id int PRIMARY KEY, name text)")
+    folder = tmp_path / "export"
+    folder.mkdir()
+    rows = "".join(f"{i},name {i}\n" for i in range(1, 4001))
+    (folder / "items.csv").write_text(f"id,name\n{rows}4001\n4002,last\n")  # 4001: one field
+    streamed: list[str] = []
+    real = csvio.read_structure
+
+    def spy(path, *a, **k):
+        streamed.append(Path(path).name)
+        return real(path, *a, **k)
+
+    monkeypatch.setattr(csvio, "read_structure", spy)
+    with psycopg.connect(empty_db.conninfo) as conn:
+        inv = scan_for_load(folder, conn, None, target_display="t", selection=Selection())
+    items = inv.table("items")
+    assert streamed == [] and items.problem is None and items.status != "blocked"
+    assert items.rows_estimated and 3000 < items.rows < 5000, items.rows
+
+    from loadkit import load
+
+    result = load(empty_db, folder)
+    (t,) = result.tables
+    assert (t.csv_rows, t.inserted, t.rejected) == (4002, 4001, 1), t.to_json()
