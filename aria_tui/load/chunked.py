@@ -526,7 +526,9 @@ class ChunkedTable:
         work.size = fc.file_bytes
         work.sha256 = sh.sha256
         work.notes.extend(
-            deferred_mod.notes(deferred_mod.Rebuilt(work.indexes, work.constraints))
+            deferred_mod.notes(
+                deferred_mod.Rebuilt(work.indexes, work.constraints), indexes_mod.EACH_ITS_OWN
+            )
         )
         work.notes.append(
             f"Loaded in {len(mine)} chunks over {sh.connections} connections, each committed "

@@ -202,16 +202,16 @@ def _steps(down: Deferred) -> Iterator[KeyDef | ForeignKeyDef | IndexDef]:
     yield from down.indexes
 
 
-def notes(rebuilt: Rebuilt) -> list[str]:
+def notes(rebuilt: Rebuilt, where: str = indexes.IN_THE_TABLES) -> list[str]:
     """The sentences a table's result carries about what was built after its rows."""
     out = []
     if rebuilt.constraints:
         out.append(
-            "Built after the data, in the table's transaction: "
+            f"Built after the data, {where}: "
             + ", ".join(f"{b.name} ({b.kind}) {b.seconds:.1f}s" for b in rebuilt.constraints)
             + "."
         )
-    return out + indexes.notes(rebuilt.indexes)
+    return out + indexes.notes(rebuilt.indexes, where)
 
 
 # -- a chunked load's drop, recorded in the target (pg/pending.py) ------------------------------

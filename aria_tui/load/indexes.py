@@ -194,7 +194,12 @@ def build(conn: psycopg.Connection, d: IndexDef, *, empty: bool) -> IndexBuild:
     )
 
 
-def notes(builds: tuple[IndexBuild, ...]) -> list[str]:
+# where the builds ran: a whole-file load's one transaction, or a chunked load's own ones
+IN_THE_TABLES = "in the table's transaction"
+EACH_ITS_OWN = "each in a transaction of its own, recorded in aria_tui.pending until built"
+
+
+def notes(builds: tuple[IndexBuild, ...], where: str = IN_THE_TABLES) -> list[str]:
     """The sentences a table's result carries about its indexes."""
     out = []
     vector = [b for b in builds if b.method in VECTOR_METHODS]
@@ -202,8 +207,7 @@ def notes(builds: tuple[IndexBuild, ...]) -> list[str]:
     if other:
         out.append(
             f"{len(other)} secondary index{'es' if len(other) != 1 else ''} built after the data "
-            f"({', '.join(f'{b.name} {b.method} {b.seconds:.1f}s' for b in other)}), in the "
-            "table's transaction."
+            f"({', '.join(f'{b.name} {b.method} {b.seconds:.1f}s' for b in other)}), {where}."
         )
     for b in vector:
         out.append(
