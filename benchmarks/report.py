@@ -75,8 +75,9 @@ def side_label(res: CaseResult, side: str) -> str:
     if "binary" in paths and readers:  # the reader only matters where vectors are parsed
         paths = [*paths, f"{'/'.join(readers)} reader"]
     jobs = sorted({r.jobs for r in res.runs[side] if r.jobs})
-    if jobs:
-        paths.append(f"--jobs {'/'.join(map(str, jobs))}")
+    if jobs:  # the connections that loaded side by side (the default --jobs: the cores)
+        n = "/".join(map(str, jobs))
+        paths.append(f"{n} connection{'s' if jobs != [1] else ''}")
     chunks = sorted({r.chunks for r in res.runs[side] if r.chunks})
     if chunks:
         paths.append(f"{'/'.join(map(str, chunks))} chunks")
