@@ -167,7 +167,12 @@ def render(
             {fk.ref_table for fk in tp.table.foreign_keys if not fk.self_reference}
         )
         w.comment(
-            f"{tp.order}. {tp.scan.file.name} -> {tp.target}: {tp.scan.rows} records"
+            f"{tp.order}. {tp.scan.file.name} -> {tp.target}: "
+            + (
+                f"about {tp.scan.rows} records (estimated from its head)"
+                if tp.scan.rows_estimated
+                else f"{tp.scan.rows} records"
+            )
             + (f"; after its parents {', '.join(parents)}" if parents else "; no parent table")
         )
         w.key("target", tp.target)

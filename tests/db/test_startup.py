@@ -217,7 +217,7 @@ def test_the_structure_pass_reads_what_the_polars_stream_reads(case, tmp_path, m
 
 
 def test_the_load_scan_of_a_small_file_reads_its_head_and_the_load_every_record(
-    empty_db, tmp_path, monkeypatch
+    empty_db, tmp_path, monkeypatch, cli
 ):
     """A file whose values the plan needs none of is not streamed whole before its load, small
     or large: the head (2,000 records) gives its structure and an estimate, and the load, which
@@ -245,6 +245,11 @@ def test_the_load_scan_of_a_small_file_reads_its_head_and_the_load_every_record(
     items = inv.table("items")
     assert streamed == [] and items.problem is None and items.status != "blocked"
     assert items.rows_estimated and 3000 < items.rows < 5000, items.rows
+    # the plan file says an estimate is one
+    out = tmp_path / "cutover.toml"
+    code, _, err = cli("plan", folder, "--dsn", empty_db.conninfo, "--profile", "none", "--out", out)
+    assert code == 0, err
+    assert f"items.csv -> public.items: about {items.rows} records (estimated" in out.read_text()
 
     from loadkit import load
 
