@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import signal
+import subprocess
 import threading
+import time
 from pathlib import Path
 
 import psycopg
@@ -151,3 +154,38 @@ def connect_with(db: Target, ddl: str) -> psycopg.Connection:
     conn.execute(ddl)
     conn.commit()
     return conn
+
+
+def _statement_running(db: Target, like: str) -> int | None:
+    """The server pid of the backend running a statement LIKE `like` (ILIKE), if any."""
+    rows = query(
+        db,
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+        "AND query ILIKE %s AND state = 'active'",
+        (like,),
+    )
+    return rows[0][0] if rows else None
+
+
+def kill_9_during(db: Target, argv: list[str], env: dict[str, str], like: str) -> None:
+    """Run the loader (`argv`), SIGKILL it while its backend runs a statement LIKE `like` (an
+    index build), then end that backend as a crash of the client would (the server has not
+    noticed yet: the backend is inside the statement) and wait until it is gone."""
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        pid = None
+        while pid is None and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.02)
+            pid = _statement_running(db, like)
+        assert pid is not None, f"the load never ran a statement like {like!r}"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
+    query(db, f"SELECT pg_terminate_backend({pid})")
+    deadline = time.monotonic() + 30
+    while _statement_running(db, like) is not None and time.monotonic() < deadline:
+        time.sleep(0.1)

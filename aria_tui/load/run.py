@@ -177,12 +177,10 @@ def _run_locked(
                     runner.journal = journal = shared
 
                 def new_runner() -> tuple[Runner, Callable[[], None]] | None:
-                    try:
-                        other = target.connect()
-                        _session(other, plan.time_zone, lock_timeout)
-                    except (psycopg.Error, AriaError):
+                    made = extra_connection()
+                    if made is None:
                         return None
-                    watch = _CancelWatch(other, cancel)
+                    other, close = made
                     helper = Runner(
                         other,
                         target,
@@ -203,14 +201,6 @@ def _run_locked(
                     helper.identity = runner.identity
                     helper.export = runner.export
                     helpers.append(helper)
-
-                    def close() -> None:
-                        watch.close()
-                        try:
-                            other.close()
-                        except Exception:
-                            pass
-
                     return helper, close
 
                 out, state = parallel.run_units(units, total, jobs, runner, new_runner)

@@ -12,12 +12,11 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import psycopg
 import pytest
-from loadkit import assert_counts_add_up, load, plan_for, query, sql, write
+from loadkit import assert_counts_add_up, kill_9_during, load, plan_for, query, sql, write
 
 from aria_tui.load import run_plan
 from aria_tui.load.events import TableProgress
@@ -279,15 +278,6 @@ def test_kill_9_after_a_chunk_resumes_inside_the_table_with_every_index(
     assert code == 0, out
 
 
-def _backend_building(db) -> int | None:
-    rows = query(
-        db,
-        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-        "AND query ILIKE 'CREATE INDEX%' AND state = 'active'",
-    )
-    return rows[0][0] if rows else None
-
-
 def test_kill_9_during_the_index_build_after_the_chunks_converges(empty_db, templates, tmp_path):
     sql(
         empty_db,
@@ -300,26 +290,7 @@ def test_kill_9_during_the_index_build_after_the_chunks_converges(empty_db, temp
     before = _indexdefs(empty_db)
     folder = tmp_path / "export"
     write(folder, "docs.csv", _csv(ROWS))
-    proc = subprocess.Popen(
-        _argv(empty_db, folder), env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
-    try:
-        deadline = time.monotonic() + 60
-        pid = None
-        while pid is None and time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.02)
-            pid = _backend_building(empty_db)
-        assert pid is not None, "the load never reached its index build"
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.communicate()
-    query(empty_db, f"SELECT pg_terminate_backend({pid})")  # as a crash of the client would
-    deadline = time.monotonic() + 30
-    while _backend_building(empty_db) is not None and time.monotonic() < deadline:
-        time.sleep(0.1)
+    kill_9_during(empty_db, _argv(empty_db, folder), _env(), 'CREATE INDEX%')
     # every chunk committed; the build did not: the indexes are down and recorded as such
     assert sum(r[6] for r in _records(empty_db)) == ROWS
     assert _pending(empty_db) == [("public.docs",)]

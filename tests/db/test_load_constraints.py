@@ -12,12 +12,11 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import psycopg
 import pytest
-from loadkit import load, query, sql, write
+from loadkit import kill_9_during, load, query, sql, write
 
 from aria_tui.load import constraints, deferred
 from aria_tui.load.events import Emitter, TableProgress
@@ -266,15 +265,6 @@ def test_a_cancel_leaves_every_key(empty_db, tmp_path):
     assert _schema(empty_db) == before
 
 
-def _building(db) -> int | None:
-    rows = query(
-        db,
-        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-        "AND query ILIKE 'CREATE UNIQUE INDEX%child_slow%' AND state = 'active'",
-    )
-    return rows[0][0] if rows else None
-
-
 def test_kill_9_mid_load_leaves_every_key_and_a_rerun_converges(empty_db, tmp_path):
     sql(
         empty_db,
@@ -302,24 +292,7 @@ def test_kill_9_mid_load_leaves_every_key_and_a_rerun_converges(empty_db, tmp_pa
         "1",
     ]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 60
-        pid = None
-        while pid is None and time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.05)
-            pid = _building(empty_db)
-        assert pid is not None, "the load never reached its index build"
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.communicate()
-    query(empty_db, f"SELECT pg_terminate_backend({pid})")
-    deadline = time.monotonic() + 30
-    while _building(empty_db) is not None and time.monotonic() < deadline:
-        time.sleep(0.1)
+    kill_9_during(empty_db, argv, env, 'CREATE UNIQUE INDEX%child_slow%')
     assert query(empty_db, "SELECT count(*) FROM child") == [(0,)]
     assert _schema(empty_db) == before
 

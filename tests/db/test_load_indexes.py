@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import psycopg
 from cpu import needs_vector_math
-from loadkit import load, query, sql, write
+from loadkit import kill_9_during, load, query, sql, write
 
 from aria_tui.load.events import TableProgress
 
@@ -141,15 +139,6 @@ def test_ivfflat_on_a_table_with_rows_is_rebuilt_after_the_bulk_load(empty_db, t
 # -- kill -9 during the index build ---------------------------------------------------------------
 
 
-def _backend_building(db) -> int | None:
-    rows = query(
-        db,
-        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-        "AND query ILIKE 'CREATE INDEX%' AND state = 'active'",
-    )
-    return rows[0][0] if rows else None
-
-
 def test_kill_9_during_the_index_build_converges_with_every_index(empty_db, tmp_path):
     sql(
         empty_db,
@@ -164,25 +153,7 @@ def test_kill_9_during_the_index_build_converges_with_every_index(empty_db, tmp_
     argv = [sys.executable, "-m", "aria_tui", "load", str(tmp_path / "export"), "--dsn",
             empty_db.conninfo, "--yes", "--json"]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 60
-        pid = None
-        while pid is None and time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.05)
-            pid = _backend_building(empty_db)
-        assert pid is not None, "the load never reached its index build"
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.communicate()
-    # the server has not noticed yet (the backend is inside the build): end it as a crash would
-    query(empty_db, f"SELECT pg_terminate_backend({pid})")
-    deadline = time.monotonic() + 30
-    while _backend_building(empty_db) is not None and time.monotonic() < deadline:
-        time.sleep(0.1)
+    kill_9_during(empty_db, argv, env, 'CREATE INDEX%')
     assert query(empty_db, "SELECT count(*) FROM docs") == [(0,)]
     assert _indexdefs(empty_db) == before  # every index there, valid, as it was
 
