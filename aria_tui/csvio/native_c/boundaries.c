@@ -1,6 +1,21 @@
 /* Where a block may end: the last record boundary of a chunk (quote parity). */
 #include "native.h"
 
+/* The offset of the first 8-byte word at or after `i` holding a quote or the terminator (16
+ * bytes at a time where SSE2 is there): both scans below look at nothing else. */
+static inline Py_ssize_t skip_plain(const unsigned char *data, Py_ssize_t i, Py_ssize_t n, int term) {
+#ifdef HAVE_SSE2_SKIP
+    while (n - i >= 16 && first_of16(data + i, '"', (char)term, '"', '"', 0) == 16) i += 16;
+#endif
+    while (n - i >= 8) {
+        uint64_t w;
+        memcpy(&w, data + i, 8);
+        if (bytes_equal(w, '"') | bytes_equal(w, (unsigned char)term)) break;
+        i += 8;
+    }
+    return i;
+}
+
 const char last_boundary_doc[] = "last_boundary(chunk, term, parity) -> (cut, quotes)\n\n"
              "csvio.cutter.last_boundary without the GIL: the offset just past the last line "
              "terminator byte `term` preceded by an even number of quotes (counting `parity` "
@@ -15,15 +30,7 @@ PyObject *last_boundary(PyObject *self, PyObject *args) {
     Py_BEGIN_ALLOW_THREADS
     Py_ssize_t i = 0;
     while (i < n) {
-#ifdef HAVE_SSE2_SKIP
-        while (n - i >= 16 && first_of16(data + i, '"', (char)term, '"', '"', 0) == 16) i += 16;
-#endif
-        while (n - i >= 8) {
-            uint64_t w;
-            memcpy(&w, data + i, 8);
-            if (bytes_equal(w, '"') | bytes_equal(w, (unsigned char)term)) break;
-            i += 8;
-        }
+        i = skip_plain(data, i, n, term);
         Py_ssize_t stop = n - i >= 8 ? i + 8 : n;
         for (; i < stop; i++) {
             if (data[i] == '"')
@@ -53,12 +60,7 @@ PyObject *count_records(PyObject *self, PyObject *args) {
     Py_BEGIN_ALLOW_THREADS
     Py_ssize_t i = 0;
     while (i < n) {
-        while (n - i >= 8) {
-            uint64_t w;
-            memcpy(&w, data + i, 8);
-            if (bytes_equal(w, '"') | bytes_equal(w, (unsigned char)term)) break;
-            i += 8;
-        }
+        i = skip_plain(data, i, n, term);
         Py_ssize_t stop = n - i >= 8 ? i + 8 : n;
         for (; i < stop; i++) {
             if (data[i] == '"')
