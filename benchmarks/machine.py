@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import compileall
 import hashlib
 import os
 import platform
@@ -34,6 +35,9 @@ def take_snapshot() -> str:
     for f in sorted((dest / "aria_tui").rglob("*")):
         if f.is_file():
             digest.update(f.relative_to(dest).as_posix().encode() + b"\0" + f.read_bytes())
+    # an installed aria-tui has its bytecode; a session with PYTHONDONTWRITEBYTECODE=1 would
+    # otherwise compile every module from source in every timed process
+    compileall.compile_dir(dest / "aria_tui", quiet=1)
     os.environ["PYTHONPATH"] = os.pathsep.join(
         p for p in (str(dest), os.environ.get("PYTHONPATH", "")) if p
     )
