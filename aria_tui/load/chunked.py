@@ -255,16 +255,22 @@ class ChunkedTable:
         cutter_thread.start()
         conns = [self.r.conn]
         closers: list[Callable[[], None]] = []
-        for _ in range(1, self.jobs):
+        lock = threading.Lock()
+
+        def another() -> None:
+            """One more stream: its connection is opened here, while the first one loads."""
             made = self.r.extra_connection() if self.r.extra_connection else None
-            if made is None:
-                break  # no more connections for us: fewer streams, same result
-            conns.append(made[0])
-            closers.append(made[1])
-        threads = [
-            threading.Thread(target=self._work, args=(c, todo), daemon=True) for c in conns
-        ]
-        sh.connections = len(threads)
+            if made is None or sh.stop.is_set():
+                if made is not None:
+                    made[1]()
+                return  # no more connections for us: fewer streams, same result
+            with lock:
+                conns.append(made[0])
+                closers.append(made[1])
+            self._work(made[0], todo)
+
+        threads = [threading.Thread(target=self._work, args=(self.r.conn, todo), daemon=True)]
+        threads += [threading.Thread(target=another, daemon=True) for _ in range(1, self.jobs)]
         try:
             for t in threads:
                 t.start()
@@ -272,6 +278,7 @@ class ChunkedTable:
                 threads[0].join(0.1)
                 self._progress()
             cutter_thread.join()
+            sh.connections = len(conns)
             self._progress(force=True)  # the last word: every chunk counted
             sh.stop.set()
             return self._settle(work, started, conns)
