@@ -44,7 +44,7 @@ import psycopg
 from psycopg import sql
 
 from aria_tui import csvio
-from aria_tui.csvio import cutter, exact
+from aria_tui.csvio import cutter
 from aria_tui.errors import AriaError, ExportError
 from aria_tui.load import chain, sequences
 from aria_tui.load import conflicts as conflicts_mod
@@ -360,8 +360,9 @@ class ChunkedTable:
             tp.table.ident, sql.SQL(", ").join(sql.Identifier(t) for _, t in tp.columns)
         )
         guard = marker_guard()
-        term = exact.line_char(self.header.eol.encode("ascii"))
         slots = _Slots(self.in_flight, self.shared.stop)
+        # progress in records, from the cutting pass's count of the chunk (exact at its end)
+        body, sent_bytes, sent_rows = max(c.end - c.body, 1), 0, 0
         try:
             with conn.cursor() as cur:
                 with cur.copy(statement) as copy:
@@ -372,7 +373,10 @@ class ChunkedTable:
                         mark("first COPY byte", once=True)
                         copy.write(block.data)
                         slots.give()
-                        self._sent(len(block.data), cutter.count_records(block.data, term)[0])
+                        sent_bytes += len(block.data)
+                        rows = c.records * sent_bytes // body
+                        self._sent(len(block.data), rows - sent_rows)
+                        sent_rows = rows
                 return cur.rowcount
         finally:
             slots.give_all()
