@@ -141,7 +141,7 @@ class Server:
         for ddl in (
             "CREATE EXTENSION IF NOT EXISTS pg_trgm",
             "CREATE INDEX IF NOT EXISTS bench_emb_ivf ON archon_crawled_pages "
-            "USING ivfflat (embedding vector_cosine_ops) WITH (lists = 100)",
+            "USING ivfflat (embedding_1536 vector_cosine_ops) WITH (lists = 100)",
             "CREATE INDEX IF NOT EXISTS bench_meta_gin ON archon_crawled_pages USING gin (metadata)",
             "CREATE INDEX IF NOT EXISTS bench_content_trgm ON archon_crawled_pages "
             "USING gin (content gin_trgm_ops)",
