@@ -137,6 +137,7 @@ class Server:
         name = f"{base}_indexed"
         if self.sql("SELECT 1 FROM pg_database WHERE datname = %s", params=(name,)):
             return name
+        self.sql(f'DROP DATABASE IF EXISTS "{name}_building" WITH (FORCE)')  # a failed build
         self.sql(f'CREATE DATABASE "{name}_building" TEMPLATE "{base}"')
         for ddl in (
             "CREATE EXTENSION IF NOT EXISTS pg_trgm",
