@@ -189,3 +189,16 @@ def kill_9_during(db: Target, argv: list[str], env: dict[str, str], like: str) -
     deadline = time.monotonic() + 30
     while _statement_running(db, like) is not None and time.monotonic() < deadline:
         time.sleep(0.1)
+
+
+def index_defs(db: Target, table: str) -> dict[str, tuple]:
+    """Every index of `table` as the catalog has it: name -> (definition, valid, clustered,
+    comment); what "every index back exactly as it was" compares."""
+    rows = query(
+        db,
+        "SELECT c.relname, pg_get_indexdef(i.indexrelid), i.indisvalid, i.indisclustered, "
+        "obj_description(i.indexrelid, 'pg_class') FROM pg_index i "
+        "JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = %s::regclass",
+        (table,),
+    )
+    return {name: (d, valid, clustered, comment) for name, d, valid, clustered, comment in rows}

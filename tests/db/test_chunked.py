@@ -16,7 +16,16 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from loadkit import assert_counts_add_up, kill_9_during, load, plan_for, query, sql, write
+from loadkit import (
+    assert_counts_add_up,
+    index_defs,
+    kill_9_during,
+    load,
+    plan_for,
+    query,
+    sql,
+    write,
+)
 
 from aria_tui.load import run_plan
 from aria_tui.load.events import TableProgress
@@ -34,6 +43,10 @@ DDL = (
     "ALTER TABLE docs CLUSTER ON docs_n_idx",
 )
 ROWS = 3000
+
+
+def _indexdefs(db, table: str = "docs") -> dict:
+    return index_defs(db, table)
 
 
 def _csv(
@@ -55,17 +68,6 @@ def _csv(
 @pytest.fixture
 def chunked(monkeypatch):
     monkeypatch.setenv("ARIA_TUI_CHUNK_BYTES", str(CHUNK))
-
-
-def _indexdefs(db, table: str = "docs") -> dict:
-    rows = query(
-        db,
-        "SELECT c.relname, pg_get_indexdef(i.indexrelid), i.indisvalid, i.indisclustered, "
-        "obj_description(i.indexrelid, 'pg_class') FROM pg_index i "
-        "JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = %s::regclass",
-        (table,),
-    )
-    return {name: (d, valid, clustered, comment) for name, d, valid, clustered, comment in rows}
 
 
 def _rows(db, table: str = "docs") -> list[tuple]:

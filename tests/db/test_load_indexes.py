@@ -11,7 +11,7 @@ from pathlib import Path
 
 import psycopg
 from cpu import needs_vector_math
-from loadkit import kill_9_during, load, query, sql, write
+from loadkit import index_defs, kill_9_during, load, query, sql, write
 
 from aria_tui.load.events import TableProgress
 
@@ -30,22 +30,15 @@ DOCS_DDL = (
 SECONDARY = {"docs_n_idx", "docs_pos", "docs_meta_gin", "docs_body_trgm"}
 
 
+def _indexdefs(db, table: str = "docs") -> dict:
+    return index_defs(db, table)
+
+
 def _docs_csv(rows: int) -> str:
     lines = ["id,slug,body,meta,n"]
     for i in range(1, rows + 1):
         lines.append(f'{i},s{i},"body text {i}, ""quoted""","{{""k"": {i}}}",{i % 50}')
     return "\n".join(lines) + "\n"
-
-
-def _indexdefs(db, table: str = "docs") -> dict[str, str]:
-    rows = query(
-        db,
-        "SELECT c.relname, pg_get_indexdef(i.indexrelid), i.indisvalid, i.indisclustered, "
-        "obj_description(i.indexrelid, 'pg_class') FROM pg_index i "
-        "JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = %s::regclass",
-        (table,),
-    )
-    return {name: (d, valid, clustered, comment) for name, d, valid, clustered, comment in rows}
 
 
 def test_empty_table_indexes_built_after_the_data_exactly_as_they_were(empty_db, tmp_path):
