@@ -211,7 +211,9 @@ def test_kill_9_mid_table_then_rerun_gives_exactly_the_rows(empty_db, tmp_path, 
     for _trial in range(3):
         proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         if _wait_copying(empty_db, proc, time.monotonic() + 60):
-            time.sleep(rng.uniform(0.0, 0.3))
+            # within the table's transaction: its COPY of 200,000 rows into a table whose key is
+            # built after them takes a few tenths of a second, the key and the commit less
+            time.sleep(rng.uniform(0.0, 0.05))
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
                 killed += 1
