@@ -35,7 +35,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -54,11 +54,12 @@ from aria_tui.load import journal as journal_mod
 from aria_tui.load import model as m
 from aria_tui.load.binary import COPY_HEADER, COPY_TRAILER, direct_copy
 from aria_tui.load.chunks import Chunk, chunk_blocks, cut_chunks, new_hash
-from aria_tui.load.encoding import Encoding
-from aria_tui.load.fastpath import CancelledLoad, EndMarker, marker_guard
+from aria_tui.load.encoding import Encoding, encoded
+from aria_tui.load.fastpath import CancelledLoad, EndMarker, csv_copy, marker_guard
 from aria_tui.load.staging import _message
 from aria_tui.load.work import TableFailed, Work
 from aria_tui.pg import commits, pending
+from aria_tui.pg.catalog import exact_row_count
 from aria_tui.pg.rows import one
 from aria_tui.timing import mark
 
@@ -174,6 +175,11 @@ class ChunkedTable:
         self.shared = _Shared()
         self.in_flight = threading.BoundedSemaphore(IN_FLIGHT)
 
+    @property
+    def path_kind(self) -> str:
+        """The load path its chunks take, as a whole-file load would name it (chain.py)."""
+        return m.BINARY if self.tp.vector_columns else m.FAST
+
     # -- 1. prepare ----------------------------------------------------------------------------
     def prepare(self) -> bool:
         """Lock, check and take the indexes down in a committed transaction; False: this table
@@ -197,7 +203,7 @@ class ChunkedTable:
             conn.execute(
                 sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(tp.table.ident)
             )
-            rows = _count(conn, tp)
+            rows = exact_row_count(conn, tp.table)
             if rows != expected or conflicts_mod.swallowers(conn, tp.table.oid):
                 return False  # rows no chunk record accounts for, or a trigger: serial path
             self.rows_before = rows
@@ -359,9 +365,7 @@ class ChunkedTable:
     def _raw(self, conn: psycopg.Connection, c: Chunk) -> int:
         """The chunk's CSV bytes straight into the table (chain.FastCopy), after the header line."""
         tp = self.tp
-        statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv, HEADER true)").format(
-            tp.table.ident, sql.SQL(", ").join(sql.Identifier(t) for _, t in tp.columns)
-        )
+        statement = csv_copy(tp.table.ident, [t for _, t in tp.columns])
         guard = marker_guard()
         slots = _Slots(self.in_flight, self.shared.stop)
         # progress in records, from the cutting pass's count of the chunk (exact at its end)
@@ -390,20 +394,12 @@ class ChunkedTable:
         encoding, statement = direct_copy(self.tp, self.header)
         slots = _Slots(self.in_flight, self.shared.stop)
 
-        def encoded() -> Iterator[object]:
-            pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="aria-chunk-encode")
-            try:
-                for block in chunk_blocks(self.path, c, slots.take):
-                    yield pool.submit(encoding.encode, block)
-            except GeneratorExit:  # the sender gave up: nobody waits for the rest
-                pool.shutdown(wait=True, cancel_futures=True)
-                raise
-            finally:
-                pool.shutdown(wait=False)  # what was handed over still runs: the sender waits
+        def produce() -> Iterator[Future]:
+            return encoded(encoding, chunk_blocks(self.path, c, slots.take), workers=1)
 
         sent = 0
         try:
-            with cutter.run_ahead(encoded, "aria-chunk-read", depth=ENCODE_AHEAD) as futures:
+            with cutter.run_ahead(produce, "aria-chunk-read", depth=ENCODE_AHEAD) as futures:
                 try:
                     sent = self._send_batches(conn, statement, futures, slots, c)
                 except BaseException:
@@ -417,7 +413,7 @@ class ChunkedTable:
         self,
         conn: psycopg.Connection,
         statement: sql.Composed,
-        futures: Iterator[object],
+        futures: Iterator[Future],
         slots: _Slots,
         c: Chunk,
     ) -> int:
@@ -427,7 +423,7 @@ class ChunkedTable:
                 copy.write(COPY_HEADER)
                 for future in futures:
                     self._check_cancel()
-                    batch = future.result()  # type: ignore[attr-defined]
+                    batch = future.result()
                     if batch.bad or batch.structural:
                         why = next(iter(batch.bad.values()), "a record COPY would refuse")
                         raise ChunkRefused(f"chunk {c.number}: {why}")
@@ -456,7 +452,7 @@ class ChunkedTable:
             duplicates=0,
             rejected=0,
             reject_file=None,
-            path=m.BINARY if self.tp.vector_columns else m.FAST,
+            path=self.path_kind,
             chunk=c.number,
             byte_range=(c.start, c.end),
             first_record=c.first_record,
@@ -505,7 +501,7 @@ class ChunkedTable:
                 conn.execute(
                     sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(tp.table.ident)
                 )
-                rows = _count(conn, tp)
+                rows = exact_row_count(conn, tp.table)
                 fc = commits.current(commits.read(conn, tp.target), tp.target, sh.sha256)
                 work.sequences = sequences.reset(conn, tp)
                 keys = replace(self.down, indexes=())
@@ -539,7 +535,7 @@ class ChunkedTable:
         earlier = [r for r in fc.records if r.run_id != self.r.run_id]
         work.csv_rows = sum(r.csv_rows for r in mine)
         work.inserted = sum(r.inserted for r in mine)
-        work.path = m.BINARY if tp.vector_columns else m.FAST
+        work.path = self.path_kind
         work.size = fc.file_bytes
         work.sha256 = sh.sha256
         work.notes.extend(
@@ -566,19 +562,12 @@ class ChunkedTable:
     def _rebuild_now(self, down: deferred_mod.Deferred) -> deferred_mod.Rebuilt:
         """What of `down` is not in place, built in the runner's current transaction, with the
         pending rows of everything in `down` (keys and checks first: raises Refused)."""
-        todo = deferred_mod.missing(self.r.conn, down)
-        built = deferred_mod.rebuild(
-            self.r.conn, todo, self.r.emitter, local_server=self.r.is_local()
+        built = deferred_mod.rebuild_missing(
+            self.r.conn, down, self.r.emitter, local_server=self.r.is_local()
         )
         for name in _names(down):
             pending.clear(self.r.conn, self.tp.target, name)
         return built
-
-    def _rebuild(self) -> tuple[indexes_mod.IndexBuild, ...]:
-        """Everything taken down, in the runner's current transaction, with its pending rows."""
-        if not self.down:
-            return ()
-        return self._rebuild_now(self.down).indexes
 
     def _build(self, conns: list[psycopg.Connection]) -> tuple[indexes_mod.IndexBuild, ...]:
         """The indexes after the chunks, side by side over the load's connections: each in a
@@ -648,9 +637,8 @@ class ChunkedTable:
             with self.r.target.connect() as conn:
                 with conn.transaction():
                     self.r.set_lock_timeout(conn)
-                    todo = deferred_mod.missing(conn, self.down)
-                    built = deferred_mod.rebuild(
-                        conn, todo, self.r.emitter, local_server=self.r.is_local()
+                    built = deferred_mod.rebuild_missing(
+                        conn, self.down, self.r.emitter, local_server=self.r.is_local()
                     )
                     pending.clear(conn, tp.target)
             work.indexes, work.constraints = built.indexes, built.constraints
@@ -721,9 +709,7 @@ def undo(r: Runner, tp: m.TablePlan, down: deferred_mod.Deferred) -> None:
             "DELETE FROM aria_tui.commits WHERE target_table = %s AND chunk > 0", (tp.target,)
         )
         if down:
-            deferred_mod.rebuild(
-                conn, deferred_mod.missing(conn, down), r.emitter, local_server=r.is_local()
-            )
+            deferred_mod.rebuild_missing(conn, down, r.emitter, local_server=r.is_local())
         pending.clear(conn, tp.target)
     if kept:
         r.emitter.log(
@@ -747,8 +733,7 @@ def recover(r: Runner, tp: m.TablePlan) -> None:
             if rows is None:
                 return
             down = deferred_mod.from_pending(rows)
-            todo = deferred_mod.missing(conn, down)
-            built = deferred_mod.rebuild(conn, todo, r.emitter, local_server=r.is_local())
+            built = deferred_mod.rebuild_missing(conn, down, r.emitter, local_server=r.is_local())
             pending.clear(conn, tp.target)
     except deferred_mod.Refused as exc:
         undo(r, tp, down)
@@ -851,10 +836,6 @@ def _names(down: deferred_mod.Deferred) -> list[str]:
         + [f.name for f in down.foreign_keys]
         + [d.name for d in down.indexes]
     )
-
-
-def _count(conn: psycopg.Connection, tp: m.TablePlan) -> int:
-    return int(one(conn.execute(sql.SQL("SELECT count(*) FROM {}").format(tp.table.ident)))[0])
 
 
 def _short(exc: BaseException) -> str:

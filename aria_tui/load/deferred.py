@@ -37,6 +37,7 @@ __all__ = [
     "to_pending",
     "from_pending",
     "missing",
+    "rebuild_missing",
 ]
 
 
@@ -237,6 +238,14 @@ def from_pending(rows: list[dict[str, Any]]) -> Deferred:
             ForeignKeyDef.from_json(r["def"]) for r in rows if r.get("kind") == "fk"
         ),
     )
+
+
+def rebuild_missing(
+    conn: psycopg.Connection, down: Deferred, emitter: Emitter, *, local_server: bool = True
+) -> Rebuilt:
+    """`rebuild` of what of `down` is not in place now (`missing`): a chunked load's drop,
+    built again after the chunks, after a cancel, an undo or a dead run."""
+    return rebuild(conn, missing(conn, down), emitter, local_server=local_server)
 
 
 def missing(conn: psycopg.Connection, down: Deferred) -> Deferred:

@@ -267,6 +267,25 @@ WORKERS = 2  # read and encode two blocks at once: the C reader and polars relea
 READ_AHEAD = 4
 
 
+def encoded(
+    encoding: Encoding, cut: Iterable[cutter.Block], workers: int = WORKERS
+) -> Iterator[Future]:
+    """Each block of `cut` handed to `encoding.encode` in a pool of `workers` threads: the
+    futures in file order, for a consumer that reads them in order, ahead of it (batches below,
+    and each chunk of a chunked load)."""
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="aria-load-encode")
+    try:
+        for block in cut:
+            yield pool.submit(encoding.encode, block)
+    except GeneratorExit:  # the consumer is gone: nobody will read what is not done yet
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    finally:
+        # at the end of the file (or a read error) the futures already handed over must
+        # still run: the consumer waits on them, then sees the error in its turn
+        pool.shutdown(wait=False)
+
+
 def batches(
     encoding: Encoding, path: Path, hasher: Hasher | None
 ) -> Generator[Batch, None, None]:
@@ -280,21 +299,14 @@ def batches(
     eol = header.eol.encode("ascii")
     slow = native.module() is None  # else a block only goes to polars when the C reader balks
 
+    def counted(cut: Iterable[cutter.Block]) -> Iterator[cutter.Block]:
+        for block in cut:  # the byte counts polars' reading is verified with, done here
+            cutter.precount(block, eol)
+            yield block
+
     def produce() -> Iterator[Future]:
-        pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="aria-load-encode")
-        try:
-            with blocks(path, header, hasher, BLOCK_BYTES) as cut:
-                for block in cut:
-                    if slow:  # the byte counts polars' reading is verified with, done here
-                        cutter.precount(block, eol)
-                    yield pool.submit(encoding.encode, block)
-        except GeneratorExit:  # the consumer is gone: nobody will read what is not done yet
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
-        finally:
-            # at the end of the file (or a read error) the futures already handed over must
-            # still run: the consumer waits on them, then sees the error in its turn
-            pool.shutdown(wait=False)
+        with blocks(path, header, hasher, BLOCK_BYTES) as cut:
+            yield from encoded(encoding, counted(cut) if slow else cut)
 
     rec, line, done = 1, header.lines + 1, header.bytes
     # polars' reading holds ~7x a block in memory where the C reader holds ~1.5x: without the

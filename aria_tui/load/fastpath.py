@@ -89,7 +89,12 @@ def copy_into_target(
     cancel: threading.Event | None,
     hasher: Hasher | None = None,
 ) -> int:
-    statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv, HEADER true)").format(
+    return stream_file(conn, csv_copy(table_ident, columns), path, emitter, cancel, hasher)
+
+
+def csv_copy(table_ident: sql.Composable, columns: list[str]) -> sql.Composed:
+    """The raw paths' COPY: the file's bytes, its header line first, into these columns (a
+    whole file here, a chunk of one in chunked.py)."""
+    return sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv, HEADER true)").format(
         table_ident, sql.SQL(", ").join(sql.Identifier(c) for c in columns)
     )
-    return stream_file(conn, statement, path, emitter, cancel, hasher)

@@ -34,7 +34,6 @@ from aria_tui.lazy import lazy
 from aria_tui.load import chain, chunked, sequences
 from aria_tui.load import conflicts as conflicts_mod
 from aria_tui.load import deferred as deferred_mod
-from aria_tui.load import indexes as indexes_mod
 from aria_tui.load import journal as journal_mod
 from aria_tui.load import model as m
 from aria_tui.load import plan as plan_mod
@@ -45,9 +44,8 @@ from aria_tui.load.rejects import RejectWriter, reject_path
 from aria_tui.load.staging import _message
 from aria_tui.load.work import TableFailed, Work
 from aria_tui.pg import commits, locks
-from aria_tui.pg.catalog import read_catalog
+from aria_tui.pg.catalog import exact_row_count, read_catalog
 from aria_tui.pg.connect import Target
-from aria_tui.pg.rows import one
 
 if TYPE_CHECKING:
     import polars as pl
@@ -255,25 +253,6 @@ class Runner:
             sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(self.lock_timeout))
         )
 
-    def rebuild_indexes(
-        self, deferred: list[indexes_mod.IndexDef], empty: bool = True
-    ) -> tuple[indexes_mod.IndexBuild, ...]:
-        """Build `deferred` again in the runner's current transaction, the phase on the screen."""
-        if not deferred:
-            return ()
-        progress_conn = self._progress_conn()
-        try:
-            return indexes_mod.rebuild(
-                self.conn,
-                deferred,
-                self.emitter,
-                empty=empty,
-                progress_conn=cast(psycopg.Connection, progress_conn),
-                local_server=_local(self.conn),
-            )
-        finally:
-            progress_conn.close()
-
     def is_local(self) -> bool:
         """Whether the target runs on this machine (how much memory an index build may take)."""
         return _local(self.conn)
@@ -411,7 +390,7 @@ class Runner:
 
     def _holds(self, tp: m.TablePlan) -> int | None:
         try:
-            n = _count(self.conn, tp)
+            n = exact_row_count(self.conn, tp.table)
         except psycopg.Error:
             n = None
         if not self.dry_run:
@@ -463,7 +442,7 @@ class Runner:
                 ) from None
         work.ddl = tp.ddl
         work.notes.extend(tp.decision_notes)
-        before = _count(conn, tp)
+        before = exact_row_count(conn, tp.table)
         work.empty_before = before == 0
         work.rows_before = before
         if before:  # rows no commit record accounts for: matched by a key of the file, or refused
@@ -498,7 +477,7 @@ class Runner:
             work.sequences = sequences.reset(conn, tp)
         elif all(self.sequences.may_setval(seq) for _, seq in tp.sequences):
             work.sequences = sequences.reset(conn, tp)  # rolled back with the dry run
-        after = _count(conn, tp)
+        after = exact_row_count(conn, tp.table)
         self._check(work, before, after)
 
     def _paths(
@@ -629,10 +608,6 @@ def _local(conn: psycopg.Connection) -> bool:
     """Whether the server runs on this machine (a Unix socket or a loopback address)."""
     host = conn.info.host or ""
     return host.startswith("/") or host in ("", "localhost", "127.0.0.1", "::1")
-
-
-def _count(conn: psycopg.Connection, tp: m.TablePlan) -> int:
-    return one(conn.execute(sql.SQL("SELECT count(*) FROM {}").format(tp.table.ident)))[0]
 
 
 def not_loaded(scan: TableScan, why: str, status: str, target: str | None = None) -> m.TableResult:
