@@ -233,6 +233,17 @@ def _argv(db, folder: Path) -> list[str]:
             "--yes", "--json", "--jobs", "2"]  # fmt: skip
 
 
+def _kill_after_chunk(db, folder: Path, n: int) -> None:
+    """A chunked load of `folder` that SIGKILLs itself right after its nth chunk commits."""
+    killed = subprocess.run(
+        _argv(db, folder),
+        env=_env(ARIA_TUI_KILL_AFTER_CHUNK=f"public.docs:{n}"),
+        capture_output=True,
+        timeout=120,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+
+
 def _env(**extra: str) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(ROOT), "ARIA_TUI_CHUNK_BYTES": str(CHUNK), **extra}
 
@@ -244,13 +255,7 @@ def test_kill_9_after_a_chunk_resumes_inside_the_table_with_every_index(
     before = _indexdefs(empty_db)
     folder = tmp_path / "export"
     write(folder, "docs.csv", _csv(ROWS))
-    killed = subprocess.run(
-        _argv(empty_db, folder),
-        env=_env(ARIA_TUI_KILL_AFTER_CHUNK="public.docs:3"),
-        capture_output=True,
-        timeout=120,
-    )
-    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    _kill_after_chunk(empty_db, folder, 3)
     recs = _records(empty_db)
     committed = sum(r[6] for r in recs)
     assert 3 <= len(recs) and 0 < committed < ROWS
@@ -343,13 +348,7 @@ def test_kill_9_with_a_key_repeated_in_the_committed_chunks_undoes_them_and_load
     before = _indexdefs(empty_db)
     folder = tmp_path / "export"
     write(folder, "docs.csv", _csv(ROWS, early=True))
-    killed = subprocess.run(
-        _argv(empty_db, folder),
-        env=_env(ARIA_TUI_KILL_AFTER_CHUNK="public.docs:4"),
-        capture_output=True,
-        timeout=120,
-    )
-    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    _kill_after_chunk(empty_db, folder, 4)
     assert query(empty_db, "SELECT count(*) - count(DISTINCT id) FROM docs") == [(1,)]
     done = subprocess.run(_argv(empty_db, folder), env=_env(), capture_output=True, timeout=120)
     assert done.returncode in (0, 1), done.stderr
