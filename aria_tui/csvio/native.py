@@ -34,6 +34,11 @@ class ColumnKind(IntEnum):
     against these by tests/unit/test_native_records.py).
     """
 
+    BOOL = -12  # binary bool field (t, true, f, false in any case, else the block is declined)
+    FLOAT8 = -11  # binary float8 field (decimal spellings, NaN, Infinity, -Infinity; idem)
+    INT8 = -10  # binary int8 field (an optional sign and digits, within range; idem)
+    INT4 = -9  # binary int4 field (idem)
+    INT2 = -8  # binary int2 field (idem)
     UUID = -7  # binary uuid field (PostgreSQL's own spelling, else the block is declined)
     TIMESTAMP = -6  # binary timestamp field (idem)
     TIMESTAMPTZ = -5  # binary timestamptz field (idem)

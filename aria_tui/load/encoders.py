@@ -152,18 +152,24 @@ def _date(s: pl.Series) -> list[bytes]:
     return _fixed("i", 4, days)
 
 
+int2_field = _int(16)
+int4_field = _int(32)
+int8_field = _int(64)
+float8_field = _float(64)
+bool_field = _bool
+
 _ENCODERS: dict[str, Encoder] = {
     "text": text_field,
     "varchar": text_field,  # varcharrecv applies the length limit, as input does
     "bpchar": text_field,
     "json": text_field,
     "jsonb": jsonb_field,
-    "int2": _int(16),
-    "int4": _int(32),
-    "int8": _int(64),
+    "int2": int2_field,
+    "int4": int4_field,
+    "int8": int8_field,
     "float4": _float(32),
-    "float8": _float(64),
-    "bool": _bool,
+    "float8": float8_field,
+    "bool": bool_field,
     "uuid": uuid_field,
     "timestamptz": timestamptz_field,
     "timestamp": timestamp_field,

@@ -104,6 +104,11 @@ _NATIVE_KINDS: dict[object, native.ColumnKind] = {
     encoders.uuid_field: native.ColumnKind.UUID,
     encoders.timestamptz_field: native.ColumnKind.TIMESTAMPTZ,
     encoders.timestamp_field: native.ColumnKind.TIMESTAMP,
+    encoders.int2_field: native.ColumnKind.INT2,
+    encoders.int4_field: native.ColumnKind.INT4,
+    encoders.int8_field: native.ColumnKind.INT8,
+    encoders.float8_field: native.ColumnKind.FLOAT8,
+    encoders.bool_field: native.ColumnKind.BOOL,
 }
 
 

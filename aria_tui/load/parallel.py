@@ -77,6 +77,44 @@ def parents(units: list[list[m.TablePlan]]) -> list[set[int]]:
     return out
 
 
+# What a unit costs, roughly, in seconds: only the order it buys matters (the longest chain of
+# parents and children, or the biggest file, starts first, so no connection ends up alone with it
+# at the end), so bytes at the rate each path reads them and a fixed cost per table do. Measured
+# on the Aria export (benchmarks/run.py --cases export): small tables ~8 ms each, plain CSV
+# under its indexes ~20 MB/s per connection, vector text parsed on the client ~100 MB/s.
+TABLE_SECONDS = 0.008
+PLAIN_BYTES_PER_S = 20e6
+VECTOR_BYTES_PER_S = 100e6
+
+
+def cost(unit: list[m.TablePlan]) -> float:
+    return sum(
+        TABLE_SECONDS
+        + tp.scan.file.bytes / (VECTOR_BYTES_PER_S if tp.vector_columns else PLAIN_BYTES_PER_S)
+        for tp in unit
+    )
+
+
+def priorities(units: list[list[m.TablePlan]]) -> list[float]:
+    """Each unit's cost plus the costliest chain of units waiting on it (list scheduling by
+    critical path: picking the ready unit with the highest value keeps both the long FK chains
+    and the big files off the end of the run)."""
+    ups = parents(units)
+    children: list[list[int]] = [[] for _ in units]
+    for i, refs in enumerate(ups):
+        for j in refs:
+            children[j].append(i)
+    memo: dict[int, float] = {}
+
+    def chain(i: int) -> float:
+        if i not in memo:
+            memo[i] = 0.0  # an FK cycle is one unit; this only guards the recursion
+            memo[i] = cost(units[i]) + max((chain(k) for k in children[i]), default=0.0)
+        return memo[i]
+
+    return [chain(i) for i in range(len(units))]
+
+
 def levels(units: list[list[m.TablePlan]]) -> list[int]:
     """FK level of each unit: 0 for a unit referencing none of the others, else 1 + its parents'."""
     ups = parents(units)
@@ -127,7 +165,11 @@ def run_units(
     made by `new_runner()` (a runner and its closer, or None when no connection could be had)."""
     ups = parents(units)
     vector = [any(tp.vector_columns for tp in unit) for unit in units]
-    pending = list(range(len(units)))
+    rank = priorities(units)
+    # the most urgent first; among equals, plan order (a serial run keeps the plan's order)
+    pending = sorted(range(len(units)), key=lambda i: (-rank[i], i)) if jobs > 1 else list(
+        range(len(units))
+    )
     done: set[int] = set()
     results: dict[int, list[m.TableResult]] = {}
     cond = threading.Condition()

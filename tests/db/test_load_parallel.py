@@ -9,7 +9,7 @@ import pytest
 from loadkit import plan_for, query, sql, write
 
 from aria_tui.load import TableFinished, TableStarted, run_plan
-from aria_tui.load.parallel import levels
+from aria_tui.load.parallel import levels, priorities
 from aria_tui.load.run import transaction_units
 
 
@@ -42,6 +42,23 @@ def test_fk_levels_of_the_plan(empty_db, tmp_path):
     units = transaction_units(plan.tables)
     lv = {u[0].target: level for u, level in zip(units, levels(units), strict=True)}
     assert lv == {"public.a": 0, "public.b": 0, "public.e": 0, "public.c": 1, "public.d": 2}
+
+
+def test_the_longest_chain_and_the_biggest_file_start_first(empty_db, tmp_path):
+    """List scheduling by critical path: a unit's rank is its cost plus its costliest chain of
+    children, so a chain of small tables (a -> c -> d) outranks a lone table of similar size,
+    and a big lone file outranks them all; the run's first picks follow the ranks."""
+    _export(empty_db, tmp_path)
+    write(tmp_path, "e.csv", "id,v\n" + "".join(f"{i},{'x' * 200}\n" for i in range(20_000)))
+    plan = plan_for(empty_db, tmp_path)
+    units = transaction_units(plan.tables)
+    rank = {u[0].target: r for u, r in zip(units, priorities(units), strict=True)}
+    assert rank["public.e"] > rank["public.a"] > rank["public.c"] > rank["public.d"]
+    assert rank["public.a"] > rank["public.b"]  # same size, but c and d wait on a
+    events: list = []
+    run_plan(empty_db, plan, jobs=2, on_event=events.append)
+    started = [e.target for e in events if isinstance(e, TableStarted)]
+    assert set(started[:2]) == {"public.e", "public.a"}, started
 
 
 def test_parallel_load_equals_the_serial_one_and_parents_commit_first(

@@ -194,15 +194,41 @@ def _random_uuid(rng: random.Random) -> str:
     )
 
 
+def _random_int(rng: random.Random) -> str:
+    bound = rng.choice([10, 1 << 15, 1 << 31, 1 << 63, 10**20])
+    n = rng.randrange(-bound - 2, bound + 2)
+    text = rng.choice([str(n), f"+{n}" if n >= 0 else str(n), f"{n:05d}"])
+    return rng.choice([text, text, text, f" {text}", f"{text} ", "0x1A", "1_000", "", "-", "+", "1.0", "1e3"])
+
+
+def _random_float(rng: random.Random) -> str:
+    x = rng.choice([rng.uniform(-1, 1), rng.uniform(-1e6, 1e6), rng.random() * 10.0 ** rng.randrange(-300, 300)])
+    text = rng.choice([repr(x), f"{x:.17g}", f"{x:.6e}", f"{x:.3f}", f"{x:E}", str(rng.randrange(-99, 99))])
+    return rng.choice(
+        [text] * 6
+        + ["NaN", "Infinity", "-Infinity", "nan", "inf", "-inf", "1e400", "-1e-400", "4.9e-324",
+           "5.", ".5", ".", "e5", "1e", "1e+", " 1", "1 ", "0x1p3", "1_0", "--1", "+.5e-3", "-0", "0.0"]
+    )  # fmt: skip
+
+
+def _random_bool(rng: random.Random) -> str:
+    return rng.choice(["t", "f", "true", "false", "TRUE", "False", "tRuE", "yes", "no", "1", "0", "on", " t", "tr", ""])
+
+
 @pytest.mark.parametrize(
     ("kind", "encoder_name", "make"),
     [
         (native.ColumnKind.TIMESTAMPTZ, "timestamptz_field", lambda rng: _random_timestamp(rng, True)),
         (native.ColumnKind.TIMESTAMP, "timestamp_field", lambda rng: _random_timestamp(rng, False)),
         (native.ColumnKind.UUID, "uuid_field", lambda rng: _random_uuid(rng)),
+        (native.ColumnKind.INT2, "int2_field", _random_int),
+        (native.ColumnKind.INT4, "int4_field", _random_int),
+        (native.ColumnKind.INT8, "int8_field", _random_int),
+        (native.ColumnKind.FLOAT8, "float8_field", _random_float),
+        (native.ColumnKind.BOOL, "bool_field", _random_bool),
     ],
 )
-def test_uuid_and_timestamps_are_the_polars_encoders_bytes(kind, encoder_name, make) -> None:
+def test_fixed_size_kinds_are_the_polars_encoders_bytes(kind, encoder_name, make) -> None:
     """What the C reader encodes itself, the polars encoder encodes the same, byte for byte; and
     where the polars encoder refuses a value, the C reader declines the block."""
     import polars as pl
@@ -225,6 +251,39 @@ def test_uuid_and_timestamps_are_the_polars_encoders_bytes(kind, encoder_name, m
         assert got[2][0] == want, value
         agreed += 1
     assert agreed > 300
+
+
+@pytest.mark.parametrize(
+    ("kind", "value", "field"),
+    [
+        (native.ColumnKind.INT2, "-32768", struct.pack(">ih", 2, -32768)),
+        (native.ColumnKind.INT2, "32767", struct.pack(">ih", 2, 32767)),
+        (native.ColumnKind.INT2, "32768", None),
+        (native.ColumnKind.INT2, "-32769", None),
+        (native.ColumnKind.INT4, "-2147483648", struct.pack(">ii", 4, -(1 << 31))),
+        (native.ColumnKind.INT4, "2147483648", None),
+        (native.ColumnKind.INT8, "-9223372036854775808", struct.pack(">iq", 8, -(1 << 63))),
+        (native.ColumnKind.INT8, "9223372036854775807", struct.pack(">iq", 8, (1 << 63) - 1)),
+        (native.ColumnKind.INT8, "9223372036854775808", None),
+        (native.ColumnKind.INT8, "99999999999999999999", None),
+        (native.ColumnKind.INT4, "007", struct.pack(">ii", 4, 7)),
+        (native.ColumnKind.INT4, "-0", struct.pack(">ii", 4, 0)),
+        (native.ColumnKind.FLOAT8, "-0", struct.pack(">id", 8, -0.0)),
+        (native.ColumnKind.FLOAT8, "0.1", struct.pack(">id", 8, 0.1)),
+        (native.ColumnKind.FLOAT8, "4.9e-324", struct.pack(">id", 8, 5e-324)),  # denormal: read
+        (native.ColumnKind.FLOAT8, "1e-400", None),  # float8in: out of range
+        (native.ColumnKind.FLOAT8, "1e400", None),
+        (native.ColumnKind.FLOAT8, "0x1p3", None),  # strtod reads hex floats; not offered it
+        (native.ColumnKind.FLOAT8, "NaN", b"\x00\x00\x00\x08\x7f\xf8" + bytes(6)),
+        (native.ColumnKind.FLOAT8, "-Infinity", struct.pack(">id", 8, float("-inf"))),
+        (native.ColumnKind.BOOL, "TRUE", b"\x00\x00\x00\x01\x01"),
+        (native.ColumnKind.BOOL, "f", b"\x00\x00\x00\x01\x00"),
+        (native.ColumnKind.BOOL, "yes", None),  # boolin reads it; the polars encoder does not
+    ],
+)
+def test_fixed_size_kinds_at_their_edges(kind, value, field) -> None:
+    got = c.read_records(f"{value}\n".encode(), 1, False, (kind,), False)
+    assert (got[2][0][0] if got is not None else None) == field
 
 
 @pytest.mark.parametrize(

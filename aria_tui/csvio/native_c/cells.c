@@ -1,6 +1,9 @@
 /* A scanned cell's value, PostgreSQL's way, in the form a column kind asks for. */
 #include "native.h"
 
+#include <errno.h>
+#include <stdlib.h>
+
 /* A field's value, PostgreSQL's way, into out (at most len bytes). */
 static Py_ssize_t unescape(const unsigned char *raw, Py_ssize_t len, unsigned char *out) {
     Py_ssize_t k = 0;
@@ -170,7 +173,95 @@ static int parse_timestamp(const unsigned char *v, Py_ssize_t len, int with_zone
     return 1;
 }
 
-/* A cell as a binary uuid / timestamp field; NULL with *declined set when it cannot be. */
+/* An integer in the spelling every reader agrees on: an optional sign and 1 to 19 digits (no
+ * blank, no underscore, no 0x: PostgreSQL 16 reads those, the polars encoder does not, so the
+ * block goes the other way and the server reads them), within the column's range. */
+static int parse_int(const unsigned char *v, Py_ssize_t len, int64_t hi, int64_t *out) {
+    Py_ssize_t p = 0;
+    int negative = 0;
+    if (len && (v[0] == '-' || v[0] == '+')) {
+        negative = v[0] == '-';
+        p = 1;
+    }
+    if (p == len || len - p > 19) return 0;
+    uint64_t n = 0;
+    for (; p < len; p++) {
+        unsigned d = (unsigned)(v[p] - '0');
+        if (d > 9) return 0;
+        n = n * 10 + d; /* 19 digits fit in 64 bits unsigned */
+    }
+    if (n > (uint64_t)hi + negative) return 0; /* the range is [-hi - 1, hi] */
+    *out = negative ? (int64_t)(0 - n) : (int64_t)n;
+    return 1;
+}
+
+/* A float8 as float8in reads it: decimal spellings only (digits, a point, an exponent; no
+ * blank, no hex float, which strtod would take) read by strtod, PostgreSQL's own reader, and
+ * its out-of-range rule (ERANGE with a zero or infinite result is an error there: declined
+ * here), plus the three special values as PostgreSQL writes them. */
+static int parse_float8(const unsigned char *v, Py_ssize_t len, double *out) {
+    if (len == 3 && memcmp(v, "NaN", 3) == 0) {
+        *out = NAN;
+        return 1;
+    }
+    if (len == 8 && memcmp(v, "Infinity", 8) == 0) {
+        *out = INFINITY;
+        return 1;
+    }
+    if (len == 9 && memcmp(v, "-Infinity", 9) == 0) {
+        *out = -INFINITY;
+        return 1;
+    }
+    char buf[64];
+    if (len == 0 || len >= (Py_ssize_t)sizeof buf) return 0;
+    Py_ssize_t p = 0, digits = 0;
+    if (v[p] == '-' || v[p] == '+') p++;
+    for (; p < len && (unsigned)(v[p] - '0') <= 9; p++) digits++;
+    if (p < len && v[p] == '.')
+        for (p++; p < len && (unsigned)(v[p] - '0') <= 9; p++) digits++;
+    if (digits == 0) return 0;
+    if (p < len && (v[p] == 'e' || v[p] == 'E')) {
+        p++;
+        if (p < len && (v[p] == '-' || v[p] == '+')) p++;
+        Py_ssize_t e = 0;
+        for (; p < len && (unsigned)(v[p] - '0') <= 9; p++) e++;
+        if (e == 0) return 0;
+    }
+    if (p != len) return 0;
+    memcpy(buf, v, len);
+    buf[len] = '\0';
+    char *end;
+    errno = 0;
+    double d = strtod(buf, &end);
+    if (end != buf + len) return 0;
+    if (errno == ERANGE && (d == 0.0 || isinf(d))) return 0;
+    *out = d;
+    return 1;
+}
+
+/* t, true, f, false in any case: what boolin and the polars encoder both read. */
+static int parse_bool(const unsigned char *v, Py_ssize_t len, int *out) {
+    char low[5];
+    if (len != 1 && len != 4 && len != 5) return 0;
+    for (Py_ssize_t i = 0; i < len; i++) low[i] = (char)(v[i] | 0x20);
+    if ((len == 1 && low[0] == 't') || (len == 4 && memcmp(low, "true", 4) == 0)) {
+        *out = 1;
+        return 1;
+    }
+    if ((len == 1 && low[0] == 'f') || (len == 5 && memcmp(low, "false", 5) == 0)) {
+        *out = 0;
+        return 1;
+    }
+    return 0;
+}
+
+static void put_be64(char *out, uint64_t v) {
+    put_be32(out, (uint32_t)(v >> 32));
+    put_be32(out + 4, (uint32_t)v);
+}
+
+/* A cell as a binary bool / float8 / integer / uuid / timestamp field; NULL with *declined set
+ * when it cannot be. */
 PyObject *cell_fixed(const unsigned char *data, const Cell *c, Py_ssize_t kind, int *declined) {
     const unsigned char *v = data + c->start;
     Py_ssize_t len = c->len;
@@ -188,13 +279,48 @@ PyObject *cell_fixed(const unsigned char *data, const Cell *c, Py_ssize_t kind, 
         }
         return PyBytes_FromStringAndSize((const char *)buf, 20);
     }
+    if (kind == KIND_INT2 || kind == KIND_INT4 || kind == KIND_INT8) {
+        int size = kind == KIND_INT2 ? 2 : kind == KIND_INT4 ? 4 : 8;
+        int64_t hi = kind == KIND_INT2 ? INT16_MAX : kind == KIND_INT4 ? INT32_MAX : INT64_MAX;
+        int64_t n;
+        if (!parse_int(v, len, hi, &n)) {
+            *declined = 1;
+            return NULL;
+        }
+        put_be32((char *)buf, (uint32_t)size);
+        put_be64((char *)buf + 4, (uint64_t)n);
+        /* the value's low `size` bytes, big-endian, are the last `size` of the eight */
+        if (size < 8) memmove(buf + 4, buf + 12 - size, size);
+        return PyBytes_FromStringAndSize((const char *)buf, 4 + size);
+    }
+    if (kind == KIND_FLOAT8) {
+        double d;
+        uint64_t bits;
+        if (!parse_float8(v, len, &d)) {
+            *declined = 1;
+            return NULL;
+        }
+        memcpy(&bits, &d, 8);
+        put_be32((char *)buf, 8);
+        put_be64((char *)buf + 4, bits);
+        return PyBytes_FromStringAndSize((const char *)buf, 12);
+    }
+    if (kind == KIND_BOOL) {
+        int b;
+        if (!parse_bool(v, len, &b)) {
+            *declined = 1;
+            return NULL;
+        }
+        put_be32((char *)buf, 1);
+        buf[4] = (unsigned char)b;
+        return PyBytes_FromStringAndSize((const char *)buf, 5);
+    }
     int64_t t;
     if (!parse_timestamp(v, len, kind == KIND_TIMESTAMPTZ, &t)) {
         *declined = 1;
         return NULL;
     }
     put_be32((char *)buf, 8);
-    put_be32((char *)buf + 4, (uint32_t)((uint64_t)t >> 32));
-    put_be32((char *)buf + 8, (uint32_t)t);
+    put_be64((char *)buf + 4, (uint64_t)t);
     return PyBytes_FromStringAndSize((const char *)buf, 12);
 }

@@ -28,7 +28,12 @@ PyMODINIT_FUNC PyInit__native(void) {
     PyObject *m = PyModule_Create(&module);
     if (!m) return NULL;
     /* the column kinds, for the check that csvio.native.ColumnKind keeps the same numbers */
-    if (PyModule_AddIntConstant(m, "KIND_UUID", KIND_UUID) < 0 ||
+    if (PyModule_AddIntConstant(m, "KIND_BOOL", KIND_BOOL) < 0 ||
+        PyModule_AddIntConstant(m, "KIND_FLOAT8", KIND_FLOAT8) < 0 ||
+        PyModule_AddIntConstant(m, "KIND_INT8", KIND_INT8) < 0 ||
+        PyModule_AddIntConstant(m, "KIND_INT4", KIND_INT4) < 0 ||
+        PyModule_AddIntConstant(m, "KIND_INT2", KIND_INT2) < 0 ||
+        PyModule_AddIntConstant(m, "KIND_UUID", KIND_UUID) < 0 ||
         PyModule_AddIntConstant(m, "KIND_TIMESTAMP", KIND_TIMESTAMP) < 0 ||
         PyModule_AddIntConstant(m, "KIND_TIMESTAMPTZ", KIND_TIMESTAMPTZ) < 0 ||
         PyModule_AddIntConstant(m, "KIND_JSONB", KIND_JSONB) < 0 ||

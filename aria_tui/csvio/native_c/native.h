@@ -5,7 +5,8 @@
  *   module.c      the module: its functions, its constants, the NULL field
  *   records.c     record scanning: a block's records and cells, PostgreSQL's CSV rules
  *   utf8.h        UTF-8 validation, inlined into the scanner's loop
- *   cells.c       cells to values: str, binary text / jsonb, uuid, timestamp(tz)
+ *   cells.c       cells to values: str, binary text / jsonb, uuid, timestamp(tz), integers,
+ *                 float8, bool
  *   read.c        read_records: a block to columns of values, the vector columns parsed
  *   vectors.c     copy_fields: pgvector texts to binary COPY fields, without the GIL
  *   decimal.c     decimal text to float32, exactly or not at all (parse_row)
@@ -25,6 +26,11 @@
 
 /* csvio.native.ColumnKind, same numbers; >= 0: a vector of that dim (0: any) */
 enum {
+    KIND_BOOL = -12,
+    KIND_FLOAT8 = -11,
+    KIND_INT8 = -10,
+    KIND_INT4 = -9,
+    KIND_INT2 = -8,
     KIND_UUID = -7,
     KIND_TIMESTAMP = -6,
     KIND_TIMESTAMPTZ = -5,

@@ -7,7 +7,8 @@ const char read_records_doc[] = "read_records(data, ncols, crlf, kinds, want_lin
              "Read a record-aligned CSV block as PostgreSQL's COPY (FORMAT csv) would, or return "
              "None when it cannot vouch for the block (read it the other way: that finds the "
              "problem and its line).\n"
-             "kinds: one int per CSV column: -7 / -6 / -5 binary uuid / timestamp / timestamptz fields "
+             "kinds: one int per CSV column: -12 / -11 / -10 / -9 / -8 / -7 / -6 / -5 binary bool / "
+             "float8 / int8 / int4 / int2 / uuid / timestamp / timestamptz fields "
              "(a value in another spelling declines the block), -4 binary COPY jsonb fields, "
              "-3 skip, -2 str values, "
              "-1 binary COPY text fields, "
@@ -43,7 +44,7 @@ PyObject *read_records(PyObject *self, PyObject *args) {
     for (Py_ssize_t j = 0; j < ncols; j++) {
         kinds[j] = PyLong_AsSsize_t(PyTuple_GET_ITEM(kinds_obj, j));
         if (kinds[j] == -1 && PyErr_Occurred()) goto done;
-        if (kinds[j] < KIND_UUID || kinds[j] > VECTOR_MAX_DIM) {
+        if (kinds[j] < KIND_BOOL || kinds[j] > VECTOR_MAX_DIM) {
             PyErr_SetString(PyExc_ValueError, "bad column kind");
             goto done;
         }
