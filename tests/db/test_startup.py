@@ -112,17 +112,23 @@ def test_a_json_load_imports_only_what_loading_a_plain_table_uses(empty_db, tmp_
         "aria_tui.load.cutover",
         *NEVER_HEADLESS,
     )
-    # and a table whose vectors the client parses does import polars, in the same kind of run
+    # a vector table whose other columns the C reader encodes (integers, text, jsonb, uuid,
+    # timestamps, float8, bool) does not either; one with a date column (encoded by polars)
+    # does, in the same kind of run: the check above can see polars when it is there
     with psycopg.connect(empty_db.conninfo, autocommit=True) as conn:
-        conn.execute("CREATE TABLE public.vecs (id int PRIMARY KEY, emb vector(2))")
-    (folder / "vecs.csv").write_text('id,emb\n1,"[1,2]"\n')
-    modules, done = modules_of(
-        tmp_path, "load", str(folder), "--dsn", empty_db.conninfo, "--profile", "none",
-        "--tables", "vecs", "--yes", "--json",
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["tables"][0]["inserted"] == 1
-    assert loaded(modules, "polars")
+        conn.execute("CREATE TABLE public.vecs (id int PRIMARY KEY, w float8, ok bool, emb vector(2))")
+        conn.execute("CREATE TABLE public.dated (id int PRIMARY KEY, d date, emb vector(2))")
+    (folder / "vecs.csv").write_text('id,w,ok,emb\n1,0.5,t,"[1,2]"\n')
+    (folder / "dated.csv").write_text('id,d,emb\n1,2026-01-02,"[1,2]"\n')
+    for table, polars in (("vecs", False), ("dated", True)):
+        modules, done = modules_of(
+            tmp_path, "load", str(folder), "--dsn", empty_db.conninfo, "--profile", "none",
+            "--tables", table, "--yes", "--json",
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["tables"][0]["inserted"] == 1
+        assert json.loads(done.stdout)["tables"][0]["path"] == "binary"
+        assert bool(loaded(modules, "polars")) == polars, table
 
 
 def test_the_load_blocks_a_value_that_loses_a_digit_anywhere_in_the_file(empty_db, tmp_path):
