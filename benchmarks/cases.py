@@ -147,7 +147,8 @@ def export_case(ds: Dataset, server: Server) -> Case:
     notes.append(
         f'psql side: one `psql -c "\\copy ..."` per table, {len(ordered)} processes, parents first; '
         "its time is the sum. aria-tui side: ONE `aria-tui load --tables ...` of the same tables "
-        "(process start, scan and plan included)."
+        "(process start, scan and plan included). Plain client: ONE `python benchmarks/"
+        "plain_client.py` that only copies the same files (a reference, see its docstring)."
     )
     return Case(
         "export",

@@ -19,6 +19,7 @@ from timing import timed
 PSQL = "psql"
 ARIA = "aria-tui"
 STAGING = "aria-tui --force-staging"
+PLAIN = "plain client"  # Python + psycopg, COPY only (plain_client.py): a reference, no target
 
 
 @dataclass
@@ -125,6 +126,19 @@ class Harness:
             jobs=report.get("jobs"), chunks=sum(int(t.get("chunks") or 0) for t in report["tables"]),
         )  # fmt: skip
 
+    # ---- the plain client (a reference: what copying alone costs from Python) -----------------
+    def plain(self, case: Case, db: str) -> Run:
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
+            json.dump([[t.target, str(t.path), list(t.columns)] for t in case.tables], fh)
+        try:
+            cmd = [sys.executable, str(HERE / "plain_client.py"), self.server.uri(db), fh.name]
+            p = timed(cmd, self.env())
+        finally:
+            os.unlink(fh.name)
+        if p.code != 0:
+            raise RuntimeError(f"plain_client.py failed (exit {p.code}): {p.err.strip()[-2000:]}")
+        return Run(PLAIN, p.seconds, p.rss_kb, p.anon_kb, p.file_kb, p.cpu)
+
     def phases(self, case: Case, side: str) -> dict | None:
         """One extra, untimed run through the Python API (benchmarks/phases.py), phase by phase."""
         db = self.server.fresh(case.template)
@@ -145,6 +159,8 @@ class Harness:
         cpu = self.server.cpu()
         if side == PSQL:
             run = self.psql(case, db)
+        elif side == PLAIN:
+            run = self.plain(case, db)
         else:
             run = self.aria(case, db, staging=side == STAGING)
         self.server.wait_idle(db)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from cases import Case
 from env import HERE, MB
-from harness import ARIA, PSQL, STAGING, Run
+from harness import ARIA, PLAIN, PSQL, STAGING, Run
 
 # targets: aria-tui throughput / psql throughput
 TARGET_VECTOR = 2.5
@@ -69,6 +69,8 @@ class CaseResult:
 def side_label(res: CaseResult, side: str) -> str:
     if side == PSQL:
         return "psql `\\copy`"
+    if side == PLAIN:
+        return "plain client: Python + psycopg, COPY only, no checks (reference)"
     label = "aria-tui load" if side == ARIA else "aria-tui load --force-staging"
     paths = sorted({p for r in res.runs[side] for p in r.paths})
     readers = sorted({r.reader for r in res.runs[side] if r.reader})
@@ -163,7 +165,7 @@ def render(
     verdicts: list[bool] = []
     for res in results:
         c = res.case
-        for side in (PSQL, ARIA, STAGING):
+        for side in (PSQL, ARIA, STAGING, PLAIN):
             if side not in res.runs:
                 continue
             med = res.median(side)
@@ -173,6 +175,9 @@ def render(
                 w(f"{head}| {fmt_s(med)} ({res.spread(side)}) | {mbs:,.1f} | 1.00 | | |")
                 continue
             ratio = res.ratio(side)
+            if side == PLAIN:  # a reference, judged by no target
+                w(f"{head}| {fmt_s(med)} ({res.spread(side)}) | {mbs:,.1f} | {ratio:.2f}× | | |")
+                continue
             target = target_for(c, side)
             ok = ratio >= target
             verdicts.append(ok)
@@ -199,7 +204,7 @@ def render(
     w("| case | side | wall s | loader's own s | client CPU s | server CPU s | CPU ratio |")
     w("|---|---|---:|---:|---:|---:|---:|")
     for res in results:
-        for side in (PSQL, ARIA, STAGING):
+        for side in (PSQL, ARIA, STAGING, PLAIN):
             if side not in res.runs:
                 continue
             runs = res.runs[side]

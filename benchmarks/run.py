@@ -32,7 +32,7 @@ from pathlib import Path
 from cases import Case, export_case, single_table_case
 from counting import counting
 from env import CACHE, HERE, log
-from harness import ARIA, PSQL, STAGING, Harness, Run
+from harness import ARIA, PLAIN, PSQL, STAGING, Harness, Run
 from inputs import Dataset, csv_header, dataset
 from machine import machine_facts, take_snapshot
 from profiling import py_spy
@@ -310,7 +310,9 @@ def main(argv: list[str] | None = None) -> int:
     profiles_text: dict[str, str] = {}
     failures: list[str] = []
     for case in todo:
-        runs, failed = measure(case, harness, sides, args.repeats)
+        # the whole export also against a plain client that only copies (plain_client.py)
+        case_sides = [*sides, PLAIN] if case.key == "export" else sides
+        runs, failed = measure(case, harness, case_sides, args.repeats)
         result = CaseResult(case, {s: r for s, r in runs.items() if r}, failed=failed)
         if PSQL not in result.runs:
             log(f"{case.key}: psql never loaded it; the case is left out")
