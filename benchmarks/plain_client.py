@@ -29,15 +29,17 @@ from pathlib import Path
 import psycopg
 
 HERE = Path(__file__).resolve().parent
-# the kinds of csvio/native.py (ColumnKind), by PostgreSQL type; a vector's kind is its dimension
-KINDS = {
-    "uuid": -7, "timestamp": -6, "timestamptz": -5, "jsonb": -4, "text": -1, "varchar": -1,
-    "bpchar": -1, "json": -1, "int2": -8, "int4": -9, "int8": -10, "float8": -11, "bool": -12,
+# the C reader's column kind of each PostgreSQL type it encodes (as csvio/native.py and
+# load/encoding.py pair them); the numbers are the module's own KIND_* constants
+KIND_OF = {
+    "uuid": "UUID", "timestamp": "TIMESTAMP", "timestamptz": "TIMESTAMPTZ", "jsonb": "JSONB",
+    "text": "COPYTEXT", "varchar": "COPYTEXT", "bpchar": "COPYTEXT", "json": "COPYTEXT",
+    "int2": "INT2", "int4": "INT4", "int8": "INT8", "float8": "FLOAT8", "bool": "BOOL",
 }  # fmt: skip
 
 
 def native():
-    """csvio's C extension, loaded from its file (importing aria_tui would time aria-tui's imports)."""
+    """csvio's C extension, loaded from its file (importing aria_tui would time its imports)."""
     folder = HERE.parent / "aria_tui" / "csvio"
     path = next(folder.glob("_native*.so"))
     loader = importlib.machinery.ExtensionFileLoader("_native", str(path))
@@ -85,7 +87,7 @@ def binary_copy(conn: psycopg.Connection, c, target: str, path: str, columns: li
         step = 2000
         for start in range(0, rows, step):
             part = [col[start : start + step] for col in fields]
-            cp.write(b"".join(head + b"".join(row) for row in zip(*part)))
+            cp.write(b"".join(head + b"".join(row) for row in zip(*part, strict=True)))
         cp.write(b"\xff\xff")
 
 
@@ -136,7 +138,11 @@ def main(argv: list[str]) -> int:
                 kinds = []
                 for col in columns:
                     typ, mod = cols[col]
-                    kinds.append(mod if typ == "vector" else KINDS.get(typ))
+                    kind = KIND_OF.get(typ)
+                    if typ == "vector":
+                        kinds.append(mod)
+                    else:
+                        kinds.append(None if kind is None else getattr(c, f"KIND_{kind}"))
                 if any(typ == "vector" for typ, _ in cols.values()) and None not in kinds:
                     binary_copy(conn, c, target, path, columns, kinds)
                 else:

@@ -165,11 +165,11 @@ def run_units(
     made by `new_runner()` (a runner and its closer, or None when no connection could be had)."""
     ups = parents(units)
     vector = [any(tp.vector_columns for tp in unit) for unit in units]
-    rank = priorities(units)
     # the most urgent first; among equals, plan order (a serial run keeps the plan's order)
-    pending = sorted(range(len(units)), key=lambda i: (-rank[i], i)) if jobs > 1 else list(
-        range(len(units))
-    )
+    pending = list(range(len(units)))
+    if jobs > 1:
+        rank = priorities(units)
+        pending.sort(key=lambda i: (-rank[i], i))
     done: set[int] = set()
     results: dict[int, list[m.TableResult]] = {}
     cond = threading.Condition()
