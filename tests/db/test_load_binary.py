@@ -153,3 +153,28 @@ def test_an_integer_column_null_in_every_record_loads_binary(empty_db, tmp_path)
     t = load(empty_db, tmp_path, ["public.n"]).table("public.n")
     assert (t.status, t.path, t.inserted) == ("loaded", "binary", 2), t
     assert query(empty_db, "SELECT id, parent FROM n ORDER BY id") == [(1, None), (2, None)]
+
+
+def test_integer_float8_and_bool_columns_load_what_copy_loads(empty_db, tmp_path):
+    """The C reader's own integer, float8 and bool fields (canonical spellings, range edges, a
+    denormal, -0, NaN, the infinities, quoted values, NULLs) land as COPY's text input stores
+    them, bit for bit."""
+    cols = "i2 int2, i4 int4, i8 int8, f8 float8, b bool, emb vector(2)"
+    sql(empty_db, f"CREATE TABLE x (id int PRIMARY KEY, {cols})", f"CREATE TABLE xref (id int PRIMARY KEY, {cols})")
+    data = (
+        "id,i2,i4,i8,f8,b,emb\n"
+        '1,-32768,2147483647,-9223372036854775808,4.9e-324,t,"[1,2]"\n'
+        '2,32767,-2147483648,9223372036854775807,-0,FALSE,"[3,4]"\n'
+        '3,007,+5,-0,0.30000000000000004,True,"[5,6]"\n'
+        '4,,,,NaN,,"[7,8]"\n'
+        '5,1,2,3,-Infinity,f,"[9,10]"\n'
+        '6,"12","13","14","1e308","t","[1,1]"\n'
+    )
+    write(tmp_path, "public.x.csv", data)
+    t = load(empty_db, tmp_path, ["public.x"]).table("public.x")
+    assert (t.status, t.path, t.inserted) == ("loaded", "binary", 6), t
+    with psycopg.connect(empty_db.conninfo, autocommit=True) as conn:
+        with conn.cursor().copy("COPY xref (id, i2, i4, i8, f8, b, emb) FROM STDIN (FORMAT csv, HEADER true)") as cp:
+            cp.write(data.encode())
+    same = "SELECT id, i2, i4, i8, float8send(f8), b, emb::text FROM {} ORDER BY id"
+    assert query(empty_db, same.format("x")) == query(empty_db, same.format("xref"))
