@@ -31,7 +31,9 @@ from hostile import (
 
 from aria_tui.pg.connect import Target
 
-KILL_ROWS = 20_000  # per table: a warm run scans and loads both in about a second here
+# per table: a warm run scans and loads them in about a second here (20,000 took 0.3 s once the
+# C reader encoded the integer columns too, and too few kills then landed inside a statement)
+KILL_ROWS = 60_000
 KILLS = 10  # kill -9s actually delivered mid-load
 CHAIN = 4  # kills in a row on one target before a re-run is let finish
 
@@ -271,7 +273,9 @@ def test_server_stopped_mid_load_names_the_table_and_a_rerun_resumes(tmp_path, c
         uri = server.get_uri("postgres")
         run_sql(uri, "CREATE EXTENSION IF NOT EXISTS vector", *KILL_DDL)
         export = tmp_path / "export"
-        expected = write_kill_export(export, 60_000)
+        # enough rows that child's COPY lasts a few polls (60,000 took 0.1 s once the C reader
+        # encoded its integer columns)
+        expected = write_kill_export(export, 150_000)
         proc = python_m("load", export, "--dsn", uri, "--yes", "--json")
         # wait until the second table (child, after parent) is being copied, then stop the server
         deadline = time.monotonic() + 90
