@@ -160,7 +160,11 @@ def test_integer_float8_and_bool_columns_load_what_copy_loads(empty_db, tmp_path
     denormal, -0, NaN, the infinities, quoted values, NULLs) land as COPY's text input stores
     them, bit for bit."""
     cols = "i2 int2, i4 int4, i8 int8, f8 float8, b bool, emb vector(2)"
-    sql(empty_db, f"CREATE TABLE x (id int PRIMARY KEY, {cols})", f"CREATE TABLE xref (id int PRIMARY KEY, {cols})")
+    sql(
+        empty_db,
+        f"CREATE TABLE x (id int PRIMARY KEY, {cols})",
+        f"CREATE TABLE xref (id int PRIMARY KEY, {cols})",
+    )
     data = (
         "id,i2,i4,i8,f8,b,emb\n"
         '1,-32768,2147483647,-9223372036854775808,4.9e-324,t,"[1,2]"\n'
@@ -174,7 +178,83 @@ def test_integer_float8_and_bool_columns_load_what_copy_loads(empty_db, tmp_path
     t = load(empty_db, tmp_path, ["public.x"]).table("public.x")
     assert (t.status, t.path, t.inserted) == ("loaded", "binary", 6), t
     with psycopg.connect(empty_db.conninfo, autocommit=True) as conn:
-        with conn.cursor().copy("COPY xref (id, i2, i4, i8, f8, b, emb) FROM STDIN (FORMAT csv, HEADER true)") as cp:
+        with conn.cursor().copy(
+            "COPY xref (id, i2, i4, i8, f8, b, emb) FROM STDIN (FORMAT csv, HEADER true)"
+        ) as cp:
             cp.write(data.encode())
     same = "SELECT id, i2, i4, i8, float8send(f8), b, emb::text FROM {} ORDER BY id"
     assert query(empty_db, same.format("x")) == query(empty_db, same.format("xref"))
+
+
+def test_real_columns_hold_what_float4in_makes_of_every_spelling(empty_db, tmp_path):
+    """A `real` column of a vector table is read by polars' Float32 cast (not by the C reader)
+    when the encoder vouches for the whole block, by the server's float4in otherwise. For the
+    float32 midpoints, subnormals, range edges and odd spellings the vector parser is tested
+    with, every value float4in accepts loads bit for bit as COPY's text input stores it, by both
+    routes (one rounding, as strtof: a parse to float64 first would round twice), and nothing
+    float4in refuses loads at all."""
+    import random
+
+    import polars as pl
+    from vectortexts import element
+
+    from aria_tui.load import encoders
+
+    rng = random.Random(17)
+    texts = sorted({element(rng) for _ in range(3000)} - {""})
+    with psycopg.connect(empty_db.conninfo, autocommit=True) as conn:
+        valid = conn.execute(
+            "SELECT t, pg_input_is_valid(t, 'real') FROM unnest(%s::text[]) t", (texts,)
+        ).fetchall()
+    good = [t for t, ok in valid if ok]
+    bad = [t for t, ok in valid if not ok]
+    float4 = encoders.encoder_for(query_column(empty_db, "real"))
+    assert float4 is not None
+
+    def vouched(t: str) -> bool:
+        try:
+            float4(pl.Series([t]))
+        except encoders.Unencodable:
+            return False
+        return True
+
+    plain = [t for t in good if vouched(t)]  # the block goes straight in, polars' values
+    assert len(good) > 1500 and len(bad) > 20 and len(plain) > 1000  # every kind is there
+    for n, values in enumerate((plain, good)):
+        table = f"r{n}"
+        sql(empty_db, f"CREATE TABLE {table} (id int PRIMARY KEY, v real, emb vector(1))")
+        sql(empty_db, f"CREATE TABLE {table}ref (id int PRIMARY KEY, v real, emb vector(1))")
+        text = "id,v,emb\n" + "".join(f'{i},"{t}","[1]"\n' for i, t in enumerate(values))
+        folder = tmp_path / table
+        folder.mkdir()
+        write(folder, f"public.{table}.csv", text)
+        t = load(empty_db, folder, [f"public.{table}"]).table(f"public.{table}")
+        assert (t.status, t.path, t.inserted) == ("loaded", "binary", len(values)), t
+        with psycopg.connect(empty_db.conninfo, autocommit=True) as conn:
+            copy = f"COPY {table}ref (id, v, emb) FROM STDIN (FORMAT csv, HEADER true)"
+            with conn.cursor().copy(copy) as cp:
+                cp.write(text.encode())
+        same = "SELECT id, float4send(v) FROM {} ORDER BY id"
+        assert query(empty_db, same.format(table)) == query(empty_db, same.format(table + "ref"))
+
+    sql(empty_db, "CREATE TABLE rbad (id int PRIMARY KEY, v real, emb vector(1))")
+    folder = tmp_path / "rbad"
+    folder.mkdir()
+    write(
+        folder,
+        "public.rbad.csv",
+        "id,v,emb\n" + "".join(f'{i},"{t}","[1]"\n' for i, t in enumerate(bad)),
+    )
+    t = load(empty_db, folder, ["public.rbad"]).table("public.rbad")
+    assert (t.inserted, t.rejected) == (0, len(bad)), t
+
+
+def query_column(db: Target, typ: str):
+    """The catalog's Column of a one-column table of type `typ` (what the loader would see)."""
+    from aria_tui.pg.catalog import read_catalog
+
+    sql(db, f"CREATE TABLE IF NOT EXISTS typeprobe (v {typ})")
+    with psycopg.connect(db.conninfo) as conn:
+        table = read_catalog(conn).get("public.typeprobe")
+        assert table is not None
+        return table.column("v")
