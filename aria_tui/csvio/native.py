@@ -72,6 +72,14 @@ def module() -> Any:
     return _MODULE
 
 
+def finer_fraction(data: Any, clock: bool, digits: int) -> bool | None:
+    """Whether the bytes `data` (any buffer: bytes, an mmap, a memoryview) hold a '.' followed
+    by a run of digits with a non-zero one after its first `digits`, right after ':' and two
+    digits when `clock` (scan/losses.py's Hint), searched without the GIL; None: no extension."""
+    native = module()
+    return None if native is None else bool(native.finer_fraction(data, clock, digits))
+
+
 def name() -> str:
     """What reads vector blocks in this process: 'native' or 'polars'."""
     return "native" if module() is not None else "polars"

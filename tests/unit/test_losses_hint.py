@@ -13,8 +13,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from aria_tui.csvio import native
 from aria_tui.pg.catalog import Column
-from aria_tui.scan.losses import losses_of, ruled_out
+from aria_tui.scan.losses import Hint, losses_of, ruled_out
 
 # format_type() spellings -> pg_type.typname, as the catalog reads them
 TYPES = {
@@ -59,8 +60,28 @@ def test_every_value_a_rule_flags_contains_its_hint(typ):
     for rule in rules:
         flagged = frame.filter(rule.test("v"))["v"].to_list()
         assert flagged, f"{typ}: no value flagged (the test would check nothing)"
-        missed = [v for v in flagged if not re.search(rule.hint, v.encode())]
+        missed = [v for v in flagged if not re.search(rule.hint.pattern, v.encode())]
         assert not missed, (typ, rule.what, missed[:5])
+        missed = [v for v in flagged if not rule.hint.found(v.encode(), len(v.encode()))]
+        assert not missed, (typ, rule.what, missed[:5])
+
+
+@pytest.mark.skipif(native.module() is None, reason="the C extension was not built")
+@pytest.mark.parametrize("clock", [False, True])
+def test_the_c_search_finds_what_the_pattern_finds(clock):
+    """csvio's finer_fraction (no GIL) against the hint's regular expression, on random bytes
+    over the characters they look at, every `digits`, and at every end of the searched part."""
+    rnd = random.Random(5)
+    pieces = [b"0", b"0", b"00", b"1", b"9", b":", b".", b":59.", b"5:0", b" ", b",", b"x", b"\n"]
+    checked = {True: 0, False: 0}
+    for _ in range(6000):
+        data = b"".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 30)))
+        hint = Hint(rnd.randint(0, 7), clock)
+        end = rnd.randint(0, len(data))
+        want = re.compile(hint.pattern).search(data, 0, end) is not None
+        assert hint.found(data, end) == want, (data, end, hint)
+        checked[want] += 1
+    assert min(checked.values()) > 100  # both answers were really asked for
 
 
 def test_timestamptz_and_numeric_rules_all_carry_hints():

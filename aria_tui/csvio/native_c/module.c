@@ -11,6 +11,7 @@ PyObject *NULL_FIELD;
 static PyMethodDef methods[] = {
     {"last_boundary", last_boundary, METH_VARARGS, last_boundary_doc},
     {"count_records", count_records, METH_VARARGS, count_records_doc},
+    {"finer_fraction", finer_fraction, METH_VARARGS, finer_fraction_doc},
     {"copy_fields", copy_fields, METH_VARARGS, copy_fields_doc},
     {"read_records", read_records, METH_VARARGS, read_records_doc},
     {NULL, NULL, 0, NULL},

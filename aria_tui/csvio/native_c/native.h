@@ -11,6 +11,7 @@
  *   vectors.c     copy_fields: pgvector texts to binary COPY fields, without the GIL
  *   decimal.c     decimal text to float32, exactly or not at all (parse_row)
  *   boundaries.c  last_boundary: where a block may end; count_records: its records and lines
+ *   hints.c       finer_fraction: the silent-loss byte search of scan/losses.py
  */
 #ifndef ARIA_NATIVE_H
 #define ARIA_NATIVE_H
@@ -121,5 +122,7 @@ PyObject *last_boundary(PyObject *self, PyObject *args);
 extern const char last_boundary_doc[];
 PyObject *count_records(PyObject *self, PyObject *args);
 extern const char count_records_doc[];
+PyObject *finer_fraction(PyObject *self, PyObject *args);
+extern const char finer_fraction_doc[];
 
 #endif
