@@ -3,7 +3,7 @@ will do again (it reads, checks and counts every record of what it loads).
 
 So a huge file has only its head read (records estimated), no sampled value is sent to the
 server for the type warnings (the wizard's business), and a file the selection cannot take is
-not opened at all.
+not read beyond its header.
 """
 
 from __future__ import annotations

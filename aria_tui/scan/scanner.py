@@ -59,7 +59,7 @@ class _FileRead:
     rows_estimated: bool = False
     problem: CsvProblem | None = None
     sample: FileSample | None = None
-    unread: bool = False  # not read at all, not even its header: the caller does not need it (`needed`)
+    unread: bool = False  # not read beyond its header: the caller does not need it (`needed`)
 
 
 # (file, its target 'schema.table' or None, its priority or None) -> read it in full?
@@ -90,7 +90,7 @@ def scan(
     look) and estimates its records (`TableScan.rows_estimated`), for the loader, which reads,
     checks and counts every record anyway: a second pass over a 1 GB file before loading it
     cost a fifth of the load, over the 37 MB of the Aria export a fifth of a second.
-    `needed(file, target, priority)` False: the file is not opened, not even for its header (a load of a
+    `needed(file, target, priority)` False: the file is not read beyond its header (a load of a
     few tables of a large export); its TableScan is blocked with a reason saying so, never
     selected. The caller must ask for every file it may select (Selection.needs).
     """
@@ -163,18 +163,17 @@ def _read_file(
 ) -> _FileRead:
     entry = prof.entry(f.stem) if prof else None
     read = _FileRead(file=f, entry=entry, match=match_target(f.stem, catalog, prof, entry))
-    if needed is not None:
-        # before the header: a load of a few tables of a large export opens no other file
-        target = read.match.table.qualified if read.match.table else None
-        if not needed(f, target, classify(prof, entry).priority):
-            read.unread = True
-            return read
     try:
         header = csvio.read_header(f.path)
         if isinstance(header, CsvProblem):
             read.problem = header
             return read
         read.header = header
+        if needed is not None:
+            target = read.match.table.qualified if read.match.table else None
+            if not needed(f, target, classify(prof, entry).priority):
+                read.unread = True
+                return read
         table = read.match.table
         alignment = align(header.columns, table, entry.renames if entry else {}) if table else None
         # A large file is neither mapped whole nor read record by record here: `aria-tui load`
