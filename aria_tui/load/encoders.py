@@ -122,13 +122,26 @@ def uuid_field(s: pl.Series) -> list[bytes]:
 # more than microseconds (PostgreSQL rounds, polars truncates), a leap second, 24:00:00, the
 # year 0 and a zone offset of 16 hours or more (polars reads both, PostgreSQL refuses them)
 _AWKWARD_TIME = r"\.\d{7,}|:60(\D|$)|\s24:|^0000-|[+-](1[6-9]|[2-9]\d)(:?\d\d)*$"
+# PostgreSQL's own output shape, and nothing else: chrono's %Y takes a year of any length and a
+# sign, so `12-01-05` would be the year 12 (PostgreSQL reads month 12, day 1, 2005) and
+# `+2024-01-05` the year 2024 (PostgreSQL refuses it)
+_DATE_SHAPE = r"^\d{4}-\d{2}-\d{2}"
+_TIMESTAMP_SHAPE = _DATE_SHAPE + r" \d{2}:\d{2}:\d{2}(\.\d{1,6})?"
+_ZONE_SHAPE = r"[+-]\d{2}(:?\d{2})?$"
+
+
+def _canonical(s: pl.Series, shape: str, what: str) -> None:
+    if not s.drop_nulls().str.contains(shape).all():
+        raise Unencodable(what)
 
 
 def _timestamp(with_zone: bool) -> Encoder:
     fmt = "%Y-%m-%d %H:%M:%S%.f%#z" if with_zone else "%Y-%m-%d %H:%M:%S%.f"
+    shape = _TIMESTAMP_SHAPE + (_ZONE_SHAPE if with_zone else "$")
 
     def encode(s: pl.Series) -> list[bytes]:
         dtype = pl.Datetime("us", "UTC") if with_zone else pl.Datetime("us")
+        _canonical(s, shape, "timestamp")
         if s.drop_nulls().str.contains(_AWKWARD_TIME).any():
             raise Unencodable("timestamp")
         parsed = s.str.strptime(dtype, fmt, strict=False)
@@ -144,6 +157,7 @@ timestamp_field = _timestamp(False)
 
 
 def _date(s: pl.Series) -> list[bytes]:
+    _canonical(s, _DATE_SHAPE + "$", "date")
     if s.drop_nulls().str.starts_with("0000-").any():
         raise Unencodable("date")  # year 0: PostgreSQL refuses it, polars reads it
     parsed = s.str.strptime(pl.Date, "%Y-%m-%d", strict=False)

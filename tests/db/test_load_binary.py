@@ -258,3 +258,56 @@ def query_column(db: Target, typ: str):
         table = read_catalog(conn).get("public.typeprobe")
         assert table is not None
         return table.column("v")
+
+
+# spellings PostgreSQL's date/time input reads other than polars' %Y-%m-%d would (a short first
+# field is a month under DateStyle MDY, a two-digit year is 20xx/19xx) or refuses (a signed
+# year); and the canonical ones beside them, which must still load
+ODD_DATES = [
+    ("date", "12-01-05"),
+    ("date", "1-2-3"),
+    ("date", "5-01-05"),
+    ("date", "+2024-01-05"),
+    ("date", "-0001-01-01"),
+    ("date", "10000-01-01"),
+    ("date", " 2024-01-05"),
+    ("date", "2024-01-05"),
+    ("timestamp", "12-01-05 10:00:00"),
+    ("timestamp", "+2024-01-01 00:00:00"),
+    ("timestamp", "2024-01-01T10:00:00"),
+    ("timestamp", "2024-01-01 10:00:00.5"),
+    ("timestamptz", "12-01-05 10:00:00+00"),
+    ("timestamptz", "-0044-03-15 12:00:00+00"),
+    ("timestamptz", "2024-01-01 10:00:00Z"),
+    ("timestamptz", "2024-01-01 10:00:00+05:30"),
+    ("timestamptz", "2024-01-01 10:00:00+0530"),
+]
+
+
+@pytest.mark.parametrize(("typ", "value"), ODD_DATES)
+def test_date_and_time_columns_load_what_copy_loads_or_reject_what_it_refuses(
+    empty_db, tmp_path, typ, value
+):
+    """A vector table's date / timestamp(tz) column (its blocks encoded on the client when the
+    C reader declines them, by polars, else cast by the server): each spelling lands as COPY's
+    text input stores it, or its record is rejected where COPY refuses it; never a third value.
+    (Found by an adversarial pass: `12-01-05` stored as the year 12, `+2024-01-05` loaded.)"""
+    cols = f"id int PRIMARY KEY, v {typ}, emb vector(2)"
+    sql(empty_db, f"CREATE TABLE t ({cols})", f"CREATE TABLE tref ({cols})")
+    data = f'id,v,emb\n1,"{value}","[1,2]"\n2,,"[3,4]"\n'
+    write(tmp_path, "public.t.csv", data)
+    t = load(empty_db, tmp_path, ["public.t"]).table("public.t")
+    with psycopg.connect(empty_db.conninfo, autocommit=True) as conn:
+        refused = not conn.execute("SELECT pg_input_is_valid(%s, %s)", (value, typ)).fetchone()[0]
+        if not refused:
+            with conn.cursor().copy("COPY tref FROM STDIN (FORMAT csv, HEADER true)") as cp:
+                cp.write(data.encode())
+    assert t.path == "binary", t
+    if refused:
+        assert (t.inserted, t.rejected) == (1, 1), t
+    else:
+        assert (t.status, t.inserted, t.rejected) == ("loaded", 2, 0), t
+    same = "SELECT id, v::text FROM {} ORDER BY id"
+    assert query(empty_db, same.format("t")) == query(empty_db, same.format("tref")) or refused
+    if refused:
+        assert query(empty_db, same.format("t")) == [(2, None)]
