@@ -76,8 +76,8 @@ def finer_fraction(data: Any, clock: bool, digits: int) -> bool | None:
     """Whether the bytes `data` (any buffer: bytes, an mmap, a memoryview) hold a '.' followed
     by a run of digits with a non-zero one after its first `digits`, right after ':' and two
     digits when `clock` (scan/losses.py's Hint), searched without the GIL; None: no extension."""
-    native = module()
-    return None if native is None else bool(native.finer_fraction(data, clock, digits))
+    search = getattr(module(), "finer_fraction", None)  # None too from an older build
+    return None if search is None else bool(search(data, clock, digits))
 
 
 def name() -> str:

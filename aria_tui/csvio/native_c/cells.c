@@ -88,7 +88,7 @@ PyObject *cell_copytext(const unsigned char *data, const Cell *c, int jsonb) {
 }
 
 /* -- uuid and timestamps in PostgreSQL's own output spelling, to their binary COPY form -------
- * The same subset the polars encoders of load/encoders.py accept (anything else declines the
+ * A subset of what the polars encoders of load/encoders.py accept (anything else declines the
  * block, which polars then reads, and refuses or not, as before): a lowercase or uppercase
  * 8-4-4-4-12 uuid; 'YYYY-MM-DD HH:MM:SS[.f{1,6}]' with, for timestamptz, a '+HH' or '+HH:MM'
  * offset. Binary timestamps are microseconds since 2000-01-01 (UTC for timestamptz). */
