@@ -152,6 +152,8 @@ def test_seconds_finer_than_microseconds_block_a_timestamptz(empty_db, cli, tmp_
     ("typ", "bad", "fine"),
     [
         ("numeric(5,2)", "1.005e0", "1.50"),
+        ("numeric(5,2)", "1.00_5", "1.5_0"),  # PostgreSQL 16+ reads underscores between digits
+        ("numeric(2,-1)", "15", "20"),  # a negative scale (PostgreSQL 15+) rounds to tens
         ("timestamp", "Jan 1 2024 10:00:00+05", "2024-01-01T10:00:00"),
         ("timestamp(0)", "20240101T100000.7", "2024-01-01 10:00:00"),
         ("time", "10:00:00 EST", "10:00:00"),
