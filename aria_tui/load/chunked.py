@@ -693,7 +693,7 @@ def undo(r: Runner, tp: m.TablePlan, down: deferred_mod.Deferred) -> None:
         r.set_lock_timeout()
         try:
             with conn.transaction():
-                conn.execute(sql.SQL("TRUNCATE {}").format(tp.table.ident))
+                conn.execute(sql.SQL("TRUNCATE {}").format(tp.table.own_rows))
         except psycopg.errors.FeatureNotSupported:  # referenced by a foreign key
             # deleting the rows would change another table's (ON DELETE CASCADE / SET NULL /
             # SET DEFAULT) or fail (rows there reference them): they stay, and the serial
@@ -702,7 +702,7 @@ def undo(r: Runner, tp: m.TablePlan, down: deferred_mod.Deferred) -> None:
             if not kept:
                 try:
                     with conn.transaction():
-                        conn.execute(sql.SQL("DELETE FROM {}").format(tp.table.ident))
+                        conn.execute(sql.SQL("DELETE FROM {}").format(tp.table.own_rows))
                 except psycopg.errors.ForeignKeyViolation:
                     kept = True
         conn.execute(

@@ -93,14 +93,15 @@ def _values(
     query = sql.SQL(
         "SELECT c.rec, ARRAY[{mine}]::text[], CASE WHEN t.ctid IS NULL THEN NULL "
         "ELSE ARRAY[{theirs}]::text[] END "
-        "FROM {cls} c JOIN {stage} s ON s.rec = c.rec LEFT JOIN {table} t ON t.ctid = c.tctid "
+        "FROM {cls} c JOIN {stage} s ON s.rec = c.rec "
+        "LEFT JOIN {table} t ON t.tableoid = c.toid AND t.ctid = c.tctid "
         "WHERE c.kind = 'conflict' AND c.action IS NULL ORDER BY c.rec LIMIT {room}"
     ).format(
         mine=mine,
         theirs=theirs,
         cls=stage.cls,
         stage=stage.ident,
-        table=stage.plan.table.ident,
+        table=stage.plan.table.own_rows,
         room=room,
     )
     try:
@@ -190,7 +191,8 @@ def _take_export(
             rej=stage.rej,
             why=sql.Literal("; take-export refused: an earlier record of this file takes that row"),
             cond=sql.SQL(
-                "EXISTS (SELECT 1 FROM {cls} o WHERE o.tctid = c.tctid AND o.rec < c.rec "
+                "EXISTS (SELECT 1 FROM {cls} o WHERE o.toid = c.toid AND o.tctid = c.tctid "
+                "AND o.rec < c.rec "
                 "AND o.kind = 'conflict')"
             ).format(cls=stage.cls),
         )
@@ -218,12 +220,13 @@ def _take_export(
                     f"old {', '.join(ref_cols)} and does not cascade"
                 ),
                 cond=sql.SQL(
-                    "EXISTS (SELECT 1 FROM {stage} s JOIN {table} t ON t.ctid = c.tctid "
+                    "EXISTS (SELECT 1 FROM {stage} s JOIN {table} t "
+                    "ON t.tableoid = c.toid AND t.ctid = c.tctid "
                     "WHERE s.rec = c.rec AND ({changed}) "
                     "AND EXISTS (SELECT 1 FROM {child} k WHERE {held}))"
                 ).format(
                     stage=stage.ident,
-                    table=table.ident,
+                    table=table.own_rows,
                     changed=changed,
                     child=sql.Identifier(schema, rel),
                     held=held,
@@ -242,14 +245,15 @@ def _take_export(
     where = lines(recs)
     old = conn.execute(
         sql.SQL(
-            "SELECT c.rec, {cols} FROM {cls} c JOIN {table} t ON t.ctid = c.tctid "
+            "SELECT c.rec, {cols} FROM {cls} c "
+            "JOIN {table} t ON t.tableoid = c.toid AND t.ctid = c.tctid "
             "WHERE c.rec = ANY(%s) ORDER BY c.rec"
         ).format(
             cols=sql.SQL(", ").join(
                 sql.SQL("t.{}::text").format(sql.Identifier(col.name)) for col in table.columns
             ),
             cls=stage.cls,
-            table=table.ident,
+            table=table.own_rows,
         ),
         (recs,),
     ).fetchall()
@@ -260,8 +264,8 @@ def _take_export(
     )
     update = sql.SQL(
         "UPDATE {table} t SET {sets} FROM {stage} s, {cls} c "
-        "WHERE c.rec = s.rec AND t.ctid = c.tctid AND c.rec = ANY(%s)"
-    ).format(table=table.ident, sets=sets, stage=stage.ident, cls=stage.cls)
+        "WHERE c.rec = s.rec AND t.tableoid = c.toid AND t.ctid = c.tctid AND c.rec = ANY(%s)"
+    ).format(table=table.own_rows, sets=sets, stage=stage.ident, cls=stage.cls)
     done: list[int] = []
     try:
         with conn.transaction():

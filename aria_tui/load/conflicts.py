@@ -19,8 +19,9 @@ contradicts itself, and there is no target row to keep or to replace.
 Here: the classification (`classify_target`, `classify_file`) and the SQL that compares both
 sides; conflict_policy.py applies the policy to what is classified.
 
-Everything here works on the Stage's temp tables: `<stage>_cls` (rec, kind, source, tctid,
-reason, action) classifies records; `<stage>_rej` (staging.py) holds the rejects.
+Everything here works on the Stage's temp tables: `<stage>_cls` (rec, kind, source, toid, tctid,
+reason, action) classifies records (a target row is named by its tableoid and ctid: a
+partitioned table's partitions each have a ctid (0,1)); `<stage>_rej` (staging.py) holds the rejects.
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ def create(conn: psycopg.Connection, stage: Stage) -> None:
     conn.execute(
         sql.SQL(
             "CREATE TEMP TABLE {} (rec bigint PRIMARY KEY, kind text NOT NULL, source text NOT NULL, "
-            "tctid tid, reason text, action text) ON COMMIT DROP"
+            "toid oid, tctid tid, reason text, action text) ON COMMIT DROP"
         ).format(stage.cls)
     )
 
@@ -121,9 +122,15 @@ def target_text(c: StageColumn, alias: str) -> sql.Composable:
 
 def _equal(stage: Stage, c: StageColumn, other: str, other_is_stage: bool) -> sql.Composable:
     assert c.target is not None
-    if c.target.base_type == "vector":  # pgvector's equality is safe here; its output is costly
+    if c.target.base_type == "vector":
+        # pgvector's equality first (its output is costly), then the text of the equal ones:
+        # `=` holds -0 and 0 equal, where the stored vectors differ (and COPY keeps the sign)
+        left = stage.value(c, "s")
         right = stage.value(c, other) if other_is_stage else sql.Identifier(other, c.target.name)
-        return sql.SQL("({} IS NOT DISTINCT FROM {})").format(stage.value(c, "s"), right)
+        return sql.SQL(
+            "(CASE WHEN {0} IS NOT DISTINCT FROM {1} THEN {0}::text IS NOT DISTINCT FROM {1}::text "
+            "ELSE false END)"
+        ).format(left, right)
     right = export_text(stage, c, other) if other_is_stage else target_text(c, other)
     return sql.SQL("({} IS NOT DISTINCT FROM {})").format(export_text(stage, c, "s"), right)
 
@@ -179,15 +186,15 @@ def classify_target(conn: psycopg.Connection, stage: Stage) -> None:
         key_cols = ", ".join(column_name(c) for c in cols)
         conn.execute(
             sql.SQL(
-                "INSERT INTO {cls} (rec, kind, source, tctid, reason) "
+                "INSERT INTO {cls} (rec, kind, source, toid, tctid, reason) "
                 "SELECT rec, CASE WHEN cardinality(diff) = 0 THEN 'dup' ELSE 'conflict' END, "
-                "CASE WHEN mine THEN 'file' ELSE 'target' END, tctid, "
+                "CASE WHEN mine THEN 'file' ELSE 'target' END, toid, tctid, "
                 "CASE WHEN cardinality(diff) = 0 THEN NULL WHEN mine THEN "
                 "{pre} || keytext || '): an earlier record of this file has this key with different ' "
                 "|| array_to_string(diff, ', ') || ' (' || shown || ')' "
                 "ELSE {pre} || keytext || '): the target already holds this key with different ' "
                 "|| array_to_string(diff, ', ') || '; target values: ' || shown END "
-                "FROM (SELECT s.rec, t.ctid AS tctid, {mine} AS mine, {diff} AS diff, "
+                "FROM (SELECT s.rec, t.tableoid AS toid, t.ctid AS tctid, {mine} AS mine, {diff} AS diff, "
                 "{shown} AS shown, {keytext} AS keytext "
                 "FROM {stage} s JOIN {table} t ON {match} WHERE {unsettled}) x "
                 "ON CONFLICT (rec) DO NOTHING"
@@ -199,7 +206,7 @@ def classify_target(conn: psycopg.Connection, stage: Stage) -> None:
                 shown=shown,
                 keytext=_key_text(stage, cols),
                 stage=stage.ident,
-                table=table.ident,
+                table=table.own_rows,
                 match=match,
                 unsettled=_not_settled(stage),
             )

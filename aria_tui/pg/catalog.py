@@ -77,6 +77,7 @@ class Table:
     unique_keys: tuple[UniqueKey, ...]  # primary key first, then unique constraints and unique indexes
     foreign_keys: tuple[ForeignKey, ...]
     estimated_rows: int
+    partitioned: bool = False  # its rows live in its partitions
 
     @property
     def qualified(self) -> str:
@@ -85,6 +86,15 @@ class Table:
     @property
     def ident(self) -> sql.Identifier:
         return sql.Identifier(self.schema, self.name)
+
+    @property
+    def own_rows(self) -> sql.Composable:
+        """The table's own rows, for reading, updating or deleting them: `ONLY`, because the rows
+        of a table that inherits from it (`INHERITS`) are another table's, outside its keys,
+        which COPY into it never meets; its partitions' rows are a partitioned table's own."""
+        if self.partitioned:
+            return self.ident
+        return sql.SQL("ONLY {}").format(self.ident)
 
     def column(self, name: str) -> Column | None:
         for col in self.columns:
@@ -136,7 +146,7 @@ class Catalog:
 _SYSTEM_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast", "aria_tui")
 
 _TABLES_SQL = """
-SELECT c.oid, n.nspname, c.relname, GREATEST(c.reltuples, 0)::bigint
+SELECT c.oid, n.nspname, c.relname, GREATEST(c.reltuples, 0)::bigint, c.relkind = 'p'
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p')
   AND n.nspname <> ALL(%(system)s) AND n.nspname NOT LIKE 'pg_temp%%'
@@ -262,7 +272,7 @@ def read_catalog(conn: psycopg.Connection, schemas: list[str] | None = None) -> 
         uniques.setdefault(relid, []).append(UniqueKey(idxname, tuple(cols), False))
 
     tables = {}
-    for oid, schema, name, estimate in rels:
+    for oid, schema, name, estimate, partitioned in rels:
         tables[f"{schema}.{name}"] = Table(
             schema=schema,
             name=name,
@@ -272,6 +282,7 @@ def read_catalog(conn: psycopg.Connection, schemas: list[str] | None = None) -> 
             unique_keys=tuple(uniques.get(oid, [])),
             foreign_keys=tuple(fks.get(oid, [])),
             estimated_rows=int(estimate),
+            partitioned=partitioned,
         )
     return Catalog(
         server_version=version,
@@ -284,9 +295,11 @@ def read_catalog(conn: psycopg.Connection, schemas: list[str] | None = None) -> 
 
 
 def exact_row_count(conn: psycopg.Connection, table: str | Table) -> int:
-    """count(*) of a table, on demand (estimates come with the catalog)."""
+    """count(*) of a table's own rows (Table.own_rows), on demand (estimates come with the
+    catalog)."""
+    ident: sql.Composable
     if isinstance(table, Table):
-        ident = table.ident
+        ident = table.own_rows
     else:
         schema, _, name = table.partition(".")
         ident = sql.Identifier(schema, name)

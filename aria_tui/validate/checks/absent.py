@@ -46,7 +46,7 @@ def explain_absent(
     lay = s.lay
     table = lay.table
     key = lay.key or ()
-    target = table.ident
+    target = table.own_rows
     cols: list[sql.Composable] = [
         sql.SQL("o.rec AS {}").format(sql.Identifier(REC)),
         sql.SQL("o.n AS _n"),

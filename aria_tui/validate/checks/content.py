@@ -123,7 +123,7 @@ def _differing_columns(conn: psycopg.Connection, s: Staged, recs: list[int]) -> 
             **NAMES,
             tests=sql.SQL(", ").join(tests),
             src=sql.Identifier(s.source),
-            t=lay.table.ident,
+            t=lay.table.own_rows,
             m=key_match(key, "t", "s"),
             recs=sql.Literal(recs),
         )

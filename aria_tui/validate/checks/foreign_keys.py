@@ -37,7 +37,7 @@ def foreign_keys(conn: psycopg.Connection, table: Table, lay: Layout | None) -> 
         )
         what = f"{', '.join(cols)} -> {fk.ref_table} ({', '.join(ref_cols)})"
         n = one(conn.execute(
-            sql.SQL("SELECT count(*) FROM {t} AS t WHERE {w}").format(t=table.ident, w=where)
+            sql.SQL("SELECT count(*) FROM {t} AS t WHERE {w}").format(t=table.own_rows, w=where)
         ))[0]
         if not n:
             fine.append(what)
@@ -47,7 +47,7 @@ def foreign_keys(conn: psycopg.Connection, table: Table, lay: Layout | None) -> 
             sql.SQL("SELECT {k}, {v} FROM {t} AS t WHERE {w} ORDER BY 1 LIMIT {n}").format(
                 k=key_text(shown, "t"),
                 v=key_text(cols, "t"),
-                t=table.ident,
+                t=table.own_rows,
                 w=where,
                 **NAMES,
             )

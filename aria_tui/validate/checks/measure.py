@@ -43,7 +43,7 @@ def measure(
     rejects it). `parents` says where the export holds each foreign key's parent table (see
     Parent); by default no parent file is known. `source` is the staged table that still holds
     the text of the text-compared vectors."""
-    target = lay.table.ident
+    target = lay.table.own_rows
     invalid, export_rows, export_sum = one_row(
         conn,
         sql.SQL(

@@ -92,7 +92,7 @@ def pair_by_key(conn: psycopg.Connection, lay: Layout, source: str) -> Paired:
             join=join_source,
             s_where=s_where,
             t_where=t_where,
-            t=table.ident,
+            t=table.own_rows,
             same=sql.SQL(" AND ").join(same),
             kk=sql.SQL(", ").join(
                 sql.SQL("coalesce(s.{k}, t.{k}) AS {k}").format(k=k) for k in ks
@@ -146,7 +146,7 @@ def multiset(
             sh=s_hash,
             th=t_hash,
             tb=checksum_bits(target_hash(lay, "t")),
-            t=lay.table.ident,
+            t=lay.table.own_rows,
             sf=s_filter,
             tf=t_filter,
             join=join,

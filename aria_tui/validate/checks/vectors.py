@@ -25,7 +25,7 @@ def vectors(conn: psycopg.Connection, table: Table) -> Check | None:
             sql.SQL(
                 "SELECT vector_dims({c}), count(*) FROM {t} WHERE {c} IS NOT NULL "
                 "GROUP BY 1 ORDER BY 2 DESC, 1"
-            ).format(c=c, t=table.ident)
+            ).format(c=c, t=table.own_rows)
         ).fetchall()
         total = sum(n for _, n in dims)
         expected = col.dimension or (dims[0][0] if dims else None)
@@ -42,7 +42,7 @@ def vectors(conn: psycopg.Connection, table: Table) -> Check | None:
                     "SELECT {k}, vector_dims({c}) FROM {t} AS t WHERE {c} IS NOT NULL "
                     "AND vector_dims({c}) <> {d} ORDER BY 1 LIMIT {n}"
                 ).format(
-                    k=key_text(key, "t"), c=c, t=table.ident, d=sql.Literal(expected),
+                    k=key_text(key, "t"), c=c, t=table.own_rows, d=sql.Literal(expected),
                     **NAMES,
                 )
             ).fetchall()

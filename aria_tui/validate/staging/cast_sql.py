@@ -214,10 +214,23 @@ def vector_same(conn: psycopg.Connection, col: Column, staged: sql.Composable, t
     export's text into the target's type would round it the way the target did (a float32 or a
     float16, an underflow to zero) and agree with it. Text that is no plain decimal list (hex
     floats) is parsed by pgvector."""
+    # as numbers -0 and 0 are one value, as vectors not (COPY keeps the sign): the elements'
+    # signed zeros are compared too, and a parsed vector by its text, not pgvector's `=`
+    signed_zeros = (
+        "(SELECT array_agg(e ~ '^\\s*-' AND e::numeric = 0 ORDER BY i) "
+        "FROM unnest(string_to_array(btrim({}, ' []'), ',')) WITH ORDINALITY AS z(e, i))"
+    )
     return sql.SQL(
         "CASE WHEN {c} IS NULL THEN {t} IS NULL WHEN {c} = {t}::text THEN true "
         r"WHEN {c} ~ '^\s*\[[-+0-9.eE,\s]*\]\s*$' THEN coalesce("
         "string_to_array(btrim({c}, ' []'), ',')::numeric[] = "
-        "string_to_array(btrim({t}::text, '[]'), ',')::numeric[], false) "
-        "ELSE coalesce({fn}({c}, {dim}) = {t}, false) END"
-    ).format(c=staged, t=target, fn=vector_function(conn, col), dim=sql.Literal(col.dimension))
+        "string_to_array(btrim({t}::text, '[]'), ',')::numeric[] AND {cz} = {tz}, false) "
+        "ELSE coalesce({fn}({c}, {dim})::text = {t}::text, false) END"
+    ).format(
+        c=staged,
+        t=target,
+        cz=sql.SQL(signed_zeros).format(staged),
+        tz=sql.SQL(signed_zeros).format(sql.SQL("{}::text").format(target)),
+        fn=vector_function(conn, col),
+        dim=sql.Literal(col.dimension),
+    )

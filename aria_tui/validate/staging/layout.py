@@ -135,10 +135,13 @@ def lossless(col: Column) -> Wide | None:
     if base in ("name", "char") or (base == "varchar" and "(" in typ):
         return Wide("{}::text", "{}::text")
     if base in ("float4", "float8"):
-        # the target prints the shortest text that reads back exactly: compared as numbers
+        # the target prints the shortest text that reads back exactly: compared as numbers,
+        # and a zero by its sign too (as numbers -0 and 0 are one, as floats not: COPY keeps it)
         return Wide(
-            "CASE WHEN pg_input_is_valid({0}, 'numeric') THEN trim_scale({0}::numeric) END",
-            "trim_scale({}::text::numeric)",
+            "CASE WHEN pg_input_is_valid({0}, 'numeric') THEN trim_scale({0}::numeric)::text "
+            "|| CASE WHEN {0}::numeric = 0 AND {0} ~ '^\\s*-' THEN '-' ELSE '' END END",
+            "trim_scale({0}::text::numeric)::text "
+            "|| CASE WHEN {0} = 0 AND {0}::text LIKE '-%%' THEN '-' ELSE '' END",
         )
     return None
 
