@@ -74,10 +74,18 @@ def module() -> Any:
 
 def finer_fraction(data: Any, clock: bool, digits: int) -> bool | None:
     """Whether the bytes `data` (any buffer: bytes, an mmap, a memoryview) hold a '.' followed
-    by a run of digits with a non-zero one after its first `digits`, right after ':' and two
-    digits when `clock` (scan/losses.py's Hint), searched without the GIL; None: no extension."""
-    search = getattr(module(), "finer_fraction", None)  # None too from an older build
+    by a run of digits (and underscores) with a non-zero digit after its first `digits`, right
+    after ':' and two digits when `clock` (scan/losses.py's Hint), searched without the GIL;
+    None: no extension (or one built before this function)."""
+    search = getattr(module(), "finer_fraction", None)
     return None if search is None else bool(search(data, clock, digits))
+
+
+def number_with_exponent(data: Any) -> bool | None:
+    """Whether a field of `data` starts with a number written with an exponent (`1.5e-7`:
+    native_c/hints.c says exactly where), searched without the GIL; None: no extension."""
+    search = getattr(module(), "number_with_exponent", None)
+    return None if search is None else bool(search(data))
 
 
 def name() -> str:

@@ -6,7 +6,8 @@ One rule per kind of column (the target's type decides), each a polars test over
 and the words that say what would be lost:
 
 - `timestamp` (without time zone): a zone other than UTC is dropped, so the instant moves;
-- `numeric(p,s)`: more non-zero decimal places than `s` are rounded away;
+- `numeric(p,s)`: more non-zero decimal places than `s` are rounded away, however the value is
+  spelt (`1.005e0`, `1.00_5`), and a negative `s` rounds to tens, hundreds...;
 - `date`: a time of day other than midnight is dropped;
 - `time` (without time zone): a zone is dropped;
 - `name`: more than 63 bytes are cut;
@@ -48,23 +49,36 @@ NAME_BYTES = 63  # NAMEDATALEN - 1
 
 @dataclass(frozen=True)
 class Hint:
-    """A byte pattern that occurs wherever a Loss's test could be true: a '.' followed by a run
-    of digits in which one after the first `digits` is not '0' (seconds or decimal places finer
-    than the column keeps), right after ':' and two digits when `clock` (the seconds of a time).
-    A superset of the test: it looks at no column, and `clock` leaves out the hour."""
+    """Bytes that occur wherever a Loss's test could be true: a '.' followed by a run of digits
+    (and underscores, which PostgreSQL 16+ reads between digits) in which a digit after the
+    first `digits` is not '0' (seconds or decimal places finer than the column keeps), right
+    after ':' and two digits when `clock` (the seconds of a time); or, with `exponent`, a field
+    that holds a number written with an exponent (`1.5e-7`, whose places the exponent moves). A superset of the test: it looks at no column, and `clock` leaves out the hour."""
 
     digits: int
     clock: bool = False
+    exponent: bool = False
 
     @property
-    def pattern(self) -> bytes:
-        """The same search as a regular expression (without the C extension)."""
-        return (rb":[0-9]{2}" if self.clock else b"") + rb"\.[0-9]{%d}[0-9]*[1-9]" % self.digits
+    def patterns(self) -> tuple[bytes, ...]:
+        """The same searches as regular expressions (without the C extension, which runs them
+        without the GIL: native_c/hints.c)."""
+        run = rb"\.(?:_*[0-9]){%d}(?:_*[0-9])*?_*[1-9]" % self.digits
+        out = [(rb":[0-9]{2}" if self.clock else b"") + run]
+        if self.exponent:
+            out.append(
+                rb'(?:^|(?<=[,"\s]))[+-]?[0-9._]*[0-9][0-9._]*[eE][+-]?[0-9][0-9_]*(?=$|[,"\s])'
+            )
+        return tuple(out)
 
-    def found(self, data: mmap.mmap, end: int) -> bool:
+    def found(self, data: mmap.mmap | bytes, end: int) -> bool:
         with memoryview(data) as view, view[:end] as head:
             fast = native.finer_fraction(head, self.clock, self.digits)
-        return fast if fast is not None else re.compile(self.pattern).search(data, 0, end) is not None
+            if fast is not None and not fast and self.exponent:
+                fast = native.number_with_exponent(head)
+        if fast is not None:
+            return fast
+        return any(re.compile(p).search(data, 0, end) is not None for p in self.patterns)
 
 
 @dataclass(frozen=True)
@@ -90,14 +104,17 @@ def losses_of(col: Column) -> tuple[Loss, ...]:
     elif base == "name":
         out.append(Loss(_too_long_name, f"cut it to {NAME_BYTES} bytes"))
     elif base == "numeric":
-        m = re.search(r"\(\s*\d+\s*,\s*(\d+)\s*\)", col.type)
+        # a negative scale (PostgreSQL 15+) rounds to tens, hundreds...: no byte hint says
+        # where such a value is, so the file's values are read
+        m = re.search(r"\(\s*\d+\s*,\s*(-?\d+)\s*\)", col.type)
         if m:
             scale = int(m.group(1))
+            places = f"{scale} decimal places" if scale >= 0 else f"a multiple of 1{'0' * -scale}"
             out.append(
                 Loss(
                     lambda c: _more_scale(c, scale),
-                    f"round it to {scale} decimal places",
-                    Hint(scale),  # _more_scale's digits after the point, unanchored
+                    f"round it to {places}",
+                    Hint(scale, exponent=True) if scale >= 0 else None,
                 )
             )
     digits = _fraction_digits(col)
@@ -182,6 +199,30 @@ def _too_long_name(col: str) -> polars.Expr:
     return pl.col(col).str.len_bytes() > NAME_BYTES
 
 
+# numeric_in's decimal spelling, once its surrounding white space and its underscores are gone
+_NUMBER = r"^[+-]?([0-9]*)(?:\.([0-9]*))?(?:[eE]([+-]?[0-9]+))?$"
+_ASCII_SPACE = " \t\n\r\x0b\x0c"  # what numeric_in skips (isspace), and nothing else
+
+
 def _more_scale(col: str, scale: int) -> polars.Expr:
-    # a non-zero digit beyond the scale's last place (1.500 into numeric(5,2) loses nothing)
-    return pl.col(col).str.contains(r"^\s*[+-]?\d*\.\d{" + str(scale) + r"}\d*[1-9]\d*\s*$")
+    """A non-zero digit beyond the scale's last place, wherever the exponent puts it (1.500
+    into numeric(5,2) loses nothing; 1.005, 1.00_5 and 1.005e0 do; 15 into numeric(2,-1)
+    does). Its places past the point: digits after the point, less its trailing zeros, less
+    its exponent (1.5e-7: 1 - 0 + 7 = 8)."""
+    v = pl.col(col).str.strip_chars(_ASCII_SPACE)
+    for _ in range(2):  # an underscore between two digits, as numeric_in reads it (1_2_3: twice)
+        v = v.str.replace_all(r"([0-9])_([0-9])", "${1}${2}")
+    ints = v.str.extract(_NUMBER, 1)
+    frac = v.str.extract(_NUMBER, 2).fill_null("")
+    exp_text = v.str.extract(_NUMBER, 3)
+    exp = exp_text.cast(pl.Int64, strict=False)
+    digits = pl.concat_str([ints, frac])
+    length = digits.str.len_chars().cast(pl.Int64)
+    zeros = length - digits.str.strip_chars_end("0").str.len_chars().cast(pl.Int64)
+    past_point = frac.str.len_chars().cast(pl.Int64) - zeros - exp.fill_null(0)
+    # an exponent past int64 is refused by numeric_in, but flagged rather than trusted
+    changed = (past_point > scale) | (exp_text.is_not_null() & exp.is_null())
+    lossy = ints.is_not_null() & (length > 0) & digits.str.contains("[1-9]") & changed
+    if scale < 0:  # 0x1F, 0o17, 0b101 are integers: only a negative scale rounds them
+        lossy = lossy | v.str.contains(r"^[+-]?0[xXoObB]")
+    return lossy.fill_null(False)

@@ -99,12 +99,24 @@ LONG = "n" * 70
     ("typ", "bad", "fine", "widened"),
     [
         ("numeric(5,2)", "1.005", "1.500", "numeric"),
+        ("numeric(10,6)", "1.5e-7", "1.5e-5", "numeric"),
+        ("numeric(5,2)", '"1.00_5"', '"1_0.5_0"', "numeric"),
+        ("numeric(4,-1)", "15", "20", "numeric"),
         ("date", "2024-01-01 10:00:00", "2024-01-01 00:00:00", "timestamp with time zone"),
         ("time", "10:00:00+05", "10:00:00", "time with time zone"),
         ("name", LONG, "short", "text"),
         ("timestamp(0)", "2024-01-01 10:00:00.5", "2024-01-01 10:00:00.000", "timestamp with time zone"),
     ],
-    ids=["numeric-scale", "date-time-of-day", "time-zone", "name-63-bytes", "seconds-precision"],
+    ids=[
+        "numeric-scale",
+        "numeric-exponent",
+        "numeric-underscores",
+        "numeric-negative-scale",
+        "date-time-of-day",
+        "time-zone",
+        "name-63-bytes",
+        "seconds-precision",
+    ],
 )
 def test_a_value_the_target_would_silently_change_blocks_until_widened(
     empty_db, cli, tmp_path, typ, bad, fine, widened

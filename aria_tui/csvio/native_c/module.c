@@ -12,6 +12,7 @@ static PyMethodDef methods[] = {
     {"last_boundary", last_boundary, METH_VARARGS, last_boundary_doc},
     {"count_records", count_records, METH_VARARGS, count_records_doc},
     {"finer_fraction", finer_fraction, METH_VARARGS, finer_fraction_doc},
+    {"number_with_exponent", number_with_exponent, METH_VARARGS, number_with_exponent_doc},
     {"copy_fields", copy_fields, METH_VARARGS, copy_fields_doc},
     {"read_records", read_records, METH_VARARGS, read_records_doc},
     {NULL, NULL, 0, NULL},

@@ -11,7 +11,8 @@
  *   vectors.c     copy_fields: pgvector texts to binary COPY fields, without the GIL
  *   decimal.c     decimal text to float32, exactly or not at all (parse_row)
  *   boundaries.c  last_boundary: where a block may end; count_records: its records and lines
- *   hints.c       finer_fraction: the silent-loss byte search of scan/losses.py
+ *   hints.c       finer_fraction, number_with_exponent: the silent-loss byte searches of
+ *                 scan/losses.py
  */
 #ifndef ARIA_NATIVE_H
 #define ARIA_NATIVE_H
@@ -124,5 +125,7 @@ PyObject *count_records(PyObject *self, PyObject *args);
 extern const char count_records_doc[];
 PyObject *finer_fraction(PyObject *self, PyObject *args);
 extern const char finer_fraction_doc[];
+PyObject *number_with_exponent(PyObject *self, PyObject *args);
+extern const char number_with_exponent_doc[];
 
 #endif
