@@ -32,17 +32,21 @@ def infer_type(scan: TableScan, column: str) -> tuple[str, str]:
         return "text", "its values could not be read back to infer a type"
     if values.len() == 0:
         return "text", "it holds no value"
+    # a type is guessed only when every value is already spelt as that type prints it, so the
+    # column holds each value's text unchanged (007 is no bigint: it would come back as 7; a
+    # JSON document is json, whose text is kept, not jsonb, which drops a repeated key and
+    # respaces); anything else is text, and a stricter type is the operator's to name (add:TYPE)
     checks = (
-        ("bigint", r"^[+-]?\d{1,18}$"),
-        ("numeric", r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"),
-        ("boolean", r"^(?i)(true|false|t|f)$"),
-        ("uuid", r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"),
+        ("bigint", r"^(0|-?[1-9]\d{0,17})$"),
+        ("numeric", r"^(0|-?[1-9]\d*|-?0\.\d*[1-9]\d*|-?[1-9]\d*\.\d+)$|^0\.\d+$"),
+        ("boolean", r"^(t|f)$"),
+        ("uuid", r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"),
         (
-            "timestamp with time zone",
-            r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}(:?\d{2})?|Z)$",
+            "timestamp with time zone",  # in UTC, as the load's session prints it
+            r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{0,5}[1-9])?\+00$",
         ),
         ("date", r"^\d{4}-\d{2}-\d{2}$"),
-        ("jsonb", r"^\s*[\[{]"),
+        ("json", r"^[\[{]"),
     )
     for type_sql, pattern in checks:
         if bool(values.str.contains(pattern).all()):
@@ -55,14 +59,11 @@ def non_empty(scan: TableScan, column: str) -> int | None:
     try:
         import polars as pl
 
+        from aria_tui.scan.sample import is_empty
+
         return int(
             pl.scan_csv(scan.file.path, infer_schema=False)
-            .select(
-                (
-                    pl.col(column).is_not_null()
-                    & ~pl.col(column).is_in(["", "{}", "[]", "null"])
-                ).sum()
-            )
+            .select((~is_empty(column)).sum())
             .collect()
             .item()
         )

@@ -35,9 +35,10 @@ VALUE_WIDTH = 80
 VECTOR_SAMPLE = 256  # vectors fully parsed per column; their dimension is checked on every row
 LINE = "\x00line"  # the line-number column added to batches: no CSV header can name it
 
-# A value that carries no information: dropping a column made only of these loses nothing
-# (seed 000 §7.1: goals.category / goals.metadata hold only NULL and {}).
-EMPTY_TEXTS = ("", "{}", "[]", "null")
+# A value that carries no information: dropping a column made only of these (and NULLs) loses
+# nothing (seed 000 §7.1: goals.category / goals.metadata hold only NULL and {}). Exactly these:
+# the word `null` and white space are values of a text column, which only the operator drops.
+EMPTY_TEXTS = ("", "{}", "[]")
 
 # Types whose input function accepts any text: nothing to ask the server about.
 ANY_TEXT_TYPES = frozenset({"text", "character varying", "citext", "name"})
@@ -98,8 +99,9 @@ def _kind(col: Column) -> str:
     return "server"
 
 
-def _is_empty(col: str) -> pl.Expr:
-    return pl.col(col).is_null() | pl.col(col).str.strip_chars().is_in(list(EMPTY_TEXTS))
+def is_empty(col: str) -> pl.Expr:
+    """True where a CSV column's value carries no information (EMPTY_TEXTS, or NULL)."""
+    return pl.col(col).is_null() | pl.col(col).is_in(list(EMPTY_TEXTS))
 
 
 SAMPLED_NOTE = "structure sampled: the load checks every record"
@@ -232,7 +234,7 @@ def sample_file(
                 # NOT NULL column and of the first non-empty value of each extra column
                 firsts = frame.select(
                     *(pl.col(c).is_null().arg_true().first().alias(f"n{i}") for i, c in enumerate(nulls)),
-                    *((~_is_empty(c)).arg_true().first().alias(f"e{i}") for i, c in enumerate(pending)),
+                    *((~is_empty(c)).arg_true().first().alias(f"e{i}") for i, c in enumerate(pending)),
                 ).row(0)
                 for c, at in zip(nulls, firsts[: len(nulls)], strict=True):
                     if at is not None:

@@ -89,3 +89,55 @@ def test_accept_rejects_other_schema_same_name(empty_db, cli, tmp_path):
     code, r = validate(cli, empty_db, folder, tmp_path)
     log("VALIDATE accept a.t only", code, summary(r))
     assert code == 1 and _t(r, "b.t")["accepted_rejects"] == 0
+
+
+# --- found by an adversarial pass on decisions: what the tool decided for the operator ---------
+
+
+def test_an_extra_column_of_words_or_white_space_waits_for_the_operators_decision(
+    empty_db, cli, tmp_path
+):
+    """The text `null` and three spaces are values of a text column, not emptiness: the column
+    the target lacks is not dropped until the operator says so (it was, and validate said
+    Proven). Only NULL, '' and the empty JSON containers are dropped unasked (seed 000 §7.1)."""
+    sql(empty_db, "CREATE TABLE public.t (id int PRIMARY KEY, n int)")
+    folder = export(tmp_path, {"t.csv": 'id,n,note\n1,1,null\n2,2,"   "\n'})
+    code, loaded = load(cli, empty_db, folder)
+    t = _t(loaded)
+    assert code != 0 and t["inserted"] == 0 and t["status"] == "blocked", t
+    assert "note" in t["error"], t["error"]
+    code, loaded = load(cli, empty_db, folder, "--decide", "public.t.note=drop")
+    assert code == 0 and _t(loaded)["inserted"] == 2
+
+    sql(empty_db, "CREATE TABLE public.u (id int PRIMARY KEY, n int)")
+    folder = export(tmp_path, {"u.csv": 'id,n,meta\n3,3,{}\n4,4,\n5,5,[]\n6,6,""\n'}, "empty")
+    code, loaded = load(cli, empty_db, folder)
+    assert code == 0 and _t(loaded, "public.u")["inserted"] == 4, _t(loaded, "public.u")
+    code, r = validate(cli, empty_db, folder, tmp_path)
+    assert code == 0, r["headline"]
+
+
+def test_add_without_a_type_keeps_every_value_as_the_export_spells_it(empty_db, cli, tmp_path):
+    """`add` with no type: the guessed type must keep each value's text (007 as bigint came back
+    as 7; a JSON document with a repeated key lost one as jsonb, and validate said Proven).
+    Values spelt as a type prints them still get that type."""
+    sql(empty_db, "CREATE TABLE public.t (id int PRIMARY KEY)")
+    doc1, doc2 = '{"a": 1, "a": 2}', '{"b":  2}'
+    csv_doc = [d.replace('"', '""') for d in (doc1, doc2)]
+    folder = export(tmp_path, {"t.csv": (
+        "id,code,doc,n,flag,amount\n"
+        f'1,007,"{csv_doc[0]}",7,t,1.50\n'
+        f'2,010,"{csv_doc[1]}",-12,f,-0.25\n'
+    )})
+    decide = [x for c in ("code", "doc", "n", "flag", "amount") for x in ("--decide", f"public.t.{c}=add")]
+    code, _ = load(cli, empty_db, folder, *decide)
+    assert code == 0
+    types = dict(query(empty_db, "SELECT column_name, data_type FROM information_schema.columns "
+                                 "WHERE table_name = 't'"))
+    assert (types["code"], types["doc"], types["n"], types["flag"], types["amount"]) == (
+        "text", "json", "bigint", "boolean", "numeric"
+    ), types
+    rows = query(empty_db, "SELECT code, doc::text, n::text, flag::text, amount::text FROM public.t ORDER BY id")
+    assert rows == [("007", doc1, "7", "true", "1.50"), ("010", doc2, "-12", "false", "-0.25")], rows
+    code, r = validate(cli, empty_db, folder, tmp_path, "--exact")  # the columns are the target's now
+    assert code == 0, r["headline"]
