@@ -43,7 +43,6 @@ else:
 ZONE_AT_END = r"(?i)([+-]\d{1,2}(:?\d{2}){0,2}|z|\s[a-z][a-z0-9/_+-]*)$"
 # UTC spelt as a zone: `timestamp` dropping it changes nothing when the data are read in UTC
 _UTC_AT_END = r"(?i)([+-]0{1,2}(:?0{2}){0,2}|z|\sutc|\sgmt|\sz)$"
-_DATE_TIME = r"^\d{4}-\d{2}-\d{2}[ T]\d"
 NAME_BYTES = 63  # NAMEDATALEN - 1
 
 
@@ -179,9 +178,16 @@ def _finer_than(digits: int) -> Loss:
     )
 
 
+# a time of day in any of the spellings date/time input reads (2024-01-01 10:00, Jan 1 2024
+# 10:00:00, 01/01/2024 10:00), which is what tells a zone from the `-01` of an ISO date
+_CLOCK = r"\d{1,2}:\d{2}"
+_SPACE = " \t\n\r\x0b\x0c"  # what the date/time input skips around a value
+
+
 def _zone_not_utc(col: str) -> polars.Expr:
-    v = pl.col(col)
-    return v.str.contains(_DATE_TIME) & v.str.contains(ZONE_AT_END) & ~v.str.contains(_UTC_AT_END)
+    v = pl.col(col).str.strip_chars(_SPACE)
+    zoned = v.str.contains(ZONE_AT_END) & ~v.str.contains(_UTC_AT_END)
+    return v.str.contains(_CLOCK) & zoned & ~v.str.contains(r"(?i)\s[ap]m$")
 
 
 def _zone(col: str) -> polars.Expr:
@@ -190,9 +196,10 @@ def _zone(col: str) -> polars.Expr:
 
 
 def _time_of_day(col: str) -> polars.Expr:
-    v = pl.col(col)
-    # a time part other than 00:00[:00[.000]] (a date written as a midnight timestamp loses nothing)
-    return v.str.contains(_DATE_TIME) & ~v.str.contains(r"^\d{4}-\d{2}-\d{2}[ T]00:00(:00(\.0*)?)?\s*$")
+    v = pl.col(col).str.strip_chars(_SPACE)
+    # a time part other than a bare 00:00[:00[.000]] at the end (a date written as a midnight
+    # timestamp loses nothing), in any date spelling
+    return v.str.contains(_CLOCK) & ~v.str.contains(r"(^|[\sT])0{1,2}:00(:00(\.0*)?)?$")
 
 
 def _too_long_name(col: str) -> polars.Expr:

@@ -114,8 +114,16 @@ def lossless(col: Column) -> Wide | None:
     # numbers as trim_scale(numeric): the checksum compares bytes, and 1.5 and 1.50 are one value
     if base == "numeric" and "(" in typ:
         return Wide("trim_scale({}::numeric)", "trim_scale({}::numeric)")
-    if base == "timestamp":  # a zone is dropped, seconds rounded to the precision
-        return Wide("{}::timestamptz", "{}::timestamptz")
+    if base == "timestamp":
+        # seconds rounded to the precision show in the text; a zone the type drops shows as a
+        # mark where the text's instant is not its wall clock's in this session. (Not both
+        # sides as timestamptz: in a zone with summer time that is not one to one, 02:30 and
+        # 03:30 of the night clocks go forward are one instant.)
+        return Wide(
+            "{0}::timestamp::text || CASE WHEN {0}::timestamptz IS DISTINCT FROM "
+            "{0}::timestamp::timestamptz THEN ' (a zone dropped)' ELSE '' END",
+            "{0}::text",
+        )
     if base == "timestamptz" and "(" in typ:
         return Wide("{}::timestamptz", "{}::timestamptz")
     if base == "date":  # a time of day is dropped
@@ -131,17 +139,25 @@ def lossless(col: Column) -> Wide | None:
     if base == "timetz" and "(" in typ:
         return Wide("{}::timetz", "{}::timetz")
     if base == "interval" and typ != "interval":
-        return Wide("{}::interval", "{}::interval")
+        return Wide("{}::interval::text", "{}::text")  # as text: '1 day' = '24 hours' as intervals
     if base in ("name", "char") or (base == "varchar" and "(" in typ):
         return Wide("{}::text", "{}::text")
     if base in ("float4", "float8"):
         # the target prints the shortest text that reads back exactly: compared as numbers,
-        # and a zero by its sign too (as numbers -0 and 0 are one, as floats not: COPY keeps it)
+        # and a zero by its sign too (as numbers -0 and 0 are one, as floats not: COPY keeps it).
+        # Float text numeric cannot read (0x1p3, -nan) is read as the float, as the load did;
+        # text neither reads is marked, never NULL (which would equal a NULL in the target)
+        stored = (
+            "trim_scale({0}::text::numeric)::text "
+            "|| CASE WHEN {0} = 0 AND {0}::text LIKE '-%%' THEN '-' ELSE '' END"
+        )
+        as_float = stored.replace("{0}", "({0}::" + col.type + ")")
         return Wide(
             "CASE WHEN pg_input_is_valid({0}, 'numeric') THEN trim_scale({0}::numeric)::text "
-            "|| CASE WHEN {0}::numeric = 0 AND {0} ~ '^\\s*-' THEN '-' ELSE '' END END",
-            "trim_scale({0}::text::numeric)::text "
-            "|| CASE WHEN {0} = 0 AND {0}::text LIKE '-%%' THEN '-' ELSE '' END",
+            "|| CASE WHEN {0}::numeric = 0 AND {0} ~ '^\\s*-' THEN '-' ELSE '' END "
+            f"WHEN pg_input_is_valid({{0}}, '{col.type}') THEN {as_float} "
+            "ELSE 'not a number: ' || {0} END",
+            stored,
         )
     return None
 
