@@ -37,6 +37,12 @@ def _check_parsed(source: pl.Series, parsed: pl.Series, what: str) -> None:
         raise Unencodable(what)
 
 
+def _canonical(s: pl.Series, shape: str, what: str) -> None:
+    """Every non-NULL value spelt as `shape` (a regular expression) says, else Unencodable."""
+    if not s.drop_nulls().str.contains(shape).all():
+        raise Unencodable(what)
+
+
 def _fixed(fmt: str, size: int, values: list) -> list[bytes]:
     pack = struct.Struct(f">i{fmt}").pack
     return [NULL_FIELD if v is None else pack(size, v) for v in values]
@@ -113,8 +119,7 @@ _UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-
 
 
 def uuid_field(s: pl.Series) -> list[bytes]:
-    if not s.drop_nulls().str.contains(_UUID).all():
-        raise Unencodable("uuid")
+    _canonical(s, _UUID, "uuid")
     raw = s.str.replace_all("-", "", literal=True).str.decode("hex").to_list()
     return [NULL_FIELD if v is None else b"\x00\x00\x00\x10" + v for v in raw]
 
@@ -128,11 +133,6 @@ _AWKWARD_TIME = r"\.\d{7,}|:60(\D|$)|\s24:|^0000-|[+-](1[6-9]|[2-9]\d)(:?\d\d)*$
 _DATE_SHAPE = r"^\d{4}-\d{2}-\d{2}"
 _TIMESTAMP_SHAPE = _DATE_SHAPE + r" \d{2}:\d{2}:\d{2}(\.\d{1,6})?"
 _ZONE_SHAPE = r"[+-]\d{2}(:?\d{2})?$"
-
-
-def _canonical(s: pl.Series, shape: str, what: str) -> None:
-    if not s.drop_nulls().str.contains(shape).all():
-        raise Unencodable(what)
 
 
 def _timestamp(with_zone: bool) -> Encoder:

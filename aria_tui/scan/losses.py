@@ -52,7 +52,8 @@ class Hint:
     (and underscores, which PostgreSQL 16+ reads between digits) in which a digit after the
     first `digits` is not '0' (seconds or decimal places finer than the column keeps), right
     after ':' and two digits when `clock` (the seconds of a time); or, with `exponent`, a field
-    that holds a number written with an exponent (`1.5e-7`, whose places the exponent moves). A superset of the test: it looks at no column, and `clock` leaves out the hour."""
+    that holds a number written with an exponent (`1.5e-7`, whose places the exponent moves).
+    A superset of the test: it looks at no column, and `clock` leaves out the hour."""
 
     digits: int
     clock: bool = False
@@ -181,7 +182,9 @@ def _finer_than(digits: int) -> Loss:
 # a time of day in any of the spellings date/time input reads (2024-01-01 10:00, Jan 1 2024
 # 10:00:00, 01/01/2024 10:00), which is what tells a zone from the `-01` of an ISO date
 _CLOCK = r"\d{1,2}:\d{2}"
-_SPACE = " \t\n\r\x0b\x0c"  # what the date/time input skips around a value
+# what the date/time and numeric input functions skip around a value (C's isspace), and
+# nothing else: polars' default would also strip Unicode spaces, which they refuse
+_SPACE = " \t\n\r\x0b\x0c"
 
 
 def _zone_not_utc(col: str) -> polars.Expr:
@@ -208,7 +211,6 @@ def _too_long_name(col: str) -> polars.Expr:
 
 # numeric_in's decimal spelling, once its surrounding white space and its underscores are gone
 _NUMBER = r"^[+-]?([0-9]*)(?:\.([0-9]*))?(?:[eE]([+-]?[0-9]+))?$"
-_ASCII_SPACE = " \t\n\r\x0b\x0c"  # what numeric_in skips (isspace), and nothing else
 
 
 def _more_scale(col: str, scale: int) -> polars.Expr:
@@ -216,7 +218,7 @@ def _more_scale(col: str, scale: int) -> polars.Expr:
     into numeric(5,2) loses nothing; 1.005, 1.00_5 and 1.005e0 do; 15 into numeric(2,-1)
     does). Its places past the point: digits after the point, less its trailing zeros, less
     its exponent (1.5e-7: 1 - 0 + 7 = 8)."""
-    v = pl.col(col).str.strip_chars(_ASCII_SPACE)
+    v = pl.col(col).str.strip_chars(_SPACE)
     for _ in range(2):  # an underscore between two digits, as numeric_in reads it (1_2_3: twice)
         v = v.str.replace_all(r"([0-9])_([0-9])", "${1}${2}")
     ints = v.str.extract(_NUMBER, 1)
