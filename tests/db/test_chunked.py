@@ -154,6 +154,23 @@ def test_a_bad_record_in_a_late_chunk_is_rejected_alone_with_its_line(
     assert _pending(empty_db) == []
 
 
+def test_undoing_a_chunked_attempt_leaves_an_inheriting_tables_rows_alone(
+    empty_db, templates, tmp_path, chunked
+):
+    """A bad record sends the file to the serial path, and the chunked attempt is undone by
+    emptying the table: its own rows only (TRUNCATE ONLY), never those of a table inheriting
+    from it, which a plain TRUNCATE empties too."""
+    sql(empty_db, *DDL, "CREATE TABLE docs_archive (archived date) INHERITS (docs)",
+        "INSERT INTO docs_archive VALUES (900001, 'a', 'kept', '{}', 1, '2020-01-01'),"
+        " (900002, 'b', 'kept', '{}', 2, '2020-01-02')")
+    write(tmp_path, "docs.csv", _csv(ROWS, bad_at=2900))
+    result = run_plan(empty_db, plan_for(empty_db, tmp_path, ["public.docs"]), jobs=2)
+    t = next(t for t in result.tables if t.target == "public.docs")
+    assert t.status == "loaded" and (t.inserted, t.rejected) == (ROWS - 1, 1), t
+    assert query(empty_db, "SELECT count(*) FROM ONLY docs") == [(ROWS - 1,)]
+    assert query(empty_db, "SELECT id FROM docs_archive ORDER BY id") == [(900001,), (900002,)]
+
+
 def test_a_key_repeated_across_chunks_is_counted_as_a_serial_load_counts_it(
     empty_db, templates, tmp_path, chunked
 ):
