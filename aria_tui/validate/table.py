@@ -219,8 +219,9 @@ def validate_table(
             if applies and decided_by.keeps(name)
             else frozenset()
         )
-        kept = kept_conflicts(conn, staged, decided)
-        found.append(content(conn, staged, decided, kept))
+        kept_pair = kept_conflicts(conn, staged, decided)
+        kept = sum(kept_pair)
+        found.append(content(conn, staged, decided, kept_pair))
         # these three apply only when the table has foreign keys, vector columns, sequences
         step("foreign_keys")
         optional = [foreign_keys(conn, table, lay)]

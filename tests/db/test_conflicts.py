@@ -221,3 +221,32 @@ def test_a_partial_unique_index_is_reported_not_called_a_duplicate(empty_db, tmp
     t = result.table("public.job")
     assert (t.inserted, t.duplicates, t.rejected) == (1, 0, 1), t
     assert "one_active" in _rows(t.reject_file)[1][1]
+
+
+def test_keep_target_on_a_secondary_unique_key_is_a_decision_the_proof_honours(
+    empty_db, tmp_path, cli
+):
+    """A conflict on another unique key (a seed row of another id holding the record's name) kept
+    by decision is decided away: the proof says so and stays green. Taking the target row away
+    afterwards makes the record missing again: red, whatever the journal says."""
+    sql(
+        empty_db,
+        "CREATE TABLE settings (id int PRIMARY KEY, name text UNIQUE, value text)",
+        "INSERT INTO settings VALUES (100, 'theme', 'dark')",
+    )
+    write(tmp_path, "public.settings.csv", "id,name,value\n1,theme,light\n2,lang,en\n")
+    t = load(empty_db, tmp_path, on_conflict="keep-target").table("public.settings")
+    assert (t.inserted, t.conflicts, t.conflicts_kept) == (1, 1, 1), t
+    validate = ["validate", tmp_path, "--dsn", empty_db.conninfo, "--profile", "none", "--json"]
+    code, out, err = cli(*validate, "--report-dir", tmp_path / "r1")
+    assert code == 1, (out, err)  # the load's policy alone excuses nothing
+    code, out, err = cli(*validate, "--report-dir", tmp_path / "r2", "--on-conflict", "keep-target")
+    assert code == 0, (out, err)
+    (table,) = json.loads(out)["tables"]
+    assert table["kept_conflicts"] == 1 and table["ok"], table
+    assert "1 conflict kept by decision" in out
+    sql(empty_db, "DELETE FROM settings WHERE id = 100")
+    code, out, err = cli(*validate, "--report-dir", tmp_path / "r3", "--on-conflict", "keep-target")
+    assert code == 1, (out, err)
+    (table,) = json.loads(out)["tables"]
+    assert table["kept_conflicts"] == 0 and table["not_in_target"] == 1, table

@@ -9,7 +9,7 @@ from dataclasses import replace
 import psycopg
 from psycopg import sql
 
-from aria_tui.validate.checks.queries import NAMES
+from aria_tui.validate.checks.queries import NAMES, one_row
 from aria_tui.validate.checks.staged import Staged
 from aria_tui.validate.checks.wording import join_details, number, records_text, short_digest
 from aria_tui.validate.model import CONTENT, Check
@@ -18,16 +18,37 @@ from aria_tui.validate.staging.key_sql import key_match
 from aria_tui.validate.staging.layout import RAW, RECORDS, Layout
 
 
-def kept_conflicts(conn: psycopg.Connection, s: Staged, decided: frozenset[int]) -> int:
-    """How many of the `decided` records (conflicts kept by decision) do differ from their
-    target row: exactly those are taken off the differing count, never more."""
-    if not decided or not s.differing or not s.lay.key:
-        return 0
-    return sum(1 for cols in _differing_columns(conn, s, sorted(decided)).values() if cols)
+def kept_conflicts(conn: psycopg.Connection, s: Staged, decided: frozenset[int]) -> tuple[int, int]:
+    """Of the `decided` records (conflicts kept by decision), those the target does hold
+    otherwise, which alone are taken off the differences, never more: (records whose key holds
+    other content, records found only through another unique key). A conflict is kept on either
+    kind of key: a seed row under the record's key, or another entity holding one of its other
+    unique keys."""
+    if not decided or not s.lay.key:
+        return 0, 0
+    differing = (
+        sum(1 for cols in _differing_columns(conn, s, sorted(decided)).values() if cols)
+        if s.differing
+        else 0
+    )
+    other = 0
+    if s.other_key:
+        (n,) = one_row(
+            conn,
+            sql.SQL(
+                "SELECT coalesce(sum(_n), 0) FROM {miss} "
+                "WHERE _bad IS NULL AND _other IS NOT NULL AND {rec} = ANY({d})"
+            ).format(**NAMES, d=sql.Literal(sorted(decided))),
+        )
+        other = int(n)
+    return differing, other
 
 
 def content(
-    conn: psycopg.Connection, s: Staged, decided: frozenset[int] = frozenset(), kept: int | None = None
+    conn: psycopg.Connection,
+    s: Staged,
+    decided: frozenset[int] = frozenset(),
+    kept: tuple[int, int] | None = None,
 ) -> Check:
     """Every record found is equal to its row, export side cast through the target's types.
 
@@ -39,15 +60,17 @@ def content(
     if not lay.key:
         return _content_multiset(s, ncols)
     problems: list[str] = []
-    if kept is None:
-        kept = kept_conflicts(conn, s, decided)
-    if kept:
+    kept_differing, kept_other = kept_conflicts(conn, s, decided) if kept is None else kept
+    if kept_differing or kept_other:
         s = replace(
             s,
-            differing=s.differing - kept,
+            differing=s.differing - kept_differing,
             differing_samples=tuple(x for x in s.differing_samples if x[0] not in decided),
+            other_key=s.other_key - kept_other,
+            other_key_samples=tuple(x for x in s.other_key_samples if x[0] not in decided),
         )
-    tail = f"; {kept} conflict{'s' if kept != 1 else ''} kept by decision" if kept else ""
+    n_kept = kept_differing + kept_other
+    tail = f"; {n_kept} conflict{'s' if n_kept != 1 else ''} kept by decision" if n_kept else ""
     if s.differing:
         columns = _differing_columns(conn, s, [rec for rec, _ in s.differing_samples])
         named = ", ".join(
