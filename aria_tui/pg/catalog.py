@@ -294,13 +294,8 @@ def read_catalog(conn: psycopg.Connection, schemas: list[str] | None = None) -> 
     )
 
 
-def exact_row_count(conn: psycopg.Connection, table: str | Table) -> int:
+def exact_row_count(conn: psycopg.Connection, table: Table) -> int:
     """count(*) of a table's own rows (Table.own_rows), on demand (estimates come with the
     catalog)."""
-    ident: sql.Composable
-    if isinstance(table, Table):
-        ident = table.own_rows
-    else:
-        schema, _, name = table.partition(".")
-        ident = sql.Identifier(schema, name)
+    ident = table.own_rows
     return one(conn.execute(sql.SQL("SELECT count(*) FROM {}").format(ident)))[0]
