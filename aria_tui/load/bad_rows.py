@@ -60,7 +60,7 @@ def find(conn: psycopg.Connection, stage: Stage, skip_fk_to: set[str]) -> None:
                 )
             )
             continue
-        if col.base_type == "text" or not row_rules.soft_input(conn, col.type):
+        if col.type == "text" or not row_rules.soft_input(conn, col.type):
             continue  # no soft errors (an extension's input): bisection finds its bad rows
         cases.append(
             sql.SQL("WHEN {ref} IS NOT NULL AND NOT {ok} THEN {label} || {why}").format(

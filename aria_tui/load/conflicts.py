@@ -91,6 +91,16 @@ def column_name(c: StageColumn) -> str:
     return c.target.name
 
 
+def key_value(stage: Stage, c: StageColumn, alias: str = "s") -> sql.Composable:
+    """A staged key value as the key's index compares it. The staged text of a string column
+    is compared as text, except for char(n), whose trailing spaces are padding: 'ab' and 'ab '
+    are one key there (an explicit cast to bpchar without its length neither pads nor cuts)."""
+    value = stage.value(c, alias)
+    if c.target is not None and c.target.base_type == "bpchar":
+        return sql.SQL("({})::bpchar").format(value)
+    return value
+
+
 def usable_keys(stage: Stage) -> list[tuple[str, tuple[StageColumn, ...]]]:
     """(constraint name, stage columns) for each unique key whose every column the file fills."""
     by_target = {c.target.name: c for c in stage.loaded if c.target}
@@ -180,7 +190,7 @@ def classify_target(conn: psycopg.Connection, stage: Stage) -> None:
     table = stage.plan.table
     for cname, cols in usable_keys(stage):
         match = sql.SQL(" AND ").join(
-            sql.SQL("t.{} = {}").format(sql.Identifier(column_name(c)), stage.value(c)) for c in cols
+            sql.SQL("t.{} = {}").format(sql.Identifier(column_name(c)), key_value(stage, c)) for c in cols
         )
         diff, shown = _diff_parts(stage, "t", other_is_stage=False)
         key_cols = ", ".join(column_name(c) for c in cols)
@@ -218,7 +228,7 @@ def classify_file(conn: psycopg.Connection, stage: Stage) -> int:
     conflict. Returns how many records it classified."""
     n = 0
     for cname, cols in usable_keys(stage):
-        keys = sql.SQL(", ").join(stage.value(c) for c in cols)
+        keys = sql.SQL(", ").join(key_value(stage, c) for c in cols)
         not_null = sql.SQL(" AND ").join(
             sql.SQL("{} IS NOT NULL").format(sql.Identifier("s", c.ident)) for c in cols
         )

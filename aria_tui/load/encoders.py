@@ -195,6 +195,6 @@ def encoder_for(column: Column) -> Encoder | None:
     """The encoder for a column's type, or None (the table then uses the staging table)."""
     if column.type.endswith("[]"):
         return None
-    if column.base_type in ("timestamptz", "timestamp") and "(" in column.type:
+    if column.base_type in ("timestamptz", "timestamp") and "(" in column.base_format:
         return None  # timestamp(p): the server would round to p digits
     return _ENCODERS.get(column.base_type)

@@ -7,7 +7,8 @@ would say USER-DEFINED).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -27,12 +28,32 @@ class Column:
     generated: bool  # GENERATED ALWAYS AS (...) STORED: never loaded
     sequence: str | None  # qualified sequence behind a serial or identity column
     position: int
+    # what a type is made of, for the rules of the types that change some values they take
+    # (scan/losses.py, validate/staging/layout.py), which key on base_type and read modifiers in
+    # base_format: a domain's base type with the modifier the domain gives it ('numeric(10,2)'
+    # under a domain `amount`; base_type is then the base's, 'numeric'), an array's element type
+    # (typname, format_type), a range's subtype or a composite type's attributes
+    domain_base: str | None = None
+    element: tuple[str, str] | None = None
+    parts: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def base_format(self) -> str:
+        """The type its values are stored as, with its modifier: a domain's base type, else the
+        column's own type."""
+        return self.domain_base or self.type
+
+    def as_type(self, typname: str, format_: str) -> Column:
+        """This column as if it were of another type (an array's element, a range's subtype)."""
+        return replace(
+            self, type=format_, base_type=typname, domain_base=None, element=None, parts=()
+        )
 
     @property
     def dimension(self) -> int | None:
         """Declared dimension of a pgvector column (vector(768) -> 768)."""
         if self.base_type in ("vector", "halfvec", "sparsevec"):
-            m = re.search(r"\((\d+)\)", self.type)
+            m = re.search(r"\((\d+)\)", self.base_format)
             return int(m.group(1)) if m else None
         return None
 
@@ -158,7 +179,8 @@ ORDER BY n.nspname, c.relname
 _COLUMNS_SQL = """
 SELECT a.attrelid, a.attname, format_type(a.atttypid, a.atttypmod), t.typname, a.atttypid,
        a.attnotnull, pg_get_expr(d.adbin, d.adrelid), a.attidentity, a.attgenerated, a.attnum,
-       pg_get_serial_sequence(quote_ident(n.nspname) || '.' || quote_ident(c.relname), a.attname)
+       pg_get_serial_sequence(quote_ident(n.nspname) || '.' || quote_ident(c.relname), a.attname),
+       a.atttypmod, t.typtype IN ('d', 'r', 'm', 'c') OR t.typcategory = 'A'
 FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -166,6 +188,45 @@ JOIN pg_type t ON t.oid = a.atttypid
 LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
 WHERE a.attrelid = ANY(%(oids)s) AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attrelid, a.attnum
+"""
+
+# What the types of _COLUMNS_SQL's last column are made of (Column.domain_base, .element, .parts),
+# for each (type, modifier): a domain's base type through domains over domains, with the modifier
+# the domain gives it; an array's element type (a domain resolved the same way) with the array's
+# modifier; a range's (or multirange's) subtype, a composite type's attributes
+_MADE_OF_SQL = """
+SELECT x.oid, x.mod, b.typname, format_type(b.oid, b.mod), e.typname, format_type(e.oid, e.mod),
+       ARRAY(SELECT ARRAY[pt.typname, format_type(pt.oid, part.mod)] FROM (
+               SELECT r.rngsubtype AS oid, -1 AS mod, 0 AS n FROM pg_range r
+               WHERE r.rngtypid = coalesce(b.oid, x.oid) OR r.rngmultitypid = coalesce(b.oid, x.oid)
+               UNION ALL
+               SELECT ca.atttypid, ca.atttypmod, ca.attnum FROM pg_type ct
+               JOIN pg_attribute ca ON ca.attrelid = ct.typrelid
+               WHERE ct.oid = coalesce(b.oid, x.oid) AND ct.typtype = 'c' AND ca.attnum > 0
+                 AND NOT ca.attisdropped) part
+             JOIN pg_type pt ON pt.oid = part.oid ORDER BY part.n)
+FROM unnest(%(oids)s::oid[], %(mods)s::int[]) AS x(oid, mod)
+JOIN pg_type t ON t.oid = x.oid
+LEFT JOIN LATERAL (
+  WITH RECURSIVE dom(oid, mod, depth) AS (
+    SELECT t.typbasetype, t.typtypmod, 1 WHERE t.typtype = 'd'
+    UNION ALL
+    SELECT bt.typbasetype, bt.typtypmod, dom.depth + 1 FROM dom JOIN pg_type bt ON bt.oid = dom.oid
+    WHERE bt.typtype = 'd')
+  SELECT bt.oid, dom.mod, bt.typname, bt.typelem, bt.typcategory
+  FROM dom JOIN pg_type bt ON bt.oid = dom.oid ORDER BY dom.depth DESC LIMIT 1
+) b ON true
+LEFT JOIN LATERAL (
+  WITH RECURSIVE dom(oid, mod, depth) AS (
+    SELECT CASE WHEN b.oid IS NOT NULL THEN CASE WHEN b.typcategory = 'A' THEN b.typelem END
+                WHEN t.typcategory = 'A' THEN t.typelem END,
+           CASE WHEN b.oid IS NOT NULL THEN b.mod ELSE x.mod END, 0
+    UNION ALL
+    SELECT bt.typbasetype, bt.typtypmod, dom.depth + 1 FROM dom JOIN pg_type bt ON bt.oid = dom.oid
+    WHERE bt.typtype = 'd')
+  SELECT bt.oid, dom.mod, bt.typname FROM dom JOIN pg_type bt ON bt.oid = dom.oid
+  ORDER BY dom.depth DESC LIMIT 1
+) e ON true
 """
 
 _CONSTRAINTS_SQL = """
@@ -215,12 +276,22 @@ def read_catalog(conn: psycopg.Connection, schemas: list[str] | None = None) -> 
         oids = [r[0] for r in rels]
         cur.execute(_COLUMNS_SQL, {"oids": oids})
         columns: dict[int, list[Column]] = {}
-        for relid, name, typ, typname, typoid, notnull, default, ident, gen, num, seq in cur.fetchall():
+        found = cur.fetchall()
+        made_of: dict[tuple[int, int], tuple[Any, ...]] = {}
+        needs = sorted({(r[4], r[11]) for r in found if r[12]})
+        if needs:
+            cur.execute(_MADE_OF_SQL, {"oids": [n[0] for n in needs], "mods": [n[1] for n in needs]})
+            made_of = {(r[0], r[1]): r[2:] for r in cur.fetchall()}
+        for relid, name, typ, typname, typoid, notnull, default, ident, gen, num, seq, mod, _ in found:
+            base, base_format, elem, elem_format, parts = made_of.get((typoid, mod), (None,) * 5)
             columns.setdefault(relid, []).append(
                 Column(
                     name=name,
                     type=typ,
-                    base_type=typname,
+                    base_type=base or typname,
+                    domain_base=base_format if base else None,
+                    element=(elem, elem_format) if elem else None,
+                    parts=tuple((str(p[0]), str(p[1])) for p in parts or ()),
                     type_oid=typoid,
                     not_null=notnull,
                     default=default if not gen else None,

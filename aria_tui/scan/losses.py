@@ -106,7 +106,7 @@ def losses_of(col: Column) -> tuple[Loss, ...]:
     elif base == "numeric":
         # a negative scale (PostgreSQL 15+) rounds to tens, hundreds...: no byte hint says
         # where such a value is, so the file's values are read
-        m = re.search(r"\(\s*\d+\s*,\s*(-?\d+)\s*\)", col.type)
+        m = re.search(r"\(\s*\d+\s*,\s*(-?\d+)\s*\)", col.base_format)
         if m:
             scale = int(m.group(1))
             places = f"{scale} decimal places" if scale >= 0 else f"a multiple of 1{'0' * -scale}"
@@ -160,7 +160,7 @@ def _fraction_digits(col: Column) -> int | None:
     None for a type without seconds."""
     if col.base_type not in ("timestamp", "timestamptz", "time", "timetz"):
         return None
-    m = re.search(r"\((\d)\)", col.type)
+    m = re.search(r"\((\d)\)", col.base_format)
     return int(m.group(1)) if m else 6
 
 

@@ -11,7 +11,7 @@ from psycopg import sql
 
 from aria_tui.pg import row_rules
 from aria_tui.pg.catalog import Column
-from aria_tui.validate.staging.layout import BROKEN, CAST, HASH, REASON, REC, Layout
+from aria_tui.validate.staging.layout import BROKEN, CAST, HASH, REASON, REC, Layout, Pair
 
 # types whose input function accepts any text: no need to ask pg_input_is_valid
 ANY_TEXT = {"text", "character varying"}
@@ -41,18 +41,30 @@ def typed_columns(lay: Layout) -> Columns:
         if p.stage in wide:
             v = sql.Identifier(f"v{i}")
             inner.append(sql.SQL("{} AS {}").format(row_rules.loadable(c, p.column.type), v))
-            typed.append(_wide_value(c, v, wide[p.stage].export, f"x{i}"))
+            typed += _wide_values(lay, p, c, v, i)
             reasons.append(_invalid_reason(c, v, p.column))
         elif p.stage in hashed:
             typed.append(sql.SQL("{} AS {}").format(c, sql.Identifier(f"x{i}")))
     return inner, typed, reasons + _null_reasons(lay)
 
 
-def _wide_value(c: sql.Composable, v: sql.Composable, export: str, x: str) -> sql.Composable:
-    """The export's text through the type that keeps it whole, when the target takes it."""
-    return sql.SQL("CASE WHEN {v} THEN {w} END AS {x}").format(
-        v=v, w=sql.SQL(export).format(c), x=sql.Identifier(x)
-    )
+def _wide_values(
+    lay: Layout, p: Pair, c: sql.Composable, v: sql.Composable, i: int
+) -> list[sql.Composable]:
+    """The export's text through the type that keeps it whole, when the target takes it (`w<i>`,
+    hashed); for a key column (kept: rows are matched by it) its typed value too (`x<i>`)."""
+    out: list[sql.Composable] = [
+        sql.SQL("CASE WHEN {v} THEN {w} END AS {x}").format(
+            v=v, w=sql.SQL(lay.wide[p.stage].export).format(c), x=sql.Identifier(f"w{i}")
+        )
+    ]
+    if p.column.name in lay.kept:
+        out.append(
+            sql.SQL("(CASE WHEN {v} THEN {c}::{t} END)::{t} AS {x}").format(
+                v=v, c=c, t=literal_type(p.column), x=sql.Identifier(f"x{i}")
+            )
+        )
+    return out
 
 
 def _invalid_reason(c: sql.Composable, v: sql.Composable, col: Column) -> sql.Composable:
@@ -81,7 +93,7 @@ def careful_columns(conn: psycopg.Connection, lay: Layout, broken: bool = False)
         inner.append(c)
         if p.stage in wide:
             inner.append(sql.SQL("{} AS {}").format(row_rules.loadable(c, col.type), v))
-            typed.append(_wide_value(c, v, wide[p.stage].export, f"x{i}"))
+            typed += _wide_values(lay, p, c, v, i)
             reasons.append(_invalid_reason(c, v, col))
         elif col.type in ANY_TEXT:
             typed.append(sql.SQL("{}::{} AS {}").format(c, literal_type(col), x))
@@ -173,8 +185,10 @@ def create_cast(
         outer.append(
             sql.SQL("{} AS {}").format(sql.Identifier(f"x{index[name]}"), sql.Identifier(name))
         )
+    wide = lay.wide
     row = sql.SQL(", ").join(
-        sql.Identifier(f"x{index[p.column.name]}") for p in lay.hashed
+        sql.Identifier(f"{'w' if p.stage in wide else 'x'}{index[p.column.name]}")
+        for p in lay.hashed
     )
     outer.append(
         sql.SQL("CASE WHEN {r} IS NULL THEN md5(record_send(ROW({row}))) END AS {h}").format(
