@@ -61,11 +61,14 @@ def discover(folder: Path) -> list[ExportFile]:
             continue
         stem, compressed = split
         try:
-            if not path.is_file():
+            if path.is_dir():
                 continue  # a directory called x.csv is not an export file
-            size = path.stat().st_size
+            size = path.stat().st_size if path.is_file() else 0
         except OSError:
-            continue  # a dangling symlink: nothing to load
+            size = 0
+        # anything else named like an export file (a dangling symlink: an unmounted volume, a
+        # copy that failed; a fifo) is listed, and whoever reads it says it cannot be read: a
+        # table's file the export holds but nobody can read must never vanish from the proof
         # COPY-per-table exports name files schema.table.csv; a table name never needs the dot
         schema, _, table = stem.partition(".") if "." in stem else ("", "", stem)
         found.append(

@@ -31,13 +31,13 @@ from hostile import CASES
 from aria_tui.csvio import cutter, native
 from aria_tui.csvio.header import Header, scan_header
 from aria_tui.csvio.readers import (
-    DECLINING,
     EXACT,
     NATIVE,
     POLARS,
     BlockRead,
     Declined,
     Reader,
+    declining,
     read_block,
 )
 
@@ -229,7 +229,7 @@ def test_read_block_is_the_first_reader_that_does_not_decline(sources) -> None:
     for source in sources[::3]:
         for block in blocks(source, rng):
             want = next(
-                (g for r in DECLINING if not isinstance(g := r.read(block, source.header, True), Declined)),
+                (g for r in declining() if not isinstance(g := r.read(block, source.header, True), Declined)),
                 EXACT.read(block, source.header, True),
             )
             got = read_block(block, source.header, lines=True)
