@@ -86,8 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     mark("main")
     if whole_process:
         # no cyclic garbage collection while the modules load: a start-up makes few cycles, and
-        # the collector walked every new module's objects again and again (a fifth of the CPU
-        # before a load's first COPY byte, measured with benchmarks/startup.py)
+        # the collector walked every new module's objects again and again (5 to 18 % of the
+        # CPU before a load's first COPY byte in alternated runs here, benchmarks/startup.py)
         gc.disable()
     from aria_tui.pg.dsn import scrub_process_title
 
