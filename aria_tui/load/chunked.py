@@ -812,7 +812,7 @@ def _summary(fc: commits.FileCommits, run_id: str) -> commits.Commit:
         inserted=fc.total("inserted"),
         duplicates=fc.total("duplicates"),
         rejected=fc.total("rejected"),
-        rows_before=fc.records[0].rows_before,
+        rows_before=fc.rows_before,
     )
 
 

@@ -255,6 +255,29 @@ class FileCommits:
     def latest(self) -> Commit:
         return max(self.records, key=lambda r: (r.finished_at or datetime.min, r.chunk))
 
+    @property
+    def earliest(self) -> Commit:
+        """The record written first (chunks commit in any order: not the first by byte order)."""
+        return min(self.records, key=lambda r: (r.finished_at or datetime.min, r.chunk))
+
+    @property
+    def rows_before(self) -> int | None:
+        """Rows the table held before this version of the file began to load, none of them a row
+        of these records: the count of the record written first (None: not recorded).
+
+        Every record counts the table when its load begins (a chunked run once, in its prepare,
+        under the table's lock, before any chunk of it starts), and writes itself later, in the
+        transaction of its rows (finished_at: clock_timestamp() then). A count that includes a
+        row of another of these records was taken after that record committed, so after it was
+        written: the record written first counted no row of any of them, however the chunks of
+        one run or of several overlapped. Any later record's count may include rows of records
+        written before it (a re-run's chunk 1, after the chunks a killed run committed), and
+        `rows_before + inserted` would then count those rows twice, a bound too high to see a
+        row added since. Nor is the smallest count the right one: counts only grow between the
+        runs of one file unless rows are deleted, and a count lowered by deletes may still hold
+        rows of the records written before it."""
+        return self.earliest.rows_before
+
 
 def current(records: list[Commit], table: str, sha256: str | None = None) -> FileCommits | None:
     """The records of `table` for file version `sha256` (default: the version committed last)

@@ -125,7 +125,7 @@ def read_entries(
             mtime_ns=last.file_mtime_ns,
             sha256=fc.file_sha256,
             reject_file=next((r.reject_file for r in fc.records if r.reject_file), None),
-            rows_before=fc.records[0].rows_before,  # when the file's first bytes were loaded
+            rows_before=fc.rows_before,  # counted by the record written first (FileCommits)
             **_decided(fc.records),
         )
     for table, names in down.items():  # a chunked load that never finished: not proven

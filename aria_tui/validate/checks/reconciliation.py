@@ -114,6 +114,8 @@ def reconciliation(
                     f"loaded, the load rejected {number(entry.rejected)}"
                 )
             if entry.rows_before is not None:
+                # rows_before: the count of the record written first, which holds no row of the
+                # load's own (commits.FileCommits.rows_before): none is counted twice here
                 left = entry.rows_before + entry.inserted
                 if target_rows > left:
                     problems.append(
