@@ -22,7 +22,8 @@ A chunk that meets a bad record (a value the table refuses, a duplicate key, a r
 cannot read) stops the others; the chunked attempt is then undone in one transaction (its rows,
 its records and its pending record deleted, the indexes built again) and the file goes through
 the serial chain (chain.py), which finds and rejects the bad records one by one with their
-lines. (Rows that other tables' foreign keys may reference stay: deleting them would change or
+lines. An undo never deletes a row no chunk record accounts for: when the table holds rows
+someone else wrote since the load began, the table is refused instead, nothing deleted (`undo`). (Rows that other tables' foreign keys may reference stay: deleting them would change or
 fail on those tables; the serial chain counts them as already there.) A cancel or a lost connection keeps what committed, with its records: the indexes are
 built again at once when the connection still works, else by the next run (`recover`),
 which then loads only the byte ranges no record covers.
@@ -476,7 +477,7 @@ class ChunkedTable:
             kinds.add("lost")
         if "data" in kinds and not kinds & {"cancel", "lost", "error"}:
             first = min((f for f in sh.failures if f.kind == "data"), key=lambda f: f.chunk)
-            self._undo()
+            self._undo(f"chunk {first.chunk} of {tp.scan.file.name} stopped ({first.why})")
             self.r.emitter.log(
                 f"{tp.target}: chunk {first.chunk} of {tp.scan.file.name} stopped ({first.why}); "
                 "the chunked load was undone and the file goes through the staging table to find "
@@ -511,7 +512,7 @@ class ChunkedTable:
         except REFUSALS as exc:
             # rows a key, a foreign key or an index refuses: back to the serial path, which
             # rejects them one by one with their lines
-            self._undo()
+            self._undo(f"the chunks' rows could not take back every key and index ({_short(exc)})")
             self.r.emitter.log(
                 f"{tp.target}: the chunks' rows could not take back every key and index "
                 f"({_short(exc)}); the chunked load was undone and the file goes through the "
@@ -623,9 +624,11 @@ class ChunkedTable:
             raise errors[0]
         return tuple(built[i] for i in sorted(built))
 
-    def _undo(self) -> None:
-        """Back to the table as it was before any chunk of this file: rows, records, indexes."""
-        undo(self.r, self.tp, self.down)
+    def _undo(self, why: str) -> None:
+        """Back to the table as it was before any chunk of this file: rows, records, indexes;
+        Unaccounted when it holds rows the chunks' records do not account for (`why`: what
+        asked for the undo)."""
+        undo(self.r, self.tp, self.down, why)
 
     def _interrupted(self, work: Work, kinds: set[str]) -> m.TableResult:
         """A cancel, a lost connection or an unreadable file: what committed stays, with its
@@ -684,33 +687,72 @@ class ChunkedTable:
         return replace(result, chunks=len(done), chunk_connections=sh.connections)
 
 
-def undo(r: Runner, tp: m.TablePlan, down: deferred_mod.Deferred) -> None:
+class Unaccounted(TableFailed):
+    """The chunked load must be undone, but the table holds rows its chunk commit records do not
+    account for: nothing was deleted."""
+
+
+def undo(r: Runner, tp: m.TablePlan, down: deferred_mod.Deferred, why: str) -> None:
     """Back to `tp`'s table as it was before any chunk of its file, in one transaction: its rows
-    (the table was empty when the chunks began), its chunk records, what was taken down."""
+    (the table was empty when the chunks began), its chunk records, what was taken down.
+
+    Only when every row the table holds is one its chunks inserted, by count: the chunks begin
+    on an empty table, so undoing them deletes every row it holds, and a row someone else wrote
+    meanwhile (while the chunks loaded, or after a dead run left the table without its key) is
+    no row of aria-tui's to delete. Otherwise nothing is deleted: what was taken down is built
+    again where the rows allow it, and Unaccounted says why, with `why` (what asked for the
+    undo). Rows cannot be told apart instead: by ctid is no identity, and by key only where the
+    key holds, which is what broke here."""
     conn = r.conn
     kept = False
     with conn.transaction():
         r.set_lock_timeout()
-        try:
-            with conn.transaction():
-                conn.execute(sql.SQL("TRUNCATE {}").format(tp.table.own_rows))
-        except psycopg.errors.FeatureNotSupported:  # referenced by a foreign key
-            # deleting the rows would change another table's (ON DELETE CASCADE / SET NULL /
-            # SET DEFAULT) or fail (rows there reference them): they stay, and the serial
-            # path, matching the file's records by key, counts them as already there
-            kept = _acts_elsewhere(conn, tp.table.oid)
-            if not kept:
-                try:
-                    with conn.transaction():
-                        conn.execute(sql.SQL("DELETE FROM {}").format(tp.table.own_rows))
-                except psycopg.errors.ForeignKeyViolation:
-                    kept = True
+        # nobody writes to the table between the count and the delete (which TRUNCATE's lock
+        # would otherwise take only after the count)
         conn.execute(
-            "DELETE FROM aria_tui.commits WHERE target_table = %s AND chunk > 0", (tp.target,)
+            sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(tp.table.own_rows)
         )
-        if down:
-            deferred_mod.rebuild_missing(conn, down, r.emitter, local_server=r.is_local())
-        pending.clear(conn, tp.target)
+        strangers = _unaccounted(conn, tp)
+        if strangers is None:
+            try:
+                with conn.transaction():
+                    conn.execute(sql.SQL("TRUNCATE {}").format(tp.table.own_rows))
+            except psycopg.errors.FeatureNotSupported:  # referenced by a foreign key
+                # deleting the rows would change another table's (ON DELETE CASCADE / SET NULL
+                # / SET DEFAULT) or fail (rows there reference them): they stay, and the serial
+                # path, matching the file's records by key, counts them as already there
+                kept = _acts_elsewhere(conn, tp.table.oid)
+                if not kept:
+                    try:
+                        with conn.transaction():
+                            conn.execute(sql.SQL("DELETE FROM {}").format(tp.table.own_rows))
+                    except psycopg.errors.ForeignKeyViolation:
+                        kept = True
+            conn.execute(
+                "DELETE FROM aria_tui.commits WHERE target_table = %s AND chunk > 0", (tp.target,)
+            )
+            if down:
+                deferred_mod.rebuild_missing(conn, down, r.emitter, local_server=r.is_local())
+            pending.clear(conn, tp.target)
+    if strangers is not None:
+        left = _restore_each(r, tp, down)
+        if left:
+            one_ = len(left) == 1
+            state = (
+                f"{', '.join(left)} cannot be built again over these rows and "
+                f"{'stays' if one_ else 'stay'} down (recorded in aria_tui.pending: validation "
+                f"does not call the table proven until a load builds {'it' if one_ else 'them'})"
+            )
+        elif down:
+            state = "its keys and indexes were built again"
+        else:
+            state = "nothing of it had been taken down"
+        raise Unaccounted(
+            f"{strangers}. Its chunked load had to be undone ({why}), but aria-tui never deletes "
+            "rows it did not insert: the table is left as it is, with its chunks' rows and "
+            f"commit records, and {state}. Take out the rows others wrote since the load began "
+            "(or empty the table), then run the load again."
+        )
     if kept:
         r.emitter.log(
             f"{tp.target}: rows of other tables reference it, so the rows its chunks "
@@ -721,11 +763,64 @@ def undo(r: Runner, tp: m.TablePlan, down: deferred_mod.Deferred) -> None:
     r.records = [x for x in r.records if not (x.target_table == tp.target and x.chunk > 0)]
 
 
+def _unaccounted(conn: psycopg.Connection, tp: m.TablePlan) -> str | None:
+    """None when every row `tp`'s table holds is one the commit records of its chunks say they
+    inserted, the table empty before them; else what the count shows, as a sentence (the table
+    locked by the caller)."""
+    rows = exact_row_count(conn, tp.table)
+    fc = commits.current(commits.read(conn, tp.target), tp.target)
+    ours = sum(x.inserted for x in fc.records if x.chunk > 0) if fc else 0
+    before = (fc.rows_before or 0) if fc else 0
+    if rows == ours and not before:
+        return None
+    if rows > ours:
+        n = rows - ours
+        return (
+            f"{tp.target} holds {n:,} row{'s' if n != 1 else ''} that no commit record accounts "
+            f"for: {rows:,} rows, of which the chunks of {tp.scan.file.name} inserted {ours:,}"
+        )
+    return (
+        f"{tp.target} holds {rows:,} rows where the chunks of {tp.scan.file.name} inserted "
+        f"{ours:,}" + (f" after {before:,} already there" if before else "") + ": someone else "
+        "deleted (or wrote) rows since the load began, and aria-tui cannot tell its rows from "
+        "theirs"
+    )
+
+
+def _restore_each(r: Runner, tp: m.TablePlan, down: deferred_mod.Deferred) -> list[str]:
+    """What of `down` is not in place, built step by step, each in a transaction of its own that
+    deletes its pending row; the names of those the rows refuse (still down, still pending)."""
+    conn = r.conn
+    with conn.transaction():
+        todo = deferred_mod.missing(conn, down)
+        for name in set(_names(down)) - set(_names(todo)):
+            pending.clear(conn, tp.target, name)  # in place already (built by hand, say)
+    steps = (
+        [replace(todo, indexes=(), keys=(k,), foreign_keys=()) for k in todo.keys]
+        + [replace(todo, indexes=(), keys=(), foreign_keys=(f,)) for f in todo.foreign_keys]
+        + [replace(todo, indexes=(d,), keys=(), foreign_keys=()) for d in todo.indexes]
+    )
+    left: list[str] = []
+    for step in steps:
+        (name,) = _names(step)
+        try:
+            with conn.transaction():
+                r.set_lock_timeout()
+                deferred_mod.rebuild(conn, step, r.emitter, local_server=r.is_local())
+                pending.clear(conn, tp.target, name)
+        except (deferred_mod.Refused, psycopg.Error):
+            if conn.broken or conn.closed:
+                raise
+            left.append(name)
+    return left
+
+
 def recover(r: Runner, tp: m.TablePlan) -> None:
     """What a dead chunked load of `tp` left down (aria_tui.pending), built again before anything
     else touches the table; when the rows its chunks committed break a key or a foreign key
     (duplicates, orphans the per-row checks would have refused), the chunks are undone instead
-    and the file loads again. `r.conn` must be idle."""
+    and the file loads again, unless the table holds rows their records do not account for
+    (Unaccounted, a TableFailed: nothing deleted). `r.conn` must be idle."""
     conn = r.conn
     try:
         with conn.transaction():
@@ -736,7 +831,7 @@ def recover(r: Runner, tp: m.TablePlan) -> None:
             built = deferred_mod.rebuild_missing(conn, down, r.emitter, local_server=r.is_local())
             pending.clear(conn, tp.target)
     except deferred_mod.Refused as exc:
-        undo(r, tp, down)
+        undo(r, tp, down, f"after an interrupted run, {exc}")
         r.emitter.log(
             f"{tp.target}: the rows an interrupted chunked load committed break a key ({exc}); "
             "they were taken out with their commit records, and the file loads again.",

@@ -188,7 +188,10 @@ def build_key(conn: psycopg.Connection, k: KeyDef) -> ConstraintBuild:
     try:
         conn.execute(k.index_definition + (f" TABLESPACE {k.tablespace}" if k.tablespace else ""))
     except (psycopg.errors.UniqueViolation, psycopg.errors.DataError) as exc:
-        raise Refused(f"{k.kind} {k.constraint or k.index}", first_line(exc)) from exc
+        # the detail names the repeated key (Key (id)=(5) is duplicated.): where to look
+        detail = exc.diag.message_detail
+        why = first_line(exc) + (f": {detail.rstrip('.')}" if detail else "")
+        raise Refused(f"{k.kind} {k.constraint or k.index}", why) from exc
     if k.constraint is not None:
         kind = "PRIMARY KEY" if k.contype == "p" else "UNIQUE"
         timing = ""

@@ -100,7 +100,14 @@ class Runner:
         todo: list[m.TablePlan] = []
         for tp in unit:
             if tp.target in self.pending and not self.dry_run:
-                tp = self._restore(tp)
+                try:
+                    tp = self._restore(tp)
+                except chunked.Unaccounted as exc:
+                    # rows no commit record accounts for: nothing is loaded, nothing deleted
+                    refused = replace(resume_mod.blocked(tp, str(exc)), status=m.FAILED)
+                    self.emitter.emit(TableFinished(refused))
+                    out.append(refused)
+                    continue
             resumed = self._resume(tp)
             if resumed is not None and resumed.status == m.RESUMED and not self.dry_run:
                 resumed = self._chunked_sequences(tp, resumed)
@@ -266,7 +273,7 @@ class Runner:
         table's plan read again from the catalog, which the scan read with its keys down (the
         keys decide duplicates from conflicts)."""
         try:
-            chunked.recover(self, tp)
+            chunked.recover(self, tp)  # raises chunked.Unaccounted: the table is refused
             schema = tp.target.split(".", 1)[0]
             table = read_catalog(self.conn, [schema]).get(tp.target)
             self.conn.rollback()

@@ -199,8 +199,9 @@ def validate_table(
                     False,
                     f"{n} index{'es' if n != 1 else ''} of {name} ("
                     + ", ".join(entry.pending_indexes)
-                    + ") were taken down by a load that did not finish and are not built again: "
-                    "run the load again, which builds them first.",
+                    + (") was" if n == 1 else ") were")
+                    + " taken down by a load that did not finish and not built again: run the "
+                    "load again, which builds them first (or says why the rows refuse them).",
                 )
             )
         reject_file = entry.reject_file if applies and entry is not None else None

@@ -19,9 +19,11 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
 from loadkit import query, sql
 
 from aria_tui.pg import commits
@@ -177,3 +179,108 @@ def test_a_chunked_load_whose_first_chunk_a_rerun_commits_keeps_the_exact_proof(
     assert "1 more than the load left (0 before it + 3,000 inserted)" in _check(
         result, "reconciliation"
     )["detail"]
+
+
+# -- never delete a row no commit record accounts for --------------------------------------------
+
+
+def test_a_rerun_after_a_kill_never_deletes_a_row_no_commit_record_accounts_for(
+    templates, tmp_path, cli
+):
+    """A chunked load commits the drop of the table's primary key (aria_tui.pending) and is
+    killed after three chunks: the table stays without its key until the next load. The
+    application writes a row of its own meanwhile (id 5, which a committed chunk also holds).
+    The re-run cannot build the key again; it used to "undo" the chunks with TRUNCATE, deleting
+    the application's row too, reload the file, exit 0, and validation called the table proven.
+    Now the re-run refuses the table, deletes nothing, says how many rows no commit record
+    accounts for, builds what the rows allow (docs_n) and leaves the key recorded as down, which
+    validation reports; once the operator takes the row out, a re-run finishes the load."""
+    folder = _folder(tmp_path)
+    db = templates.fresh(None)
+    sql(db, *DOCS)
+    _load(db, folder, kill_after=3)
+    committed = sum(r[2] for r in _chunks(db))
+    assert 0 < committed < ROWS
+    sql(db, "INSERT INTO docs VALUES (5, 'app', 'written by the application', 1)")
+    done = _load(db, folder)
+    t = _table(done)
+    assert done.returncode != 0 and t["status"] == "failed", t
+    assert t["error"].startswith(
+        f"public.docs holds 1 row that no commit record accounts for: {committed + 1:,} rows, "
+        f"of which the chunks of docs.csv inserted {committed:,}."
+    ), t["error"]
+    assert "Key (id)=(5) is duplicated" in t["error"]
+    assert "public.docs_pkey cannot be built again over these rows and stays down" in t["error"]
+    assert query(db, "SELECT count(*) FROM docs WHERE slug = 'app'") == [(1,)]
+    assert query(db, "SELECT count(*) FROM docs") == [(committed + 1,)]
+    assert sum(r[2] for r in _chunks(db)) == committed  # the records stay with their rows
+    assert _indexes(db) == ["docs_n"] and _pending(db) == ["public.docs_pkey"]
+    code, result = _validate(cli, db, folder, tmp_path)
+    assert code != 0 and not result["ok"], result["headline"]
+    assert "public.docs_pkey) was taken down by a load that did not finish" in _check(
+        result, "status"
+    )["detail"]
+
+    again = _load(db, folder)  # the same refusal, nothing deleted
+    assert again.returncode != 0 and _table(again)["error"] == t["error"]
+    assert query(db, "SELECT count(*) FROM docs") == [(committed + 1,)]
+
+    sql(db, "DELETE FROM docs WHERE slug = 'app'")  # what the refusal asks for
+    done = _load(db, folder)
+    assert done.returncode == 0, done.stdout
+    t = _table(done)
+    assert (t["status"], t["previously_inserted"], t["inserted"]) == (
+        "loaded", committed, ROWS - committed
+    ), t
+    assert _indexes(db) == ["docs_n", "docs_pkey"] and _pending(db) == []
+    code, result = _validate(cli, db, folder, tmp_path)
+    assert code == 0 and result["ok"] and result["tables"][0]["exact"], result["headline"]
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        # all chunks commit, and the key refuses the stranger's repeat of id 5 after them
+        "key-refused-after-the-chunks",
+        # record 2900 is no integer: its chunk stops, the attempt is undone for the serial path
+        "bad-record-in-a-late-chunk",
+    ],
+)
+def test_undoing_a_chunked_attempt_never_deletes_a_row_written_while_it_loaded(
+    case, templates, tmp_path
+):
+    """Someone writes a row while the chunks load (the table is not locked between them, and
+    its key is down). The attempt must then be undone: it used to TRUNCATE the table, the
+    stranger's row with it, and load the file serially as if nothing had been there. Now it
+    refuses the table and deletes nothing; its keys and indexes stand again where the rows
+    allow it."""
+    bad = case.startswith("bad-record")
+    folder = _folder(tmp_path, _file(bad_at=2900 if bad else None))
+    db = templates.fresh(None)
+    sql(db, *SLOW_FIRST)
+    stranger = 99999 if bad else 5
+    with subprocess.Popen(
+        _argv(db, folder, 2), env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    ) as loading:
+        deadline = time.monotonic() + 60
+        while not _pending(db):  # the keys are down: the chunks are loading (chunk 1 for 3 s)
+            assert loading.poll() is None and time.monotonic() < deadline, loading.stderr
+            time.sleep(0.02)
+        sql(db, f"INSERT INTO docs VALUES ({stranger}, 'app', 'written meanwhile', 1)")
+        out, err = loading.communicate(timeout=120)
+    assert loading.returncode == 1, err
+    t = json.loads(out)["tables"][0]
+    committed = sum(r[2] for r in _chunks(db))
+    assert t["status"] == "failed", t
+    assert t["error"].startswith(
+        f"public.docs holds 1 row that no commit record accounts for: {committed + 1:,} rows, "
+        f"of which the chunks of docs.csv inserted {committed:,}."
+    ), t["error"]
+    assert query(db, "SELECT count(*) FROM docs WHERE slug = 'app'") == [(1,)]
+    assert query(db, "SELECT count(*) FROM docs") == [(committed + 1,)]
+    if bad:
+        assert committed < ROWS and "its keys and indexes were built again" in t["error"]
+        assert _indexes(db) == ["docs_n", "docs_pkey"] and _pending(db) == []
+    else:
+        assert committed == ROWS and "Key (id)=(5) is duplicated" in t["error"]
+        assert _indexes(db) == ["docs_n"] and _pending(db) == ["public.docs_pkey"]
