@@ -68,7 +68,7 @@ def decide(
         if now is None or now < expected:
             reloading()
             return None
-        return resumed_result(tp, state.done)
+        return resumed_result(tp, state.done, _policy_note(state.done.latest, tp))
     if state.changed is not None:
         old = state.changed.latest
         size = state.file.size if state.file else "?"
@@ -98,12 +98,32 @@ def blocked(tp: m.TablePlan, why: str) -> m.TableResult:
 def _decided_otherwise(record: commits.Commit, tp: m.TablePlan) -> bool:
     """The table was committed under another conflict policy, other DDL, or another decision
     about its rejects than `tp` says: re-processed, so the commit record (which validate reads)
-    always states the decision of the latest run."""
+    always states the decision of the latest run. Not for the conflict policy alone of a table
+    without any key, which it cannot change (`_policy_note`)."""
     d = journal.decided(record)
     return (
-        d.get("on_conflict", "reject") != tp.on_conflict
+        (_policy_changed(record, tp) and bool(tp.conflict_keys))
         or d.get("decisions", "") != tp.decisions_key
         or bool(d.get("accept_rejects", False)) != tp.accept_rejects
+    )
+
+
+def _policy_changed(record: commits.Commit, tp: m.TablePlan) -> bool:
+    return str(journal.decided(record).get("on_conflict", "reject")) != tp.on_conflict
+
+
+def _policy_note(record: commits.Commit, tp: m.TablePlan) -> str | None:
+    """Why another conflict policy leaves a table without any key as it was: none of its rows
+    can conflict with a record (a conflict is a key the target holds with other content), so
+    processing it again would change nothing, and a table without a key cannot be processed
+    again at all (its rows cannot be matched against the file's: resume.unmatchable)."""
+    if tp.conflict_keys or not _policy_changed(record, tp):
+        return None
+    was = journal.decided(record).get("on_conflict", "reject")
+    return (
+        f"{tp.target} was committed under the conflict policy {was} and this run asks for "
+        f"{tp.on_conflict}; it has no primary key or unique constraint, so no record can "
+        "conflict with its rows and the policy changes nothing: it is kept as it was loaded."
     )
 
 
@@ -131,10 +151,12 @@ def resume(records: list[commits.Commit], tp: m.TablePlan) -> Resume:
     return Resume(partial=latest, file=ident)
 
 
-def resumed_result(tp: m.TablePlan, done: commits.FileCommits) -> m.TableResult:
+def resumed_result(
+    tp: m.TablePlan, done: commits.FileCommits, note: str | None = None
+) -> m.TableResult:
     """A table an earlier run committed: this run inserted nothing, the earlier numbers apart."""
     last = done.latest
-    notes = []
+    notes = [note] if note else []
     if any(r.plan_fingerprint != journal.fingerprint(tp) for r in done.records):
         notes.append(
             f"{tp.target} was committed by run {last.run_id} under a plan that differs from this "

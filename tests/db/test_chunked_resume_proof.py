@@ -284,3 +284,23 @@ def test_undoing_a_chunked_attempt_never_deletes_a_row_written_while_it_loaded(
     else:
         assert committed == ROWS and "Key (id)=(5) is duplicated" in t["error"]
         assert _indexes(db) == ["docs_n"] and _pending(db) == ["public.docs_pkey"]
+
+
+# -- another conflict policy on a finished table without a key ----------------------------------
+
+
+def test_another_conflict_policy_leaves_a_finished_keyless_table_resumed(templates, tmp_path):
+    """A re-run under --on-conflict keep-target processed a finished table again because its
+    records say it was loaded under reject; a table without any key then fails ("loading would
+    duplicate rows. Empty the table"), though no record can conflict with its rows: the policy
+    changes nothing there. It stays resumed, with a note saying so."""
+    folder = _folder(tmp_path)
+    db = templates.fresh(None)
+    sql(db, "CREATE TABLE docs (id int, slug text, body text, n int)")
+    assert _load(db, folder, 1).returncode == 0
+    done = _load(db, folder, 1, None, "--on-conflict", "keep-target")
+    assert done.returncode == 0, done.stdout
+    t = _table(done)
+    assert (t["status"], t["inserted"], t["previously_inserted"]) == ("resumed", 0, ROWS), t
+    assert any("the policy changes nothing" in n for n in t["notes"]), t["notes"]
+    assert query(db, "SELECT count(*) FROM docs") == [(ROWS,)]
