@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from psycopg import sql
@@ -157,7 +157,10 @@ def resumed_result(
     """A table an earlier run committed: this run inserted nothing, the earlier numbers apart."""
     last = done.latest
     notes = [note] if note else []
-    if any(r.plan_fingerprint != journal.fingerprint(tp) for r in done.records):
+    # the plan as the records were committed under it, when a note already says how it differs
+    # (the conflict policy of a table without a key): its difference is not said twice
+    was = replace(tp, on_conflict=journal.decided(last).get("on_conflict", "reject"))
+    if any(r.plan_fingerprint != journal.fingerprint(was if note else tp) for r in done.records):
         notes.append(
             f"{tp.target} was committed by run {last.run_id} under a plan that differs from this "
             "one (mapping, keys or decisions); it is kept as that run loaded it."
