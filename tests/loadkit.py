@@ -82,6 +82,7 @@ def assert_counts_add_up(result: RunResult) -> None:
         elif t.status == "resumed":  # this run inserted nothing; the earlier run's numbers
             assert t.inserted == t.duplicates == t.rejected == 0, t
             done = t.previously_inserted + t.previously_duplicates + t.previously_rejected
+            done += t.previously_conflicts + t.previously_updated
             assert t.csv_rows == done, t
 
 

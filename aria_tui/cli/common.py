@@ -63,6 +63,19 @@ def add_accept_rejects_arg(parser: argparse.ArgumentParser, verb: str) -> None:
     )
 
 
+def add_decide_arg(parser: argparse.ArgumentParser) -> None:
+    """One spelling of the drift decisions for load, plan and validate: validate judges the
+    loaded columns by the same decisions (a renamed column compared under its new name)."""
+    parser.add_argument(
+        "--decide",
+        action="append",
+        default=[],
+        metavar="SCHEMA.TABLE.COLUMN=ACTION",
+        help="a drift decision: add[:TYPE], drop, widen[:TYPE] or rename:TARGET_COLUMN "
+        "(repeatable)",
+    )
+
+
 def add_session_args(parser: argparse.ArgumentParser) -> None:
     """The server-session settings that load and validate must share to agree on the data."""
     parser.add_argument(

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from aria_tui.cli.common import (
     add_accept_changed_arg,
     add_accept_rejects_arg,
+    add_decide_arg,
     add_selection_args,
     add_session_args,
     add_target_args,
@@ -74,14 +75,7 @@ def add_decision_args(parser: argparse.ArgumentParser) -> None:
         help="what a record becomes when the target holds its key with other content: "
         "reject it (default), keep the target's row, or take the export's record",
     )
-    parser.add_argument(
-        "--decide",
-        action="append",
-        default=[],
-        metavar="SCHEMA.TABLE.COLUMN=ACTION",
-        help="a drift decision: add[:TYPE], drop, widen[:TYPE] or rename:TARGET_COLUMN "
-        "(repeatable)",
-    )
+    add_decide_arg(parser)
     add_accept_rejects_arg(parser, "the load")
 
 

@@ -224,9 +224,14 @@ def print_result(result: RunResult) -> None:
         for note in t.notes:
             console.print(f"{t.target}: {note}", markup=False, highlight=False)
         if t.reject_file:
+            if t.status == "resumed":  # the earlier run's rejects, in the file it wrote
+                conflicts = t.previously_conflicts - t.previously_conflicts_kept
+                rejected = t.previously_rejected + conflicts
+            else:
+                conflicts, rejected = t.conflicts_rejected, t.rejected + t.conflicts_rejected
             console.print(
-                f"{t.target}: {t.rejected + t.conflicts_rejected} rejected rows in {t.reject_file}"
-                + (f" ({t.conflicts_rejected} of them conflicts)" if t.conflicts_rejected else "")
+                f"{t.target}: {rejected} rejected rows in {t.reject_file}"
+                + (f" ({conflicts} of them conflicts)" if conflicts else "")
             )
         if t.conflicts_kept:
             console.print(
@@ -242,10 +247,18 @@ def print_result(result: RunResult) -> None:
             )
     for t in result.tables:
         if t.status == "resumed":
+            earlier = ""
+            if t.previously_conflicts:
+                kept = t.previously_conflicts_kept
+                earlier = f", {t.previously_conflicts:,} conflicts" + (
+                    f" ({kept:,} kept by decision)" if kept else " (rejected)"
+                )
+            if t.previously_updated:
+                earlier += f", {t.previously_updated:,} rows replaced (take-export)"
             console.print(
                 f"{t.target}: committed by an earlier run ({t.previously_inserted:,} inserted, "
-                f"{t.previously_duplicates:,} duplicates, {t.previously_rejected:,} rejected); "
-                "nothing inserted now."
+                f"{t.previously_duplicates:,} duplicates, {t.previously_rejected:,} rejected"
+                f"{earlier}); nothing inserted now."
             )
     from rich.markup import escape
 

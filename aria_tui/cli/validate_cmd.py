@@ -13,6 +13,7 @@ from aria_tui.cli.common import (
     TransientProgress,
     add_accept_changed_arg,
     add_accept_rejects_arg,
+    add_decide_arg,
     add_selection_args,
     add_session_args,
     add_target_args,
@@ -36,6 +37,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     # is the same file; this is for a file loaded by other means, or changed since
     add_accept_changed_arg(parser, "validate")
     add_accept_rejects_arg(parser, "validate")
+    add_decide_arg(parser)
     parser.add_argument(
         "--on-conflict",
         choices=CONFLICT_POLICIES,
@@ -69,12 +71,9 @@ def run(args: argparse.Namespace) -> int:
     # the folder is checked before the target, so a typo fails at once, before a server starts
     session = Session(Path(args.export_dir), args.dsn, args.profile)
     check_dir(Path(args.report_dir) if args.report_dir else None)  # before a server starts too
-    from aria_tui.load.choices import Choices
+    from aria_tui.load.choices import Choices, of_args
 
-    choices = Choices(
-        accept_rejects=frozenset(split_list(args.accept_rejects) or ()),
-        default_policy=args.on_conflict,
-    )
+    choices = of_args(args.decide, args.on_conflict, split_list(args.accept_rejects))
     if args.plan:
         from aria_tui.load import cutover
 

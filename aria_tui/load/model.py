@@ -206,6 +206,11 @@ class TableResult:
     previously_inserted: int = 0
     previously_duplicates: int = 0
     previously_rejected: int = 0
+    # and the conflicts they counted: rejected (in their reject file) or kept by decision, and
+    # the target rows they replaced (take-export)
+    previously_conflicts: int = 0
+    previously_conflicts_kept: int = 0
+    previously_updated: int = 0
     # records whose key is held by a row with other content, left as they are: rejected (in the
     # reject file) or kept by decision (keep-target); `conflicts_kept` of them were kept
     conflicts: int = 0
@@ -240,6 +245,7 @@ class TableResult:
             self.status in (LOADED, RESUMED)
             and ((self.rejected == 0 and self.previously_rejected == 0) or self.accept_rejects)
             and self.conflicts_rejected == 0
+            and self.previously_conflicts == self.previously_conflicts_kept
             and self.error is None
         )
 
@@ -264,6 +270,9 @@ class TableResult:
             "previously_inserted": self.previously_inserted,
             "previously_duplicates": self.previously_duplicates,
             "previously_rejected": self.previously_rejected,
+            "previously_conflicts": self.previously_conflicts,
+            "previously_conflicts_kept": self.previously_conflicts_kept,
+            "previously_updated": self.previously_updated,
             "conflicts": self.conflicts,
             "conflicts_kept": self.conflicts_kept,
             "conflicts_rejected": self.conflicts_rejected,

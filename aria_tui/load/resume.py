@@ -166,6 +166,7 @@ def resumed_result(
             "one (mapping, keys or decisions); it is kept as that run loaded it."
         )
     rejects = [r.reject_file for r in done.records if r.reject_file]
+    decided = [journal.decided(r) for r in done.records]
     return m.TableResult(
         target=tp.target,
         file=tp.scan.file.name,
@@ -183,6 +184,10 @@ def resumed_result(
         previously_inserted=done.total("inserted"),
         previously_duplicates=done.total("duplicates"),
         previously_rejected=done.total("rejected"),
+        previously_conflicts=sum(int(d.get("conflicts", 0)) for d in decided),
+        previously_conflicts_kept=sum(len(d.get("kept", ())) for d in decided),
+        previously_updated=sum(int(d.get("updated", 0)) for d in decided),
+        on_conflict=str(journal.decided(last).get("on_conflict", tp.on_conflict)),
     )
 
 

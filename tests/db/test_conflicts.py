@@ -250,3 +250,30 @@ def test_keep_target_on_a_secondary_unique_key_is_a_decision_the_proof_honours(
     assert code == 1, (out, err)
     (table,) = json.loads(out)["tables"]
     assert table["kept_conflicts"] == 0 and table["not_in_target"] == 1, table
+
+
+def test_a_rerun_after_rejected_conflicts_stays_not_ok_and_counts_them(empty_db, tmp_path, cli):
+    """The re-run of a load that rejected conflicts resumes the table: its numbers are the earlier
+    run's, conflicts included (they add up to the file's records), and the result is still not
+    OK (before: resumed, "0 rejected", OK, exit 0, while the conflicting records are not in the
+    target)."""
+    sql(
+        empty_db,
+        "CREATE TABLE settings (id int PRIMARY KEY, name text UNIQUE, value text)",
+        "INSERT INTO settings VALUES (100, 'theme', 'dark')",
+    )
+    write(tmp_path, "public.settings.csv", "id,name,value\n1,theme,light\n2,lang,en\n")
+    first = load(empty_db, tmp_path)
+    assert not first.ok and first.table("public.settings").conflicts == 1
+    again = load(empty_db, tmp_path)
+    t = again.table("public.settings")
+    assert t.status == "resumed" and (t.previously_inserted, t.previously_conflicts) == (1, 1), t
+    assert not t.ok and not again.ok
+    assert_counts_add_up(again)
+    args = ("load", tmp_path, "--dsn", empty_db.conninfo, "--profile", "none", "--yes")
+    code, out, err = cli(*args)
+    assert code == 1 and "Not OK" in out, (out, err)
+    assert "1 conflicts (rejected)" in out and "1 rejected rows in" in out, out
+    code, out, err = cli(*args, "--json")
+    (table,) = json.loads(out)["tables"]
+    assert table["previously_conflicts"] == 1 and json.loads(out)["ok"] is False

@@ -82,3 +82,18 @@ def test_a_bad_decision_is_one_sentence(empty_db, cli, tmp_path):
         "load", tmp_path, "--dsn", empty_db.conninfo, "--yes", "--decide", "app.events.source=zap"
     )
     assert code == 2 and "SCHEMA.TABLE.COLUMN" in err
+
+
+def test_validate_takes_the_decisions_the_load_took(empty_db, cli, tmp_path):
+    """A load with --decide (no plan file) is proven by validate with the same --decide (before:
+    validate said "accept with --decide" and refused the flag, exit 2); without them it is red."""
+    sql(empty_db, *DRIFT_DDL)
+    write(tmp_path, "app.events.csv", CSV)
+    code, out, err = cli("load", tmp_path, "--dsn", empty_db.conninfo, "--yes", "--json", *DECIDE)
+    assert code == 0, (out, err)
+    base = ("validate", tmp_path, "--dsn", empty_db.conninfo, "--json", "--tables", "app.events")
+    code, out, err = cli(*base, "--report-dir", tmp_path / "r1")
+    assert code == 1, (out, err)
+    code, out, err = cli(*base, "--report-dir", tmp_path / "r2", *DECIDE)
+    assert code == 0, (out, err)
+    assert json.loads(out)["tables"][0]["ok"]
