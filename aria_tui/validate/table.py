@@ -8,6 +8,7 @@ import re
 import time
 import zlib
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import psycopg
@@ -222,7 +223,19 @@ def validate_table(
         )
         kept_pair = kept_conflicts(conn, staged, decided)
         kept = sum(kept_pair)
-        found.append(content(conn, staged, decided, kept_pair))
+        checked = content(conn, staged, decided, kept_pair)
+        unasked = journal_mod.decided_records(entry) if applies and not decided else frozenset()
+        if not checked.ok and unasked:
+            # the load kept these on the operator's word, which the proof does not take from the
+            # load's own record: say how to give it
+            n = len(unasked)
+            checked = replace(
+                checked,
+                detail=f"{checked.detail}; the load kept {n:,} conflict{'s' if n != 1 else ''} "
+                "by decision (keep-target): validate with --on-conflict keep-target (or the "
+                "plan file) to count them as decided",
+            )
+        found.append(checked)
         # these three apply only when the table has foreign keys, vector columns, sequences
         step("foreign_keys")
         optional = [foreign_keys(conn, table, lay)]

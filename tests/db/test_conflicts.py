@@ -239,7 +239,8 @@ def test_keep_target_on_a_secondary_unique_key_is_a_decision_the_proof_honours(
     assert (t.inserted, t.conflicts, t.conflicts_kept) == (1, 1, 1), t
     validate = ["validate", tmp_path, "--dsn", empty_db.conninfo, "--profile", "none", "--json"]
     code, out, err = cli(*validate, "--report-dir", tmp_path / "r1")
-    assert code == 1, (out, err)  # the load's policy alone excuses nothing
+    assert code == 1, (out, err)  # the load's policy alone excuses nothing, and says how to
+    assert "validate with --on-conflict keep-target" in out, out
     code, out, err = cli(*validate, "--report-dir", tmp_path / "r2", "--on-conflict", "keep-target")
     assert code == 0, (out, err)
     (table,) = json.loads(out)["tables"]
