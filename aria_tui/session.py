@@ -125,11 +125,13 @@ class Session:
         progress: Callable[[Any], None] | None = None,
         *,
         for_load: Selection | None = None,
+        sample_values: bool = False,
     ) -> Inventory:
         """Inventory and schema diff of the folder against the target.
 
         `for_load`: the scan a load runs before it plans (aria_tui.load.prescan): only the files
-        this selection may take are read, large files only by their head, no value sample.
+        this selection may take are read, large files only by their head, no value sample
+        unless `sample_values` (what `plan` asks: its file is reviewed before any load).
         """
         doing = "while reading the export plan" if for_load is not None else "during the scan"
         with self._connection(doing) as conn:
@@ -143,6 +145,7 @@ class Session:
                     self.profile,
                     target_display=self.target.display,
                     selection=for_load,
+                    sample_values=sample_values,
                 )
             else:
                 from aria_tui.scan import scan

@@ -22,6 +22,7 @@ from aria_tui.cli.common import (
 from aria_tui.cli.load_cmd import add_decision_args, add_jobs_arg, choices_of, open_for_load
 from aria_tui.errors import EXIT_FAILED, EXIT_OK, AriaError
 from aria_tui.load import cutover
+from aria_tui.load.differences import refused_values
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -45,7 +46,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     session, selection = open_for_load(args)
     folder = session.export_dir
-    inventory = session.scan(for_load=selection)
+    inventory = session.scan(for_load=selection, sample_values=True)
     choices = choices_of(args)
     plan = session.plan(selection, inventory, choices)
     if not plan.tables and not plan.skipped:
@@ -77,4 +78,11 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
     else:
         print(f"Plan written to {out} ({len(plan.tables)} tables, {len(plan.skipped)} not loadable).")
+        for tp in plan.tables:
+            for sentence in refused_values(tp.scan.diff):
+                print(
+                    f"{tp.target}: {sentence}; the load rejects such records"
+                    + ("" if tp.accept_rejects else " and fails")
+                    + f" unless decided (--accept-rejects {tp.target}, or --decide ...=widen)"
+                )
     return EXIT_OK if not plan.skipped else EXIT_FAILED

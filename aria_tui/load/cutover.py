@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from aria_tui import paths
 from aria_tui.errors import AriaError
 from aria_tui.load import decisions as dec
-from aria_tui.load.differences import narrow_columns
+from aria_tui.load.differences import narrow_columns, refused_values
 from aria_tui.status import CONFLICT_POLICIES as POLICIES
 from aria_tui.status import REJECT
 
@@ -190,6 +190,16 @@ def render(
             tp.accept_rejects,
             "rejected records are accepted on purpose" if tp.accept_rejects else "a rejected record fails the load",
         )
+        refused = refused_values(tp.scan.diff)
+        if refused:
+            w.key(
+                "refused",
+                refused,
+                "values the target's types refuse, in the sampled records: the load rejects "
+                "these records, each with its line in the reject file"
+                + (" (accepted: accept_rejects)" if tp.accept_rejects else ", and fails")
+                + ", unless a column is widened (--decide ...=widen[:TYPE])",
+            )
         w.comment("column mapping, CSV column -> target column (in file order):")
         renames = {r.source: r.why for r in tp.scan.diff.renames}
         w.lines.append("columns = [")

@@ -17,7 +17,7 @@ from aria_tui.load.export_values import infer_type
 
 if TYPE_CHECKING:
     from aria_tui.pg.catalog import Table
-    from aria_tui.scan.model import Diff, TableScan
+    from aria_tui.scan.model import Diff, TableScan, TypeIssue
 
 _NARROW_REASONS = re.compile(
     r"out of range|too long|overflow|must round|value too large", re.IGNORECASE
@@ -139,4 +139,23 @@ def narrow_columns(diff: Diff, table: Table) -> list[tuple[str, str, str]]:
             continue
         seen.add(target)
         out.append((target, col.type, f"line {issue.line}: {issue.reason}"))
+    return out
+
+
+def refused_values(diff: Diff) -> list[str]:
+    """One sentence per CSV column whose sampled values the target's type refuses: how many
+    sampled records, the first of them, why. What the load does with those records (rejects
+    them, each with its line) is the plan's decision to show, beside its ways out."""
+    first: dict[str, TypeIssue] = {}
+    for issue in diff.type_issues:
+        if issue.kind == "value" and issue.column not in first:
+            first[issue.column] = issue
+    out = []
+    for column, issue in first.items():
+        n = diff.type_issue_counts.get(column, 1)
+        line, value, reason = issue.line, issue.value, issue.reason
+        out.append(
+            f"{column}: {n:,} of {diff.sampled_rows:,} sampled record{'s' if diff.sampled_rows != 1 else ''}, "
+            f"first line {line} ({value!r}): {reason}"
+        )
     return out

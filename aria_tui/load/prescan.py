@@ -26,13 +26,17 @@ def scan_for_load(
     *,
     target_display: str,
     selection: Selection,
+    sample_values: bool = False,
 ) -> Inventory:
+    """`sample_values`: for `plan`, whose file the operator reviews before any load: the values
+    the target refuses are counted in a sample and written into the plan, as the wizard shows
+    them."""
     return scan(
         folder,
         conn,
         profile or profiles.NONE,
         target_display=target_display,
         count_large=False,
-        sample_values=False,
+        sample_values=sample_values,
         needed=selection.needs(generic=profile is None),
     )

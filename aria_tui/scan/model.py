@@ -87,7 +87,8 @@ class Diff:
     source_types: dict[str, str] = field(default_factory=dict)  # from an export manifest
     reordered: bool = False  # header order differs from the target's column order
     sampled_rows: int = 0  # records whose values were type-checked
-    type_issue_counts: dict[str, int] = field(default_factory=dict)  # CSV column -> bad sampled values
+    # CSV column -> sampled records holding a value the target refuses
+    type_issue_counts: dict[str, int] = field(default_factory=dict)
     notes: tuple[str, ...] = ()  # things worth knowing that change no verdict
     # renames guessed from name similarity whose sampled values fit: never applied by themselves,
     # the operator accepts one (`--decide T.C=rename:X`, the plan file, the wizard)

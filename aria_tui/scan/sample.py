@@ -34,6 +34,7 @@ ISSUES_PER_COLUMN = 3  # shown per column; the count of all bad sampled values i
 VALUE_WIDTH = 80
 VECTOR_SAMPLE = 256  # vectors fully parsed per column; their dimension is checked on every row
 LINE = "\x00line"  # the line-number column added to batches: no CSV header can name it
+N = "\x00n"  # how many sampled records hold a value (_collect_distinct)
 
 # A value that carries no information: dropping a column made only of these (and NULLs) loses
 # nothing (seed 000 §7.1: goals.category / goals.metadata hold only NULL and {}). Exactly these:
@@ -51,9 +52,11 @@ class ColumnSample:
     """What the scan learnt about one CSV column that loads into `target`."""
 
     target: Column
-    # distinct non-NULL sampled values with the line each was first seen on (for the server)
+    # distinct non-NULL sampled values with the line each was first seen on (for the server),
+    # and how many sampled records hold each
     values: list[str] = field(default_factory=list)
     lines: list[int] = field(default_factory=list)
+    counts: list[int] = field(default_factory=list)
     null_line: int | None = None  # first NULL anywhere in the file, when the target is NOT NULL
     zoneless: tuple[int, str] | None = None  # (line, value): a timestamptz value without a zone
     # (line, value, what the target would do to it): the first value the target's input
@@ -71,6 +74,7 @@ class BadValue:
     line: int
     value: str
     reason: str
+    records: int = 1  # sampled records holding this value
 
 
 @dataclass
@@ -360,12 +364,13 @@ def _collect_distinct(sample: pl.DataFrame, columns: dict[str, ColumnSample]) ->
         surely = surely_valid(col, out.target)
         if surely is not None:
             q = q.filter(~surely)
-        q = q.unique(subset=col, keep="first", maintain_order=True)
+        q = q.group_by(col, maintain_order=True).agg(pl.col(LINE).first(), pl.len().alias(N))
         # a few huge documents must not turn one scan into a long upload
         queries.append(q.filter(pl.col(col).str.len_bytes().cum_sum() <= MAX_VALUE_BYTES))
     for out, frame in zip(columns.values(), pl.collect_all(queries), strict=True):
         out.values = frame.get_column(frame.columns[0]).to_list()
         out.lines = frame.get_column(LINE).to_list()
+        out.counts = frame.get_column(N).to_list()
 
 
 def _check_dimensions(frame: pl.DataFrame, col: str, out: ColumnSample) -> None:

@@ -74,4 +74,5 @@ def _run_check(conn: psycopg.Connection, jobs: list[_Job]) -> list[tuple[int, in
 def _apply(jobs: list[_Job], rows: list[tuple[int, int, str]]) -> None:
     for k, i, message in rows:
         _, _, smp = jobs[k]
-        smp.bad.append(BadValue(smp.lines[i - 1], short(smp.values[i - 1]), message))
+        records = smp.counts[i - 1] if len(smp.counts) >= i else 1
+        smp.bad.append(BadValue(smp.lines[i - 1], short(smp.values[i - 1]), message, records))

@@ -73,7 +73,7 @@ def judge(sample: FileSample, table: Table) -> Diff:
             ]
         if col_bad:
             col_bad.sort(key=lambda b: b.line)
-            counts[source] = len(col_bad)
+            counts[source] = sum(b.records for b in col_bad)  # sampled records, not values
             issues += [TypeIssue(source, b.line, b.value, b.reason) for b in col_bad[:ISSUES_PER_COLUMN]]
     for source, target in mapping.items():
         smp = sample.columns.get(source)

@@ -91,4 +91,14 @@ def presence(
             f"as whole rows by the content check{tail}",
         )
     both = ", and nothing else" if s.exact else ""
+    if s.other_key:
+        # found, but only through another of their unique keys (judged by the content check)
+        by_key = s.loadable - s.other_key
+        other = ", ".join(sorted({u for uk in s.lay.uniques for u in uk})) or "another unique key"
+        return Check(
+            PRESENCE,
+            True,
+            f"all {number(s.loadable)} records found: {number(by_key)} by {label}, "
+            f"{number(s.other_key)} only by {other} (under another {label}){both}{tail}",
+        )
     return Check(PRESENCE, True, f"all {number(s.loadable)} records found by {label}{both}{tail}")
