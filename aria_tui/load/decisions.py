@@ -249,7 +249,12 @@ def _apply(
                 table.ident, sql.Identifier(d.column), sql.SQL(type_sql)
             )
             ddl.append(stmt.as_string(None))
-            notes.append(f"{where} widened from {col.type} to {type_sql}.")
+            lost = (
+                f" (a domain over {col.domain_base}: its constraints no longer apply to the column)"
+                if col.domain_base
+                else ""
+            )
+            notes.append(f"{where} widened from {col.type} to {type_sql}{lost}.")
             columns = [_column(c.name, type_sql, c.position, c) if c.name == d.column else c for c in columns]
             widened.add(d.column)
     new_table = replace(table, columns=tuple(columns))

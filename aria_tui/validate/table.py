@@ -279,7 +279,8 @@ def _decisions(
 ) -> tuple[str, ...]:
     """The operator's decisions this table's verdict rests on, for the certificate: what the
     load's plan changed, the conflict policy, and what was decided away instead of loaded."""
-    out: list[str] = list(entry.notes) if entry is not None else []
+    # the notes are sentences; the certificate lists them as items (joined with '; ')
+    out: list[str] = [n.rstrip(".") for n in entry.notes] if entry is not None else []
     if entry is not None and entry.on_conflict != "reject":
         out.append(f"conflict policy {entry.on_conflict}")
     if kept:
