@@ -233,6 +233,12 @@ def print_result(result: RunResult) -> None:
                 f"{t.target}: {rejected} rejected rows in {t.reject_file}"
                 + (f" ({conflicts} of them conflicts)" if conflicts else "")
             )
+            if conflicts and t.accept_rejects:
+                console.print(
+                    f"{t.target}: --accept-rejects accepts records the table refuses, not "
+                    "conflicts with its rows: decide those with --on-conflict keep-target or "
+                    "take-export"
+                )
         if t.conflicts_kept:
             console.print(
                 f"{t.target}: {t.conflicts_kept} conflict{'s' if t.conflicts_kept != 1 else ''} "
