@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import gzip
 import hashlib
+import os
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,8 +70,9 @@ def discover(folder: Path) -> list[ExportFile]:
         except OSError:
             size = 0
         # anything else named like an export file (a dangling symlink: an unmounted volume, a
-        # copy that failed; a fifo) is listed, and whoever reads it says it cannot be read: a
-        # table's file the export holds but nobody can read must never vanish from the proof
+        # copy that failed; a fifo) is listed, and whoever reads it says it cannot be read
+        # (`regular`, before any open: a fifo's would wait for a writer): a table's file the
+        # export holds but nobody can read must never vanish from the proof
         # COPY-per-table exports name files schema.table.csv; a table name never needs the dot
         schema, _, table = stem.partition(".") if "." in stem else ("", "", stem)
         found.append(
@@ -91,6 +95,13 @@ def is_gzip(path: Path) -> bool:
     return path.name.lower().endswith(".gz")
 
 
+def regular(path: Path) -> None:
+    """Raise OSError unless `path` is a regular file (or a link to one): never opened otherwise,
+    since opening a fifo waits for a writer."""
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        raise OSError(errno.EINVAL, "not a regular file", str(path))
+
+
 def open_bytes(path: Path) -> BinaryIO:
     """The file as a binary stream; a .gz file is decompressed on the fly.
 
@@ -98,6 +109,7 @@ def open_bytes(path: Path) -> BinaryIO:
     """
     path = Path(path)
     try:
+        regular(path)
         if is_gzip(path):
             return gzip.open(path, "rb")  # type: ignore[return-value]
         return open(path, "rb")  # noqa: SIM115 - the caller owns and closes the stream
@@ -157,6 +169,7 @@ def sha256_file(path: Path, progress: Callable[[str, int], None] | None = None) 
     digest = Sha256()
     buf = bytearray(HASH_CHUNK)
     view = memoryview(buf)
+    regular(path)
     with open(path, "rb", buffering=0) as fh:
         while n := fh.readinto(buf):
             digest.update(view[:n])

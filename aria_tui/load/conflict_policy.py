@@ -58,11 +58,12 @@ def decide(
         kept = conn.execute(
             sql.SQL(
                 "UPDATE {cls} c SET action = 'kept' WHERE kind = 'conflict' AND action IS NULL "
-                "AND NOT EXISTS (SELECT 1 FROM {rej} r WHERE r.rec = c.rec) RETURNING rec, reason"
+                "AND NOT EXISTS (SELECT 1 FROM {rej} r WHERE r.rec = c.rec) RETURNING rec, reason, key"
             ).format(cls=stage.cls, rej=stage.rej)
         ).fetchall()
         if kept:
-            _record_kept(conn, stage, sorted(kept), sinks, lines)
+            stage.tally.kept_on.update({int(r[0]): str(r[2] or "") for r in kept})
+            _record_kept(conn, stage, sorted((r[0], r[1]) for r in kept), sinks, lines)
     elif policy == TAKE_EXPORT:
         _take_export(conn, stage, sinks, lines)
     if seen:

@@ -66,6 +66,8 @@ class Tally:
     updated: int = 0
     # (record number, line, reason) of every record kept by decision, in file order
     kept_records: list[tuple[int, int, str]] = field(default_factory=list)
+    # the unique key (constraint or index name) each record was kept on
+    kept_on: dict[int, str] = field(default_factory=dict)
     details: list[ConflictRecord] = field(default_factory=list)  # the first CONFLICT_DETAILS
 
 
@@ -81,7 +83,7 @@ def create(conn: psycopg.Connection, stage: Stage) -> None:
     conn.execute(
         sql.SQL(
             "CREATE TEMP TABLE {} (rec bigint PRIMARY KEY, kind text NOT NULL, source text NOT NULL, "
-            "toid oid, tctid tid, reason text, action text) ON COMMIT DROP"
+            "toid oid, tctid tid, reason text, action text, key text) ON COMMIT DROP"
         ).format(stage.cls)
     )
 
@@ -122,6 +124,10 @@ def export_text(stage: Stage, c: StageColumn, alias: str) -> sql.Composable:
         return sql.SQL("rtrim({})").format(ref)
     if col.base_type in STRING_TYPES and not c.typed_vector:
         return ref
+    if col.base_type == "numeric" and "(" in col.base_format:
+        # printed at the column's scale, as the stored value is: 1.0 is the seed's 1.00 (an
+        # explicit cast to numeric(p,s) rounds as the column's input does)
+        return sql.SQL("(({})::{})::text").format(stage.value(c, alias), sql.SQL(col.type))
     return sql.SQL("({})::text").format(stage.value(c, alias))
 
 
@@ -196,20 +202,21 @@ def classify_target(conn: psycopg.Connection, stage: Stage) -> None:
         key_cols = ", ".join(column_name(c) for c in cols)
         conn.execute(
             sql.SQL(
-                "INSERT INTO {cls} (rec, kind, source, toid, tctid, reason) "
+                "INSERT INTO {cls} (rec, kind, source, toid, tctid, reason, key) "
                 "SELECT rec, CASE WHEN cardinality(diff) = 0 THEN 'dup' ELSE 'conflict' END, "
                 "CASE WHEN mine THEN 'file' ELSE 'target' END, toid, tctid, "
                 "CASE WHEN cardinality(diff) = 0 THEN NULL WHEN mine THEN "
                 "{pre} || keytext || '): an earlier record of this file has this key with different ' "
                 "|| array_to_string(diff, ', ') || ' (' || shown || ')' "
                 "ELSE {pre} || keytext || '): the target already holds this key with different ' "
-                "|| array_to_string(diff, ', ') || '; target values: ' || shown END "
+                "|| array_to_string(diff, ', ') || '; target values: ' || shown END, {cname} "
                 "FROM (SELECT s.rec, t.tableoid AS toid, t.ctid AS tctid, {mine} AS mine, {diff} AS diff, "
                 "{shown} AS shown, {keytext} AS keytext "
                 "FROM {stage} s JOIN {table} t ON {match} WHERE {unsettled}) x "
                 "ON CONFLICT (rec) DO NOTHING"
             ).format(
                 cls=stage.cls,
+                cname=sql.Literal(cname),
                 pre=sql.Literal(f"conflict on {cname} ({key_cols})=("),
                 mine=sql.SQL(_MINE.format(a="t")),
                 diff=diff,

@@ -70,6 +70,7 @@ def commit_record(
     conflicts: int = 0,
     updated: int = 0,
     kept: tuple[int, ...] = (),
+    kept_on: tuple[str, ...] = (),
 ) -> commits.Commit:
     """The record of a whole file (chunk 0, every byte) or of one chunk of it."""
     start, end = byte_range if byte_range is not None else (0, size)
@@ -103,6 +104,8 @@ def commit_record(
                 "conflicts": conflicts,
                 "updated": updated,
                 "kept": list(kept),
+                # the unique key each was kept on (validate excuses it through that key only)
+                "kept_on": list(kept_on),
                 # what validate quotes on the certificate, and whether it may call the
                 # records this load rejected "decided away" rather than missing
                 "accept_rejects": tp.accept_rejects,

@@ -310,6 +310,7 @@ class Runner:
             conflicts=work.conflicts,
             updated=work.updated,
             kept=tuple(rec for rec, _, _ in work.kept_records),
+            kept_on=tuple(work.kept_on.get(rec, "") for rec, _, _ in work.kept_records),
         )
         return work.record
 

@@ -40,6 +40,7 @@ class Work:
     kept: int = 0
     updated: int = 0
     kept_records: tuple[tuple[int, int, str], ...] = ()  # (record, line, reason)
+    kept_on: dict[int, str] = field(default_factory=dict)  # record -> the key it was kept on
     conflict_records: tuple[m.ConflictRecord, ...] = ()  # both sides, the first few
     sinks: conflicts_mod.Sinks = field(default_factory=conflicts_mod.Sinks)
     ddl: tuple[str, ...] = ()
@@ -55,6 +56,7 @@ class Work:
         self.kept = t.kept
         self.updated = t.updated
         self.kept_records = tuple(t.kept_records)
+        self.kept_on = dict(t.kept_on)
         self.conflict_records = tuple(t.details)
         self.rejected = rejected - t.conflicts_rejected
 
@@ -67,6 +69,7 @@ class Work:
         self.duplicates = self.conflicts = self.kept = self.updated = 0
         self.path = None
         self.kept_records, self.conflict_records = (), ()
+        self.kept_on = {}
         self.indexes, self.constraints = (), ()
 
     def writers(self) -> tuple[RejectWriter, ...]:

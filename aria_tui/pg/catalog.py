@@ -33,9 +33,11 @@ class Column:
     # base_format: a domain's base type with the modifier the domain gives it ('numeric(10,2)'
     # under a domain `amount`; base_type is then the base's, 'numeric'), an array's element type
     # (typname, format_type), a range's subtype or a composite type's attributes
+    # (typname, format_type, kind): kind is pg_type.typtype ('b' base, 'c' composite, 'd' domain,
+    # 'e' enum, 'r' range, 'm' multirange), or 'A' for an array
     domain_base: str | None = None
-    element: tuple[str, str] | None = None
-    parts: tuple[tuple[str, str], ...] = ()
+    element: tuple[str, str, str] | None = None
+    parts: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def base_format(self) -> str:
@@ -196,7 +198,9 @@ ORDER BY a.attrelid, a.attnum
 # modifier; a range's (or multirange's) subtype, a composite type's attributes
 _MADE_OF_SQL = """
 SELECT x.oid, x.mod, b.typname, format_type(b.oid, b.mod), e.typname, format_type(e.oid, e.mod),
-       ARRAY(SELECT ARRAY[pt.typname, format_type(pt.oid, part.mod)] FROM (
+       CASE WHEN e.typcategory = 'A' THEN 'A' ELSE e.typtype::text END,
+       ARRAY(SELECT ARRAY[pt.typname, format_type(pt.oid, part.mod),
+                          CASE WHEN pt.typcategory = 'A' THEN 'A' ELSE pt.typtype::text END] FROM (
                SELECT r.rngsubtype AS oid, -1 AS mod, 0 AS n FROM pg_range r
                WHERE r.rngtypid = coalesce(b.oid, x.oid) OR r.rngmultitypid = coalesce(b.oid, x.oid)
                UNION ALL
@@ -224,8 +228,8 @@ LEFT JOIN LATERAL (
     UNION ALL
     SELECT bt.typbasetype, bt.typtypmod, dom.depth + 1 FROM dom JOIN pg_type bt ON bt.oid = dom.oid
     WHERE bt.typtype = 'd')
-  SELECT bt.oid, dom.mod, bt.typname FROM dom JOIN pg_type bt ON bt.oid = dom.oid
-  ORDER BY dom.depth DESC LIMIT 1
+  SELECT bt.oid, dom.mod, bt.typname, bt.typtype, bt.typcategory
+  FROM dom JOIN pg_type bt ON bt.oid = dom.oid ORDER BY dom.depth DESC LIMIT 1
 ) e ON true
 """
 
@@ -283,15 +287,17 @@ def read_catalog(conn: psycopg.Connection, schemas: list[str] | None = None) -> 
             cur.execute(_MADE_OF_SQL, {"oids": [n[0] for n in needs], "mods": [n[1] for n in needs]})
             made_of = {(r[0], r[1]): r[2:] for r in cur.fetchall()}
         for relid, name, typ, typname, typoid, notnull, default, ident, gen, num, seq, mod, _ in found:
-            base, base_format, elem, elem_format, parts = made_of.get((typoid, mod), (None,) * 5)
+            base, base_format, elem, elem_format, elem_kind, parts = made_of.get(
+                (typoid, mod), (None,) * 6
+            )
             columns.setdefault(relid, []).append(
                 Column(
                     name=name,
                     type=typ,
                     base_type=base or typname,
                     domain_base=base_format if base else None,
-                    element=(elem, elem_format) if elem else None,
-                    parts=tuple((str(p[0]), str(p[1])) for p in parts or ()),
+                    element=(elem, elem_format, str(elem_kind)) if elem else None,
+                    parts=tuple((str(p[0]), str(p[1]), str(p[2])) for p in parts or ()),
                     type_oid=typoid,
                     not_null=notnull,
                     default=default if not gen else None,

@@ -84,4 +84,29 @@ def connect(target: Target, *, autocommit: bool = False, connect_timeout: int = 
         raise TargetUnreachable(
             target.redact(f"Cannot connect to PostgreSQL at {where}: {_reason(exc)}.")
         ) from None
+    try:
+        pin_output(conn)
+    except psycopg.Error:
+        conn.close()
+        raise
     return conn
+
+
+# How the server prints what aria-tui reads back, whatever the target database sets
+# (`ALTER DATABASE ... SET ...`): dates in ISO (psycopg reads no other style; the input order,
+# MDY or DMY, stays the database's: it decides how the export's dates are read), intervals in
+# PostgreSQL's own style (unless sql_standard, which also changes how input is read), and floats
+# exactly (extra_float_digits 1, PostgreSQL's default: at 0 or below 0.30000000000000004 prints
+# as 0.3, and the loader's duplicate test and the proof compare floats by their text)
+_OUTPUT = (
+    "SELECT set_config('DateStyle', 'ISO', false), "
+    "set_config('IntervalStyle', CASE current_setting('IntervalStyle') WHEN 'sql_standard' "
+    "THEN 'sql_standard' ELSE 'postgres' END, false), "
+    "set_config('extra_float_digits', '1', false)"
+)
+
+
+def pin_output(conn: psycopg.Connection) -> None:
+    conn.execute(_OUTPUT)
+    if not conn.autocommit:
+        conn.commit()

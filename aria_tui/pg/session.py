@@ -6,11 +6,8 @@ of that wall-clock time in the session's TimeZone, which libpq takes from PGTZ w
 the same file would store other instants from another shell. The loader and validate set the
 zone themselves (UTC unless the operator chose another), whatever PGTZ says.
 
-A float's text is what the loader's duplicate test and the proof compare where they must tell two
-floats apart (load/conflicts.py, validate/staging/layout.py), and `extra_float_digits` decides
-that text: a database set to 0 or below (`ALTER DATABASE ... SET extra_float_digits = 0`) prints
-0.30000000000000004 as 0.3, and an export's 0.3 would pass for the seed row's value. Both pin
-it to 1, PostgreSQL's default: the shortest text that reads back as the very same float.
+How the server prints dates, intervals and floats is pinned for every connection when it opens
+(pg/connect.py, `pin_output`).
 """
 
 from __future__ import annotations
@@ -46,12 +43,10 @@ def prepare_session(
     - `temp_buffers`: staged files live in temporary tables, let them stay in memory (the server
       takes it only before the session's first temporary table, and only once committed);
     - the time zone (`pin_time_zone`);
-    - `extra_float_digits` = 1: every float printed exactly (see the module's docstring);
     - `lock_timeout` (a PostgreSQL duration): never wait forever for a table another session
       holds. One that is no duration raises AriaError, said once before any table.
     """
     conn.execute("SELECT set_config('temp_buffers', %s, false)", (temp_buffers,))
-    conn.execute("SELECT set_config('extra_float_digits', '1', false)")
     pin_time_zone(conn, time_zone)
     try:
         conn.execute("SELECT set_config('lock_timeout', %s, false)", (lock_timeout,))

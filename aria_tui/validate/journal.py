@@ -39,6 +39,8 @@ class JournalEntry:
     conflicts: int = 0  # records whose key the target holds with other content, left as they are
     updated: int = 0  # target rows the load replaced with the export's record (take-export)
     kept: tuple[int, ...] = ()  # record numbers of the conflicts kept by decision (keep-target)
+    # the unique key each of `kept` was kept on ('' when the load did not record it)
+    kept_on: tuple[str, ...] = ()
     accept_rejects: bool = False  # the load's plan accepted its rejected records on purpose
     on_conflict: str = "reject"  # the conflict policy the load ran under
     notes: tuple[str, ...] = ()  # what the operator's drift decisions did (added, dropped, widened)
@@ -50,6 +52,7 @@ def _decided(records: tuple[commits.Commit, ...] | list[commits.Commit]) -> dict
     """The conflicts' decisions the load recorded (commits.Commit.decided), summed."""
     conflicts = updated = 0
     kept: list[int] = []
+    kept_on: list[str] = []
     notes: list[str] = []
     accept = bool(records)
     policy = "reject"
@@ -60,7 +63,10 @@ def _decided(records: tuple[commits.Commit, ...] | list[commits.Commit]) -> dict
             d = {}
         conflicts += int(d.get("conflicts", 0))
         updated += int(d.get("updated", 0))
-        kept += [int(x) for x in d.get("kept", [])]
+        recs = [int(x) for x in d.get("kept", [])]
+        keys = [str(k) for k in d.get("kept_on", [])]
+        kept += recs
+        kept_on += keys if len(keys) == len(recs) else [""] * len(recs)
         # every chunk must have been loaded under the acceptance for its rejects to be decided
         accept = accept and bool(d.get("accept_rejects", False))
         policy = str(d.get("on_conflict", policy))
@@ -69,10 +75,18 @@ def _decided(records: tuple[commits.Commit, ...] | list[commits.Commit]) -> dict
         "conflicts": conflicts,
         "updated": updated,
         "kept": tuple(kept),
+        "kept_on": tuple(kept_on),
         "accept_rejects": accept,
         "on_conflict": policy,
         "notes": tuple(notes),
     }
+
+
+def kept_on(entry: JournalEntry | None) -> dict[int, str]:
+    """The unique key each record of decided_records() was kept on ('' when not recorded)."""
+    if entry is None:
+        return {}
+    return dict(zip(entry.kept, entry.kept_on, strict=False))
 
 
 def decided_records(entry: JournalEntry | None) -> frozenset[int]:

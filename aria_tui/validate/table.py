@@ -221,7 +221,7 @@ def validate_table(
             if applies and decided_by.keeps(name)
             else frozenset()
         )
-        kept_pair = kept_conflicts(conn, staged, decided)
+        kept_pair = kept_conflicts(conn, staged, decided, journal_mod.kept_on(entry))
         kept = sum(kept_pair)
         checked = content(conn, staged, decided, kept_pair)
         unasked = journal_mod.decided_records(entry) if applies and not decided else frozenset()

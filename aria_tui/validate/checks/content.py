@@ -18,27 +18,36 @@ from aria_tui.validate.staging.key_sql import key_match
 from aria_tui.validate.staging.layout import RAW, RECORDS, Layout
 
 
-def kept_conflicts(conn: psycopg.Connection, s: Staged, decided: frozenset[int]) -> tuple[int, int]:
+def kept_conflicts(
+    conn: psycopg.Connection, s: Staged, decided: frozenset[int], on: dict[int, str] | None = None
+) -> tuple[int, int]:
     """Of the `decided` records (conflicts kept by decision), those the target does hold
     otherwise, which alone are taken off the differences, never more: (records whose key holds
-    other content, records found only through another unique key). A conflict is kept on either
-    kind of key: a seed row under the record's key, or another entity holding one of its other
-    unique keys."""
+    other content, records found only through another unique key). Each is excused through the
+    key it was kept on (`on`: record -> the constraint or index the load found it on): one kept
+    on the layout's key only when a row holds that key (a seed row under the record's key), one
+    kept on another unique key only when it is found through another key (another entity
+    holding one of its other unique keys). A record the load did not say the key of counts as
+    kept on the layout's key."""
     if not decided or not s.lay.key:
         return 0, 0
+    on = on or {}
+    own = {uk.name for uk in s.lay.table.unique_keys if tuple(uk.columns) == tuple(s.lay.key)}
+    by_key = sorted(r for r in decided if not on.get(r) or on[r] in own)
+    by_other = sorted(r for r in decided if on.get(r) and on[r] not in own)
     differing = (
-        sum(1 for cols in _differing_columns(conn, s, sorted(decided)).values() if cols)
-        if s.differing
+        sum(1 for cols in _differing_columns(conn, s, by_key).values() if cols)
+        if s.differing and by_key
         else 0
     )
     other = 0
-    if s.other_key:
+    if s.other_key and by_other:
         (n,) = one_row(
             conn,
             sql.SQL(
                 "SELECT coalesce(sum(_n), 0) FROM {miss} "
                 "WHERE _bad IS NULL AND _other IS NOT NULL AND {rec} = ANY({d})"
-            ).format(**NAMES, d=sql.Literal(sorted(decided))),
+            ).format(**NAMES, d=sql.Literal(by_other)),
         )
         other = int(n)
     return differing, other

@@ -109,14 +109,20 @@ def lossless(col: Column) -> Wide | None:
     """The comparison that keeps every value of `col`'s narrowing type, or None when its input
     function keeps every value it accepts (or no safe wider type is known)."""
     if col.element is not None:
-        return _each_element(col, lossless(col.as_type(*col.element)))
+        typname, format_, kind = col.element
+        if kind in ("c", "r", "m"):  # an array of composites or of ranges: see the parts below
+            return Wide("{}", "{}::text")
+        return _each_element(col, lossless(col.as_type(typname, format_)))
     if col.parts:
         # a range's bounds or a composite's attributes of such a type: no wider twin of the whole
         # type exists, so the export's text is compared with the text the target prints. What
         # PostgreSQL exported is its own output, which the same value prints again; a value
         # the type changed prints otherwise (a spelling of the same value that is not the
         # server's own, hand-written, differs too: shown, never passed)
-        if any(lossless(col.as_type(*part)) is not None for part in col.parts):
+        if any(
+            _kept_whole(part[2]) or lossless(col.as_type(part[0], part[1])) is not None
+            for part in col.parts
+        ):
             return Wide("{}", "{}::text")
         return None
     base, typ = col.base_type, col.base_format.lower()
@@ -173,7 +179,9 @@ def lossless(col: Column) -> Wide | None:
 
 def _each_element(col: Column, element: Wide | None) -> Wide | None:
     """An array compared element by element through its element type's wider twin, in storage
-    order (the export's text read as text[], which has the same shape as the typed array)."""
+    order (the export's text read as text[], which has the same shape as the typed array), and
+    by its shape: its dimensions with their bounds ('[0:1][1:2]'; '{}' for an empty array),
+    which unnest and array_agg alone would flatten."""
     if element is None:
         return None
 
@@ -181,9 +189,22 @@ def _each_element(col: Column, element: Wide | None) -> Wide | None:
         # the element's template, over u.e (its placeholder is {} or {0}; literal braces are
         # doubled and stay so, for the caller's format)
         one = template.replace("{0}", "u.e").replace("{}", "u.e")
-        return f"(SELECT array_agg(({one}) ORDER BY u.i) FROM unnest({array}) WITH ORDINALITY AS u(e, i))"
+        elements = (
+            f"(SELECT array_agg(({one}) ORDER BY u.i) FROM unnest({array}) WITH ORDINALITY AS u(e, i))"
+        )
+        return (
+            f"CASE WHEN {array} IS NULL THEN NULL ELSE coalesce(array_dims({array}), '{{{{}}}}') "
+            f"|| coalesce(({elements})::text, '') END"
+        )
 
-    return Wide(each(element.export, "({0})::text[]"), each(element.target, "{0}"))
+    return Wide(each(element.export, "({0})::text[]"), each(element.target, "({0})"))
+
+
+def _kept_whole(kind: str) -> bool:
+    """A part of a range or composite type (its pg_type kind, catalog.Column.parts) that no rule
+    of lossless() sees into (a domain, an array, a range, a composite one level further down):
+    only the whole text can tell."""
+    return kind in ("d", "c", "r", "m", "A")
 
 
 def layout(table: Table, header: tuple[str, ...], mapping: tuple[tuple[str, str | None], ...]) -> Layout:
