@@ -91,6 +91,35 @@ class ForeignKey:
 
 
 @dataclass(frozen=True)
+class Trigger:
+    """A user trigger of a table (not a constraint's internal one) that fires in an ordinary
+    session: enabled in origin mode (`O`) or always (`A`)."""
+
+    name: str
+    timing: str  # 'BEFORE' | 'AFTER' | 'INSTEAD OF'
+    events: tuple[str, ...]  # of 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE'
+    row: bool  # FOR EACH ROW (else FOR EACH STATEMENT)
+    enabled: str  # pg_trigger.tgenabled: 'O' (origin) | 'A' (always)
+
+    @property
+    def changes_rows(self) -> bool:
+        """A BEFORE row trigger on INSERT or UPDATE: it may change the values of each row it is
+        given (an `updated_at = now()`), or drop the row."""
+        return self.row and self.timing == "BEFORE" and bool({"INSERT", "UPDATE"} & set(self.events))
+
+    @property
+    def fires_on_load(self) -> bool:
+        """It fires on what a load does: an INSERT (COPY included) or a take-export UPDATE."""
+        return bool({"INSERT", "UPDATE"} & set(self.events))
+
+    def describe(self) -> str:
+        """'ke_stamp (BEFORE INSERT OR UPDATE, each row)'"""
+        each = "each row" if self.row else "each statement"
+        always = ", ENABLE ALWAYS" if self.enabled == "A" else ""
+        return f"{self.name} ({self.timing} {' OR '.join(self.events)}, {each}{always})"
+
+
+@dataclass(frozen=True)
 class Table:
     schema: str
     name: str
@@ -101,6 +130,12 @@ class Table:
     foreign_keys: tuple[ForeignKey, ...]
     estimated_rows: int
     partitioned: bool = False  # its rows live in its partitions
+    triggers: tuple[Trigger, ...] = ()  # user triggers that fire (pg_trigger), by name
+
+    @property
+    def load_triggers(self) -> tuple[Trigger, ...]:
+        """The user triggers that fire on a load's INSERT or take-export UPDATE."""
+        return tuple(t for t in self.triggers if t.fires_on_load)
 
     @property
     def qualified(self) -> str:
@@ -258,6 +293,15 @@ WHERE i.indrelid = ANY(%(oids)s) AND i.indisunique AND i.indpred IS NULL
 ORDER BY i.indrelid, ci.relname
 """
 
+# user triggers that fire in an ordinary session (origin or always); tgtype's bits: 1 ROW,
+# 2 BEFORE, 64 INSTEAD, 4 INSERT, 8 DELETE, 16 UPDATE, 32 TRUNCATE
+_TRIGGERS_SQL = """
+SELECT tgrelid, tgname, tgtype::int, tgenabled::text
+FROM pg_trigger
+WHERE tgrelid = ANY(%(oids)s) AND NOT tgisinternal AND tgenabled IN ('O', 'A')
+ORDER BY tgrelid, tgname
+"""
+
 _ON_DELETE: dict[str, str] = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
 _IDENTITY = {"a": "always", "d": "by default"}
 
@@ -311,6 +355,10 @@ def read_catalog(conn: psycopg.Connection, schemas: list[str] | None = None) -> 
         constraints = cur.fetchall()
         cur.execute(_UNIQUE_INDEXES_SQL, {"oids": oids})
         unique_indexes = cur.fetchall()
+        cur.execute(_TRIGGERS_SQL, {"oids": oids})
+        triggers: dict[int, list[Trigger]] = {}
+        for relid, tgname, tgtype, enabled in cur.fetchall():
+            triggers.setdefault(relid, []).append(trigger_of(tgname, tgtype, enabled))
 
     names = {r[0]: f"{r[1]}.{r[2]}" for r in rels}
     if constraints:
@@ -360,6 +408,7 @@ def read_catalog(conn: psycopg.Connection, schemas: list[str] | None = None) -> 
             foreign_keys=tuple(fks.get(oid, [])),
             estimated_rows=int(estimate),
             partitioned=partitioned,
+            triggers=tuple(triggers.get(oid, [])),
         )
     return Catalog(
         server_version=version,
@@ -369,6 +418,15 @@ def read_catalog(conn: psycopg.Connection, schemas: list[str] | None = None) -> 
         schemas=all_schemas,
         tables=tables,
     )
+
+
+def trigger_of(name: str, tgtype: int, enabled: str) -> Trigger:
+    """A Trigger from pg_trigger's tgname, tgtype bits and tgenabled."""
+    timing = "BEFORE" if tgtype & 2 else "INSTEAD OF" if tgtype & 64 else "AFTER"
+    events = tuple(
+        e for bit, e in ((4, "INSERT"), (16, "UPDATE"), (8, "DELETE"), (32, "TRUNCATE")) if tgtype & bit
+    )
+    return Trigger(name=name, timing=timing, events=events, row=bool(tgtype & 1), enabled=enabled)
 
 
 def exact_row_count(conn: psycopg.Connection, table: Table) -> int:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from aria_tui.csvio import CsvProblem, ExportFile, Header
-from aria_tui.pg.catalog import Catalog
+from aria_tui.pg.catalog import Catalog, Trigger
 from aria_tui.status import LOADABLE, Blocker, BlockerKind, ScanStatus, sentence_of
 
 MATCH = ScanStatus.MATCH
@@ -98,6 +98,9 @@ class Diff:
     # what the columns alone say ('match' or 'drift'), blockers aside; None when the file was
     # never compared with a table (no target, unreadable, missing)
     verdict: str | None = None
+    # the target table's user triggers that fire on a load's INSERT or UPDATE: a difference the
+    # operator decides (keep them, or load with them switched off: load --triggers-off)
+    triggers: tuple[Trigger, ...] = ()
 
     @classmethod
     def blocked(cls, *blockers: Blocker, **fields: Any) -> Diff:
@@ -174,6 +177,17 @@ class Diff:
             "source_types": dict(self.source_types),
             "blockers": [b.to_json() for b in self.blockers],
             "verdict": self.verdict,
+            "triggers": [
+                {
+                    "name": t.name,
+                    "timing": t.timing,
+                    "events": list(t.events),
+                    "for_each": "row" if t.row else "statement",
+                    "enabled": "always" if t.enabled == "A" else "origin",
+                    "may_change_values": t.changes_rows,
+                }
+                for t in self.triggers
+            ],
         }
 
 

@@ -142,7 +142,10 @@ def judge(sample: FileSample, table: Table) -> Diff:
                 "them in UTC, whatever the shell's PGTZ says (--time-zone to choose another)"
             )
 
+    notes += trigger_notes(table)
+
     return Diff(
+        triggers=table.load_triggers,
         status=status,
         matched=al.matched,
         extra_columns=tuple(extras),
@@ -159,6 +162,32 @@ def judge(sample: FileSample, table: Table) -> Diff:
         blockers=tuple(blockers),
         verdict=verdict,
     )
+
+
+def trigger_notes(table: Table) -> list[str]:
+    """The table's user triggers that fire on the load, as a difference the operator decides:
+    kept (they run on every row), or switched off for the load (`--triggers-off`)."""
+    fire = table.load_triggers
+    if not fire:
+        return []
+    changing = [t for t in fire if t.changes_rows]
+    other = [t for t in fire if not t.changes_rows]
+    parts = []
+    if changing:
+        parts.append(
+            ", ".join(t.describe() for t in changing)
+            + " may change the export's values on each row (an updated_at = now() makes every "
+            "record differ from the export, and validate red)"
+        )
+    if other:
+        parts.append(", ".join(t.describe() for t in other) + " also fire on the load")
+    return [
+        f"{table.qualified} has user triggers that fire on the load: "
+        + "; ".join(parts)
+        + f". Decide: keep them, or load with them switched off (--triggers-off "
+        f"{table.qualified}, the plan file's triggers_off, g on the wizard's plan step); switched on again as they "
+        "were before the table commits"
+    ]
 
 
 LOSS = "loss"  # TypeIssue.kind of a value the target would take and silently change
