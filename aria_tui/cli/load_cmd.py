@@ -77,6 +77,15 @@ def add_decision_args(parser: argparse.ArgumentParser) -> None:
     )
     add_decide_arg(parser)
     add_accept_rejects_arg(parser, "the load")
+    parser.add_argument(
+        "--triggers-off",
+        action="append",
+        default=[],
+        metavar="SCHEMA.TABLE[,...]",
+        help="load these tables with their user triggers switched off (an updated_at trigger "
+        "would replace the export's values), in each table's own transaction, and on again as "
+        "they were before it commits (repeatable)",
+    )
 
 
 def add_jobs_arg(parser: argparse.ArgumentParser) -> None:
@@ -116,7 +125,12 @@ def choices_of(args: argparse.Namespace, cp: CutoverPlan | None = None) -> Choic
     """The plan file's decisions with the command line's on top (what Session.plan applies)."""
     from aria_tui.load.choices import Choices, of_args
 
-    given = of_args(args.decide, args.on_conflict, split_list(args.accept_rejects))
+    given = of_args(
+        args.decide,
+        args.on_conflict,
+        split_list(args.accept_rejects),
+        [t for v in getattr(args, "triggers_off", None) or [] for t in split_list(v) or []],
+    )
     return Choices.of_cutover(cp).merged(given) if cp is not None else given
 
 

@@ -30,6 +30,8 @@ class Choices:
     policies: Mapping[str, str] = field(default_factory=dict)
     default_policy: str | None = None
     accept_rejects: frozenset[str] = frozenset()
+    # 'schema.table' loaded with their user triggers switched off (load/triggers.py)
+    triggers_off: frozenset[str] = frozenset()
     jobs: int | None = None  # tables side by side, as the wizard last chose (None: not said)
 
     @classmethod
@@ -38,6 +40,7 @@ class Choices:
             decisions=tuple(cp.decisions),
             policies={t.target: t.on_conflict for t in cp.tables},
             accept_rejects=frozenset(t.target for t in cp.tables if t.accept_rejects),
+            triggers_off=frozenset(t.target for t in cp.tables if t.triggers_off),
             jobs=cp.jobs,
         )
 
@@ -48,6 +51,7 @@ class Choices:
             policies={**self.policies, **other.policies},
             default_policy=other.default_policy or self.default_policy,
             accept_rejects=self.accept_rejects | other.accept_rejects,
+            triggers_off=self.triggers_off | other.triggers_off,
             jobs=other.jobs if other.jobs is not None else self.jobs,
         )
 
@@ -75,6 +79,11 @@ class Choices:
     def with_policy(self, table: str, policy: str) -> Choices:
         return replace(self, policies={**self.policies, table: policy})
 
+    def with_triggers_off(self, table: str, off: bool) -> Choices:
+        """`table` loaded with its user triggers switched off (or not)."""
+        rest = self.triggers_off - {table}
+        return replace(self, triggers_off=rest | {table} if off else rest)
+
     # -- applied --------------------------------------------------------------------------------
 
     def decided(self, inventory: Inventory) -> tuple[Inventory, dict[str, dec.Applied]]:
@@ -86,7 +95,8 @@ class Choices:
         return decisions.decide(inventory, list(self.decisions))
 
     def finish(self, plan: LoadPlan, applied: Mapping[str, dec.Applied]) -> LoadPlan:
-        """`plan` with the decisions' DDL, the conflict policies and the accepted rejects."""
+        """`plan` with the decisions' DDL, the conflict policies, the accepted rejects and the
+        tables whose triggers are switched off."""
         from aria_tui.load.plan import with_policy
 
         if applied:
@@ -101,6 +111,20 @@ class Choices:
                 f"--accept-rejects names {', '.join(sorted(unknown))}, which this load does not "
                 "load."
             )
+        unknown = self.triggers_off - {tp.target for tp in plan.tables}
+        if unknown:
+            raise AriaError(
+                f"--triggers-off names {', '.join(sorted(unknown))}, which this load does not "
+                "load."
+            )
+        if self.triggers_off:
+            plan = replace(
+                plan,
+                tables=tuple(
+                    replace(tp, triggers_off=True) if tp.target in self.triggers_off else tp
+                    for tp in plan.tables
+                ),
+            )
         if self.accept_rejects:
             plan = replace(
                 plan,
@@ -113,9 +137,12 @@ class Choices:
 
 
 def of_args(
-    decide: Iterable[str] | None, on_conflict: str | None, accept_rejects: Iterable[str] | None
+    decide: Iterable[str] | None,
+    on_conflict: str | None,
+    accept_rejects: Iterable[str] | None,
+    triggers_off: Iterable[str] | None = None,
 ) -> Choices:
-    """The command line's `--decide`, `--on-conflict` and `--accept-rejects`."""
+    """The command line's `--decide`, `--on-conflict`, `--accept-rejects` and `--triggers-off`."""
     parsed: tuple[dec.Decision, ...] = ()
     if decide:
         from aria_tui.load import decisions
@@ -125,4 +152,5 @@ def of_args(
         decisions=parsed,
         default_policy=on_conflict,
         accept_rejects=frozenset(accept_rejects or ()),
+        triggers_off=frozenset(triggers_off or ()),
     )

@@ -96,6 +96,10 @@ def chunk_size(tp: m.TablePlan, jobs: int) -> int | None:
     n_streams = streams(tp, jobs)
     if n_streams < 2 or tp.group is not None or tp.self_fks or tp.ddl:
         return None
+    if tp.triggers_off:
+        # its triggers are off only inside one transaction (load/triggers.py): chunks commit
+        # one by one, so the table loads whole, in one
+        return None
     f = tp.scan.file
     if f.compressed:
         return None

@@ -4,7 +4,8 @@
 --plan` and `validate --plan` follow it. It holds the tables in load order, each file's checksum
 and the rows its table held when planned (a plan that no longer fits is refused with one
 sentence), the column mapping, the renames, the added / dropped / widened columns with their DDL,
-the conflict policy and the rejects accepted on purpose. No password: the target is written as
+the conflict policy, the rejects accepted on purpose and the tables loaded with their user
+triggers switched off. No password: the target is written as
 its display form only. Written 0600.
 
 Python reads TOML (`tomllib`); the few shapes written here (strings, integers, booleans, arrays
@@ -91,6 +92,7 @@ class PlannedTable:
     accept_rejects: bool
     columns: tuple[tuple[str, str], ...]
     decisions: tuple[dec.Decision, ...]
+    triggers_off: bool = False  # loaded with its user triggers switched off
 
 
 @dataclass(frozen=True)
@@ -200,6 +202,7 @@ def render(
                 + (" (accepted: accept_rejects)" if tp.accept_rejects else ", and fails")
                 + ", unless a column is widened (--decide ...=widen[:TYPE])",
             )
+        _triggers(w, tp)
         w.comment("column mapping, CSV column -> target column (in file order):")
         renames = {r.source: r.why for r in tp.scan.diff.renames}
         w.lines.append("columns = [")
@@ -241,6 +244,38 @@ def render(
     return w.text()
 
 
+def _triggers(w: _Writer, tp: TablePlan) -> None:
+    """`triggers_off`, with the table's user triggers that fire on the load named: written when
+    it has some (or the decision was made), so the operator sees the difference to decide."""
+    fire = tp.table.load_triggers
+    if not fire and not tp.triggers_off:
+        return
+    if fire:
+        w.comment(
+            "user triggers that fire on the load: "
+            + ", ".join(t.describe() for t in fire)
+            + (
+                "; BEFORE INSERT/UPDATE ones may change the export's values on each row"
+                if any(t.changes_rows for t in fire)
+                else ""
+            )
+        )
+    w.key(
+        "triggers_off",
+        tp.triggers_off,
+        "switched off for the load, in its transaction, and on again as they were before it "
+        "commits"
+        if tp.triggers_off
+        else "they run on every loaded row; true loads the export's values with them switched off",
+    )
+
+
+def _bool(value: Any, path: Path, target: str, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise AriaError(f"The plan {path} gives {target} {key} = {value!r}; it takes true or false.")
+    return value
+
+
 def write(path: Path, text: str) -> Path:
     paths.write_private(path, text)
     return path
@@ -280,6 +315,7 @@ def read(path: Path) -> CutoverPlan:
                     accept_rejects=bool(raw.get("accept_rejects", False)),
                     columns=tuple((str(c), str(t)) for c, t in raw.get("columns", [])),
                     decisions=decs,
+                    triggers_off=_bool(raw.get("triggers_off", False), path, target, "triggers_off"),
                 )
             )
         except (KeyError, TypeError, ValueError) as exc:

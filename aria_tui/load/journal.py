@@ -45,6 +45,8 @@ def identity(path: Path, sha256: str | None = None) -> FileIdentity:
 def fingerprint(tp: m.TablePlan) -> str:
     """The table's plan as decided (mapping, keys, decisions), without what a rescan changes."""
     data = {k: v for k, v in tp.to_json().items() if k not in ("order", "rows", "bytes", "group")}
+    if not data.get("triggers_off"):
+        data.pop("triggers_off", None)  # the default: records from before the decision still match
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -71,6 +73,7 @@ def commit_record(
     updated: int = 0,
     kept: tuple[int, ...] = (),
     kept_on: tuple[str, ...] = (),
+    triggers_off: tuple[str, ...] = (),
 ) -> commits.Commit:
     """The record of a whole file (chunk 0, every byte) or of one chunk of it."""
     start, end = byte_range if byte_range is not None else (0, size)
@@ -110,6 +113,8 @@ def commit_record(
                 # records this load rejected "decided away" rather than missing
                 "accept_rejects": tp.accept_rejects,
                 "notes": list(tp.decision_notes),
+                # the table's user triggers were switched off for the load (and which were)
+                **({"triggers_off": list(triggers_off)} if tp.triggers_off else {}),
             }
         ),
     )

@@ -51,6 +51,9 @@ class TablePlan:
     ddl: tuple[str, ...] = ()  # decided schema changes, run first in the table's transaction
     decision_notes: tuple[str, ...] = ()  # what the decisions did (added, dropped, widened)
     accept_rejects: bool = False  # rejects accepted on purpose (plan): they do not fail the run
+    # the table's user triggers switched off for its load (plan / --triggers-off), in its own
+    # transaction, and on again as they were before it commits
+    triggers_off: bool = False
 
     @property
     def target(self) -> str:
@@ -100,6 +103,7 @@ class TablePlan:
             "ddl": list(self.ddl),
             "decision_notes": list(self.decision_notes),
             "accept_rejects": self.accept_rejects,
+            "triggers_off": self.triggers_off,
         }
 
 
@@ -222,6 +226,9 @@ class TableResult:
     undo_file: str | None = None  # the target's values before take-export replaced them
     ddl: tuple[str, ...] = ()  # statements run on the table's schema (plan decisions)
     accept_rejects: bool = False  # the plan accepts this table's rejects on purpose
+    triggers_off: bool = False  # the plan loads it with its user triggers switched off
+    # the triggers this load switched off (and on again before its commit), as described
+    triggers_switched_off: tuple[str, ...] = ()
 
     @property
     def conflicts_rejected(self) -> int:
@@ -283,6 +290,8 @@ class TableResult:
             "undo_file": self.undo_file,
             "ddl": list(self.ddl),
             "accept_rejects": self.accept_rejects,
+            "triggers_off": self.triggers_off,
+            "triggers_switched_off": list(self.triggers_switched_off),
             "blockers": [b.to_json() for b in self.blockers],
             "indexes": [i.to_json() for i in self.indexes],
             "constraints": [c.to_json() for c in self.constraints],

@@ -59,8 +59,8 @@ def decide(
         )
     if state.done is not None and _decided_otherwise(state.done.latest, tp):
         log(
-            f"{tp.target} was committed under another conflict decision than this run's "
-            f"({tp.on_conflict}): processing it again (equal rows count as duplicates).",
+            f"{tp.target} was committed under another decision than this run's "
+            f"({_decision_text(tp)}): processing it again (equal rows count as duplicates).",
             "info",
         )
         return None
@@ -96,8 +96,8 @@ def blocked(tp: m.TablePlan, why: str) -> m.TableResult:
 
 
 def _decided_otherwise(record: commits.Commit, tp: m.TablePlan) -> bool:
-    """The table was committed under another conflict policy, other DDL, or another decision
-    about its rejects than `tp` says: re-processed, so the commit record (which validate reads)
+    """The table was committed under another conflict policy, other DDL, another decision
+    about its rejects or about its triggers (switched off or not) than `tp` says: re-processed, so the commit record (which validate reads)
     always states the decision of the latest run. Not for the conflict policy alone of a table
     without any key, which it cannot change (`_policy_note`)."""
     d = journal.decided(record)
@@ -105,7 +105,12 @@ def _decided_otherwise(record: commits.Commit, tp: m.TablePlan) -> bool:
         (_policy_changed(record, tp) and bool(tp.conflict_keys))
         or d.get("decisions", "") != tp.decisions_key
         or bool(d.get("accept_rejects", False)) != tp.accept_rejects
+        or ("triggers_off" in d) != tp.triggers_off
     )
+
+
+def _decision_text(tp: m.TablePlan) -> str:
+    return tp.on_conflict + (", its user triggers switched off" if tp.triggers_off else "")
 
 
 def _policy_changed(record: commits.Commit, tp: m.TablePlan) -> bool:
@@ -188,6 +193,7 @@ def resumed_result(
         previously_conflicts_kept=sum(len(d.get("kept", ())) for d in decided),
         previously_updated=sum(int(d.get("updated", 0)) for d in decided),
         on_conflict=str(journal.decided(last).get("on_conflict", tp.on_conflict)),
+        triggers_off=tp.triggers_off,
     )
 
 

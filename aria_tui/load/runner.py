@@ -38,6 +38,7 @@ from aria_tui.load import journal as journal_mod
 from aria_tui.load import model as m
 from aria_tui.load import plan as plan_mod
 from aria_tui.load import resume as resume_mod
+from aria_tui.load import triggers as triggers_mod
 from aria_tui.load.events import Emitter, TableFinished, TableStarted
 from aria_tui.load.fastpath import CancelledLoad
 from aria_tui.load.rejects import RejectWriter, reject_path
@@ -311,6 +312,7 @@ class Runner:
             updated=work.updated,
             kept=tuple(rec for rec, _, _ in work.kept_records),
             kept_on=tuple(work.kept_on.get(rec, "") for rec, _, _ in work.kept_records),
+            triggers_off=work.triggers_off,
         )
         return work.record
 
@@ -450,6 +452,9 @@ class Runner:
                 ) from None
         work.ddl = tp.ddl
         work.notes.extend(tp.decision_notes)
+        # decided: the table's user triggers off for its rows (the take-export UPDATE too), in
+        # this transaction, so no crash or cancel can leave them off; on again before the commit
+        switched = triggers_mod.switch_off(conn, tp) if tp.triggers_off else ()
         before = exact_row_count(conn, tp.table)
         work.empty_before = before == 0
         work.rows_before = before
@@ -487,6 +492,18 @@ class Runner:
             work.sequences = sequences.reset(conn, tp)  # rolled back with the dry run
         after = exact_row_count(conn, tp.table)
         self._check(work, before, after)
+        if tp.triggers_off:
+            triggers_mod.switch_on(conn, tp, switched)
+            work.triggers_off = tuple(t.describe() for t in switched)
+            # the file would have loaded in chunks over several connections but for the decision
+            whole = (
+                self.jobs > 1
+                and not self.dry_run
+                and chunked.chunk_size(replace(tp, triggers_off=False), self.jobs) is not None
+                # a BEFORE INSERT row trigger alone keeps a table whole (chunked.prepare)
+                and not any(t.row and t.timing == "BEFORE" and "INSERT" in t.events for t in switched)
+            )
+            work.notes.append(triggers_mod.note(tp, switched, whole))
 
     def _paths(
         self,

@@ -47,6 +47,7 @@ class Work:
     indexes: tuple[indexes_mod.IndexBuild, ...] = ()
     constraints: tuple[constraints_mod.ConstraintBuild, ...] = ()
     record: commits.Commit | None = None  # written with the rows; the journal mirrors it
+    triggers_off: tuple[str, ...] = ()  # user triggers switched off for the load, described
 
     def take(self, stage: Stage, rejected: int) -> None:
         """The counts of a settled stage; `rejected` is every record its reject file got."""
@@ -93,6 +94,8 @@ class Work:
             undo_file=self.sinks.undo.written if loaded and self.sinks.undo else None,
             ddl=self.ddl,
             accept_rejects=self.plan.accept_rejects,
+            triggers_off=self.plan.triggers_off,
+            triggers_switched_off=self.triggers_off if loaded else (),
             status=status,
             error=error,
             reject_file=self.writer.written if loaded else None,

@@ -46,6 +46,9 @@ class JournalEntry:
     notes: tuple[str, ...] = ()  # what the operator's drift decisions did (added, dropped, widened)
     # indexes a chunked load took down and no transaction has built again (pg/pending.py)
     pending_indexes: tuple[str, ...] = ()
+    # the load switched the table's user triggers off for its rows (load --triggers-off): None
+    # when it did not decide so, else the triggers it switched off (and on again), described
+    triggers_off: tuple[str, ...] | None = None
 
 
 def _decided(records: tuple[commits.Commit, ...] | list[commits.Commit]) -> dict[str, Any]:
@@ -56,6 +59,7 @@ def _decided(records: tuple[commits.Commit, ...] | list[commits.Commit]) -> dict
     notes: list[str] = []
     accept = bool(records)
     policy = "reject"
+    triggers: list[str] | None = None
     for r in records:
         try:
             d = json.loads(r.decided) if r.decided else {}
@@ -71,7 +75,12 @@ def _decided(records: tuple[commits.Commit, ...] | list[commits.Commit]) -> dict
         accept = accept and bool(d.get("accept_rejects", False))
         policy = str(d.get("on_conflict", policy))
         notes += [str(n) for n in d.get("notes", []) if str(n) not in notes]
+        if isinstance(d.get("triggers_off"), list):
+            triggers = (triggers or []) + [
+                str(t) for t in d["triggers_off"] if str(t) not in (triggers or [])
+            ]
     return {
+        "triggers_off": tuple(triggers) if triggers is not None else None,
         "conflicts": conflicts,
         "updated": updated,
         "kept": tuple(kept),

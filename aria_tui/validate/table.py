@@ -283,6 +283,12 @@ def _decisions(
     out: list[str] = [n.rstrip(".") for n in entry.notes] if entry is not None else []
     if entry is not None and entry.on_conflict != "reject":
         out.append(f"conflict policy {entry.on_conflict}")
+    if entry is not None and entry.triggers_off is not None:
+        out.append(
+            "loaded with its user triggers switched off ("
+            + (", ".join(entry.triggers_off) or "none fired")
+            + "), on again as they were"
+        )
     if kept:
         out.append(f"{kept:,} conflict{'s' if kept != 1 else ''} kept by decision (the target's row stays)")
     if accepted and rejected:
