@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -195,8 +196,11 @@ class AriaApp(StepWorkers):
         assert state.connection.session is not None
         try:
             # the scan as read, with the operator's choices applied by the core, as `load` does
+            # a table whose triggers were switched off and which is no longer ticked: not loaded
+            ticked = {t.target for t in state.tables() if t.name in state.selected}
+            choices = replace(state.choices, triggers_off=state.choices.triggers_off & ticked)
             state.plan = state.connection.session.plan(
-                state.selection(), state.scanned or state.inventory, state.choices
+                state.selection(), state.scanned or state.inventory, choices
             )
         except AriaError as exc:
             self.show_error("Cannot plan the load", str(exc))

@@ -74,6 +74,17 @@ def conflict_summary(tp: TablePlan) -> str:
     return f"{policy}; skip dup on " + " | ".join(f"({', '.join(k)})" for k in keys)
 
 
+def triggers_summary(tp: TablePlan) -> str:
+    """The table's user triggers that fire on the load and the decision about them."""
+    fire = tp.table.load_triggers
+    if not fire and not tp.triggers_off:
+        return ""
+    names = ", ".join(t.describe() for t in fire) or "none fire now"
+    if tp.triggers_off:
+        return f"triggers OFF for the load (g): {names}"
+    return f"triggers on (g switches them off for the load): {names}"
+
+
 def mapping_detail(tp: TablePlan) -> str:
     loaded = dict(tp.columns)
     parts = []
@@ -85,6 +96,8 @@ def mapping_detail(tp: TablePlan) -> str:
             parts.append(f"{source}→{target}")
         else:
             parts.append(source)
+    if tp.triggers_off:
+        parts.append("[triggers off]")
     if tp.group is not None:
         parts.append(f"[FK cycle group {tp.group}{', deferred FKs' if tp.deferred else ''}]")
     return ", ".join(parts)
@@ -101,13 +114,17 @@ class PlanScreen(StepScreen):
         "the machine's cores, capped by the target's free connections; a parent always commits "
         "before its children start). c cycles the highlighted table's conflict policy (reject, "
         "keep-target, take-export); after a dry run, v shows its conflicting records one by one, "
-        "the export's values beside the target's. w saves every decision as a plan file that "
+        "the export's values beside the target's. g switches the highlighted table's user triggers "
+        "off for its load (an updated_at trigger would replace the export's values and the proof "
+        "stay red), in its own transaction, on again as they were before it commits. w saves "
+        "every decision as a plan file that "
         "`aria-tui load --plan` and `aria-tui EXPORT_DIR --plan` replay."
     )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "dry_run", "Dry run", id="dry-run"),
         Binding("c", "conflict_policy", "Conflict policy", id="conflict-policy"),
         Binding("v", "view_conflicts", "View conflicts", id="view-conflicts"),
+        Binding("g", "triggers", "Triggers on/off", id="triggers-off"),
         Binding("w", "save_plan", "Save plan", id="save-plan"),
         Binding("j", "jobs", "Jobs", id="jobs"),
         Binding("n", "next", "Load", id="next"),
@@ -235,6 +252,9 @@ class PlanScreen(StepScreen):
         text.append(f"columns: {e.detail}")
         if e.plan.ddl:
             text.append("\nDDL: " + "; ".join(e.plan.ddl), style="bold")
+        triggers = triggers_summary(e.plan)
+        if triggers:
+            text.append("\n" + triggers, style="bold" if e.plan.triggers_off else "yellow")
         r = self.dry.get(e.target)
         if r is not None and (r.error or r.reject_file):
             text.append(f"\n{r.error or 'rejects: ' + str(r.reject_file)}", style="yellow")
@@ -270,8 +290,12 @@ class PlanScreen(StepScreen):
         dry_running = self.wizard.busy("dryrun")
         if action == "dry_run":
             return None if dry_running or self.state.plan is None else True
-        if action in ("next", "back", "conflict_policy") and dry_running:
-            return None  # a dry run holds its own transaction: let it finish (seconds)
+        if action in ("next", "back", "conflict_policy", "triggers") and dry_running:
+            return None
+        if action == "triggers":
+            tp = self._highlighted_plan()
+            # shown only where there is something to decide: most tables have no user trigger
+            return bool(tp is not None and (tp.table.load_triggers or tp.triggers_off))  # a dry run holds its own transaction: let it finish (seconds)
         if action == "view_conflicts":
             result = self._highlighted_result()
             return True if result is not None and result.conflict_records else None
@@ -297,6 +321,39 @@ class PlanScreen(StepScreen):
         self.entries = []
         self.sync()
         self.status(f"{target}: conflicts now {policy} (a dry run shows what that does).")
+
+    def _highlighted_plan(self) -> TablePlan | None:
+        table = self.query_one("#plan-table", DataTable)
+        if not (0 <= table.cursor_row < len(self.entries)):
+            return None
+        return self.entries[table.cursor_row].plan
+
+    def action_triggers(self) -> None:
+        """g: load the highlighted table with its user triggers switched off, or on again."""
+        from dataclasses import replace
+
+        plan = self.state.plan
+        tp = self._highlighted_plan()
+        if plan is None or tp is None:
+            return
+        off = not tp.triggers_off
+        self.state.choices = self.state.choices.with_triggers_off(tp.target, off)
+        self.state.plan = replace(
+            plan,
+            tables=tuple(
+                replace(t, triggers_off=off) if t.target == tp.target else t for t in plan.tables
+            ),
+        )
+        self.state.dry_run = None  # its numbers were for the other decision
+        self.dry = {}
+        self.entries = []
+        self.sync()
+        self.status(
+            f"{tp.target}: loaded with its user triggers switched off (on again before it "
+            "commits)."
+            if off
+            else f"{tp.target}: its user triggers run on every loaded row."
+        )
 
     def _highlighted_result(self) -> TableResult | None:
         table = self.query_one("#plan-table", DataTable)
