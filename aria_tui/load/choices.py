@@ -10,7 +10,7 @@ wizard's plan, the saved plan file and `load --plan` cannot drift apart.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -19,7 +19,7 @@ from aria_tui.errors import AriaError
 if TYPE_CHECKING:
     from aria_tui.load import decisions as dec
     from aria_tui.load.cutover import CutoverPlan
-    from aria_tui.load.model import LoadPlan
+    from aria_tui.load.model import LoadPlan, TablePlan
     from aria_tui.scan.model import Inventory
 
 
@@ -105,35 +105,30 @@ class Choices:
             plan = decisions.finish(plan, dict(applied))
         plan = with_policy(plan, dict(self.policies))
         plan = with_policy(plan, self.default_policy)
-        unknown = self.accept_rejects - {tp.target for tp in plan.tables}
-        if unknown:
-            raise AriaError(
-                f"--accept-rejects names {', '.join(sorted(unknown))}, which this load does not "
-                "load."
-            )
-        unknown = self.triggers_off - {tp.target for tp in plan.tables}
-        if unknown:
-            raise AriaError(
-                f"--triggers-off names {', '.join(sorted(unknown))}, which this load does not "
-                "load."
-            )
-        if self.triggers_off:
-            plan = replace(
-                plan,
-                tables=tuple(
-                    replace(tp, triggers_off=True) if tp.target in self.triggers_off else tp
-                    for tp in plan.tables
-                ),
-            )
-        if self.accept_rejects:
-            plan = replace(
-                plan,
-                tables=tuple(
-                    replace(tp, accept_rejects=True) if tp.target in self.accept_rejects else tp
-                    for tp in plan.tables
-                ),
-            )
+        plan = _flagged(
+            plan, self.accept_rejects, "--accept-rejects", lambda tp: replace(tp, accept_rejects=True)
+        )
+        return _flagged(
+            plan, self.triggers_off, "--triggers-off", lambda tp: replace(tp, triggers_off=True)
+        )
+
+
+def _flagged(
+    plan: LoadPlan, targets: frozenset[str], option: str, mark: Callable[[TablePlan], TablePlan]
+) -> LoadPlan:
+    """`plan` with a table-level decision (`mark`) on the tables `targets` names; a name the
+    plan does not load is refused in one sentence."""
+    unknown = targets - {tp.target for tp in plan.tables}
+    if unknown:
+        raise AriaError(f"{option} names {', '.join(sorted(unknown))}, which this load does not load.")
+    if not targets:
         return plan
+    return replace(
+        plan,
+        tables=tuple(
+            mark(tp) if tp.target in targets else tp for tp in plan.tables
+        ),
+    )
 
 
 def of_args(
