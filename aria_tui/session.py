@@ -14,7 +14,7 @@ fails mid-way. No Textual here, and nothing heavy is imported until a stage runs
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
     from aria_tui.csvio.files import ExportFile
     from aria_tui.load.choices import Choices
+    from aria_tui.load.decisions import Decision
     from aria_tui.load.model import LoadPlan, RunResult
     from aria_tui.pg.connect import Target
     from aria_tui.profiles import Profile
@@ -179,7 +180,20 @@ class Session:
         if choices is None:
             return plan_selection(selection.resolve(inventory))
         decided, applied = choices.decided(inventory)
+        self.check_values(inventory, choices.decisions)
         return choices.finish(plan_selection(selection.resolve(decided)), applied)
+
+    def check_values(self, inventory: Inventory, decisions: Iterable[Decision]) -> None:
+        """AriaError, one sentence, for a `fill:VALUE` decision whose VALUE the column's type
+        does not take (the target's own input function says so); no connection without one."""
+        fills = [d for d in decisions if d.action == "fill"]
+        if not fills:
+            return
+        from aria_tui.load.decisions import check_values
+
+        with self._connection("while checking the values to fill") as conn:
+            check_values(conn, inventory, fills)
+            conn.rollback()
 
     def load(
         self,

@@ -71,8 +71,8 @@ def add_decide_arg(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="SCHEMA.TABLE.COLUMN=ACTION",
-        help="a drift decision: add[:TYPE], drop, widen[:TYPE] or rename:TARGET_COLUMN "
-        "(repeatable)",
+        help="a drift decision: add[:TYPE], drop, widen[:TYPE], rename:TARGET_COLUMN, or "
+        "fill:VALUE for a target column the export lacks (repeatable)",
     )
 
 

@@ -72,8 +72,14 @@ def summary(t: TableScan) -> str:
     if d.renames:
         parts.append(", ".join(f"{r.source}→{r.target}" for r in d.renames))
     if d.missing_columns:
-        filled = {"default": "default", "null": "NULL", "none": "nothing"}
-        parts.append("missing " + ", ".join(f"{m.name} ({filled[m.filled_by]})" for m in d.missing_columns))
+        filled = {"default": "default", "null": "NULL", "none": "nothing", "fill": "decided"}
+        parts.append(
+            "missing "
+            + ", ".join(
+                f"{m.name} ({f'filled with {m.value!r}' if m.value is not None else filled[m.filled_by]})"
+                for m in d.missing_columns
+            )
+        )
     if d.reordered:
         parts.append("columns reordered")
     if d.type_issues:

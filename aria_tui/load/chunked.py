@@ -94,6 +94,7 @@ def streams(tp: m.TablePlan, jobs: int) -> int:
 def chunk_size(tp: m.TablePlan, jobs: int) -> int | None:
     """The chunk size for `tp`'s file at `jobs` connections, or None: loaded in one transaction."""
     n_streams = streams(tp, jobs)
+    # decided DDL (a fill's default among it) runs in one transaction with every row
     if n_streams < 2 or tp.group is not None or tp.self_fks or tp.ddl:
         return None
     if tp.triggers_off:

@@ -1,4 +1,4 @@
-"""Schema drift as decisions: add / drop / widen a column, accept a proposed rename.
+"""Schema drift as decisions: add / drop / widen / fill a column, accept a proposed rename.
 
 Every difference the diff finds between an export file and its target table is the operator's
 to decide, and each decision is data (`Decision`) that the CLI (`--decide`), the plan file and
@@ -9,11 +9,20 @@ the wizard share:
 - `drop`: the column is knowingly left behind; the load says what and how many non-empty values;
 - `widen[:TYPE]`: a target column too narrow for the export (`ALTER COLUMN ... TYPE`), by default
   the smallest standard type that holds what the narrow one does not;
-- `rename:TARGET`: a CSV column loads into TARGET (a proposed similar name, accepted).
+- `rename:TARGET`: a CSV column loads into TARGET (a proposed similar name, accepted);
+- `fill:VALUE`: a target column the export does not supply (NOT NULL without a default blocks the
+  table) gets VALUE, read by the column type's input function as a CSV value would be, in every
+  record the load inserts. The schema stays as it was: the column's default is VALUE only inside
+  the table's transaction (`SET DEFAULT` before the rows, the old default back after them,
+  `Applied.after`), so every load path (COPY, binary COPY, the stage) fills it the same way. A row
+  the target held already keeps its own value, a take-export conflict's too: its UPDATE writes the
+  export's columns, and the export says nothing about this one (a seed row's real value is not
+  overwritten by a stand-in; a duplicate keeps it as well). `check_values` asks the target, at
+  plan time, whether VALUE is a value of the column's type.
 
 `decide()` turns decisions into an Inventory whose diffs and catalog tables already show the
 result, and the DDL per table; `finish()` puts the DDL and notes on the LoadPlan. The DDL runs
-inside the table's own transaction (run.py), so a dry run shows it and rolls it back. What there
+inside the table's own transaction (runner.py), so a dry run shows it and rolls it back. What there
 is to decide is load/differences.py; what an export column holds, load/export_values.py.
 """
 
@@ -23,6 +32,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+import psycopg
 from psycopg import sql
 
 from aria_tui.errors import AriaError
@@ -33,8 +43,8 @@ if TYPE_CHECKING:
     from aria_tui.load.model import LoadPlan
     from aria_tui.scan.model import Diff, Inventory, TableScan
 
-ADD, DROP, WIDEN, RENAME = "add", "drop", "widen", "rename"
-ACTIONS = (ADD, DROP, WIDEN, RENAME)
+ADD, DROP, WIDEN, RENAME, FILL = "add", "drop", "widen", "rename", "fill"
+ACTIONS = (ADD, DROP, WIDEN, RENAME, FILL)
 
 # format_type() spellings -> pg_type.typname, for the columns a decision creates
 _BASE = {
@@ -71,9 +81,9 @@ _WIDER = {
 @dataclass(frozen=True)
 class Decision:
     table: str  # 'schema.table'
-    column: str  # the CSV column (add, drop, rename) or the target column (widen)
-    action: str  # add | drop | widen | rename
-    arg: str | None = None  # the type (add, widen) or the target column (rename)
+    column: str  # the CSV column (add, drop, rename) or the target column (widen, fill)
+    action: str  # add | drop | widen | rename | fill
+    arg: str | None = None  # the type (add, widen), the target column (rename), the value (fill)
 
     def spec(self) -> str:
         """The `--decide` spelling."""
@@ -82,7 +92,7 @@ class Decision:
 
 
 def parse(text: str) -> Decision:
-    """`SCHEMA.TABLE.COLUMN=add[:TYPE]|drop|widen[:TYPE]|rename:TARGET_COLUMN`."""
+    """`SCHEMA.TABLE.COLUMN=add[:TYPE]|drop|widen[:TYPE]|rename:TARGET_COLUMN|fill:VALUE`."""
     where, sep, what = text.partition("=")
     parts = where.strip().split(".")
     action, _, arg = what.strip().partition(":")
@@ -90,7 +100,11 @@ def parse(text: str) -> Decision:
     if not sep or len(parts) != 3 or not all(parts) or action not in ACTIONS:
         raise AriaError(
             f"Cannot read the decision {text!r}: write SCHEMA.TABLE.COLUMN=add[:TYPE], =drop, "
-            "=widen[:TYPE] or =rename:TARGET_COLUMN."
+            "=widen[:TYPE], =rename:TARGET_COLUMN or =fill:VALUE."
+        )
+    if action == FILL and not arg.strip():
+        raise AriaError(
+            f"The decision {text!r} gives no value (fill:VALUE, the value every loaded record gets)."
         )
     if action == RENAME and not arg.strip():
         raise AriaError(f"The decision {text!r} names no target column (rename:TARGET_COLUMN).")
@@ -144,6 +158,8 @@ class Applied:
 
     ddl: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    # run after the rows, before the commit: the defaults a fill set, back as they were
+    after: tuple[str, ...] = ()
 
 
 def decide(
@@ -175,7 +191,7 @@ def decide(
 def _apply(
     scan: TableScan, table: Table, decs: list[Decision]
 ) -> tuple[TableScan, Table, Applied]:
-    from aria_tui.scan.model import BY_NONE, MissingColumn
+    from aria_tui.scan.model import BY_FILL, BY_NONE
 
     diff = scan.diff
     mapping = dict(diff.mapping)
@@ -186,7 +202,10 @@ def _apply(
     notes: list[str] = []
     widened: set[str] = set()
     renames = list(diff.renames)
-    for d in decs:
+    after: list[str] = []
+    fills: dict[str, str] = {}
+    # renames and adds first: a fill names a target column no export column loads once they apply
+    for d in sorted(decs, key=lambda d: d.action == FILL):
         where = f"{table.qualified}.{d.column}"
         if d.action in (ADD, DROP, RENAME) and d.column not in header:
             raise AriaError(f"The decision {d.spec()} names {d.column}, which {scan.file.name} lacks.")
@@ -257,10 +276,25 @@ def _apply(
             notes.append(f"{where} widened from {col.type} to {type_sql}{lost}.")
             columns = [_column(c.name, type_sql, c.position, c) if c.name == d.column else c for c in columns]
             widened.add(d.column)
+        elif d.action == FILL:
+            assert d.arg is not None
+            set_default, restore = _fill(d, table, mapping)
+            ddl.append(set_default)
+            after.append(restore)
+            fills[d.column] = d.arg
+            col = table.column(d.column)
+            old = f"its default {col.default} back" if col is not None and col.default else "no default again"
+            notes.append(
+                f"{where} filled with {d.arg!r} in every loaded record (fill decision: the export "
+                f"has no such column; its default for the load only, then {old}; a row the target "
+                "held already keeps its own value)."
+            )
     new_table = replace(table, columns=tuple(columns))
     used = {t for t in mapping.values() if t}
     missing = tuple(
-        MissingColumn(m.name, m.filled_by) for m in diff.missing_columns if m.name not in used
+        replace(m, filled_by=BY_FILL, value=fills[m.name]) if m.name in fills else m
+        for m in diff.missing_columns
+        if m.name not in used
     )
     issues = tuple(
         i for i in diff.type_issues if mapping.get(i.column) not in widened and mapping.get(i.column)
@@ -283,7 +317,61 @@ def _apply(
         new_diff.loadable and scan.target is not None and scan.priority in (None, "HIGH", "MEDIUM")
     )
     new_scan = replace(scan, diff=new_diff, selected=selected and new_diff.loadable)
-    return new_scan, new_table, Applied(tuple(ddl), tuple(notes))
+    return new_scan, new_table, Applied(tuple(ddl), tuple(notes), tuple(after))
+
+
+def _fill(d: Decision, table: Table, mapping: dict[str, str | None]) -> tuple[str, str]:
+    """The statements of a fill: the column's default set to VALUE (cast by the column's type, as
+    a CSV value is read), and the one that puts its default back as the catalog has it."""
+    assert d.arg is not None
+    col = table.column(d.column)
+    if col is None:
+        raise AriaError(f"{d.spec()}: {table.qualified} has no column {d.column}.")
+    if col.generated or col.identity:
+        what = "computes it" if col.generated else f"numbers it (identity {col.identity})"
+        raise AriaError(f"{d.spec()}: the target {what}; fill is for a column the export does not supply.")
+    loaded_from = [c for c, t in mapping.items() if t == d.column]
+    if loaded_from:
+        raise AriaError(
+            f"{d.spec()}: {table.qualified}.{d.column} is loaded from the export's column "
+            f"{loaded_from[0]}; fill is for a target column the export does not supply."
+        )
+    column = sql.SQL("ALTER TABLE {} ALTER COLUMN {}").format(table.ident, sql.Identifier(d.column))
+    set_default = sql.SQL("{} SET DEFAULT {}::{}").format(column, sql.Literal(d.arg), sql.SQL(col.type))
+    restore = (
+        sql.SQL("{} SET DEFAULT {}").format(column, sql.SQL(col.default))
+        if col.default
+        else sql.SQL("{} DROP DEFAULT").format(column)
+    )
+    return set_default.as_string(None), restore.as_string(None)
+
+
+def check_values(conn: psycopg.Connection, inventory: Inventory, decisions: list[Decision]) -> None:
+    """Refuse, in one sentence (AriaError), a fill whose VALUE the column's type does not take:
+    asked of the target's own input function (pg_input_is_valid), as the load would read it."""
+    for d in decisions:
+        if d.action != FILL or d.arg is None:
+            continue
+        table = inventory.catalog.get(d.table)
+        col = table.column(d.column) if table is not None else None
+        if col is None:
+            continue  # decide() says what is missing
+        try:
+            with conn.transaction():
+                row = conn.execute(
+                    "SELECT pg_input_is_valid(%s, %s), "
+                    "(SELECT message FROM pg_input_error_info(%s, %s))",
+                    (d.arg, col.type, d.arg, col.type),
+                ).fetchone()
+            ok, why = (bool(row[0]), row[1]) if row else (False, None)
+        except psycopg.Error as exc:  # an input function without soft errors (pgvector) raises
+            ok, why = False, (exc.diag.message_primary or str(exc)).strip()
+        if not ok:
+            because = f": {why.rstrip('.')}" if why else ""
+            raise AriaError(
+                f"The decision {d.spec()}: {d.arg!r} is not a value of {d.table}.{d.column} "
+                f"({col.type}){because}."
+            )
 
 
 def _rejudge(diff: Diff, scan: TableScan, table: Table, by_none: str) -> Diff:
@@ -306,21 +394,13 @@ def _rejudge(diff: Diff, scan: TableScan, table: Table, by_none: str) -> Diff:
                     f"{e.first_value_line}: {e.first_value!r}), which loading would lose",
                 )
             )
-    for m in diff.missing_columns:
-        if m.filled_by == by_none:
-            schema.append(
-                Blocker(
-                    BlockerKind.SCHEMA,
-                    f"Target column {table.qualified}.{m.name} is NOT NULL without a default and "
-                    "the file has no such column",
-                )
-            )
+    from aria_tui.scan.verdict import loss_blockers, unfilled_blocker
+
+    schema += [unfilled_blocker(table, m.name) for m in diff.missing_columns if m.filled_by == by_none]
     if not any(t for _, t in diff.mapping):
         schema.append(
             Blocker(BlockerKind.SCHEMA, f"No column of the file matches a column of {table.qualified}")
         )
-    from aria_tui.scan.verdict import loss_blockers
-
     # a widened column keeps what the narrow one would change: its issues are gone already
     schema += loss_blockers(diff.type_issues, dict(diff.mapping), table)
     blockers = (*(b for b in diff.blockers if b.kind != BlockerKind.SCHEMA), *schema)
@@ -339,5 +419,7 @@ def finish(plan: LoadPlan, applied: dict[str, Applied]) -> LoadPlan:
     tables = []
     for tp in plan.tables:
         a = applied.get(tp.target)
-        tables.append(replace(tp, ddl=a.ddl, decision_notes=a.notes) if a else tp)
+        tables.append(
+            replace(tp, ddl=a.ddl, ddl_after=a.after, decision_notes=a.notes) if a else tp
+        )
     return replace(plan, tables=tuple(tables))

@@ -49,6 +49,8 @@ class TablePlan:
     # what a record whose key the target holds with other content becomes (load/conflicts.py)
     on_conflict: str = "reject"  # 'reject' | 'keep-target' | 'take-export'
     ddl: tuple[str, ...] = ()  # decided schema changes, run first in the table's transaction
+    # run after the rows, before the commit: what a fill's default was set from, put back
+    ddl_after: tuple[str, ...] = ()
     decision_notes: tuple[str, ...] = ()  # what the decisions did (added, dropped, widened)
     accept_rejects: bool = False  # rejects accepted on purpose (plan): they do not fail the run
     # the table's user triggers switched off for its load (plan / --triggers-off), in its own
@@ -101,6 +103,7 @@ class TablePlan:
             "deferred": self.deferred,
             "on_conflict": self.on_conflict,
             "ddl": list(self.ddl),
+            "ddl_after": list(self.ddl_after),
             "decision_notes": list(self.decision_notes),
             "accept_rejects": self.accept_rejects,
             "triggers_off": self.triggers_off,

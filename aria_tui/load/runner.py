@@ -450,8 +450,19 @@ class Runner:
                     f"{tp.target}: the decided change `{statement}` failed: {_message(exc)}; "
                     "nothing of the table was changed."
                 ) from None
-        work.ddl = tp.ddl
+        work.ddl = tp.ddl + tp.ddl_after
         work.notes.extend(tp.decision_notes)
+        if (
+            tp.ddl_after
+            and not self.dry_run
+            and not self.force_staging
+            and chunked.chunk_size(replace(tp, ddl=(), ddl_after=()), self.jobs) is not None
+        ):
+            work.notes.append(
+                f"{tp.target} was loaded in one transaction, not in chunks over {self.jobs} "
+                "connections: chunks commit one by one, and a fill's default must never be "
+                "committed into the schema between them."
+            )
         # decided: the table's user triggers off for its rows (the take-export UPDATE too), in
         # this transaction, so no crash or cancel can leave them off; on again before the commit
         switched = triggers_mod.switch_off(conn, tp) if tp.triggers_off else ()
@@ -482,6 +493,8 @@ class Runner:
             )
             work.restart()
             attempt = self._paths(work, swallowers, group_members, refused=True)
+        for statement in tp.ddl_after:  # a fill's default back as it was, before the commit
+            conn.execute(statement)
         hasher = attempt.hasher
         work.sha256 = (hasher if hasher is not None else sha256_file(path)).hexdigest()
         if self.cancel is not None and self.cancel.is_set():

@@ -26,6 +26,7 @@ STATUSES = tuple(ScanStatus)
 BY_DEFAULT = "default"
 BY_NULL = "null"
 BY_NONE = "none"  # nothing fills it: the load would fail, so the file is blocked
+BY_FILL = "fill"  # the operator's `fill:VALUE` decision: every loaded record gets VALUE
 
 # TableScan.manifest (issue 10); None when the export folder has no manifest.json
 MANIFEST_STATES = ("ok", "missing", "changed", "unlisted")
@@ -47,7 +48,8 @@ class MissingColumn:
     """A target column the CSV does not provide."""
 
     name: str
-    filled_by: str  # 'default' | 'null' | 'none' (blocking)
+    filled_by: str  # 'default' | 'null' | 'none' (blocking) | 'fill' (decided)
+    value: str | None = None  # the decided VALUE of a 'fill'
 
 
 @dataclass(frozen=True)
@@ -159,7 +161,9 @@ class Diff:
                 for e in self.extra_columns
             ],
             "missing_columns": [
-                {"name": m.name, "filled_by": m.filled_by} for m in self.missing_columns
+                {"name": m.name, "filled_by": m.filled_by}
+                | ({"value": m.value} if m.value is not None else {})
+                for m in self.missing_columns
             ],
             "renames": [{"from": r.source, "to": r.target, "why": r.why} for r in self.renames],
             "proposed_renames": [

@@ -107,15 +107,7 @@ def judge(sample: FileSample, table: Table) -> Diff:
                     f"{e.first_value_line}: {e.first_value!r}), which loading would lose{hint}",
                 )
             )
-    for m in missing:
-        if m.filled_by == BY_NONE:
-            blockers.append(
-                Blocker(
-                    BlockerKind.SCHEMA,
-                    f"Target column {table.qualified}.{m.name} is NOT NULL without a default and "
-                    "the file has no such column",
-                )
-            )
+    blockers += [unfilled_blocker(table, m.name) for m in missing if m.filled_by == BY_NONE]
     if not loaded:
         blockers.append(
             Blocker(BlockerKind.SCHEMA, f"No column of the file matches a column of {table.qualified}")
@@ -197,6 +189,16 @@ def loss_issue(source: str, line: int, value: str, why: str) -> TypeIssue:
     """A value the target column's input function would change without a word (scan/losses.py);
     `line` 0 when the export's manifest says so rather than a value."""
     return TypeIssue(source, line, value, why, LOSS)
+
+
+def unfilled_blocker(table: Table, column: str) -> Blocker:
+    """A target column the file does not supply, NOT NULL without a default: every record would
+    fail. The way forward is the operator's value for it (load/decisions.py's fill)."""
+    return Blocker(
+        BlockerKind.SCHEMA,
+        f"Target column {table.qualified}.{column} is NOT NULL without a default and the file "
+        f"has no such column (decide: --decide {table.qualified}.{column}=fill:VALUE)",
+    )
 
 
 def loss_blockers(

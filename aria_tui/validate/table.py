@@ -235,6 +235,13 @@ def validate_table(
                 "by decision (keep-target): validate with --on-conflict keep-target (or the "
                 "plan file) to count them as decided",
             )
+        filled = _filled(ts)
+        if filled:  # a fill decision: the export has no such column, there is nothing to compare
+            checked = replace(
+                checked,
+                detail=f"{checked.detail} ({', '.join(filled)} filled by decision, not in the "
+                "export, so not compared)",
+            )
         found.append(checked)
         # these three apply only when the table has foreign keys, vector columns, sequences
         step("foreign_keys")
@@ -270,17 +277,38 @@ def validate_table(
         file_bytes=digest.bytes,
         accepted_rejects=staged.rejected if accepted else 0,
         kept_conflicts=kept,
-        decisions=_decisions(entry if applies else None, accepted, staged.rejected, kept),
+        decisions=_decisions(
+            entry if applies else None, accepted, staged.rejected, kept, _filled(ts, values=True)
+        ),
+    )
+
+
+def _filled(ts: TableScan, *, values: bool = False) -> tuple[str, ...]:
+    """The target columns a fill decision gives a value the export does not hold."""
+    from aria_tui.scan.model import BY_FILL
+
+    return tuple(
+        f"{m.name} filled with {m.value!r}" if values else m.name
+        for m in ts.diff.missing_columns
+        if m.filled_by == BY_FILL
     )
 
 
 def _decisions(
-    entry: journal_mod.JournalEntry | None, accepted: bool, rejected: int, kept: int
+    entry: journal_mod.JournalEntry | None,
+    accepted: bool,
+    rejected: int,
+    kept: int,
+    filled: tuple[str, ...] = (),
 ) -> tuple[str, ...]:
     """The operator's decisions this table's verdict rests on, for the certificate: what the
     load's plan changed, the conflict policy, and what was decided away instead of loaded."""
     # the notes are sentences; the certificate lists them as items (joined with '; ')
     out: list[str] = [n.rstrip(".") for n in entry.notes] if entry is not None else []
+    for f in filled:  # said by the load's own note when its journal applies
+        column = f.split(" ", 1)[0]
+        if not any(f".{column} filled with" in n for n in out):
+            out.append(f"{f} by decision (not in the export)")
     if entry is not None and entry.on_conflict != "reject":
         out.append(f"conflict policy {entry.on_conflict}")
     if entry is not None and entry.triggers_off is not None:
