@@ -1,5 +1,6 @@
 """The differences the operator decides, one file against its target table: the export columns
-the target lacks, the target columns the sampled values overflow, and the types offered for each.
+the target lacks, the target columns the sampled values overflow, the target columns NOT NULL
+without a default that the export does not supply, and the types offered for each.
 
 The wizard's diff screen lists them, a key each; the plan file notes the narrow columns. What a
 decision then does to the inventory and the target is load/decisions.py.
@@ -12,7 +13,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from aria_tui.errors import AriaError
-from aria_tui.load.decisions import ADD, DROP, RENAME, WIDEN, base_type, widen_to, widenable
+from aria_tui.load.decisions import (
+    ADD,
+    DROP,
+    FILL,
+    RENAME,
+    WIDEN,
+    base_type,
+    widen_to,
+    widenable,
+)
 from aria_tui.load.export_values import infer_type
 
 if TYPE_CHECKING:
@@ -30,7 +40,8 @@ class Difference:
 
     `extra`: a CSV column the target lacks (add / drop, or rename when a similar target column is
     proposed). `narrow`: a target column the sampled values overflow (widen, or leave it and let
-    the load reject what does not fit).
+    the load reject what does not fit). `missing`: a target column NOT NULL without a default
+    that the file does not supply (fill it with a value, or the table stays blocked).
     """
 
     table: str  # 'schema.table'
@@ -44,12 +55,15 @@ class Difference:
     undecided: str = "blocks"
 
 
-EXTRA, NARROW = "extra", "narrow"
+EXTRA, NARROW, MISSING = "extra", "narrow", "missing"
 
 
 def differences(scan: TableScan, table: Table | None) -> list[Difference]:
     """The decidable differences of one file against its target table, as the scan found them
-    (before any decision): the CSV order for extra columns, then the narrow target columns."""
+    (before any decision): the CSV order for extra columns, then the narrow target columns, then
+    the target columns nothing would fill."""
+    from aria_tui.scan.model import BY_NONE
+
     if table is None or scan.target is None:
         return []
     diff = scan.diff
@@ -92,6 +106,18 @@ def differences(scan: TableScan, table: Table | None) -> list[Difference]:
                 table.qualified, target_col, NARROW, f"{typ} too narrow: {why}", (WIDEN,), None, "rejects"
             )
         )
+    for m in diff.missing_columns:
+        col = table.column(m.name)
+        if m.filled_by == BY_NONE and col is not None:
+            out.append(
+                Difference(
+                    table.qualified,
+                    m.name,
+                    MISSING,
+                    f"{col.type} NOT NULL without a default, not in the file",
+                    (FILL,),
+                )
+            )
     return out
 
 

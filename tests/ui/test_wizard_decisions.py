@@ -99,7 +99,7 @@ async def test_drift_decided_by_keyboard_runs_its_ddl_and_the_saved_plan_replays
             'ALTER TABLE "app"."events" ALTER COLUMN "ts_ms" TYPE bigint',
         )
         assert 'ADD COLUMN "source" text' in text and "TYPE bigint" in text, text
-        assert "a/x/w/r/t/u Decide" in text and "s Skip table" in text, text  # footer at 80x24
+        assert "a/x/w/r/t/f/u Decide" in text and "s Skip table" in text, text  # footer at 80x24
         assert "app.events" in state.selected and not state.ticked_unloadable()  # loadable now
         await pilot.press("escape")
         await pilot.pause()
@@ -358,3 +358,42 @@ async def test_t_picks_the_type_of_an_added_or_widened_column(empty_db, tmp_path
         await settle(app, pilot)
         events = app.state.dry_run.table("app.events")
         assert (events.inserted, events.rejected) == (0, 3), events
+
+
+async def test_a_target_column_the_export_lacks_is_filled_by_keyboard(templates, tmp_path):
+    """f on a NOT NULL target column the file does not supply: the value typed is checked by the
+    target (a value its type refuses is one sentence, nothing decided), then decided with the
+    DDL the core writes, and the table is no longer blocked."""
+    db = templates.fresh(None)
+    sql(
+        db,
+        "CREATE SCHEMA app",
+        "CREATE TABLE app.memory (id int PRIMARY KEY, note text, agent_id varchar(8) NOT NULL)",
+    )
+    export = write(tmp_path / "export", "app.memory.csv", "id,note\n1,first\n").parent
+    app = make_app(export, db.conninfo)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_diff(app, pilot, "app.memory")
+        state = app.state
+        assert [(d.column, d.actions) for d in screen.differences] == [("agent_id", ("fill",))]
+        assert [t.name for t in state.ticked_unloadable()] == ["app.memory"]
+        await highlight(pilot, screen, "agent_id")
+        await pilot.press("f")
+        await pilot.pause()
+        await pilot.press(*"far-too-long", "enter")
+        await pilot.pause()
+        status = str(screen.query_one("#status").render())
+        assert "is not a value of app.memory.agent_id" in status, status
+        assert state.choices.decision("app.memory", "agent_id") is None
+        await pilot.press("f")
+        await pilot.pause()
+        await pilot.press(*"main", "enter")
+        await pilot.pause()
+        decision = state.choices.decision("app.memory", "agent_id")
+        assert decision is not None and (decision.action, decision.arg) == ("fill", "main")
+        assert state.applied["app.memory"].ddl == (
+            """ALTER TABLE "app"."memory" ALTER COLUMN "agent_id" SET DEFAULT 'main'::character varying(8)""",
+        )
+        text = screen_text(app)
+        assert "fill main" in text and "DROP DEFAULT" in text, text
+        assert "app.memory" in state.selected and not state.ticked_unloadable()

@@ -25,6 +25,7 @@ FILLED_BY = {
     "default": ("filled by its default", "green"),
     "null": ("left NULL (nullable)", "yellow"),
     "none": ("BLOCKING: NOT NULL, no default", "bold red"),
+    "fill": ("filled by decision", "green"),
 }
 
 
@@ -134,6 +135,8 @@ def _columns_table(scan: TableScan, table: TargetTable | None) -> Table:
     for missing in diff.missing_columns:
         column = table.column(missing.name) if table is not None else None
         label, style = FILLED_BY.get(missing.filled_by, (missing.filled_by, ""))
+        if missing.value is not None:
+            label = f"filled with {missing.value!r} by decision"
         attention.append(
             (
                 Text("—", style="dim"),

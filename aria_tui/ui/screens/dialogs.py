@@ -1,4 +1,4 @@
-"""Modal dialogs: an error in one sentence, a yes/no confirmation, a short pick list."""
+"""Modal dialogs: an error in one sentence, a yes/no confirmation, a short pick list, one value."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import OptionList, Static
+from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 
@@ -92,6 +92,36 @@ class ChoiceModal(ModalScreen[str | None]):
     def action_pick(self, index: int) -> None:
         if 1 <= index <= len(self.choices):
             self.dismiss(self.choices[index - 1][0])
+
+    def action_dismiss_none(self) -> None:
+        self.dismiss(None)
+
+
+class InputModal(ModalScreen[str | None]):
+    """One line of text (a value to fill a column with): enter takes it, escape closes."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "dismiss_none", "Close", id="close"),
+    ]
+
+    def __init__(self, title: str, question: str, value: str = "") -> None:
+        super().__init__(classes="dialog")
+        self.title_text = title
+        self.question = question
+        self.value = value
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Static(self.title_text, id="dialog-title")
+            yield Static(self.question, id="dialog-body", markup=False)
+            yield Input(value=self.value, id="dialog-input", compact=True)
+            yield Static("enter: take it    esc: close", id="dialog-keys")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value)
 
     def action_dismiss_none(self) -> None:
         self.dismiss(None)

@@ -36,6 +36,7 @@ _SAID = {
     "drop": ("drop", "yellow"),
     "widen": ("widen", "green"),
     "rename": ("rename", "green"),
+    "fill": ("fill", "green"),
 }
 
 # what an undecided difference does (differences.Difference.undecided)
@@ -58,8 +59,10 @@ class DiffScreen(Screen[None]):
         "column to the target table, x drop it (knowingly left behind), w widen a target column "
         "too narrow for the export's values, t add or widen with a type picked from a list (the "
         "default is the manifest's or inferred type, or the smallest wider one), r accept a "
-        "proposed rename, u undo the decision (a narrow column then rejects what does not "
-        "fit), s skip the table (untick it). The DDL shown is "
+        "proposed rename, f fill a target column the export does not supply (NOT NULL "
+        "without a default) with a value every loaded record gets, u undo the decision (a "
+        "narrow column then rejects what does not fit), s skip the table (untick it). The DDL "
+        "shown is "
         "what the load runs inside the table's own transaction (a dry run rolls it back); the "
         "decisions go into the plan, the dry run, the load and the saved plan file (w on the "
         "plan step)."
@@ -74,6 +77,7 @@ class DiffScreen(Screen[None]):
         Binding("w", "decide('widen')", "Widen column", id="diff-widen", group=_DECIDE),
         Binding("r", "decide('rename')", "Accept rename", id="diff-rename", group=_DECIDE),
         Binding("t", "pick_type", "Choose type", id="diff-type", group=_DECIDE),
+        Binding("f", "fill", "Fill column", id="diff-fill", group=_DECIDE),
         Binding("u", "undecide", "Undo decision", id="diff-undo", group=_DECIDE),
         Binding("s", "skip", "Skip table", id="diff-skip"),
         # letters too for the list of differences: some SSH clients garble the arrow keys
@@ -90,7 +94,7 @@ class DiffScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield StepBar("inventory")
         yield Static(
-            "Decide ↑↓/jk: a add · x drop · w widen · t type · r rename · u undo · s skip",
+            "Decide ↑↓/jk: a add · x drop · w widen · t type · r rename · f fill · u undo",
             id="diff-choices-title",
         )
         yield OptionList(id="diff-choices", compact=True)
@@ -171,12 +175,15 @@ class DiffScreen(Screen[None]):
         if applied is not None and applied.ddl:
             text = Text("DDL the load runs first, in the table's transaction:\n", style="dim")
             text.append("\n".join(f"{s};" for s in applied.ddl), style="bold")
+            if applied.after:
+                text.append("\nand after its rows, before the commit:\n", style="dim")
+                text.append("\n".join(f"{s};" for s in applied.after), style="bold")
         elif applied is not None:
             text = Text("No DDL: " + " ".join(applied.notes), style="dim")
         else:
             text = Text(
-                "Nothing decided: extra columns holding data block the table, narrow ones reject "
-                "what does not fit.",
+                "Nothing decided: extra columns holding data and target columns nothing fills "
+                "block the table, narrow ones reject what does not fit.",
                 style="dim",
             )
         ddl.update(text)
@@ -209,6 +216,9 @@ class DiffScreen(Screen[None]):
         if action == "decide":
             d = self.highlighted
             return True if d is not None and parameters and parameters[0] in d.actions else None
+        if action == "fill":
+            d = self.highlighted
+            return True if d is not None and "fill" in d.actions else None
         if action == "pick_type":
             d = self.highlighted
             return True if d is not None and ({"add", "widen"} & set(d.actions)) else None
@@ -258,6 +268,53 @@ class DiffScreen(Screen[None]):
             ),
             picked,
         )
+
+    def action_fill(self) -> None:
+        """f: the value every loaded record gets in a target column the export does not supply,
+        checked by the target's own input function for the column's type."""
+        from aria_tui.load.decisions import FILL, Decision
+        from aria_tui.ui.screens.dialogs import InputModal
+
+        d = self.highlighted
+        if d is None or FILL not in d.actions:
+            return
+        before = self.state.choices.decision(d.table, d.column)
+
+        def given(value: str | None) -> None:
+            if d is None or value is None:
+                return
+            if not value:
+                self._after("fill takes a value: the column is NOT NULL.", "")
+                return
+            decision = Decision(d.table, d.column, FILL, value)
+            why = self._check(decision)
+            if why is None:
+                why = self.state.decide(decision)
+            self._after(why, f"{d.table}.{d.column}: fill with {value!r} decided.")
+
+        self.app.push_screen(
+            InputModal(
+                f"fill {d.column}",
+                f"{d.table}.{d.column} ({d.detail}): the value every loaded record gets, as a "
+                "CSV value would be read. The table's schema stays as it is.",
+                before.arg or "" if before is not None and before.action == FILL else "",
+            ),
+            given,
+        )
+
+    def _check(self, decision: Decision) -> str | None:
+        """Why the target refuses the decision's value, or None."""
+        from aria_tui.errors import AriaError
+
+        state = self.state
+        session = state.connection.session if state.connection is not None else None
+        if session is None or state.scanned is None:
+            return None  # the plan asks again
+        try:
+            session.check_values(state.scanned, [decision])
+        except AriaError as exc:
+            return str(exc)
+        return None
 
     def action_undecide(self) -> None:
         d = self.highlighted

@@ -251,7 +251,7 @@ class PlanScreen(StepScreen):
         text.append(f"   conflict: {e.conflict} · sequences: {e.sequences}\n", style="dim")
         text.append(f"columns: {e.detail}")
         if e.plan.ddl:
-            text.append("\nDDL: " + "; ".join(e.plan.ddl), style="bold")
+            text.append("\nDDL: " + "; ".join(e.plan.ddl + e.plan.ddl_after), style="bold")
         triggers = triggers_summary(e.plan)
         if triggers:
             text.append("\n" + triggers, style="bold" if e.plan.triggers_off else "yellow")
