@@ -244,3 +244,36 @@ def test_validate_after_a_load_with_a_rename_points_to_a_flag_validate_refuses(
         except SystemExit as exc:  # argparse: "unrecognized arguments: --decide ..."
             code2, err2 = exc.code, "unrecognized arguments"
         assert code2 != 2, f"validate named --decide as the way forward, then refused it: {err2}"
+
+
+def test_a_target_only_not_null_column_blocks_the_table_without_any_decision_to_offer(
+    empty_db, cli, tmp_path
+):
+    """Setup: the Aria v4 target, whose v4 init script gave working_memory a new column
+    `agent_id VARCHAR(100) NOT NULL` (multi-agent v4; no default). The v3 export has no such
+    column. working_memory is HIGH (seed 000 §3.1).
+
+    The tool said (scan, plan, load): "Target column aria_data.working_memory.agent_id is NOT
+    NULL without a default and the file has no such column." - and nothing else: unlike every
+    other blocker it names no `--decide` action, and none of add/drop/widen/rename applies. The
+    HIGH table stays blocked, the run and the proof red, with no way forward inside the tool.
+
+    Needed: a decision to fill the column (e.g. `--decide
+    aria_data.working_memory.agent_id=fill:'main'` / `=default:EXPR`, shown as DDL or as a
+    constant in the COPY column list, recorded in the plan and quoted by the report), or at least
+    a sentence saying what the operator can do.
+
+    Suspected cause: aria_tui/scan/verdict.py (the BY_NONE blocker has no hint) and
+    aria_tui/load/decisions.py (no action for a target-only column). Fix: add a `fill[:VALUE]`
+    action for target columns the file lacks, validated with pg_input_is_valid, recorded in the
+    plan and the certificate.
+    """
+    rt.init(empty_db.conninfo, rt.ARIA_V4_INIT)
+    sql(empty_db, "ALTER TABLE aria_data.working_memory ADD COLUMN agent_id VARCHAR(100) NOT NULL")
+    code, scanned = run_json(cli, "scan", ARIA_EXPORT, "--dsn", empty_db.conninfo, "--json")
+    (t,) = [t for t in scanned["tables"] if t["file"] == "working_memory.csv"]
+    sentences = [b["sentence"] for b in t["diff"]["blockers"]]
+    assert sentences, t["diff"]
+    assert any("--decide" in s for s in sentences), (
+        f"blocked HIGH table with no way forward: {sentences}"
+    )
