@@ -353,7 +353,10 @@ class ChunkedTable:
                 raise TableFailedInChunk(
                     f"{self.path.name} has changed since an earlier run committed part of it"
                 )
-            record = self._record(c, sh.sha256)
+            # the chunk's transaction id, as its rows' xmin holds it: what tells its rows from
+            # rows others wrote, should the chunks ever have to be undone (`_unaccounted`)
+            xid = int(conn.execute("SELECT txid_current() % 4294967296").fetchone()[0])  # type: ignore[index]
+            record = self._record(c, sh.sha256, xid)
             commits.write(conn, record)
         with sh.lock:
             sh.committed.append(record)
@@ -443,7 +446,7 @@ class ChunkedTable:
                 raise ChunkRefused(f"the server stored {cur.rowcount} rows of the {sent} sent")
         return sent
 
-    def _record(self, c: Chunk, sha256: str) -> commits.Commit:
+    def _record(self, c: Chunk, sha256: str, xid: int | None = None) -> commits.Commit:
         st = self.path.stat()
         return journal_mod.commit_record(
             run_id=self.r.run_id,
@@ -463,6 +466,7 @@ class ChunkedTable:
             byte_range=(c.start, c.end),
             first_record=c.first_record,
             rows_before=self.rows_before,
+            xid=xid,
         )
 
     def _progress(self, force: bool = False) -> None:
@@ -769,14 +773,34 @@ def undo(r: Runner, tp: m.TablePlan, down: deferred_mod.Deferred, why: str) -> N
 
 
 def _unaccounted(conn: psycopg.Connection, tp: m.TablePlan) -> str | None:
-    """None when every row `tp`'s table holds is one the commit records of its chunks say they
-    inserted, the table empty before them; else what the count shows, as a sentence (the table
-    locked by the caller)."""
+    """None when every row `tp`'s table holds is one its chunks inserted, the table empty before
+    them; else why not, as a sentence (the table locked by the caller). By the rows' xmin against
+    the transaction ids the chunk records hold (a row another transaction wrote, or rewrote, is
+    none of ours, however many of ours were deleted meanwhile); by count for records without."""
     rows = exact_row_count(conn, tp.table)
     fc = commits.current(commits.read(conn, tp.target), tp.target)
-    ours = sum(x.inserted for x in fc.records if x.chunk > 0) if fc else 0
+    chunks = [x for x in fc.records if x.chunk > 0] if fc else []
+    ours = sum(x.inserted for x in chunks)
     before = (fc.rows_before or 0) if fc else 0
-    if rows == ours and not before:
+    xids = [journal_mod.decided(x).get("xid") for x in chunks]
+    if chunks and all(isinstance(x, int) for x in xids):
+        strangers = int(
+            conn.execute(
+                sql.SQL("SELECT count(*) FROM {} WHERE xmin::text::bigint <> ALL(%s)").format(
+                    tp.table.own_rows
+                ),
+                (xids,),
+            ).fetchone()[0]  # type: ignore[index]
+        )
+        if not strangers and not before:
+            return None
+        if strangers:
+            return (
+                f"{tp.target} holds {strangers:,} row{'s' if strangers != 1 else ''} that no "
+                f"commit record accounts for: {rows:,} rows, of which the chunks of "
+                f"{tp.scan.file.name} inserted {ours:,}"
+            )
+    elif rows == ours and not before:
         return None
     if rows > ours:
         n = rows - ours

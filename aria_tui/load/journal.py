@@ -74,6 +74,7 @@ def commit_record(
     kept: tuple[int, ...] = (),
     kept_on: tuple[str, ...] = (),
     triggers_off: tuple[str, ...] = (),
+    xid: int | None = None,
 ) -> commits.Commit:
     """The record of a whole file (chunk 0, every byte) or of one chunk of it."""
     start, end = byte_range if byte_range is not None else (0, size)
@@ -109,6 +110,8 @@ def commit_record(
                 "kept": list(kept),
                 # the unique key each was kept on (validate excuses it through that key only)
                 "kept_on": list(kept_on),
+                # a chunk's transaction id (mod 2^32, as xmin): its rows, told from others'
+                **({"xid": xid} if xid is not None else {}),
                 # what validate quotes on the certificate, and whether it may call the
                 # records this load rejected "decided away" rather than missing
                 "accept_rejects": tp.accept_rejects,

@@ -121,6 +121,25 @@ class Runner:
             return out
         if len(todo) == 1 and not self.dry_run and not self.force_staging:
             size = chunked.chunk_size(todo[0], self.jobs)
+            whole = todo[0].triggers_off or bool(todo[0].ddl_after)
+            if whole and self._chunks_begun(todo[0]):
+                # a decision that loads the table in one transaction (its triggers off, a
+                # fill's default) cannot finish chunks an earlier run committed without it
+                tp = todo[0]
+                refused = replace(
+                    resume_mod.blocked(
+                        tp,
+                        f"{tp.target}: an earlier run committed part of {tp.scan.file.name} in "
+                        "chunks, without "
+                        + ("--triggers-off" if tp.triggers_off else "the fill decision")
+                        + ", and this decision loads a table in one transaction, which cannot "
+                        "finish those chunks: finish the load as it was begun (without the "
+                        "decision), or empty the table and load it again with it.",
+                    ),
+                    status=m.FAILED,
+                )
+                self.emitter.emit(TableFinished(refused))
+                return out + [refused]
             if size is None and self._chunks_begun(todo[0]):
                 # --jobs 1 after an interrupted chunked load: its chunks finish it, over one
                 # connection (the serial path cannot tell the committed chunks' rows from
@@ -151,6 +170,12 @@ class Runner:
                             self._load(current, ())
                 if len(todo) > 1:
                     self.conn.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the cycle's FKs, now
+                if any(w.switched for w in works):
+                    # the rows' deferred checks first (a DEFERRABLE foreign key): ALTER TABLE
+                    # refuses a table with pending trigger events
+                    self.conn.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                    for switched in works:
+                        triggers_mod.switch_on(self.conn, switched.plan, switched.switched)
                 current = None
                 for work in works:  # the rejects on disk, then the records with the rows
                     for w in work.writers():
@@ -506,7 +531,7 @@ class Runner:
         after = exact_row_count(conn, tp.table)
         self._check(work, before, after)
         if tp.triggers_off:
-            triggers_mod.switch_on(conn, tp, switched)
+            work.switched = switched  # on again at the end of the unit (Runner.unit)
             work.triggers_off = tuple(t.describe() for t in switched)
             # the file would have loaded in chunks over several connections but for the decision
             whole = (

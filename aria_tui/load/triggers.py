@@ -25,21 +25,38 @@ from aria_tui.load import model as m
 from aria_tui.load.work import TableFailed
 from aria_tui.pg.catalog import Trigger, trigger_of
 
+# the table's own triggers and, for a partitioned table, those of each of its partitions (its rows
+# meet them there: copies of the parent's, each with a mode of its own, and the partition's own)
 _ENABLED_SQL = """
-SELECT tgname, tgtype::int, tgenabled::text FROM pg_trigger
-WHERE tgrelid = %(oid)s AND NOT tgisinternal AND tgenabled IN ('O', 'A')
-ORDER BY tgname
+SELECT t.tgname, t.tgtype::int, t.tgenabled::text, n.nspname, c.relname, c.oid = %(oid)s
+FROM pg_trigger t
+JOIN pg_class c ON c.oid = t.tgrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE t.tgrelid IN (SELECT %(oid)s::oid UNION SELECT relid FROM pg_partition_tree(%(oid)s::regclass))
+  AND NOT t.tgisinternal AND t.tgenabled IN ('O', 'A')
+ORDER BY c.oid <> %(oid)s, n.nspname, c.relname, t.tgname
 """
 
 
 def enabled(conn: psycopg.Connection, oid: int) -> tuple[Trigger, ...]:
-    """The table's user triggers that fire now, with their mode (read in the transaction)."""
+    """The user triggers that fire now on the table's rows, with their mode (read in the
+    transaction): its own, and its partitions'."""
     rows = conn.execute(_ENABLED_SQL, {"oid": oid}).fetchall()
-    return tuple(trigger_of(name, tgtype, mode) for name, tgtype, mode in rows)
+    return tuple(
+        trigger_of(name, tgtype, mode, None if own else (schema, rel))
+        for name, tgtype, mode, schema, rel, own in rows
+    )
+
+
+def _on(tp: m.TablePlan, t: Trigger) -> sql.Composable:
+    # ONLY: on a partitioned table, ALTER TABLE ... TRIGGER also sets its partitions' copies,
+    # which have modes of their own, each switched and restored on its own here
+    rel = sql.Identifier(*t.partition) if t.partition else tp.table.ident
+    return sql.SQL("ALTER TABLE ONLY {}").format(rel)
 
 
 def switch_off(conn: psycopg.Connection, tp: m.TablePlan) -> tuple[Trigger, ...]:
-    """Disable every user trigger of `tp`'s table that fires now; returns them as they were.
+    """Disable every user trigger the table's rows meet now; returns them as they were.
     A role that may not alter the table ends the table in one sentence (TableFailed)."""
     found = enabled(conn, tp.table.oid)
     if not found:
@@ -48,27 +65,26 @@ def switch_off(conn: psycopg.Connection, tp: m.TablePlan) -> tuple[Trigger, ...]
     for t in found:
         try:
             conn.execute(
-                sql.SQL("ALTER TABLE {} DISABLE TRIGGER {}").format(
-                    tp.table.ident, sql.Identifier(t.name)
-                )
+                sql.SQL("{} DISABLE TRIGGER {}").format(_on(tp, t), sql.Identifier(t.name))
             )
         except psycopg.errors.InsufficientPrivilege:
             raise TableFailed(
                 f"{tp.target}: its user triggers cannot be switched off for the load, because the "
-                f"role {role} does not own the table; run the load as its owner (or a superuser), "
-                f"or keep its triggers (leave {tp.target} out of --triggers-off, or set "
-                "triggers_off = false in the plan); nothing of the table was loaded."
+                f"role {role} does not own the table (or a partition of it); run the load as its "
+                f"owner (or a superuser), or keep its triggers (leave {tp.target} out of "
+                "--triggers-off, or set triggers_off = false in the plan); nothing of the table "
+                "was loaded."
             ) from None
     return found
 
 
 def switch_on(conn: psycopg.Connection, tp: m.TablePlan, switched: tuple[Trigger, ...]) -> None:
-    """Each trigger `switch_off()` disabled, enabled again in the mode it had."""
+    """Each trigger `switch_off()` disabled, enabled again in the mode it had. The caller has
+    fired the transaction's deferred constraint checks first (ALTER TABLE refuses a table with
+    pending trigger events)."""
     for t in switched:
         how = sql.SQL("ENABLE ALWAYS TRIGGER" if t.enabled == "A" else "ENABLE TRIGGER")
-        conn.execute(
-            sql.SQL("ALTER TABLE {} {} {}").format(tp.table.ident, how, sql.Identifier(t.name))
-        )
+        conn.execute(sql.SQL("{} {} {}").format(_on(tp, t), how, sql.Identifier(t.name)))
 
 
 def note(tp: m.TablePlan, switched: tuple[Trigger, ...], whole_instead_of_chunks: bool) -> str:

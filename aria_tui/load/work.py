@@ -13,6 +13,7 @@ from aria_tui.load import model as m
 from aria_tui.load.rejects import RejectWriter
 from aria_tui.load.staging import Stage
 from aria_tui.pg import commits
+from aria_tui.pg.catalog import Trigger
 
 
 class TableFailed(Exception):
@@ -48,6 +49,7 @@ class Work:
     constraints: tuple[constraints_mod.ConstraintBuild, ...] = ()
     record: commits.Commit | None = None  # written with the rows; the journal mirrors it
     triggers_off: tuple[str, ...] = ()  # user triggers switched off for the load, described
+    switched: tuple[Trigger, ...] = ()  # and as they were, to switch on again before the commit
 
     def take(self, stage: Stage, rejected: int) -> None:
         """The counts of a settled stage; `rejected` is every record its reject file got."""

@@ -100,6 +100,9 @@ class Trigger:
     events: tuple[str, ...]  # of 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE'
     row: bool  # FOR EACH ROW (else FOR EACH STATEMENT)
     enabled: str  # pg_trigger.tgenabled: 'O' (origin) | 'A' (always)
+    # (schema, name) of the partition it is on, for a trigger of a partition of the table (a
+    # partitioned table's rows meet its partitions' triggers); None: the table's own
+    partition: tuple[str, str] | None = None
 
     @property
     def changes_rows(self) -> bool:
@@ -116,7 +119,8 @@ class Trigger:
         """'ke_stamp (BEFORE INSERT OR UPDATE, each row)'"""
         each = "each row" if self.row else "each statement"
         always = ", ENABLE ALWAYS" if self.enabled == "A" else ""
-        return f"{self.name} ({self.timing} {' OR '.join(self.events)}, {each}{always})"
+        on = f" on {self.partition[0]}.{self.partition[1]}" if self.partition else ""
+        return f"{self.name}{on} ({self.timing} {' OR '.join(self.events)}, {each}{always})"
 
 
 @dataclass(frozen=True)
@@ -420,13 +424,22 @@ def read_catalog(conn: psycopg.Connection, schemas: list[str] | None = None) -> 
     )
 
 
-def trigger_of(name: str, tgtype: int, enabled: str) -> Trigger:
+def trigger_of(
+    name: str, tgtype: int, enabled: str, partition: tuple[str, str] | None = None
+) -> Trigger:
     """A Trigger from pg_trigger's tgname, tgtype bits and tgenabled."""
     timing = "BEFORE" if tgtype & 2 else "INSTEAD OF" if tgtype & 64 else "AFTER"
     events = tuple(
         e for bit, e in ((4, "INSERT"), (16, "UPDATE"), (8, "DELETE"), (32, "TRUNCATE")) if tgtype & bit
     )
-    return Trigger(name=name, timing=timing, events=events, row=bool(tgtype & 1), enabled=enabled)
+    return Trigger(
+        name=name,
+        timing=timing,
+        events=events,
+        row=bool(tgtype & 1),
+        enabled=enabled,
+        partition=partition,
+    )
 
 
 def exact_row_count(conn: psycopg.Connection, table: Table) -> int:
