@@ -45,7 +45,16 @@ _POLICY_WHY = {
 
 
 def _q(value: str) -> str:
-    return json.dumps(value, ensure_ascii=False)  # a JSON string is a TOML basic string
+    # a JSON string is a TOML basic string, but for DEL (U+007F), which JSON leaves raw and TOML
+    # refuses (a value the server's reason quotes may hold it)
+    return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
+
+
+def _comment_text(text: str) -> str:
+    """Text for a TOML comment: control characters (which TOML refuses there) shown escaped."""
+    return "".join(
+        c if (c >= " " and c != "\x7f") or c == "\t" else json.dumps(c)[1:-1] for c in text
+    )
 
 
 def _value(value: Any) -> str:
@@ -66,10 +75,10 @@ class _Writer:
 
     def comment(self, text: str) -> None:
         for line in text.splitlines() or [""]:
-            self.lines.append(f"# {line}".rstrip())
+            self.lines.append(f"# {_comment_text(line)}".rstrip())
 
     def key(self, name: str, value: Any, why: str | None = None) -> None:
-        tail = f"  # {why}" if why else ""
+        tail = f"  # {_comment_text(' '.join(why.splitlines()))}" if why else ""
         self.lines.append(f"{name} = {_value(value)}{tail}")
 
     def blank(self) -> None:

@@ -336,7 +336,11 @@ def _fill(d: Decision, table: Table, mapping: dict[str, str | None]) -> tuple[st
             f"{d.spec()}: {table.qualified}.{d.column} is loaded from the export's column "
             f"{loaded_from[0]}; fill is for a target column the export does not supply."
         )
-    column = sql.SQL("ALTER TABLE {} ALTER COLUMN {}").format(table.ident, sql.Identifier(d.column))
+    # ONLY: the rows go through this table, which gives them its default; without it the
+    # statements would also set, then take away, the own defaults of its partitions or children
+    column = sql.SQL("ALTER TABLE ONLY {} ALTER COLUMN {}").format(
+        table.ident, sql.Identifier(d.column)
+    )
     set_default = sql.SQL("{} SET DEFAULT {}::{}").format(column, sql.Literal(d.arg), sql.SQL(col.type))
     restore = (
         sql.SQL("{} SET DEFAULT {}").format(column, sql.SQL(col.default))

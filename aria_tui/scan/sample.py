@@ -58,6 +58,7 @@ class ColumnSample:
     lines: list[int] = field(default_factory=list)
     counts: list[int] = field(default_factory=list)
     null_line: int | None = None  # first NULL anywhere in the file, when the target is NOT NULL
+    null_sampled: int = 0  # and how many sampled records hold one
     zoneless: tuple[int, str] | None = None  # (line, value): a timestamptz value without a zone
     # (line, value, what the target would do to it): the first value the target's input
     # function would take and silently change (scan/losses.py)
@@ -208,6 +209,10 @@ def sample_file(
             picked = _pick_rows(frame, record, frame.height, stride)
             if picked is not None and picked.height:
                 result.sampled_rows += picked.height
+                if not_null:
+                    counted = picked.select(pl.col(c).is_null().sum() for c in not_null).row(0)
+                    for c, n in zip(not_null, counted, strict=True):
+                        columns[c].null_sampled += int(n or 0)
                 if server:
                     keep = picked.select(*server, LINE)
                     if record:

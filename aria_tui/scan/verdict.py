@@ -68,7 +68,12 @@ def judge(sample: FileSample, table: Table) -> Diff:
         smp = sample.columns.get(source)
         if smp is not None and smp.target.not_null and smp.null_line is not None:
             col_bad = [
-                BadValue(smp.null_line, "", f"empty field (NULL) but {table.qualified}.{target} is NOT NULL"),
+                BadValue(
+                    smp.null_line,
+                    "",
+                    f"empty field (NULL) but {table.qualified}.{target} is NOT NULL",
+                    max(smp.null_sampled, 1),
+                ),
                 *col_bad,
             ]
         if col_bad:

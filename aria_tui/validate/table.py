@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import psycopg
+from psycopg import sql
 
 from aria_tui.csvio.files import Sha256, sha256_file
 from aria_tui.csvio.header import unreadable
@@ -278,20 +279,31 @@ def validate_table(
         accepted_rejects=staged.rejected if accepted else 0,
         kept_conflicts=kept,
         decisions=_decisions(
-            entry if applies else None, accepted, staged.rejected, kept, _filled(ts, values=True)
+            entry if applies else None, accepted, staged.rejected, kept, _fills_held(conn, ts, table)
         ),
     )
 
 
-def _filled(ts: TableScan, *, values: bool = False) -> tuple[str, ...]:
+def _filled(ts: TableScan) -> tuple[str, ...]:
     """The target columns a fill decision gives a value the export does not hold."""
     from aria_tui.scan.model import BY_FILL
 
-    return tuple(
-        f"{m.name} filled with {m.value!r}" if values else m.name
-        for m in ts.diff.missing_columns
-        if m.filled_by == BY_FILL
-    )
+    return tuple(m.name for m in ts.diff.missing_columns if m.filled_by == BY_FILL)
+
+
+def _fills_held(conn: psycopg.Connection, ts: TableScan, table: Table) -> tuple[str, ...]:
+    """Each filled column with the values the table's rows hold in it (read from the target, not
+    taken from the decision: a re-run under another value inserted nothing with it)."""
+    out = []
+    for name in _filled(ts):
+        rows = conn.execute(
+            sql.SQL("SELECT DISTINCT {c}::text FROM {t} LIMIT 4").format(
+                c=sql.Identifier(name), t=table.own_rows
+            )
+        ).fetchall()
+        held = ", ".join(repr(r[0]) for r in rows[:3]) + (", ..." if len(rows) > 3 else "")
+        out.append(f"{name} filled by decision: the rows hold {held or 'nothing'}")
+    return tuple(out)
 
 
 def _decisions(
@@ -303,12 +315,11 @@ def _decisions(
 ) -> tuple[str, ...]:
     """The operator's decisions this table's verdict rests on, for the certificate: what the
     load's plan changed, the conflict policy, and what was decided away instead of loaded."""
-    # the notes are sentences; the certificate lists them as items (joined with '; ')
-    out: list[str] = [n.rstrip(".") for n in entry.notes] if entry is not None else []
-    for f in filled:  # said by the load's own note when its journal applies
-        column = f.split(" ", 1)[0]
-        if not any(f".{column} filled with" in n for n in out):
-            out.append(f"{f} by decision (not in the export)")
+    # the notes are sentences; the certificate lists them as items (joined with '; '). A fill
+    # is listed as the target holds it (`filled`), not as the load's note said it
+    notes = entry.notes if entry is not None else ()
+    out: list[str] = [n.rstrip(".") for n in notes if " filled with " not in n]
+    out += [f"{f} (not in the export)" for f in filled]
     if entry is not None and entry.on_conflict != "reject":
         out.append(f"conflict policy {entry.on_conflict}")
     if entry is not None and entry.triggers_off is not None:

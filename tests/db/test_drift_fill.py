@@ -66,10 +66,10 @@ def test_a_fill_loads_the_value_leaves_the_schema_as_it_was_and_is_proven(
     t = _table(out)
     assert (t["status"], t["inserted"]) == ("loaded", 3), t
     assert t["ddl"] == [
-        """ALTER TABLE "app"."memory" ALTER COLUMN "agent_id" SET DEFAULT 'main'::character varying(8)""",
-        """ALTER TABLE "app"."memory" ALTER COLUMN "tenant" SET DEFAULT 'globex'::text""",
-        'ALTER TABLE "app"."memory" ALTER COLUMN "agent_id" DROP DEFAULT',
-        """ALTER TABLE "app"."memory" ALTER COLUMN "tenant" SET DEFAULT 'acme'::text""",
+        """ALTER TABLE ONLY "app"."memory" ALTER COLUMN "agent_id" SET DEFAULT 'main'::character varying(8)""",
+        """ALTER TABLE ONLY "app"."memory" ALTER COLUMN "tenant" SET DEFAULT 'globex'::text""",
+        'ALTER TABLE ONLY "app"."memory" ALTER COLUMN "agent_id" DROP DEFAULT',
+        """ALTER TABLE ONLY "app"."memory" ALTER COLUMN "tenant" SET DEFAULT 'acme'::text""",
     ], t["ddl"]
     assert any("agent_id filled with 'main' in every loaded record" in n for n in t["notes"]), t
     assert query(empty_db, "SELECT id, note, agent_id, tenant FROM app.memory ORDER BY id") == [
@@ -90,7 +90,7 @@ def test_a_fill_loads_the_value_leaves_the_schema_as_it_was_and_is_proven(
     assert "agent_id, tenant filled by decision, not in the export, so not compared" in content[
         "detail"
     ], content
-    assert any("agent_id filled with 'main'" in d for d in vt["decisions"]), vt["decisions"]
+    assert any("agent_id filled by decision: the rows hold 'main'" in d for d in vt["decisions"]), vt["decisions"]
     # a re-run changes nothing, and the schema still holds no fill's default
     code, out, err = cli(*base)
     assert code == 0 and _table(out)["inserted"] == 0, (out, err)

@@ -392,7 +392,7 @@ async def test_a_target_column_the_export_lacks_is_filled_by_keyboard(templates,
         decision = state.choices.decision("app.memory", "agent_id")
         assert decision is not None and (decision.action, decision.arg) == ("fill", "main")
         assert state.applied["app.memory"].ddl == (
-            """ALTER TABLE "app"."memory" ALTER COLUMN "agent_id" SET DEFAULT 'main'::character varying(8)""",
+            """ALTER TABLE ONLY "app"."memory" ALTER COLUMN "agent_id" SET DEFAULT 'main'::character varying(8)""",
         )
         text = screen_text(app)
         assert "fill main" in text and "DROP DEFAULT" in text, text
