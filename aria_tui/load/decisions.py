@@ -362,12 +362,11 @@ def check_values(conn: psycopg.Connection, inventory: Inventory, decisions: list
             continue  # decide() says what is missing
         try:
             with conn.transaction():
+                # no message: the type takes it
                 row = conn.execute(
-                    "SELECT pg_input_is_valid(%s, %s), "
-                    "(SELECT message FROM pg_input_error_info(%s, %s))",
-                    (d.arg, col.type, d.arg, col.type),
+                    "SELECT message FROM pg_input_error_info(%s, %s)", (d.arg, col.type)
                 ).fetchone()
-            ok, why = (bool(row[0]), row[1]) if row else (False, None)
+            ok, why = (row is not None and row[0] is None), (row[0] if row else None)
         except psycopg.Error as exc:  # an input function without soft errors (pgvector) raises
             ok, why = False, (exc.diag.message_primary or str(exc)).strip()
         if not ok:

@@ -477,12 +477,7 @@ class Runner:
                 ) from None
         work.ddl = tp.ddl + tp.ddl_after
         work.notes.extend(tp.decision_notes)
-        if (
-            tp.ddl_after
-            and not self.dry_run
-            and not self.force_staging
-            and chunked.chunk_size(replace(tp, ddl=(), ddl_after=()), self.jobs) is not None
-        ):
+        if tp.ddl_after and self._would_chunk(replace(tp, ddl=(), ddl_after=())):
             work.notes.append(
                 f"{tp.target} was loaded in one transaction, not in chunks over {self.jobs} "
                 "connections: chunks commit one by one, and a fill's default must never be "
@@ -534,14 +529,19 @@ class Runner:
             work.switched = switched  # on again at the end of the unit (Runner.unit)
             work.triggers_off = tuple(t.describe() for t in switched)
             # the file would have loaded in chunks over several connections but for the decision
-            whole = (
-                self.jobs > 1
-                and not self.dry_run
-                and chunked.chunk_size(replace(tp, triggers_off=False), self.jobs) is not None
-                # a BEFORE INSERT row trigger alone keeps a table whole (chunked.prepare)
-                and not any(t.row and t.timing == "BEFORE" and "INSERT" in t.events for t in switched)
+            whole = self._would_chunk(replace(tp, triggers_off=False)) and not any(
+                t.swallows_rows for t in switched  # alone keeps a table whole (chunked.prepare)
             )
             work.notes.append(triggers_mod.note(tp, switched, whole))
+
+    def _would_chunk(self, tp: m.TablePlan) -> bool:
+        """Whether `tp` would load in chunks over several connections: a decision that keeps a
+        table whole (its triggers off, a fill) says so in its notes only then."""
+        return (
+            not self.dry_run
+            and not self.force_staging
+            and chunked.chunk_size(tp, self.jobs) is not None
+        )
 
     def _paths(
         self,

@@ -111,6 +111,12 @@ class Trigger:
         return self.row and self.timing == "BEFORE" and bool({"INSERT", "UPDATE"} & set(self.events))
 
     @property
+    def swallows_rows(self) -> bool:
+        """A BEFORE row trigger on INSERT: it may store fewer rows than it is given (returning
+        NULL), which keeps a table out of chunked loads (load/conflicts.py `swallowers`)."""
+        return self.row and self.timing == "BEFORE" and "INSERT" in self.events
+
+    @property
     def fires_on_load(self) -> bool:
         """It fires on what a load does: an INSERT (COPY included) or a take-export UPDATE."""
         return bool({"INSERT", "UPDATE"} & set(self.events))
