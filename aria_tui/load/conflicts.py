@@ -105,12 +105,34 @@ def key_value(stage: Stage, c: StageColumn, alias: str = "s") -> sql.Composable:
 
 def usable_keys(stage: Stage) -> list[tuple[str, tuple[StageColumn, ...]]]:
     """(constraint name, stage columns) for each unique key whose every column the file fills."""
+    return [(name, cols) for name, cols, _ in _usable(stage)]
+
+
+def _usable(stage: Stage) -> list[tuple[str, tuple[StageColumn, ...], bool]]:
+    """usable_keys() with each key's NULLS NOT DISTINCT."""
     by_target = {c.target.name: c for c in stage.loaded if c.target}
     out = []
     for key in stage.plan.table.unique_keys:
         if all(k in by_target for k in key.columns):
-            out.append((key.name, tuple(by_target[k] for k in key.columns)))
+            out.append(
+                (key.name, tuple(by_target[k] for k in key.columns), key.nulls_not_distinct)
+            )
     return out
+
+
+def _target_match(stage: Stage, cols: tuple[StageColumn, ...], nulls_equal: bool) -> sql.Composable:
+    """The target row `t` holding the staged record's key: `=` per column, and for a NULLS NOT
+    DISTINCT key a NULL matches a NULL too (the one row that may hold it)."""
+    parts = []
+    for c in cols:
+        target, value = sql.Identifier("t", column_name(c)), key_value(stage, c)
+        if nulls_equal:
+            parts.append(
+                sql.SQL("({0} = {1} OR ({0} IS NULL AND {1} IS NULL))").format(target, value)
+            )
+        else:
+            parts.append(sql.SQL("{} = {}").format(target, value))
+    return sql.SQL(" AND ").join(parts)
 
 
 def export_text(stage: Stage, c: StageColumn, alias: str) -> sql.Composable:
@@ -194,10 +216,8 @@ def classify_target(conn: psycopg.Connection, stage: Stage) -> None:
     Casts only what the keys and the matched rows need, so it may raise a DataError on a bad
     key value; the caller then finds the bad rows first and runs it again."""
     table = stage.plan.table
-    for cname, cols in usable_keys(stage):
-        match = sql.SQL(" AND ").join(
-            sql.SQL("t.{} = {}").format(sql.Identifier(column_name(c)), key_value(stage, c)) for c in cols
-        )
+    for cname, cols, nulls_equal in _usable(stage):
+        match = _target_match(stage, cols, nulls_equal)
         diff, shown = _diff_parts(stage, "t", other_is_stage=False)
         key_cols = ", ".join(column_name(c) for c in cols)
         conn.execute(
@@ -234,10 +254,15 @@ def classify_file(conn: psycopg.Connection, stage: Stage) -> int:
     """Records repeating the key of an earlier staged record: a duplicate when equal, else a
     conflict. Returns how many records it classified."""
     n = 0
-    for cname, cols in usable_keys(stage):
+    for cname, cols, nulls_equal in _usable(stage):
         keys = sql.SQL(", ").join(key_value(stage, c) for c in cols)
-        not_null = sql.SQL(" AND ").join(
-            sql.SQL("{} IS NOT NULL").format(sql.Identifier("s", c.ident)) for c in cols
+        # a NULL holds no key, unless the key is NULLS NOT DISTINCT (PARTITION BY groups NULLs)
+        not_null = (
+            sql.SQL("true")
+            if nulls_equal
+            else sql.SQL(" AND ").join(
+                sql.SQL("{} IS NOT NULL").format(sql.Identifier("s", c.ident)) for c in cols
+            )
         )
         diff, shown = _diff_parts(stage, "f", other_is_stage=True)
         key_cols = ", ".join(column_name(c) for c in cols)

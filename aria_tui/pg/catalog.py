@@ -71,8 +71,11 @@ class Column:
 @dataclass(frozen=True)
 class UniqueKey:
     name: str
-    columns: tuple[str, ...]
+    columns: tuple[str, ...]  # the key's columns, not an index's INCLUDE columns
     primary: bool
+    # UNIQUE NULLS NOT DISTINCT: a NULL is a value of the key (one row may hold it), matched
+    # with IS NOT DISTINCT FROM; otherwise a row with a NULL in the key holds no key at all
+    nulls_not_distinct: bool = False
 
 
 @dataclass(frozen=True)
@@ -285,17 +288,22 @@ SELECT con.conrelid, con.conname, con.contype,
        con.confrelid,
        ARRAY(SELECT a.attname FROM unnest(con.confkey) WITH ORDINALITY k(n, i)
              JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.n ORDER BY k.i)::text[],
-       con.confdeltype, con.condeferrable
+       con.confdeltype, con.condeferrable,
+       coalesce((SELECT i.indnullsnotdistinct FROM pg_index i WHERE i.indexrelid = con.conindid
+                 AND con.contype IN ('p', 'u')), false)
 FROM pg_constraint con
 WHERE con.conrelid = ANY(%(oids)s) AND con.contype IN ('p', 'u', 'f')
 ORDER BY con.conrelid, con.contype, con.conname
 """
 
-# unique indexes that are not constraints still make ON CONFLICT DO NOTHING skip rows
+# unique indexes that are not constraints still make ON CONFLICT DO NOTHING skip rows; their key
+# is their first indnkeyatts columns (the INCLUDE columns after them are carried, not compared)
 _UNIQUE_INDEXES_SQL = """
 SELECT i.indrelid, ci.relname,
        ARRAY(SELECT a.attname FROM unnest(i.indkey) WITH ORDINALITY k(n, o)
-             JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n ORDER BY k.o)::text[]
+             JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n
+             WHERE k.o <= i.indnkeyatts ORDER BY k.o)::text[],
+       i.indnullsnotdistinct
 FROM pg_index i JOIN pg_class ci ON ci.oid = i.indexrelid
 WHERE i.indrelid = ANY(%(oids)s) AND i.indisunique AND i.indpred IS NULL
   AND NOT EXISTS (SELECT 1 FROM pg_constraint con WHERE con.conindid = i.indexrelid)
@@ -385,12 +393,12 @@ def read_catalog(conn: psycopg.Connection, schemas: list[str] | None = None) -> 
     pks: dict[int, tuple[str, ...]] = {}
     uniques: dict[int, list[UniqueKey]] = {}
     fks: dict[int, list[ForeignKey]] = {}
-    for relid, conname, contype, cols, frelid, fcols, deltype, deferrable in constraints:
+    for relid, conname, contype, cols, frelid, fcols, deltype, deferrable, nnd in constraints:
         if contype == "p":
             pks[relid] = tuple(cols)
             uniques.setdefault(relid, []).insert(0, UniqueKey(conname, tuple(cols), True))
         elif contype == "u":
-            uniques.setdefault(relid, []).append(UniqueKey(conname, tuple(cols), False))
+            uniques.setdefault(relid, []).append(UniqueKey(conname, tuple(cols), False, bool(nnd)))
         else:
             fks.setdefault(relid, []).append(
                 ForeignKey(
@@ -403,8 +411,8 @@ def read_catalog(conn: psycopg.Connection, schemas: list[str] | None = None) -> 
                     deferrable=deferrable,
                 )
             )
-    for relid, idxname, cols in unique_indexes:
-        uniques.setdefault(relid, []).append(UniqueKey(idxname, tuple(cols), False))
+    for relid, idxname, cols, nnd in unique_indexes:
+        uniques.setdefault(relid, []).append(UniqueKey(idxname, tuple(cols), False, bool(nnd)))
 
     tables = {}
     for oid, schema, name, estimate, partitioned in rels:

@@ -7,12 +7,14 @@ from __future__ import annotations
 from psycopg import sql
 
 
-def key_match(cols: tuple[str, ...], left: str, right: str) -> sql.Composable:
-    """`left.k1 = right.k1 AND ...`."""
+def key_match(
+    cols: tuple[str, ...], left: str, right: str, nulls_equal: bool = False
+) -> sql.Composable:
+    """`left.k1 = right.k1 AND ...`; with `nulls_equal` (a UNIQUE NULLS NOT DISTINCT key, whose
+    NULL is a value one row may hold) a NULL matches a NULL too."""
+    template = "({0}.{1} = {2}.{1} OR ({0}.{1} IS NULL AND {2}.{1} IS NULL))" if nulls_equal else "{0}.{1} = {2}.{1}"
     return sql.SQL(" AND ").join(
-        sql.SQL("{}.{} = {}.{}").format(
-            sql.Identifier(left), sql.Identifier(c), sql.Identifier(right), sql.Identifier(c)
-        )
+        sql.SQL(template).format(sql.Identifier(left), sql.Identifier(c), sql.Identifier(right))
         for c in cols
     )
 
