@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aria_tui import paths
+from aria_tui import paths, spelling
 from aria_tui.errors import AriaError
 from aria_tui.load import decisions as dec
 from aria_tui.load.differences import narrow_columns, refused_values
@@ -243,12 +243,12 @@ def render(
         for p in tp.scan.diff.proposals:
             w.comment(
                 f"proposed, not accepted: {p.source} -> {p.target} ({p.why}); accept with "
-                f"--decide {tp.target}.{p.source}=rename:{p.target}"
+                f"--decide {spelling.spell(tp.target, p.source)}=rename:{p.target}"
             )
         for target_col, typ, why in narrow_columns(tp.scan.diff, tp.table):
             w.comment(
                 f"{target_col} ({typ}) is too narrow for sampled values ({why}): the records are "
-                f"rejected unless --decide {tp.target}.{target_col}=widen"
+                f"rejected unless --decide {spelling.spell(tp.target, target_col)}=widen"
             )
     return w.text()
 
@@ -290,6 +290,14 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
+def _decision(path: Path, target: str, d: dict) -> dec.Decision:
+    """One [[table.decision]] entry: its table and column as written (a name may hold a dot)."""
+    column, action, arg = str(d["column"]), str(d["action"]).strip().lower(), str(d.get("arg") or "")
+    if action not in dec.ACTIONS:
+        raise AriaError(f"The plan {path} gives {target}.{column} the unknown decision {action!r}.")
+    return dec.checked(dec.Decision(target, column, action, arg or None).spec(), target, column, action, arg)
+
+
 def read(path: Path) -> CutoverPlan:
     """Read a plan file; a file that is not one is refused with one sentence."""
     try:
@@ -308,12 +316,7 @@ def read(path: Path) -> CutoverPlan:
             policy = str(raw.get("on_conflict", default))
             if policy not in POLICIES:
                 raise AriaError(f"The plan {path} gives {target} the unknown policy {policy!r}.")
-            decs = tuple(
-                dec.parse(
-                    f"{target}.{d['column']}={d['action']}" + (f":{d['arg']}" if d.get("arg") else "")
-                )
-                for d in raw.get("decision", [])
-            )
+            decs = tuple(_decision(path, target, d) for d in raw.get("decision", []))
             tables.append(
                 PlannedTable(
                     target=target,

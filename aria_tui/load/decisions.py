@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING
 import psycopg
 from psycopg import sql
 
+from aria_tui import spelling
 from aria_tui.errors import AriaError
 from aria_tui.load.export_values import infer_type, non_empty
 from aria_tui.pg.catalog import Column, Table
@@ -86,22 +87,35 @@ class Decision:
     arg: str | None = None  # the type (add, widen), the target column (rename), the value (fill)
 
     def spec(self) -> str:
-        """The `--decide` spelling."""
+        """The `--decide` spelling (a part whose name holds a dot, a quote or `=` in quotes)."""
         tail = f":{self.arg}" if self.arg else ""
-        return f"{self.table}.{self.column}={self.action}{tail}"
+        return f"{spelling.spell(self.table, self.column)}={self.action}{tail}"
 
 
 def parse(text: str) -> Decision:
-    """`SCHEMA.TABLE.COLUMN=add[:TYPE]|drop|widen[:TYPE]|rename:TARGET_COLUMN|fill:VALUE`."""
-    where, sep, what = text.partition("=")
-    parts = where.strip().split(".")
-    action, _, arg = what.strip().partition(":")
+    """`SCHEMA.TABLE.COLUMN=add[:TYPE]|drop|widen[:TYPE]|rename:TARGET_COLUMN|fill:VALUE`; a part
+    whose name holds a dot, a double quote or `=` is written in double quotes (`""` for a
+    quote), as SQL does: `public.t."addr.city"=drop`."""
+    split = spelling.split(text)
+    parts, what = split if split is not None else ([], None)
+    action, _, arg = (what or "").strip().partition(":")
     action = action.strip().lower()
-    if not sep or len(parts) != 3 or not all(parts) or action not in ACTIONS:
+    if what is None or len(parts) != 3 or action not in ACTIONS:
+        more = (
+            " (a name that holds a dot goes in double quotes: SCHEMA.TABLE.\"CO.LUMN\")"
+            if split is not None and len(parts) > 3
+            else ""
+        )
         raise AriaError(
             f"Cannot read the decision {text!r}: write SCHEMA.TABLE.COLUMN=add[:TYPE], =drop, "
-            "=widen[:TYPE], =rename:TARGET_COLUMN or =fill:VALUE."
+            f"=widen[:TYPE], =rename:TARGET_COLUMN or =fill:VALUE{more}."
         )
+    return checked(text, f"{parts[0]}.{parts[1]}", parts[2], action, arg)
+
+
+def checked(text: str, table: str, column: str, action: str, arg: str) -> Decision:
+    """The decision on `table` ('schema.table') and `column`, its argument checked for its
+    action; `text` names it in a refusal."""
     if action == FILL and not arg.strip():
         raise AriaError(
             f"The decision {text!r} gives no value (fill:VALUE, the value every loaded record gets)."
@@ -110,7 +124,7 @@ def parse(text: str) -> Decision:
         raise AriaError(f"The decision {text!r} names no target column (rename:TARGET_COLUMN).")
     if action == DROP and arg.strip():
         raise AriaError(f"The decision {text!r}: drop takes no argument.")
-    return Decision(f"{parts[0]}.{parts[1]}", parts[2], action, arg.strip() or None)
+    return Decision(table, column, action, arg.strip() or None)
 
 
 def base_type(type_sql: str) -> str:

@@ -4,6 +4,7 @@ operator must accept) and give the verdict, with every blocker as data."""
 
 from __future__ import annotations
 
+from aria_tui import spelling
 from aria_tui.pg.catalog import Column, Table
 from aria_tui.scan.model import (
     BLOCKED,
@@ -101,9 +102,9 @@ def judge(sample: FileSample, table: Table) -> Diff:
             guess = proposed.get(e.name)
             hint = (
                 f" (it may be {guess.target}: accept with --decide "
-                f"{table.qualified}.{e.name}=rename:{guess.target})"
+                f"{spelling.spell(table.qualified, e.name)}=rename:{guess.target})"
                 if guess
-                else f" (decide: --decide {table.qualified}.{e.name}=add or =drop)"
+                else f" (decide: --decide {spelling.spell(table.qualified, e.name)}=add or =drop)"
             )
             blockers.append(
                 Blocker(
@@ -202,7 +203,7 @@ def unfilled_blocker(table: Table, column: str) -> Blocker:
     return Blocker(
         BlockerKind.SCHEMA,
         f"Target column {table.qualified}.{column} is NOT NULL without a default and the file "
-        f"has no such column (decide: --decide {table.qualified}.{column}=fill:VALUE)",
+        f"has no such column (decide: --decide {spelling.spell(table.qualified, column)}=fill:VALUE)",
     )
 
 
@@ -222,7 +223,7 @@ def loss_blockers(
                 BlockerKind.SCHEMA,
                 f"Column {issue.column} holds values that {table.qualified}.{target} would change "
                 f"without a word ({where}: {issue.reason}) (decide: "
-                f"--decide {table.qualified}.{target}=widen[:TYPE], or leave the file out)",
+                f"--decide {spelling.spell(table.qualified, target)}=widen[:TYPE], or leave the file out)",
             )
         )
     return out
