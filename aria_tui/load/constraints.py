@@ -129,8 +129,10 @@ class ConstraintBuild:
 # -- keys -----------------------------------------------------------------------------------------
 
 # names come out schema-qualified whatever the search_path of whoever runs the SQL later
+# (regnamespace's text is already quoted where the name needs it: quote_ident would quote it
+# twice, and a schema such as "Sales" would have no key or foreign key deferred)
 _KEYS = """
-SELECT quote_ident(t.relnamespace::regnamespace::text) || '.' || quote_ident(t.relname),
+SELECT t.relnamespace::regnamespace::text || '.' || quote_ident(t.relname),
        quote_ident(n.nspname) || '.' || quote_ident(c.relname),
        quote_ident(c.relname),
        pg_get_indexdef(i.indexrelid),
@@ -223,8 +225,8 @@ def build_key(conn: psycopg.Connection, k: KeyDef) -> ConstraintBuild:
 # -- foreign keys ---------------------------------------------------------------------------------
 
 _FOREIGN_KEYS = """
-SELECT quote_ident(t.relnamespace::regnamespace::text) || '.' || quote_ident(t.relname),
-       quote_ident(p.relnamespace::regnamespace::text) || '.' || quote_ident(p.relname),
+SELECT t.relnamespace::regnamespace::text || '.' || quote_ident(t.relname),
+       p.relnamespace::regnamespace::text || '.' || quote_ident(p.relname),
        quote_ident(k.conname),
        pg_get_constraintdef(k.oid),
        quote_ident(g.tgname),
@@ -245,7 +247,7 @@ SELECT quote_ident(t.relnamespace::regnamespace::text) || '.' || quote_ident(t.r
 # one row per column pair; `exact`: the check below is the one the server's RI code would run
 _PAIRS = """
 SELECT quote_ident(fa.attname), quote_ident(pa.attname),
-       'OPERATOR(' || quote_ident(o.oprnamespace::regnamespace::text) || '.' || o.oprname || ')',
+       'OPERATOR(' || o.oprnamespace::regnamespace::text || '.' || o.oprname || ')',
        o.oprleft = pa.atttypid AND o.oprright = fa.atttypid
          AND coalesce((SELECT collisdeterministic FROM pg_collation WHERE oid = pa.attcollation), true)
          AND coalesce((SELECT collisdeterministic FROM pg_collation WHERE oid = fa.attcollation), true),
