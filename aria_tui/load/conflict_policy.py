@@ -234,6 +234,36 @@ def _take_export(
                 ),
             )
         )
+    # an identity column GENERATED ALWAYS takes no value from an UPDATE (the server refuses the
+    # statement, whatever the value): it is left out of the SET, and a record whose value there
+    # differs from the target row's is refused, the row kept as it is
+    always = [c for c in stage.loaded if c.target is not None and c.target.identity == "always"]
+    if always:
+        names = ", ".join(column_name(c) for c in always)
+        conn.execute(
+            refuse.format(
+                cls=stage.cls,
+                rej=stage.rej,
+                why=sql.Literal(
+                    f"; take-export refused: the target row's {names} differs, and {names} is an "
+                    "identity column GENERATED ALWAYS, which an UPDATE cannot change"
+                ),
+                cond=sql.SQL(
+                    "EXISTS (SELECT 1 FROM {stage} s JOIN {table} t "
+                    "ON t.tableoid = c.toid AND t.ctid = c.tctid "
+                    "WHERE s.rec = c.rec AND ({changed}))"
+                ).format(
+                    stage=stage.ident,
+                    table=table.own_rows,
+                    changed=sql.SQL(" OR ").join(
+                        sql.SQL("t.{} IS DISTINCT FROM {}").format(
+                            sql.Identifier(column_name(c)), stage.value(c)
+                        )
+                        for c in always
+                    ),
+                ),
+            )
+        )
     todo = conn.execute(
         sql.SQL(
             "SELECT rec FROM {cls} c WHERE kind = 'conflict' AND action IS NULL "
@@ -258,10 +288,11 @@ def _take_export(
         ),
         (recs,),
     ).fetchall()
+    settable = [c for c in stage.loaded if c.target is not None and c not in always]
+    if not settable:  # only identity columns, each equal to the row's: a duplicate, not a conflict
+        return
     sets = sql.SQL(", ").join(
-        sql.SQL("{} = {}").format(sql.Identifier(c.target.name), stage.value(c))
-        for c in stage.loaded
-        if c.target
+        sql.SQL("{} = {}").format(sql.Identifier(column_name(c)), stage.value(c)) for c in settable
     )
     update = sql.SQL(
         "UPDATE {table} t SET {sets} FROM {stage} s, {cls} c "
