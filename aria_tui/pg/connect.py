@@ -106,7 +106,20 @@ _OUTPUT = (
 )
 
 
+# pgvector installed in a schema the search_path leaves out (`CREATE EXTENSION vector SCHEMA
+# extensions`, as Supabase does): its type and functions (`vector(n)`, `vector_dims`) are what
+# the loader's stage and the proof's checks name, so that schema goes at the end of this
+# session's path, where it shadows nothing the session resolved before
+_EXTENSION_PATH = (
+    "SELECT set_config('search_path', CASE WHEN current_setting('search_path') ~ '^\\s*$' "
+    "THEN '' ELSE current_setting('search_path') || ', ' END || quote_ident(n.nspname), false) "
+    "FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace "
+    "WHERE e.extname = 'vector' AND n.nspname <> ALL(current_schemas(true))"
+)
+
+
 def pin_output(conn: psycopg.Connection) -> None:
     conn.execute(_OUTPUT)
+    conn.execute(_EXTENSION_PATH)
     if not conn.autocommit:
         conn.commit()

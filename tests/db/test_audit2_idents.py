@@ -243,3 +243,41 @@ def test_take_export_refuses_one_record_whose_generated_always_identity_differs(
     assert reject.splitlines()[1].startswith("2,") and "GENERATED ALWAYS" in reject, reject
     assert code == 1
     assert query(empty_db, "SELECT id, name, v FROM i ORDER BY id") == [(1, "a", "seed"), (6, "b", "b")]
+
+
+# -- pgvector in a schema of its own ------------------------------------------------------------
+
+EXTENSIONS_SCHEMA = [
+    "DROP EXTENSION vector CASCADE",
+    "CREATE SCHEMA extensions",
+    "CREATE EXTENSION vector SCHEMA extensions",
+    "CREATE TABLE e (id int PRIMARY KEY, emb extensions.vector(3))",
+]
+VECTORS = 'id,emb\n1,"[1,2,3]"\n2,"[4,5,6]"\n'
+
+
+def test_a_vector_table_is_proven_when_pgvector_lives_outside_the_search_path(empty_db, cli, tmp_path):
+    # operator loses: any green proof of a vector table. pgvector installed in its own schema
+    # (`CREATE EXTENSION vector SCHEMA extensions`, Supabase's layout) with the session's
+    # search_path leaving it out: the load worked, but validate named vector_dims unqualified
+    # and ended "A check could not run: function vector_dims(extensions.vector) does not exist"
+    sql(empty_db, *EXTENSIONS_SCHEMA)
+    folder = export(tmp_path, {"e.csv": VECTORS})
+    code, loaded = load(cli, empty_db, folder)
+    assert code == 0 and _table(loaded, "public.e")["inserted"] == 2, _table(loaded, "public.e")
+    vcode, validated = validate(cli, empty_db, folder, tmp_path)
+    assert vcode == 0 and validated["ok"], validated["headline"]
+
+
+def test_a_seeded_vector_table_loads_when_pgvector_lives_outside_the_search_path(empty_db, cli, tmp_path):
+    # operator loses: the whole table. A target holding a seed row goes through the staging
+    # path, whose stage declared its vector column as bare `vector(3)`: 'type "vector" does
+    # not exist', the table failed
+    sql(empty_db, *EXTENSIONS_SCHEMA, "INSERT INTO e VALUES (1, '[1,2,3]')")
+    folder = export(tmp_path, {"e.csv": VECTORS})
+    code, loaded = load(cli, empty_db, folder)
+    t = _table(loaded, "public.e")
+    assert code == 0 and t["status"] == "loaded", t.get("error")
+    assert (t["inserted"], t["duplicates"]) == (1, 1), t
+    vcode, validated = validate(cli, empty_db, folder, tmp_path)
+    assert vcode == 0 and validated["ok"], validated["headline"]
