@@ -59,7 +59,7 @@ from aria_tui.load.encoding import Encoding, encoded
 from aria_tui.load.fastpath import CancelledLoad, EndMarker, csv_copy, marker_guard
 from aria_tui.load.staging import _message
 from aria_tui.load.work import TableFailed, Work
-from aria_tui.pg import commits, pending
+from aria_tui.pg import access, commits, pending
 from aria_tui.pg.catalog import exact_row_count
 from aria_tui.pg.rows import one
 from aria_tui.timing import mark
@@ -212,6 +212,9 @@ class ChunkedTable:
             rows = exact_row_count(conn, tp.table)
             if rows != expected or conflicts_mod.swallowers(conn, tp.table.oid):
                 return False  # rows no chunk record accounts for, or a trigger: serial path
+            if sequences.refused(conn, tp) or access.row_security_applies(conn, tp.table.oid):
+                return False  # the serial path says it, before any row
+
             self.rows_before = rows
             # keys, foreign-key checks and secondary indexes wait for the rows, as in a
             # whole-file load, but across committed transactions: recorded in the target with

@@ -37,7 +37,7 @@ from aria_tui.load.events import Emitter, EventCallback, RunFinished
 from aria_tui.load.runner import Runner, not_loaded
 from aria_tui.pg import commits, locks, pending
 from aria_tui.pg.connect import Target
-from aria_tui.pg.session import prepare_session
+from aria_tui.pg.session import pin_replication_role, prepare_session
 
 TEMP_BUFFERS = "64MB"  # the stages of one table at a time stay in memory
 
@@ -251,6 +251,7 @@ def _run_locked(
 def _session(conn: psycopg.Connection, time_zone: str, lock_timeout: str) -> None:
     conn.execute("SET client_encoding = 'UTF8'")  # the export files are UTF-8
     prepare_session(conn, lock_timeout, TEMP_BUFFERS, time_zone)
+    pin_replication_role(conn)
 
 
 def transaction_units(tables: tuple[m.TablePlan, ...]) -> list[list[m.TablePlan]]:

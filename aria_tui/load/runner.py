@@ -44,7 +44,7 @@ from aria_tui.load.fastpath import CancelledLoad
 from aria_tui.load.rejects import RejectWriter, reject_path
 from aria_tui.load.staging import _message
 from aria_tui.load.work import TableFailed, Work
-from aria_tui.pg import commits, locks
+from aria_tui.pg import access, commits, locks
 from aria_tui.pg.catalog import exact_row_count, read_catalog
 from aria_tui.pg.connect import Target
 
@@ -466,7 +466,15 @@ class Runner:
         work.size, work.mtime_ns = st.st_size, st.st_mtime_ns
         if self.cancel is not None and self.cancel.is_set():
             raise CancelledLoad()
-        conn.execute(sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(tp.table.ident))
+        lock_out_writers(conn, tp)
+        role = access.row_security_applies(conn, tp.table.oid)
+        if role is not None:
+            raise TableFailed(
+                access.rls_sentence(role, tp.target, "load") + " Nothing of the table was loaded."
+            )
+        why = sequences.refused(conn, tp)
+        if why:
+            raise TableFailed(why)
         for statement in tp.ddl:  # decided drift: in this transaction, so a dry run rolls it back
             try:
                 conn.execute(statement)
@@ -609,17 +617,38 @@ class Runner:
 
     # -- sentences -----------------------------------------------------------------------------
     def _lock_sentence(self, tp: m.TablePlan) -> str:
-        held_by = ""
+        held_by, parent = "", None
         try:
-            held_by = locks.holders(self.conn, tp.table.oid)
+            parents = [fk.ref_table for fk in tp.table.foreign_keys]
+            parent, held_by = locks.holders_around(self.conn, tp.table.oid, parents)
             if not self.dry_run:  # in a dry run this would end the outer transaction
                 self.conn.rollback()
         except psycopg.Error:
             pass
-        return locks.gave_up_sentence(tp.target, self.lock_timeout, held_by)
+        return locks.gave_up_sentence(tp.target, self.lock_timeout, held_by, parent)
 
     def _failure(self, tp: m.TablePlan, exc: psycopg.Error) -> str:
         return f"Loading {tp.target} from {tp.scan.file.name} failed: {_message(exc)}."
+
+
+def lock_out_writers(conn: psycopg.Connection, tp: m.TablePlan) -> None:
+    """LOCK TABLE ... IN SHARE ROW EXCLUSIVE MODE, in the caller's transaction: nobody else writes
+    to the table while its emptiness decides the path and its counts are taken. A role with only
+    INSERT and SELECT on the table may not take that lock: one sentence saying what to grant."""
+    try:
+        with conn.transaction():
+            conn.execute(
+                sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(tp.table.ident)
+            )
+    except psycopg.errors.InsufficientPrivilege:
+        role = conn.execute("SELECT current_user").fetchone()
+        who = role[0] if role else "this role"
+        raise TableFailed(
+            f"The role {who} may not lock {tp.target} against other writers during its load "
+            "(LOCK TABLE ... IN SHARE ROW EXCLUSIVE MODE needs UPDATE, DELETE or TRUNCATE on the "
+            f"table, not only INSERT): GRANT UPDATE ON {tp.target} TO {who} (or load as the "
+            "table's owner), then load again; nothing of the table was loaded."
+        ) from None
 
 
 class _LazyConnection:

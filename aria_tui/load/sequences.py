@@ -36,6 +36,33 @@ def reset(conn: psycopg.Connection, tp: m.TablePlan) -> tuple[str, ...]:
     return tuple(moved)
 
 
+def refused(conn: psycopg.Connection, tp: m.TablePlan) -> str | None:
+    """The sentence for a table whose sequences this role may not read and move (reset() needs
+    SELECT and UPDATE on each: an application role often holds only USAGE), said before any row
+    is loaded; None when it may."""
+    missing = [
+        seq
+        for _, seq in tp.sequences
+        if not one(
+            conn.execute(
+                "SELECT has_sequence_privilege(%s::regclass, 'SELECT') "
+                "AND has_sequence_privilege(%s::regclass, 'UPDATE')",
+                (seq, seq),
+            )
+        )[0]
+    ]
+    if not missing:
+        return None
+    role = one(conn.execute("SELECT current_user"))[0]
+    names = ", ".join(missing)
+    return (
+        f"The role {role} may not move the sequence{'s' if len(missing) > 1 else ''} {names} of "
+        f"{tp.target} past the loaded rows (that needs SELECT and UPDATE on it, not only USAGE): "
+        f"GRANT SELECT, UPDATE ON SEQUENCE {names} TO {role} (or load as the table's owner), "
+        "then load again; nothing of the table was loaded."
+    )
+
+
 # qualified as pg_get_serial_sequence() spells them (TablePlan.sequences)
 _SEQUENCES = """
 SELECT format('%%I.%%I', n.nspname, s.relname)

@@ -97,6 +97,12 @@ _DDL = (
 )
 
 
+_HAS_DECIDED = (
+    "SELECT EXISTS (SELECT FROM pg_attribute WHERE attrelid = 'aria_tui.commits'::regclass "
+    "AND attname = 'decided' AND NOT attisdropped)"
+)
+
+
 @dataclass(frozen=True)
 class Commit:
     run_id: str
@@ -153,23 +159,40 @@ def exists(conn: psycopg.Connection) -> bool:
 def ensure(conn: psycopg.Connection) -> None:
     """Create the schema and table when missing, in the caller's transaction. Raises AriaError
     when the role may not create them (the loader cannot promise exactly-once without them)."""
-    if exists(conn):
-        # a table made before `decided` existed gains it (a no-op once it has it)
-        conn.execute("ALTER TABLE aria_tui.commits ADD COLUMN IF NOT EXISTS decided text")
-        if one(conn.execute("SELECT to_regclass('aria_tui.pending') IS NULL"))[0]:
-            conn.execute(PENDING_DDL)  # a schema made before chunked loads existed
-        return
     try:
         with conn.transaction():
-            for statement in _DDL:
+            if exists(conn):
+                # a table made before `decided` existed gains it (ALTER TABLE wants the owner even
+                # when the column is there: only when it is missing)
+                if not one(conn.execute(_HAS_DECIDED))[0]:
+                    conn.execute("ALTER TABLE aria_tui.commits ADD COLUMN decided text")
+                if one(conn.execute("SELECT to_regclass('aria_tui.pending') IS NULL"))[0]:
+                    conn.execute(PENDING_DDL)  # a schema made before chunked loads existed
+                return
+            # CREATE SCHEMA IF NOT EXISTS wants CREATE on the database even when the schema is
+            # there: a schema the operator made for this role (as the sentence below asks) is
+            # used as it is
+            schema = one(conn.execute("SELECT to_regnamespace('aria_tui') IS NOT NULL"))[0]
+            for statement in _DDL[1 if schema else 0 :]:
                 conn.execute(statement)
     except psycopg.errors.InsufficientPrivilege:
-        role, db = one(conn.execute("SELECT current_user, current_database()"))
+        role, db, owner = one(
+            conn.execute(
+                "SELECT current_user, current_database(), "
+                "(SELECT nspowner::regrole::text FROM pg_namespace WHERE nspname = 'aria_tui')"
+            )
+        )
+        why = (
+            f"role {role} may not create that schema in database {db}: run CREATE SCHEMA "
+            f"{SCHEMA} AUTHORIZATION {role} as its owner (or grant CREATE on the database)"
+            if owner is None
+            else f"role {role} may not use or create tables in that schema (owned by {owner}): "
+            f"run ALTER SCHEMA {SCHEMA} OWNER TO {role} as {owner} (or drop the schema if it "
+            "holds no records)"
+        )
         raise AriaError(
             f"aria-tui records each committed table in the target (schema {SCHEMA}, table "
-            f"{TABLE}) so that no re-run can insert it twice, but role {role} may not create "
-            f"that schema in database {db}: run CREATE SCHEMA {SCHEMA} AUTHORIZATION {role} "
-            "as its owner (or grant CREATE on the database), then load again."
+            f"{TABLE}) so that no re-run can insert it twice, but {why}, then load again."
         ) from None
 
 
@@ -193,9 +216,9 @@ def read(conn: psycopg.Connection, table: str | None = None) -> list[Commit]:
         sql.SQL("WHERE target_table = %s" if table else ""),
     )
     try:
-        if not exists(conn):
-            return []
-        with conn.transaction():
+        with conn.transaction():  # to_regclass() too: a schema without USAGE raises
+            if not exists(conn):
+                return []
             rows = conn.execute(query, (table,) if table else ()).fetchall()
     except psycopg.errors.InsufficientPrivilege:
         return []

@@ -86,9 +86,16 @@ def connect(target: Target, *, autocommit: bool = False, connect_timeout: int = 
         ) from None
     try:
         pin_output(conn)
-    except psycopg.Error:
+    except psycopg.Error as exc:
         conn.close()
-        raise
+        where = dsn_mod.location(target.conninfo)
+        raise TargetUnreachable(
+            target.redact(
+                f"Connected to PostgreSQL at {where}, but the session could not be set up for "
+                f"aria-tui ({_reason(exc)}): check the settings of the role and database "
+                "(ALTER ROLE ... SET, ALTER DATABASE ... SET)."
+            )
+        ) from None
     return conn
 
 
@@ -106,20 +113,42 @@ _OUTPUT = (
 )
 
 
-# pgvector installed in a schema the search_path leaves out (`CREATE EXTENSION vector SCHEMA
-# extensions`, as Supabase does): its type and functions (`vector(n)`, `vector_dims`) are what
-# the loader's stage and the proof's checks name, so that schema goes at the end of this
-# session's path, where it shadows nothing the session resolved before
-_EXTENSION_PATH = (
-    "SELECT set_config('search_path', CASE WHEN current_setting('search_path') ~ '^\\s*$' "
-    "THEN '' ELSE current_setting('search_path') || ', ' END || quote_ident(n.nspname), false) "
+# pgvector's types and functions (`vector(3)`, `vector_dims`) are named unqualified in the SQL
+# aria-tui writes, as the catalog prints them: a role whose search_path leaves out the extension's
+# schema (`ALTER ROLE app SET search_path = ''`, or a schema of its own only) would fail every
+# vector table with 'type "vector" does not exist'. The extension's schema is put at the END of
+# the role's path, so every name the target's own functions and triggers resolve stays theirs.
+_REACH_VECTOR = (
+    "SELECT set_config('search_path', concat_ws(', ', "
+    "nullif(nullif(current_setting('search_path'), ''), '\"\"'), quote_ident(n.nspname)), false) "
     "FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace "
-    "WHERE e.extname = 'vector' AND n.nspname <> ALL(current_schemas(true))"
+    "WHERE e.extname = 'vector' AND n.nspname <> ALL (current_schemas(true))"
+)
+
+
+# What a role's or a database's own settings (`ALTER ROLE app SET ...`, an application role's
+# usual guard rails) would otherwise do to a load or a proof, pinned for the session as pg_dump's
+# scripts pin them: no statement or idle-transaction timeout cutting a COPY of a large file or the
+# pause while a reject file is written (lock waits have their own bound, --lock-timeout); text
+# sent and read as UTF-8, as the export is (LATIN1 would turn each accented letter of a raw COPY
+# into two, or fail); an unquoted NULL in an array literal read as a NULL element, as PostgreSQL
+# printed it (`array_nulls = off` would store the string 'NULL' and prove it equal); XML read as
+# content, as pg_dump reads it; transactions writable (`default_transaction_read_only`, which any
+# session may turn off, as pg_dumpall's scripts do: a server in recovery stays read-only and is
+# said so).
+_GUARDS = (
+    "SELECT set_config('statement_timeout', '0', false), "
+    "set_config('idle_in_transaction_session_timeout', '0', false), "
+    "set_config('client_encoding', 'UTF8', false), "
+    "set_config('array_nulls', 'on', false), "
+    "set_config('xmloption', 'content', false), "
+    "set_config('default_transaction_read_only', 'off', false)"
 )
 
 
 def pin_output(conn: psycopg.Connection) -> None:
+    conn.execute(_GUARDS)
     conn.execute(_OUTPUT)
-    conn.execute(_EXTENSION_PATH)
+    conn.execute(_REACH_VECTOR)
     if not conn.autocommit:
         conn.commit()

@@ -17,8 +17,8 @@ EXPORT_LOCK_TIMEOUT_SECONDS = 30.0
 
 _HOLDERS = (
     "SELECT a.pid, l.mode, coalesce(nullif(a.application_name, ''), 'no application name'), "
-    "coalesce(a.state, '?') FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-    "WHERE l.relation = %s AND l.granted AND a.pid <> pg_backend_pid() ORDER BY a.pid"
+    "coalesce(a.state, 'state not visible to this role') FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+    "WHERE l.relation = %s::oid AND l.granted AND a.pid <> pg_backend_pid() ORDER BY a.pid"
 )
 
 
@@ -35,7 +35,34 @@ def holders(conn: psycopg.Connection, table_oid: int) -> str:
     )
 
 
-def gave_up_sentence(target: str, lock_timeout: str, held_by: str) -> str:
+def holders_around(
+    conn: psycopg.Connection, table_oid: int, parents: list[str]
+) -> tuple[str | None, str]:
+    """Who holds the table, or else (the wait was on a row or the whole of a table its foreign
+    keys reference: each row loaded locks its parent row FOR KEY SHARE) who holds one of its
+    parents: (the parent's name or None for the table itself, ' (held by ...)' or '')."""
+    held_by = holders(conn, table_oid)
+    if held_by:
+        return None, held_by
+    for parent in parents:
+        oid = conn.execute("SELECT to_regclass(%s)::oid", (parent,)).fetchone()
+        if oid is None or oid[0] is None or oid[0] == table_oid:
+            continue
+        held_by = holders(conn, int(oid[0]))
+        if held_by:
+            return parent, held_by
+    return None, ""
+
+
+def gave_up_sentence(
+    target: str, lock_timeout: str, held_by: str, parent: str | None = None
+) -> str:
+    if parent is not None:
+        return (
+            f"Gave up on {target} after waiting {lock_timeout} for a lock on {parent}, which its "
+            f"foreign key references (each row loaded locks its parent row): another session "
+            f"holds a conflicting lock on {parent}{held_by}; end that session or run again later."
+        )
     return (
         f"Gave up on {target} after waiting {lock_timeout} for a lock on it: another session "
         f"holds a conflicting lock{held_by}; end that session or run again later."

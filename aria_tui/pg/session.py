@@ -15,6 +15,7 @@ from __future__ import annotations
 import psycopg
 
 from aria_tui.errors import AriaError
+from aria_tui.pg.rows import one
 
 DEFAULT_TIME_ZONE = "UTC"
 
@@ -55,5 +56,32 @@ def prepare_session(
         raise AriaError(
             f"The lock timeout {lock_timeout!r} is not a PostgreSQL duration (e.g. '10s', "
             "'500ms', '2min')."
+        ) from None
+    conn.commit()
+
+
+def pin_replication_role(conn: psycopg.Connection) -> None:
+    """The loader's rows go through the target's foreign-key checks and triggers, as its decisions
+    say (--triggers-off is one): `session_replication_role = replica`, set on the role or the
+    database, would switch them all off in silence and commit orphans. Set back to `origin` for
+    the session; a role that may not (only a superuser may set it) is one sentence, before any
+    table."""
+    if one(conn.execute("SELECT current_setting('session_replication_role')"))[0] == "origin":
+        conn.commit()
+        return
+    try:
+        conn.execute("SELECT set_config('session_replication_role', 'origin', false)")
+    except psycopg.errors.InsufficientPrivilege:
+        conn.rollback()
+        role, now = one(
+            conn.execute("SELECT current_user, current_setting('session_replication_role')")
+        )
+        conn.rollback()
+        raise AriaError(
+            f"The role {role} runs with session_replication_role = {now} (set on the role or the "
+            "database), which switches off the target's foreign-key checks and triggers for every "
+            f"row loaded, and may not set it back: run ALTER ROLE {role} RESET "
+            "session_replication_role (or ALTER DATABASE ... RESET) as a superuser, then load "
+            "again."
         ) from None
     conn.commit()

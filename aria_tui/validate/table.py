@@ -17,7 +17,7 @@ from psycopg import sql
 from aria_tui.csvio.files import Sha256, sha256_file
 from aria_tui.csvio.header import unreadable
 from aria_tui.errors import AriaError, Cancelled
-from aria_tui.pg import locks
+from aria_tui.pg import access, locks
 from aria_tui.pg.catalog import Table, exact_row_count
 from aria_tui.status import CheckStatus, ScanStatus
 from aria_tui.validate import journal as journal_mod
@@ -123,6 +123,14 @@ def validate_table(
         rows = _row_count(conn, table) if table is not None else 0
         return done(
             BLOCKED, [Check(STATUS, False, f"Not loadable, so not validated: {why.rstrip('.')}.")], rows
+        )
+
+    hidden_from = access.row_security_applies(conn, table.oid)
+    if hidden_from is not None:  # rows it cannot see would be missing, rows it should not see, too
+        return done(
+            ERROR,
+            [Check(STATUS, False, access.rls_sentence(hidden_from, name, "validate"))],
+            _row_count(conn, table),
         )
 
     entry = entries.get(table.qualified) or entries.get(ts.file.name)
