@@ -147,8 +147,14 @@ _GUARDS = (
 
 
 def pin_output(conn: psycopg.Connection) -> None:
-    conn.execute(_GUARDS)
-    conn.execute(_OUTPUT)
-    conn.execute(_REACH_VECTOR)
-    if not conn.autocommit:
-        conn.commit()
+    """Outside any transaction (autocommit): a BEGIN sent first would leave the session idle in
+    a transaction before the guards are set, and a role's idle_in_transaction_session_timeout
+    could end it there."""
+    was = conn.autocommit
+    conn.autocommit = True
+    try:
+        conn.execute(_GUARDS)
+        conn.execute(_OUTPUT)
+        conn.execute(_REACH_VECTOR)
+    finally:
+        conn.autocommit = was
