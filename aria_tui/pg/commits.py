@@ -175,6 +175,12 @@ def ensure(conn: psycopg.Connection) -> None:
             schema = one(conn.execute("SELECT to_regnamespace('aria_tui') IS NOT NULL"))[0]
             for statement in _DDL[1 if schema else 0 :]:
                 conn.execute(statement)
+    except psycopg.errors.ReadOnlySqlTransaction:
+        db = one(conn.execute("SELECT current_database()"))[0]
+        raise AriaError(
+            f"The target database {db} accepts no writes (a standby server in recovery, or a "
+            "read-only transaction forced on this session): load into the primary server."
+        ) from None
     except psycopg.errors.InsufficientPrivilege:
         role, db, owner = one(
             conn.execute(

@@ -346,3 +346,16 @@ def test_a_parent_locked_by_another_session_is_the_table_named(empty_db, cli, tm
     assert query(empty_db, "SELECT id FROM child ORDER BY id") == [(1,), (2,)]
     code, out, _ = validate(cli, app, folder, tmp_path)
     assert code == 0 and out["ok"], out
+
+
+def test_a_target_that_accepts_no_writes_is_one_sentence(empty_db):
+    # The operator got a traceback (ReadOnlySqlTransaction from CREATE SCHEMA) from a standby in
+    # recovery, whose transactions are read-only whatever the session sets; a read-only
+    # transaction stands in for it here.
+    from aria_tui.errors import AriaError
+    from aria_tui.pg import commits
+
+    with psycopg.connect(empty_db.conninfo) as conn:
+        conn.execute("SET TRANSACTION READ ONLY")
+        with pytest.raises(AriaError, match="accepts no writes.*load into the primary server"):
+            commits.ensure(conn)
