@@ -153,8 +153,7 @@ def pin_output(conn: psycopg.Connection) -> None:
     was = conn.autocommit
     conn.autocommit = True
     try:
-        conn.execute(_GUARDS)
-        conn.execute(_OUTPUT)
-        conn.execute(_REACH_VECTOR)
+        # one round trip (statements without parameters go as one simple query)
+        conn.execute(f"{_GUARDS}; {_OUTPUT}; {_REACH_VECTOR}")
     finally:
         conn.autocommit = was
