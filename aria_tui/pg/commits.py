@@ -156,6 +156,33 @@ def exists(conn: psycopg.Connection) -> bool:
     return one(conn.execute("SELECT to_regclass('aria_tui.commits') IS NOT NULL"))[0] is True
 
 
+_UNREADABLE = (
+    "SELECT current_user, n.nspowner::regrole::text FROM pg_namespace n "
+    "WHERE n.nspname = 'aria_tui' AND (NOT has_schema_privilege(n.oid, 'USAGE') "
+    "OR EXISTS (SELECT FROM pg_class c WHERE c.relnamespace = n.oid "
+    "AND c.relname IN ('commits', 'pending') AND c.relkind = 'r' "
+    "AND NOT has_table_privilege(c.oid, 'SELECT')))"
+)
+
+
+def unreadable(conn: psycopg.Connection) -> str | None:
+    """One sentence when commit records exist that this role may not read, else None.
+
+    A proof without them would take a load aria-tui recorded for one done by other means: no
+    reconciliation against what committed, no rows the target held before, no conflicts kept
+    by decision, and no word of a chunked load whose indexes are still down."""
+    row = conn.execute(_UNREADABLE).fetchone()
+    if row is None:
+        return None
+    role, owner = row
+    return (
+        f"Role {role} may not read aria-tui's commit records (schema {SCHEMA}, owned by "
+        f"{owner}), without which no load can be proven: validate as the role that loaded, or "
+        f"run GRANT USAGE ON SCHEMA {SCHEMA} TO {role}; GRANT SELECT ON ALL TABLES IN SCHEMA "
+        f"{SCHEMA} TO {role} as {owner}."
+    )
+
+
 def ensure(conn: psycopg.Connection) -> None:
     """Create the schema and table when missing, in the caller's transaction. Raises AriaError
     when the role may not create them (the loader cannot promise exactly-once without them)."""

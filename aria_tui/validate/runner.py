@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aria_tui.errors import AriaError, Cancelled
-from aria_tui.pg import locks
+from aria_tui.pg import commits, locks
 from aria_tui.pg.connect import Target
 from aria_tui.pg.session import DEFAULT_TIME_ZONE, prepare_session
 from aria_tui.selection import Selection, manifest_block
@@ -103,8 +103,14 @@ def validate(
         conn.rollback()  # the scan's reads must not pin the snapshot validation takes next
         if adjust is not None:  # the operator's decisions (a plan file): mapping, drops, renames
             inventory = adjust(inventory)
+        refused = commits.unreadable(conn)
+        conn.rollback()  # the snapshot validation takes (begin, below) must come first
+        if refused:
+            raise AriaError(refused)
         entries = journal_mod.read_entries(folder, target, conn)
-        resolved = selection.resolve(inventory, also_accept=_loaded_despite_manifest(inventory, entries))
+        resolved = selection.resolve(
+            inventory, also_accept=_loaded_despite_manifest(inventory, entries)
+        )
         inventory = resolved.inventory
         chosen = list(resolved.picked)
         if not chosen:
@@ -122,9 +128,18 @@ def validate(
         begin(conn)
         conns = [conn]
         try:
-            conns += helper_connections(conn, target, pool.worker_count(chosen), lock_timeout, time_zone)
+            conns += helper_connections(
+                conn, target, pool.worker_count(chosen), lock_timeout, time_zone
+            )
             results = run_tables(
-                conns, inventory, chosen, entries, check_cancel, emit, lock_timeout, exact,
+                conns,
+                inventory,
+                chosen,
+                entries,
+                check_cancel,
+                emit,
+                lock_timeout,
+                exact,
                 decided,
             )
         finally:

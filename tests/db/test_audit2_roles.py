@@ -151,8 +151,36 @@ def test_validate_as_a_role_that_cannot_read_the_commit_records(empty_db, cli, t
         "GRANT SELECT ON SEQUENCE public.items_id_seq TO {role}",
     )
     code, out, err = validate(cli, app, folder, tmp_path)
+    # without the records a load aria-tui recorded would pass for one done by other means (no
+    # reconciliation, no rows held before, no word of indexes a chunked load left down): refused
+    # in one sentence with the grants that end it, never a traceback, never a proof
+    assert code == 2 and out is None, out
+    assert (
+        "may not read aria-tui's commit records" in err and "GRANT USAGE ON SCHEMA aria_tui" in err
+    )
+    sql(
+        empty_db,
+        f"GRANT USAGE ON SCHEMA aria_tui TO {app.display}",
+        f"GRANT SELECT ON ALL TABLES IN SCHEMA aria_tui TO {app.display}",
+    )
+    code, out, err = validate(cli, app, folder, tmp_path)
     assert out is not None, err
     assert code == 0 and out["ok"], out
+
+
+def test_validate_as_a_role_without_select_on_the_records_is_refused(empty_db, cli, tmp_path):
+    # USAGE on the schema but no SELECT on the table: the same refusal, not "no journal"
+    sql(empty_db, ITEMS)
+    folder = export(tmp_path, {"items.csv": ITEMS_CSV})
+    assert load(cli, empty_db, folder)[0] == 0
+    app, role = app_role(
+        empty_db,
+        "GRANT USAGE ON SCHEMA public TO {role}",
+        "GRANT SELECT ON public.items TO {role}",
+        "GRANT USAGE ON SCHEMA aria_tui TO {role}",
+    )
+    code, out, err = validate(cli, app, folder, tmp_path)
+    assert code == 2 and out is None and "may not read aria-tui's commit records" in err, err
 
 
 # -- row-level security ----------------------------------------------------------------------------
@@ -179,6 +207,8 @@ def test_validate_exact_through_row_level_security_is_not_a_false_green(empty_db
         empty_db,
         "GRANT USAGE ON SCHEMA public TO {role}",
         "GRANT SELECT ON public.items TO {role}",
+        "GRANT USAGE ON SCHEMA aria_tui TO {role}",
+        "GRANT SELECT ON ALL TABLES IN SCHEMA aria_tui TO {role}",
     )
     code, out, _ = validate(cli, app, folder, tmp_path, "--exact")
     assert code == 1 and not out["ok"], out
@@ -275,7 +305,9 @@ def test_a_role_statement_timeout_does_not_cut_the_load(empty_db, cli, tmp_path)
         "CREATE TABLE public.items (id int PRIMARY KEY CHECK (public.slow(id)), name text)",
     )
     role_setting(empty_db, name, "statement_timeout = '50ms'")
-    folder = export(tmp_path, {"items.csv": "id,name\n" + "".join(f"{i},n{i}\n" for i in range(60))})
+    folder = export(
+        tmp_path, {"items.csv": "id,name\n" + "".join(f"{i},n{i}\n" for i in range(60))}
+    )
     code, out, err = load(cli, app, folder)
     assert code == 0, (out, err)
     assert query(empty_db, "SELECT count(*) FROM items") == [(60,)]
