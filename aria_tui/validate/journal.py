@@ -113,18 +113,20 @@ def read_entries(
 ) -> dict[str, JournalEntry]:
     """What the target's commit records say of each table ('schema.table'): the file version
     committed last. `conn` is left as it was found (idle stays idle)."""
+    idle = conn is not None and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
     try:
         if conn is None:
             with target.connect() as own:
                 records = commits.read(own)
                 down = pending.tables(own)
         else:
-            idle = conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
             records = commits.read(conn)
             down = pending.tables(conn)
             if idle:
                 conn.rollback()
     except psycopg.Error:
+        if conn is not None and idle:
+            conn.rollback()  # left as found: a failed read must not abort what follows
         return {}
     out: dict[str, JournalEntry] = {}
     for table in {r.target_table for r in records}:
