@@ -19,6 +19,7 @@ from aria_tui.csvio.header import unreadable
 from aria_tui.errors import AriaError, Cancelled
 from aria_tui.pg import access, locks
 from aria_tui.pg.catalog import Table, exact_row_count
+from aria_tui.pg.rows import one
 from aria_tui.status import CheckStatus, ScanStatus
 from aria_tui.validate import journal as journal_mod
 from aria_tui.validate.checks.content import content, kept_conflicts
@@ -271,6 +272,9 @@ def validate_table(
         return done(ERROR, found)
     except psycopg.Error as exc:
         conn.execute("ROLLBACK TO SAVEPOINT aria_table")
+        if _hidden_by_row_security(exc):
+            found.append(Check(STATUS, False, _row_security_sentence(conn, table, exc)))
+            return done(ERROR, found)
         found.append(Check(STATUS, False, f"A check could not run: {_server_reason(exc, lay)}."))
         return done(ERROR, found, _row_count(conn, table))
     status = _status(found, staged)
@@ -395,6 +399,27 @@ def _row_count(conn: psycopg.Connection, table: Table) -> int:
         return 0
     conn.execute("RELEASE SAVEPOINT aria_count")
     return n
+
+
+def _hidden_by_row_security(exc: psycopg.Error) -> bool:
+    """The server refused a read that a row-level security policy would filter (row_security
+    is off for validation: validate/pool.py `begin`)."""
+    diag = getattr(exc, "diag", None)
+    text = diag.message_primary if diag and diag.message_primary else str(exc)
+    return isinstance(exc, psycopg.errors.InsufficientPrivilege) and "row-level security" in text
+
+
+def _row_security_sentence(conn: psycopg.Connection, table: Table, exc: psycopg.Error) -> str:
+    role = one(conn.execute("SELECT current_user"))[0]
+    # the table the server names: a parent read by the foreign-key check may be the one
+    m = re.search(r'for table "([^"]+)"', str(exc))
+    name = table.qualified if m is None or m.group(1) == table.name else m.group(1)
+    return (
+        f"Row-level security policies of {name} apply to role {role}, so it cannot see every "
+        "row and nothing can be proven (a hidden row may be a duplicate or a changed "
+        "record): validate as a role that bypasses them (a superuser, a role with BYPASSRLS, or "
+        "the table's owner when the table does not FORCE ROW LEVEL SECURITY)."
+    )
 
 
 def _lock_sentence(conn: psycopg.Connection, table: Table, lock_timeout: str) -> str:
