@@ -89,15 +89,20 @@ def reconciliation(
                 + (f": {entry.error}" if entry.error else "")
             )
         elif not journal_applies(entry, file_bytes, sha256):
-            # the journal speaks of another version of the file: its numbers prove nothing here
+            # the commit records say the table was loaded from another version of the file: the
+            # file was edited or replaced since, and the load refuses to mix the two (resume.py).
+            # Its rows came from bytes nobody is validating now: a record changed or dropped in
+            # the file and in the table alike would pass, so nothing is proven
             size = (
-                f" ({number(entry.size)} bytes, now {number(file_bytes)})"
+                f"{number(entry.size)} bytes, now {number(file_bytes)}"
                 if entry.size is not None and file_bytes is not None and entry.size != file_bytes
-                else ""
+                else "another checksum"
             )
-            parts.append(
-                f"the load journal is for an earlier version of {s.file}{size}: its numbers are "
-                "not compared"
+            problems.append(
+                f"the commit records say {s.lay.table.qualified} was loaded from another version "
+                f"of {s.file} ({size}): the file changed after its load, so the target's rows are "
+                "not proven to be its records; validate the file that was loaded, or load this "
+                "one (the load asks to empty the table first)"
             )
         else:
             if total != s.csv_rows:
