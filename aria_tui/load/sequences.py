@@ -1,8 +1,9 @@
 """The sequences a table's load moves: past the loaded maximum after a load, and back with a
 dry run's rollback.
 
-- `reset()`: each serial/identity sequence of the table moves past the largest value loaded,
-  never backwards, so the application's next insert does not collide with a loaded row;
+- `reset()`: each serial/identity sequence of the table moves past the largest value loaded
+  (the smallest, for a descending one), never backwards, so the application's next insert
+  does not collide with a loaded row;
 - `SequenceGuard`: a dry run must not consume sequence values (nextval and setval are not
   transactional): each sequence a table's load can advance is rewritten in the dry run's
   transaction first (ALTER SEQUENCE, which is transactional), so its rollback restores it.
@@ -22,15 +23,28 @@ def reset(conn: psycopg.Connection, tp: m.TablePlan) -> tuple[str, ...]:
     Returns 'sequence -> value' for each one moved."""
     moved = []
     for column, seq in tp.sequences:
+        # a descending sequence (INCREMENT BY -1) hands out values below the loaded minimum:
+        # moved to its maximum, its next value would be one a loaded row holds
+        inc = one(conn.execute(
+            "SELECT seqincrement FROM pg_sequence WHERE seqrelid = %s::regclass", (seq,)
+        ))[0]
+        extreme = "max" if inc > 0 else "min"
         top = one(conn.execute(
-            sql.SQL("SELECT max({})::bigint FROM {}").format(sql.Identifier(column), tp.table.ident)
+            sql.SQL("SELECT {}({})::bigint FROM {}").format(
+                sql.SQL(extreme), sql.Identifier(column), tp.table.ident
+            )
         ))[0]
         if top is None:
             continue
         # pg_get_serial_sequence() (TablePlan.sequences) already returns a quoted, qualified name
         last, called = _state(conn, seq)
-        used = last if called else last - 1
-        if top > used:
+        if inc > 0:
+            used = last if called else last - 1
+            behind = top > used
+        else:
+            used = last if called else last + 1
+            behind = top < used
+        if behind:
             conn.execute("SELECT setval(%s::regclass, %s, true)", (seq, top))
             moved.append(f"{seq} -> {top}")
     return tuple(moved)

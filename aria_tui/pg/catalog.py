@@ -26,7 +26,7 @@ class Column:
     default: str | None  # pg_get_expr of the default, None when there is none
     identity: str | None  # 'always' | 'by default' | None
     generated: bool  # GENERATED ALWAYS AS (...) STORED: never loaded
-    sequence: str | None  # qualified sequence behind a serial or identity column
+    sequence: str | None  # qualified sequence behind a serial or identity column, or its default
     position: int
     # what a type is made of, for the rules of the types that change some values they take
     # (scan/losses.py, validate/staging/layout.py), which key on base_type and read modifiers in
@@ -229,7 +229,16 @@ ORDER BY n.nspname, c.relname
 _COLUMNS_SQL = """
 SELECT a.attrelid, a.attname, format_type(a.atttypid, a.atttypmod), t.typname, a.atttypid,
        a.attnotnull, pg_get_expr(d.adbin, d.adrelid), a.attidentity, a.attgenerated, a.attnum,
-       pg_get_serial_sequence(quote_ident(n.nspname) || '.' || quote_ident(c.relname), a.attname),
+       coalesce(
+         pg_get_serial_sequence(quote_ident(n.nspname) || '.' || quote_ident(c.relname), a.attname),
+         -- a default nextval('s') whose sequence no column owns (an init script's CREATE
+         -- SEQUENCE without OWNED BY): the application's next insert draws from it all the same
+         (SELECT format('%%I.%%I', sn.nspname, s.relname) FROM pg_depend dep
+          JOIN pg_class s ON s.oid = dep.refobjid AND s.relkind = 'S'
+          JOIN pg_namespace sn ON sn.oid = s.relnamespace
+          WHERE dep.classid = 'pg_attrdef'::regclass AND dep.objid = d.oid
+            AND dep.refclassid = 'pg_class'::regclass
+          ORDER BY 1 LIMIT 1)),
        a.atttypmod, t.typtype IN ('d', 'r', 'm', 'c') OR t.typcategory = 'A'
 FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid
