@@ -414,12 +414,7 @@ def _row_security_sentence(conn: psycopg.Connection, table: Table, exc: psycopg.
     # the table the server names: a parent read by the foreign-key check may be the one
     m = re.search(r'for table "([^"]+)"', str(exc))
     name = table.qualified if m is None or m.group(1) == table.name else m.group(1)
-    return (
-        f"Row-level security policies of {name} apply to role {role}, so it cannot see every "
-        "row and nothing can be proven (a hidden row may be a duplicate or a changed "
-        "record): validate as a role that bypasses them (a superuser, a role with BYPASSRLS, or "
-        "the table's owner when the table does not FORCE ROW LEVEL SECURITY)."
-    )
+    return access.rls_sentence(role, name, "validate")
 
 
 def _lock_sentence(conn: psycopg.Connection, table: Table, lock_timeout: str) -> str:
