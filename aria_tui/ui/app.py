@@ -135,6 +135,9 @@ class AriaApp(StepWorkers):
             if yes:
                 from aria_tui.ui.screens.run import RunScreen
 
+                # an earlier verdict is not this load's: until it is validated, the cutover is
+                # not proven (the exit code says 1, not the last validation's 0)
+                self.state.validation = None
                 self.open_step("run", RunScreen())
                 self.run_load()
 

@@ -135,6 +135,8 @@ class WizardState:
     def invalidate_plan(self) -> None:
         self.plan = None
         self.dry_run = None
+        # a verdict on other ticks or decisions proves nothing about these (nor is the exit code's)
+        self.validation = None
 
     def toggle(self, table: TableScan) -> str | None:
         """Tick or untick one file; returns why it cannot be ticked, or None when done."""
@@ -169,20 +171,21 @@ class WizardState:
         self.invalidate_plan()
 
     def tick_group(self, tables: list[TableScan]) -> tuple[bool, int]:
-        """Tick every tickable file of a group, or untick them all when they are all ticked already.
+        """Tick every loadable file of a group, or untick them all when they are all ticked already.
 
-        A file ticked by a manifest override counts as tickable (a group untick unticks it and
-        forgets the override); a group tick never overrides anything.
+        Only what a group tick can tick back is unticked, so that the same key again reverses it:
+        a file that cannot be loaded but is ticked (expected by the profile or the manifest, it
+        fails the run by name) is left out one by one (space) or all together (x), on purpose,
+        and a file ticked by a manifest override stays as its confirmation left it (space
+        unticks it). A group tick never overrides anything.
         Returns (ticked, how many files changed) so the status line can say what happened.
         """
-        tickable = [t for t in tables if why_blocked(t) is None or t.name in self.overrides]
-        if tickable and all(t.name in self.selected for t in tickable):
-            # a blocked file ticked by default goes too: unticking a group leaves it all out
-            ticked = [t for t in tables if t.name in self.selected]
-            for t in ticked:
+        loadable = [t for t in tables if why_blocked(t) is None]
+        if loadable and all(t.name in self.selected for t in loadable):
+            for t in loadable:
                 self._untick(t.name)
-            return False, len(ticked)
-        changed = [t for t in tickable if t.name not in self.selected]
+            return False, len(loadable)
+        changed = [t for t in loadable if t.name not in self.selected]
         self.selected.update(t.name for t in changed)
         if changed:
             self.invalidate_plan()

@@ -51,6 +51,7 @@ class TableMeter(Horizontal):
         self.bytes_done = 0
         self.clock = clock
         self.state = "waiting"
+        self.chunked = False  # loading in chunks, each committed on its own
 
     def compose(self) -> ComposeResult:
         yield Static(Text(f"· {fmt.clip(self.target, 26)}"), classes="tp-name")
@@ -108,6 +109,14 @@ class TableMeter(Horizontal):
         self._set_state("rolled", "↺")
         self.query_one(ProgressBar).update(progress=0)  # what the bar showed is no longer there
         self.query_one(".tp-stats", Static).update(Text("rolled back, nothing written", style="yellow"))
+
+    def partly_kept(self, chunks: int) -> None:
+        """Cancelled while loading in chunks: the committed chunks stay, the rest rolled back."""
+        self._set_state("partial", "◐")
+        self.query_one(ProgressBar).update(progress=0)
+        self.query_one(".tp-stats", Static).update(
+            Text(f"cancelled · {chunks} chunks kept", style="yellow")
+        )
 
     def not_started(self) -> None:
         self._set_state("skipped", "·")

@@ -282,11 +282,18 @@ class InventoryScreen(StepScreen):
             self.status(f"No {label} files in this export.")
             return
         ticked, changed = self.state.tick_group(group)
-        blocked = sum(
-            1 for t in group if why_blocked(t) is not None and t.name not in self.state.overrides
-        )
+        selected, overrides = self.state.selected, self.state.overrides
+        unloadable = [t for t in group if why_blocked(t) is not None and t.name not in overrides]
+        doomed = sum(1 for t in unloadable if t.name in selected)
+        blocked = len(unloadable) - doomed
         verb = "Ticked" if ticked else "Unticked"
-        note = f" ({blocked} blocked, left unticked)" if blocked and ticked else ""
+        notes = []
+        if blocked and ticked:
+            notes.append(f"{blocked} blocked, left unticked")
+        if doomed:
+            # expected files that cannot be loaded: a group key never leaves them out
+            notes.append(f"{doomed} that cannot be loaded stay ticked, x leaves them out")
+        note = f" ({'; '.join(notes)})" if notes else ""
         self.status(f"{verb} {changed} {label} files{note}; the same key again reverses it.")
         self._ticks_changed()
 

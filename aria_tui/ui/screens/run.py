@@ -47,6 +47,7 @@ class RunScreen(StepScreen):
         self.started_at: float | None = None
         self.finished_at: float | None = None
         self.running: list[str] = []  # tables in progress, oldest first (several with --jobs)
+        self.committed: set[str] = set()  # tables this run committed (loaded or resumed)
         self.cancel_requested = False
         self.phase = "copy"
 
@@ -63,7 +64,8 @@ class RunScreen(StepScreen):
                 self.meters[e.target] = meter
                 yield meter
         yield Static(id="run-outcome")
-        yield RichLog(id="log", wrap=True, markup=False, max_lines=2000)
+        # min_width: RichLog's default (78) wraps wider than an 80-column screen shows
+        yield RichLog(id="log", wrap=True, markup=False, max_lines=2000, min_width=20)
 
     def on_mount(self) -> None:
         self.started_at = self.wizard.clock.time
@@ -91,6 +93,7 @@ class RunScreen(StepScreen):
             self.rows_done[event.target] = event.rows_done
             self.bytes_done[event.target] = event.bytes_done
             if meter is not None:
+                meter.chunked = meter.chunked or bool(event.chunks_total or event.chunks_done)
                 meter.progressed(
                     event.rows_done,
                     event.rows_total,
@@ -123,12 +126,22 @@ class RunScreen(StepScreen):
         self.rows_done[result.target] = result.csv_rows
         self.bytes_done[result.target] = self._bytes_of(result.target)
         if result.status in (LOADED, RESUMED):
+            self.committed.add(result.target)
             summary = table_summary(result)
             if meter is not None:
-                meter.finished(True, summary)
-            self.log_line(f"{result.target}: {summary}", "yellow" if result.rejected else "")
+                # committed, but a conflict or a reject left undecided is no ✓: `load` fails for it
+                meter.finished(result.ok, summary)
+            self.log_line(f"{result.target}: {summary}", "" if result.ok else "yellow")
             if result.reject_file:
                 self.log_line(f"  rejects: {result.reject_file}", "yellow")
+        elif result.status == SKIPPED and self.cancel_requested and result.chunks:
+            # a file loading in chunks: each chunk committed on its own and stays in the target
+            # (its commit record says so); only the chunks in flight rolled back
+            self.rows_done[result.target] = 0
+            self.bytes_done[result.target] = 0
+            if meter is not None:
+                meter.partly_kept(result.chunks)
+            self.log_line(f"{result.target}: {result.error}", "yellow")
         elif result.status == SKIPPED and self.cancel_requested:
             # the table in progress when the operator cancelled: its transaction rolled back
             self.rows_done[result.target] = 0
@@ -151,7 +164,8 @@ class RunScreen(StepScreen):
 
     @property
     def loaded_tables(self) -> list[str]:
-        return [t for t, m in self.meters.items() if m.state == "done"]
+        """Tables committed by this run (✓, or ✗ for what was rejected or left in conflict)."""
+        return [t for t in self.meters if t in self.committed]
 
     def _bytes_of(self, target: str) -> int:
         plan = self.state.plan
@@ -206,6 +220,12 @@ class RunScreen(StepScreen):
                 self.meters[t].not_started()
             kept = len(self.loaded_tables)
             parts = [f"Cancelled. {kept} finished table{'s' if kept != 1 else ''} stay loaded"]
+            partial = [t for t, m in self.meters.items() if m.state == "partial"]
+            if partial:
+                parts.append(
+                    f"{', '.join(partial)} keep{'s' if len(partial) == 1 else ''} the chunks "
+                    "committed (in the target; a re-run loads the rest)"
+                )
             if rolled:
                 parts.append(f"{', '.join(rolled)} rolled back (nothing of it was written)")
             if waiting:
@@ -268,6 +288,14 @@ class RunScreen(StepScreen):
         if not self.state.running or self.cancel_requested:
             return
         current = self.current or "The table in progress"
+        chunked = [t for t in self.running if self.meters.get(t) is not None and self.meters[t].chunked]
+        rolls = f"{current} rolls back (nothing of it is written)"
+        if chunked:
+            # chunks commit one by one: a cancel keeps those already committed
+            rolls = (
+                f"{current} rolls back, but for the chunks of {', '.join(chunked)} already "
+                "committed: they stay in the target, and a re-run loads the rest"
+            )
 
         def answered(yes: bool | None) -> None:
             if yes and self.state.running:
@@ -276,7 +304,7 @@ class RunScreen(StepScreen):
         self.app.push_screen(
             ConfirmModal(
                 "Cancel the load?",
-                f"{current} rolls back (nothing of it is written). The {len(self.loaded_tables)} "
+                f"{rolls}. The {len(self.loaded_tables)} "
                 "finished tables stay loaded; running the load again resumes after them.",
                 yes="Cancel the load",
                 no="Keep loading",
@@ -291,7 +319,13 @@ def table_summary(result: TableResult) -> str:
         return f"{result.status}: {result.error}"
     if result.status == "resumed":
         return f"already loaded (resumed) · {fmt.count(result.csv_rows)} records"
-    return (
-        f"{fmt.count(result.inserted)} new · {fmt.count(result.duplicates)} dup · "
-        f"{fmt.count(result.rejected)} rej · {fmt.duration(result.seconds)}"
-    )
+    # every term of csv_rows = inserted + updated + duplicates + conflicts + rejected that is not 0
+    parts = [f"{fmt.count(result.inserted)} new"]
+    if result.updated:
+        parts.append(f"{fmt.count(result.updated)} upd")
+    parts.append(f"{fmt.count(result.duplicates)} dup")
+    if result.conflicts:
+        kept = f" ({fmt.count(result.conflicts_kept)} kept)" if result.conflicts_kept else ""
+        parts.append(f"{fmt.count(result.conflicts)} conf{kept}")
+    parts += [f"{fmt.count(result.rejected)} rej", fmt.duration(result.seconds)]
+    return " · ".join(parts)

@@ -1,0 +1,305 @@
+"""Audit 2 of the wizard: driven by keyboard through Pilot at 80×24 against the real embedded
+PostgreSQL, each test set against what `aria-tui load` / `aria-tui validate` say for the same
+export and target. Small hand-made exports only: each test runs in a few seconds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from loadkit import query, sql, write
+from wizardkit import make_app, settle, until
+
+from aria_tui.ui.snapshot import screen_text
+
+SIZE = (80, 24)
+
+# a real init script's seed row and production's customised value of it: a conflict
+SETTINGS_DDL = (
+    "CREATE SCHEMA app",
+    "CREATE TABLE app.settings (key text PRIMARY KEY, value text)",
+    "INSERT INTO app.settings VALUES ('theme', 'dark')",
+)
+SETTINGS_CSV = "key,value\ntheme,light\nlang,en\n"
+NOTES_DDL = ("CREATE TABLE app.notes (id int PRIMARY KEY, body text)",)
+NOTES_CSV = "id,body\n1,one\n2,two\n3,three\n"
+
+
+def conflicted_export(db, folder: Path) -> Path:
+    sql(db, *SETTINGS_DDL, *NOTES_DDL)
+    write(folder, "app.settings.csv", SETTINGS_CSV)
+    write(folder, "app.notes.csv", NOTES_CSV)
+    return folder
+
+
+async def to_inventory(app, pilot) -> None:
+    from aria_tui.ui.screens.inventory import InventoryScreen
+
+    await settle(app, pilot)
+    await pilot.press("n")
+    await until(pilot, lambda: isinstance(app.screen, InventoryScreen), "the inventory")
+    await settle(app, pilot)
+
+
+async def highlight_file(app, name: str) -> None:
+    grid = app.screen.grid
+    grid.move_cursor(row=grid.get_row_index(name), animate=False)
+
+
+async def plan_and_run(app, pilot) -> None:
+    """inventory → n (plan) → n → y (load) → the load finished."""
+    from aria_tui.ui.screens.dialogs import ConfirmModal
+    from aria_tui.ui.screens.plan import PlanScreen
+    from aria_tui.ui.screens.run import RunScreen
+
+    await pilot.press("n")
+    await until(pilot, lambda: isinstance(app.screen, PlanScreen), "the plan")
+    await pilot.press("n")
+    await until(pilot, lambda: isinstance(app.screen, ConfirmModal), "the confirmation")
+    await pilot.press("y")
+    await until(pilot, lambda: isinstance(app.screen, RunScreen), "the run")
+    await settle(app, pilot)
+    await until(pilot, lambda: app.screen.finished_at is not None, "the load's end")
+
+
+async def to_validation(app, pilot) -> None:
+    from aria_tui.ui.screens.validate import ValidateScreen
+
+    await pilot.press("n")
+    await until(pilot, lambda: isinstance(app.screen, ValidateScreen), "the validation")
+    await settle(app, pilot)
+    await until(pilot, lambda: app.state.validation is not None, "the verdict")
+    await pilot.pause()
+
+
+# -- the run screen's per-table verdict ---------------------------------------------------------
+
+
+async def test_run_screen_does_not_tick_a_table_whose_conflict_was_rejected(empty_db, tmp_path, cli):
+    # The operator would see ✓ and "1 new · 0 dup · 0 rej" for a table whose seed-row conflict
+    # went to the reject file (`aria-tui load` exits 1 for it): the conflict is nowhere on screen.
+    export = conflicted_export(empty_db, tmp_path / "export")
+    app = make_app(export, empty_db.conninfo)
+    async with app.run_test(size=SIZE) as pilot:
+        await to_inventory(app, pilot)
+        await plan_and_run(app, pilot)
+        result = app.state.run.table("app.settings")
+        assert (result.inserted, result.conflicts, result.conflicts_kept) == (1, 1, 0)
+        assert not result.ok
+        meter = app.screen.meters["app.settings"]
+        text = screen_text(app)
+        settings_line = next(line for line in text.splitlines() if "app.settings" in line and "new" in line)
+        assert meter.state != "done", settings_line  # not ✓: the CLI's load fails for it
+        assert "1 conf" in settings_line, settings_line
+
+
+# -- a validation of an earlier selection ---------------------------------------------------------
+
+
+async def test_a_new_load_after_a_green_validation_does_not_exit_0(empty_db, tmp_path):
+    # Validated green with settings.csv left out, then back, tick it, load (its conflict is
+    # rejected) and quit from the run screen: the wizard told the shell 0 (proven) although the
+    # load it just ran fails, and `aria-tui validate` on the same selection exits 1.
+    from aria_tui.ui.screens.inventory import InventoryScreen
+
+    export = conflicted_export(empty_db, tmp_path / "export")
+    app = make_app(export, empty_db.conninfo)
+    async with app.run_test(size=SIZE) as pilot:
+        await to_inventory(app, pilot)
+        state = app.state
+        assert state.selected == {"app.settings", "app.notes"}
+        await highlight_file(app, "app.settings")
+        await pilot.press("space")
+        assert state.selected == {"app.notes"}
+        await plan_and_run(app, pilot)
+        await to_validation(app, pilot)
+        assert state.validation.ok
+        await pilot.press("escape", "escape", "escape")
+        await until(pilot, lambda: isinstance(app.screen, InventoryScreen), "the inventory again")
+        await highlight_file(app, "app.settings")
+        await pilot.press("space")
+        assert state.selected == {"app.settings", "app.notes"}
+        await plan_and_run(app, pilot)
+        assert not state.run.ok  # the conflict went to the reject file
+        await pilot.press("q")
+    assert app.return_value == 1
+
+
+# -- the target goes away in the middle of the load ---------------------------------------------
+
+
+def _kill_load_on(app, db, index: int) -> list:
+    """A hook in the event relay: when the real load's table `index` starts, every other backend
+    of the database is terminated (the target restarted, a DBA killed the session)."""
+    from aria_tui.load.events import TableStarted
+
+    relay_factory = app.event_relay
+    seen: list = []
+
+    def killing_relay(dry_run: bool):
+        relay = relay_factory(dry_run)
+
+        def hook(event) -> None:
+            relay(event)
+            if not dry_run and isinstance(event, TableStarted) and event.index == index and not seen:
+                seen.append(event.target)
+                query(
+                    db,
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()",
+                )
+
+        return hook
+
+    app.event_relay = killing_relay  # type: ignore[method-assign]
+    return seen
+
+
+async def test_a_load_that_loses_the_target_midway_is_said_and_not_exit_0(empty_db, tmp_path):
+    # The target's connection dies while the second table loads: the operator must read one
+    # sentence naming what happened, and quitting must not tell the shell 0 (nothing proven,
+    # the first table is committed, the second is not).
+    export = conflicted_export(empty_db, tmp_path / "export")
+    (export / "app.settings.csv").write_text("key,value\nlang,en\n", encoding="utf-8")
+    app = make_app(export, empty_db.conninfo)
+    app.state.jobs = 1
+    killed = _kill_load_on(app, empty_db, 2)
+    async with app.run_test(size=SIZE) as pilot:
+        await to_inventory(app, pilot)
+        await plan_and_run(app, pilot)
+        await pilot.pause()
+        assert killed
+        text = screen_text(app)
+        print(text)
+        assert "Traceback" not in text
+        await pilot.press("q")
+    assert app.return_value == 1
+
+
+# -- cancel in the middle of a table loaded in chunks ---------------------------------------------
+
+
+async def test_cancel_of_a_chunked_table_does_not_say_nothing_was_written(empty_db, tmp_path, monkeypatch):
+    # A file loaded in chunks commits chunk by chunk: after a cancel, the committed chunks' rows
+    # are in the target. The run screen said "rolled back, nothing written": an operator who
+    # believes it and loads that table some other way duplicates those rows.
+    import threading
+
+    from aria_tui.load.events import TableProgress
+    from aria_tui.ui.screens.dialogs import ConfirmModal
+    from aria_tui.ui.screens.run import RunScreen
+
+    import psycopg
+
+    monkeypatch.setenv("ARIA_TUI_CHUNK_BYTES", "4000")
+    sql(empty_db, "CREATE SCHEMA app", *NOTES_DDL)
+    rows = 30_000
+    body = "".join(f"{i},note number {i} with some words to make it longer\n" for i in range(1, rows + 1))
+    export = write(tmp_path / "export", "app.notes.csv", "id,body\n" + body).parent
+    app = make_app(export, empty_db.conninfo)
+    app.state.jobs = 2
+    held = threading.Event()
+    blocker = psycopg.connect(empty_db.conninfo)
+    relay_factory = app.event_relay
+
+    def holding_relay(dry_run: bool):
+        relay = relay_factory(dry_run)
+
+        def hook(event) -> None:
+            relay(event)
+            if not dry_run and isinstance(event, TableProgress) and event.chunks_done >= 1 and not held.is_set():
+                # the next chunks cannot write their commit records until the operator has cancelled
+                blocker.execute("LOCK TABLE aria_tui.commits IN EXCLUSIVE MODE")
+                held.set()
+
+        return hook
+
+    app.event_relay = holding_relay  # type: ignore[method-assign]
+    async with app.run_test(size=SIZE) as pilot:
+        await to_inventory(app, pilot)
+        await pilot.press("n")
+        await pilot.pause()
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmModal), "the confirmation")
+        await pilot.press("y")
+        await until(pilot, held.is_set, "a chunk committed")
+        await until(pilot, lambda: isinstance(app.screen, RunScreen), "the run screen")
+        meter = app.screen.meters["app.notes"]
+        await until(pilot, lambda: "chunks" in str(meter.query_one(".tp-stats").render()), "chunks shown")
+        await pilot.press("ctrl+c")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmModal), "the cancel question")
+        assert "nothing of it is written" not in app.screen.question, app.screen.question
+        await pilot.press("y")
+        await pilot.pause()
+        blocker.commit()
+        blocker.close()
+        await settle(app, pilot)
+        await until(pilot, lambda: not app.state.running, "the rollback")
+        await pilot.pause()
+        written = query(empty_db, "SELECT count(*) FROM app.notes")[0][0]
+        result = app.state.run.table("app.notes")
+        text = screen_text(app)
+
+        assert 0 < written < rows, written  # some chunks stayed committed
+        assert result.chunks >= 1 and result.status == "skipped"
+        assert "nothing written" not in text and "nothing of it was written" not in text, text
+        assert "app.notes keeps the chunks committed" in " ".join(text.split()), text
+
+
+# -- a priority group unticked and ticked again ----------------------------------------------------
+
+
+async def test_a_priority_key_twice_does_not_leave_the_missing_files_out(aria_db, tmp_path, cli):
+    # The status line says "the same key again reverses it", but h, h (and m, m) left every
+    # HIGH (MEDIUM) file the folder lacks out "on purpose": the run and the proof no longer fail
+    # for them, and the wizard says "Cutover proven" while `aria-tui validate` on the same folder
+    # exits 1 (seed 004's silent partial dump).
+    import shutil
+
+    from loadkit import SAMPLE_EXPORT
+
+    export = tmp_path / "export"
+    export.mkdir()
+    for name in ("memories.csv", "agent_sessions.csv"):  # one HIGH file, one MEDIUM
+        shutil.copy(SAMPLE_EXPORT / name, export / name)
+    app = make_app(export, aria_db.conninfo, "aria_v4")
+    async with app.run_test(size=SIZE) as pilot:
+        await to_inventory(app, pilot)
+        state = app.state
+        before = set(state.selected)
+        missing = {t.name for t in state.tables() if t.missing}
+        assert missing and missing <= before
+        await pilot.press("h")
+        assert "the same key again reverses it" in screen_text(app)
+        await pilot.press("h")
+        await pilot.press("m", "m")  # the same for MEDIUM
+        assert state.selected == before, sorted(before - state.selected)
+        await plan_and_run(app, pilot)
+        await to_validation(app, pilot)
+        wizard_ok = state.validation.ok
+    code, out, err = cli("validate", export, "--dsn", aria_db.conninfo, "--json")
+    assert code == 1, (out, err)
+    assert not wizard_ok  # the wizard must not be greener than the CLI for the same folder
+
+
+async def test_the_run_log_is_not_hidden_under_its_scrollbar_at_80x24(empty_db, tmp_path):
+    # The log wraps its lines to the width it has before its scrollbar appears: once it does,
+    # the last two columns of every earlier line are under it. At 80×24 the reject file's path
+    # read "…/ap" + "settings.csv": the operator cannot copy where the rejected records are.
+    from textual.widgets import RichLog
+
+    export = conflicted_export(empty_db, tmp_path / "export")
+    for name in ("a", "b", "c", "d"):  # more log lines than the log shows
+        sql(empty_db, f"CREATE TABLE app.{name} (id int PRIMARY KEY)")
+        write(export, f"app.{name}.csv", "id\n1\n")
+    app = make_app(export, empty_db.conninfo)
+    async with app.run_test(size=SIZE) as pilot:
+        await to_inventory(app, pilot)
+        await plan_and_run(app, pilot)
+        await pilot.pause()
+        log = app.screen.query_one(RichLog)
+        print(len(log.lines), log.max_scroll_y, log.size, [l.text for l in log.lines]); print(screen_text(app))
+        assert log.max_scroll_y > 0  # more lines than it shows: the scrollbar is there
+        width = log.scrollable_content_region.width
+        hidden = [line.text for line in log.lines if len(line.text.rstrip()) > width]
+        assert not hidden, (width, hidden)
