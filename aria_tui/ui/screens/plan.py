@@ -218,13 +218,17 @@ class PlanScreen(StepScreen):
         result = self.state.dry_run
         if result is not None:
             inserted = sum(r.inserted for r in result.tables)
+            upd = sum(r.updated for r in result.tables)
             dup = sum(r.duplicates for r in result.tables)
             conf = sum(r.conflicts for r in result.tables)
             rej = sum(r.rejected for r in result.tables)
+            # every term of csv_rows = inserted + updated + duplicates + conflicts + rejected: a
+            # target row take-export overwrites is said, never a record gone from the sum
             text.append(
-                f"   dry run: {fmt.count(inserted)} insert · {fmt.count(dup)} dup · "
-                f"{fmt.count(conf)} conf · {fmt.count(rej)} rej",
-                style="green" if rej == 0 and conf == 0 else "yellow",
+                f"   dry run: {fmt.count(inserted)} insert · "
+                + (f"{fmt.count(upd)} upd · " if upd else "")
+                + f"{fmt.count(dup)} dup · {fmt.count(conf)} conf · {fmt.count(rej)} rej",
+                style="green" if rej == 0 and conf == 0 and upd == 0 else "yellow",
             )
         plan = self.state.plan
         if plan is not None and plan.skipped:
@@ -412,8 +416,10 @@ def _dry_cells(result: TableResult | None) -> list[Text]:
     if result.error:
         return [Text("failed", style="red"), Text(""), Text(""), Text("")]
     conflicts = getattr(result, "conflicts", 0)
+    # rows take-export overwrites share the Insert cell ("1+1u"): the row's cells add up to its records
+    inserted = fmt.count(result.inserted) + (f"+{fmt.count(result.updated)}u" if result.updated else "")
     return [
-        Text(fmt.count(result.inserted), justify="right", style="green"),
+        Text(inserted, justify="right", style="yellow" if result.updated else "green"),
         Text(fmt.count(result.duplicates), justify="right", style="dim" if not result.duplicates else ""),
         Text(fmt.count(conflicts), justify="right", style="yellow" if conflicts else "dim"),
         Text(fmt.count(result.rejected), justify="right", style="red" if result.rejected else "dim"),

@@ -162,7 +162,8 @@ class ValidateScreen(StepScreen):
             for check in t.checks:
                 node.add_leaf(check_label(check), data=check)
         for note in validation.notes:
-            tree.root.add_leaf(Text(f"• {note}", style="dim"))
+            # a tree line is cut at the screen's edge: highlighted, the note is shown whole below
+            tree.root.add_leaf(Text(f"• {note}", style="dim"), data=note)
         if validation.not_selected:
             tree.root.add_leaf(
                 Text(f"Not validated (not ticked): {len(validation.not_selected)} files", style="dim")
@@ -190,6 +191,8 @@ class ValidateScreen(StepScreen):
         data = node.data if node is not None else None
         if data is None:
             detail.update("")
+        elif isinstance(data, str):
+            detail.update(Text(data))
         elif hasattr(data, "detail"):
             detail.update(check_label(data))
         else:
