@@ -138,6 +138,8 @@ class AriaApp(StepWorkers):
                 # an earlier verdict is not this load's: until it is validated, the cutover is
                 # not proven (the exit code says 1, not the last validation's 0)
                 self.state.validation = None
+                # nor is the dry run a prediction once the target holds this load's rows
+                self.state.dry_run = None
                 self.open_step("run", RunScreen())
                 self.run_load()
 

@@ -422,3 +422,70 @@ async def test_the_dry_run_shows_the_records_take_export_updates(empty_db, tmp_p
         assert "1 upd" in summary, summary
         row = next(line for line in screen_text(app).splitlines() if "app.settings" in line and "→" not in line)
         assert "1 upd" in row or "+1" in row, row  # the table's own row accounts for both records
+
+
+# -- after the load, back on the plan ---------------------------------------------------------------
+
+
+async def test_the_plan_does_not_predict_a_rerun_with_the_first_runs_dry_run(empty_db, tmp_path):
+    # Dry run, load, esc back to the plan: it still said "dry run: 3 insert … these are the
+    # numbers a real run produces" although a re-run now inserts nothing (it resumes): the
+    # operator reads a second insert of every record into the target.
+    from aria_tui.ui.screens.plan import PlanScreen
+
+    sql(empty_db, "CREATE SCHEMA app", *NOTES_DDL)
+    export = write(tmp_path / "export", "app.notes.csv", NOTES_CSV).parent
+    app = make_app(export, empty_db.conninfo)
+    async with app.run_test(size=SIZE) as pilot:
+        await to_inventory(app, pilot)
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, PlanScreen), "the plan")
+        await pilot.press("r")
+        await settle(app, pilot)
+        assert app.state.dry_run.table("app.notes").inserted == 3
+        await plan_and_run_from_plan(app, pilot)
+        assert app.state.run.table("app.notes").inserted == 3
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, PlanScreen), "the plan again")
+        await pilot.pause()
+        said = " ".join(screen_text(app).split())
+        assert "dry run: 3 insert" not in said, said
+        assert "these are the numbers a real run produces" not in said, said
+        await pilot.press("r")  # a new dry run says what a re-run does: nothing new
+        await settle(app, pilot)
+        assert app.state.dry_run.table("app.notes").inserted == 0
+
+
+async def test_a_rejected_conflict_is_decided_by_keyboard_after_the_load(empty_db, tmp_path):
+    # Guard (passes today): the proof is red for the rejected seed-row conflict; esc, esc, c, c
+    # (take-export) on the plan, n, y: the committed table is processed again under the new
+    # decision (not "resumed" into a dead end), and the proof goes green.
+    from aria_tui.ui.screens.plan import PlanScreen
+
+    export = conflicted_export(empty_db, tmp_path / "export")
+    app = make_app(export, empty_db.conninfo)
+    async with app.run_test(size=SIZE) as pilot:
+        await to_inventory(app, pilot)
+        await plan_and_run(app, pilot)
+        await to_validation(app, pilot)
+        assert not app.state.validation.ok
+        await pilot.press("escape", "escape")
+        await until(pilot, lambda: isinstance(app.screen, PlanScreen), "the plan again")
+        targets = [tp.target for tp in app.state.plan.tables]
+        await pilot.press("home", *["down"] * targets.index("app.settings"))
+        await pilot.press("c")
+        await pilot.pause()
+        await pilot.press("c")
+        await pilot.pause()
+        assert app.state.plan.tables[targets.index("app.settings")].on_conflict == "take-export"
+        await plan_and_run_from_plan(app, pilot)
+        settings = app.state.run.table("app.settings")
+        assert (settings.updated, settings.duplicates, settings.inserted) == (1, 1, 0), settings
+        await to_validation(app, pilot)
+        assert app.state.validation.ok, app.state.validation.headline
+        await pilot.press("q")
+    assert app.return_value == 0
+    assert query(empty_db, "SELECT key, value FROM app.settings ORDER BY key") == [
+        ("lang", "en"),
+        ("theme", "light"),
+    ]

@@ -183,6 +183,8 @@ class PlanScreen(StepScreen):
         table.clear()
         if self.state.dry_run is not None:
             self.dry = {r.target: r for r in self.state.dry_run.tables}
+        elif not dry_running:
+            self.dry = {}  # dropped (a real load ran since, or the plan changed): no prediction
         for e in self.entries:
             r = self.dry.get(e.target)
             table.add_row(
