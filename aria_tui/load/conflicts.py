@@ -214,7 +214,10 @@ def classify_target(conn: psycopg.Connection, stage: Stage) -> None:
     """Records whose key the target already holds: a duplicate when equal, else a conflict.
 
     Casts only what the keys and the matched rows need, so it may raise a DataError on a bad
-    key value; the caller then finds the bad rows first and runs it again."""
+    key value; the caller then finds the bad rows first and runs it again. The records already
+    settled (rejected among them) are left out before the join (OFFSET 0 keeps the planner
+    from joining first and filtering after): else the key cast meets the rejected value again
+    whenever the planner puts the anti-joins last, and the table fails instead of rejecting it."""
     table = stage.plan.table
     for cname, cols, nulls_equal in _usable(stage):
         match = _target_match(stage, cols, nulls_equal)
@@ -232,7 +235,8 @@ def classify_target(conn: psycopg.Connection, stage: Stage) -> None:
                 "|| array_to_string(diff, ', ') || '; target values: ' || shown END, {cname} "
                 "FROM (SELECT s.rec, t.tableoid AS toid, t.ctid AS tctid, {mine} AS mine, {diff} AS diff, "
                 "{shown} AS shown, {keytext} AS keytext "
-                "FROM {stage} s JOIN {table} t ON {match} WHERE {unsettled}) x "
+                "FROM (SELECT * FROM {stage} s WHERE {unsettled} OFFSET 0) s "
+                "JOIN {table} t ON {match}) x "
                 "ON CONFLICT (rec) DO NOTHING"
             ).format(
                 cls=stage.cls,

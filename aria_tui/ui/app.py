@@ -25,7 +25,7 @@ from aria_tui.ui.commands import WizardCommands
 from aria_tui.ui.fmt import error_sentence
 from aria_tui.ui.plan_file import adopt as adopt_plan_file
 from aria_tui.ui.plan_file import read as read_plan_file
-from aria_tui.ui.state import STEPS, WizardState
+from aria_tui.ui.state import STEPS, WizardState, why_blocked
 from aria_tui.ui.workers import GROUP_TITLES, StepWorkers
 
 ANSI_THEME = "ansi-dark"
@@ -200,10 +200,17 @@ class AriaApp(StepWorkers):
             return
         assert state.connection.session is not None
         try:
-            # the scan as read, with the operator's choices applied by the core, as `load` does
-            # a table whose triggers were switched off and which is no longer ticked: not loaded
-            ticked = {t.target for t in state.tables() if t.name in state.selected}
-            choices = replace(state.choices, triggers_off=state.choices.triggers_off & ticked)
+            # the scan as read, with the operator's choices applied by the core, as `load` does;
+            # a table decision (triggers off, rejects accepted) on a table no longer ticked, or
+            # ticked but not loadable, stays recorded but is not this plan's (the core refuses
+            # a flag on a table the load does not load)
+            loaded = {t.target for t in state.selected_tables() if why_blocked(t) is None}
+            loaded |= {t.target for t in state.selected_tables() if t.name in state.overrides}
+            choices = replace(
+                state.choices,
+                triggers_off=state.choices.triggers_off & loaded,
+                accept_rejects=state.choices.accept_rejects & loaded,
+            )
             state.plan = state.connection.session.plan(
                 state.selection(), state.scanned or state.inventory, choices
             )

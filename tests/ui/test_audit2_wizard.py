@@ -75,7 +75,9 @@ async def to_validation(app, pilot) -> None:
 # -- the run screen's per-table verdict ---------------------------------------------------------
 
 
-async def test_run_screen_does_not_tick_a_table_whose_conflict_was_rejected(empty_db, tmp_path, cli):
+async def test_run_screen_does_not_tick_a_table_whose_conflict_was_rejected(
+    empty_db, tmp_path, cli
+):
     # The operator would see ✓ and "1 new · 0 dup · 0 rej" for a table whose seed-row conflict
     # went to the reject file (`aria-tui load` exits 1 for it): the conflict is nowhere on screen.
     export = conflicted_export(empty_db, tmp_path / "export")
@@ -88,7 +90,9 @@ async def test_run_screen_does_not_tick_a_table_whose_conflict_was_rejected(empt
         assert not result.ok
         meter = app.screen.meters["app.settings"]
         text = screen_text(app)
-        settings_line = next(line for line in text.splitlines() if "app.settings" in line and "new" in line)
+        settings_line = next(
+            line for line in text.splitlines() if "app.settings" in line and "new" in line
+        )
         assert meter.state != "done", settings_line  # not ✓: the CLI's load fails for it
         assert "1 conf" in settings_line, settings_line
 
@@ -141,7 +145,12 @@ def _kill_load_on(app, db, index: int) -> list:
 
         def hook(event) -> None:
             relay(event)
-            if not dry_run and isinstance(event, TableStarted) and event.index == index and not seen:
+            if (
+                not dry_run
+                and isinstance(event, TableStarted)
+                and event.index == index
+                and not seen
+            ):
                 seen.append(event.target)
                 query(
                     db,
@@ -187,7 +196,8 @@ def chunked_export(db, tmp_path: Path, monkeypatch) -> Path:
     monkeypatch.setenv("ARIA_TUI_CHUNK_BYTES", "4000")
     sql(db, "CREATE SCHEMA app", *NOTES_DDL)
     body = "".join(
-        f"{i},note number {i} with some words to make it longer\n" for i in range(1, CHUNKED_ROWS + 1)
+        f"{i},note number {i} with some words to make it longer\n"
+        for i in range(1, CHUNKED_ROWS + 1)
     )
     return write(tmp_path / "export", "app.notes.csv", "id,body\n" + body).parent
 
@@ -212,7 +222,12 @@ async def cancel_after_a_chunk(app, pilot, db) -> None:
 
         def hook(event) -> None:
             relay(event)
-            if not dry_run and isinstance(event, TableProgress) and event.chunks_done >= 1 and not held.is_set():
+            if (
+                not dry_run
+                and isinstance(event, TableProgress)
+                and event.chunks_done >= 1
+                and not held.is_set()
+            ):
                 blocker.execute("LOCK TABLE aria_tui.commits IN EXCLUSIVE MODE")
                 held.set()
 
@@ -228,7 +243,9 @@ async def cancel_after_a_chunk(app, pilot, db) -> None:
         await until(pilot, held.is_set, "a chunk committed")
         await until(pilot, lambda: isinstance(app.screen, RunScreen), "the run screen")
         meter = app.screen.meters["app.notes"]
-        await until(pilot, lambda: "chunks" in str(meter.query_one(".tp-stats").render()), "chunks shown")
+        await until(
+            pilot, lambda: "chunks" in str(meter.query_one(".tp-stats").render()), "chunks shown"
+        )
         await pilot.press("ctrl+c")
         await until(pilot, lambda: isinstance(app.screen, ConfirmModal), "the cancel question")
         question = app.screen.question
@@ -239,12 +256,16 @@ async def cancel_after_a_chunk(app, pilot, db) -> None:
         blocker.commit()
         blocker.close()
     await settle(app, pilot)
-    await until(pilot, lambda: not app.state.running and app.screen.finished_at is not None, "the rollback")
+    await until(
+        pilot, lambda: not app.state.running and app.screen.finished_at is not None, "the rollback"
+    )
     await pilot.pause()
     app.cancel_question = question  # type: ignore[attr-defined]
 
 
-async def test_cancel_of_a_chunked_table_does_not_say_nothing_was_written(empty_db, tmp_path, monkeypatch):
+async def test_cancel_of_a_chunked_table_does_not_say_nothing_was_written(
+    empty_db, tmp_path, monkeypatch
+):
     # A file loaded in chunks commits chunk by chunk: after a cancel, the committed chunks' rows
     # are in the target. The run screen said "rolled back, nothing written": an operator who
     # believes it and loads that table some other way duplicates those rows.
@@ -287,7 +308,7 @@ async def test_after_a_chunked_cancel_the_proof_is_red_and_a_rerun_finishes_once
         await pilot.press("escape", "escape")
         await until(pilot, lambda: isinstance(app.screen, PlanScreen), "the plan again")
         await plan_and_run_from_plan(app, pilot)
-        assert app.state.run.ok, app.state.run
+        assert app.state.run.ok, [t.error for t in app.state.run.tables]
         assert query(empty_db, "SELECT count(*), count(DISTINCT id) FROM app.notes") == [
             (CHUNKED_ROWS, CHUNKED_ROWS)
         ]
@@ -361,7 +382,6 @@ async def test_the_run_log_is_not_hidden_under_its_scrollbar_at_80x24(empty_db, 
         await plan_and_run(app, pilot)
         await pilot.pause()
         log = app.screen.query_one(RichLog)
-        print(len(log.lines), log.max_scroll_y, log.size, [l.text for l in log.lines]); print(screen_text(app))
         assert log.max_scroll_y > 0  # more lines than it shows: the scrollbar is there
         width = log.scrollable_content_region.width
         hidden = [line.text for line in log.lines if len(line.text.rstrip()) > width]
@@ -420,7 +440,11 @@ async def test_the_dry_run_shows_the_records_take_export_updates(empty_db, tmp_p
         assert (dry.inserted, dry.updated, dry.on_conflict) == (1, 1, "take-export")
         summary = " ".join(str(app.screen.query_one("#plan-summary").render()).split())
         assert "1 upd" in summary, summary
-        row = next(line for line in screen_text(app).splitlines() if "app.settings" in line and "→" not in line)
+        row = next(
+            line
+            for line in screen_text(app).splitlines()
+            if "app.settings" in line and "→" not in line
+        )
         assert "1 upd" in row or "+1" in row, row  # the table's own row accounts for both records
 
 
@@ -489,3 +513,103 @@ async def test_a_rejected_conflict_is_decided_by_keyboard_after_the_load(empty_d
         ("lang", "en"),
         ("theme", "light"),
     ]
+
+
+# -- a reject the operator accepts ---------------------------------------------------------------------
+
+
+async def test_a_reject_can_be_accepted_by_keyboard_as_validate_accept_rejects_does(
+    empty_db, tmp_path, cli
+):
+    # A record the target cannot take (here an id that is not an integer) is a reject: the CLI
+    # asks for the decision (`--accept-rejects app.notes`, exit 0, "decided away"), the wizard
+    # offered no key for it: its proof stayed red whatever the operator decided, and the status
+    # line's "fix, re-run the load" was the only way on (a dead end for a record meant to go).
+    from aria_tui.ui.screens.plan import PlanScreen
+
+    sql(empty_db, "CREATE SCHEMA app", *NOTES_DDL)
+    export = write(
+        tmp_path / "export", "app.notes.csv", "id,body\n1,one\nx,bad id\n3,three\n"
+    ).parent
+    app = make_app(export, empty_db.conninfo)
+    async with app.run_test(size=SIZE) as pilot:
+        await to_inventory(app, pilot)
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, PlanScreen), "the plan")
+        await pilot.press("r")
+        await settle(app, pilot)
+        assert app.state.dry_run.table("app.notes").rejected == 1
+        await pilot.press("a")  # accept the highlighted table's rejects, on purpose
+        await pilot.pause()
+        assert "app.notes" in app.state.choices.accept_rejects
+        await plan_and_run_from_plan(app, pilot)
+        assert app.state.run.ok, [t.error for t in app.state.run.tables]
+        await to_validation(app, pilot)
+        validation = app.state.validation
+        assert validation.ok and validation.decided_away == 1, validation.headline
+        assert "decided away by you" in " ".join(screen_text(app).split())
+    code, out, err = cli(
+        "validate", export, "--dsn", empty_db.conninfo, "--accept-rejects", "app.notes", "--json"
+    )
+    assert code == 0 and json.loads(out)["summary"]["decided_away"] == 1, (out, err)
+
+
+async def test_a_reject_seen_on_the_proof_is_accepted_after_the_load(empty_db, tmp_path):
+    # The same decision taken where the operator meets the reject, after the load: the proof is
+    # red; esc, esc to the plan, a, n, y (the table is processed again under the new decision),
+    # n: green, the record decided away. Before, no key on any screen took that decision.
+    from aria_tui.ui.screens.plan import PlanScreen
+
+    sql(empty_db, "CREATE SCHEMA app", *NOTES_DDL)
+    export = write(
+        tmp_path / "export", "app.notes.csv", "id,body\n1,one\nx,bad id\n3,three\n"
+    ).parent
+    app = make_app(export, empty_db.conninfo)
+    async with app.run_test(size=SIZE) as pilot:
+        await to_inventory(app, pilot)
+        await plan_and_run(app, pilot)
+        await to_validation(app, pilot)
+        assert not app.state.validation.ok
+        await pilot.press("escape", "escape")
+        await until(pilot, lambda: isinstance(app.screen, PlanScreen), "the plan again")
+        assert app.screen.check_action("accept_rejects", ()) is True
+        assert "a Accept rejects" in screen_text(app)  # in the footer at 80×24
+        await pilot.press("a")
+        await plan_and_run_from_plan(app, pilot)
+        assert app.state.run.ok, [t.error for t in app.state.run.tables]
+        await to_validation(app, pilot)
+        validation = app.state.validation
+        assert validation.ok and validation.decided_away == 1, validation.headline
+        await pilot.press("q")
+    assert app.return_value == 0
+    assert query(empty_db, "SELECT id FROM app.notes ORDER BY id") == [(1,), (3,)]
+
+
+async def test_a_table_processed_again_under_a_new_decision_still_rejects_its_bad_record(
+    empty_db, tmp_path, cli
+):
+    # What the wizard's re-run does for a new decision, said with the CLI: the first load rejects
+    # the record "x" (line 3) and commits; a second load with another decision processes the
+    # committed table again and failed it whole ("invalid input syntax for type integer") —
+    # the planner joined the staged records to the table's rows, casting every key, before
+    # leaving out the rejected ones. The decision could never be applied by a re-run.
+    sql(empty_db, "CREATE SCHEMA app", *NOTES_DDL)
+    export = write(
+        tmp_path / "export", "app.notes.csv", "id,body\n1,one\nx,bad id\n3,three\n"
+    ).parent
+    code, out, err = cli("load", export, "--dsn", empty_db.conninfo, "--yes", "--json")
+    first = json.loads(out)["tables"][0]
+    assert (code, first["status"], first["inserted"], first["rejected"]) == (1, "loaded", 2, 1)
+    for again in (("--on-conflict", "keep-target"), ("--accept-rejects", "app.notes")):
+        code, out, err = cli("load", export, "--dsn", empty_db.conninfo, "--yes", "--json", *again)
+        table = json.loads(out)["tables"][0]
+        said = (
+            table["status"],
+            table["inserted"],
+            table["duplicates"],
+            table["rejected"],
+            table["error"],
+        )
+        assert said == ("loaded", 0, 2, 1, None), (again, said)
+    assert code == 0  # the rejects accepted on purpose
+    assert query(empty_db, "SELECT id FROM app.notes ORDER BY id") == [(1,), (3,)]

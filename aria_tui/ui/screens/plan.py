@@ -98,6 +98,8 @@ def mapping_detail(tp: TablePlan) -> str:
             parts.append(source)
     if tp.triggers_off:
         parts.append("[triggers off]")
+    if tp.accept_rejects:
+        parts.append("[rejects accepted]")
     if tp.group is not None:
         parts.append(f"[FK cycle group {tp.group}{', deferred FKs' if tp.deferred else ''}]")
     return ", ".join(parts)
@@ -116,7 +118,10 @@ class PlanScreen(StepScreen):
         "keep-target, take-export); after a dry run, v shows its conflicting records one by one, "
         "the export's values beside the target's. g switches the highlighted table's user triggers "
         "off for its load (an updated_at trigger would replace the export's values and the proof "
-        "stay red), in its own transaction, on again as they were before it commits. w saves "
+        "stay red), in its own transaction, on again as they were before it commits. a accepts "
+        "the highlighted table's rejected records on purpose (after a dry run or a load that "
+        "rejected some): they no longer fail the run, and the proof lists them as decided away "
+        "(validate --accept-rejects). w saves "
         "every decision as a plan file that "
         "`aria-tui load --plan` and `aria-tui EXPORT_DIR --plan` replay."
     )
@@ -125,6 +130,7 @@ class PlanScreen(StepScreen):
         Binding("c", "conflict_policy", "Conflict policy", id="conflict-policy"),
         Binding("v", "view_conflicts", "View conflicts", id="view-conflicts"),
         Binding("g", "triggers", "Triggers on/off", id="triggers-off"),
+        Binding("a", "accept_rejects", "Accept rejects", id="accept-rejects"),
         Binding("w", "save_plan", "Save plan", id="save-plan"),
         Binding("j", "jobs", "Jobs", id="jobs"),
         Binding("n", "next", "Load", id="next"),
@@ -296,12 +302,23 @@ class PlanScreen(StepScreen):
         dry_running = self.wizard.busy("dryrun")
         if action == "dry_run":
             return None if dry_running or self.state.plan is None else True
-        if action in ("next", "back", "conflict_policy", "triggers") and dry_running:
+        if action in ("next", "back", "conflict_policy", "triggers", "accept_rejects") and dry_running:
             return None
         if action == "triggers":
             tp = self._highlighted_plan()
             # shown only where there is something to decide: most tables have no user trigger
             return bool(tp is not None and (tp.table.load_triggers or tp.triggers_off))  # a dry run holds its own transaction: let it finish (seconds)
+        if action == "accept_rejects":
+            # shown where there is something to decide: a dry run's rejects, or an acceptance
+            tp = self._highlighted_plan()
+            if tp is None:
+                return None
+            # (after a load, back here: its rejects count as well as a dry run's)
+            results = [self._highlighted_result()]
+            if self.state.run is not None:
+                results.append(self.state.run.table(tp.target))
+            rejects = any(r is not None and (r.rejected or r.previously_rejected) for r in results)
+            return True if tp.accept_rejects or rejects else False
         if action == "view_conflicts":
             result = self._highlighted_result()
             return True if result is not None and result.conflict_records else None
@@ -359,6 +376,35 @@ class PlanScreen(StepScreen):
             "commits)."
             if off
             else f"{tp.target}: its user triggers run on every loaded row."
+        )
+
+    def action_accept_rejects(self) -> None:
+        """a: the highlighted table's rejected records are accepted on purpose (the plan's
+        `accept_rejects`, `--accept-rejects` of load and validate): they no longer fail the run,
+        and the proof lists them as decided away, with the reject file. a again takes it back."""
+        from dataclasses import replace
+
+        plan = self.state.plan
+        tp = self._highlighted_plan()
+        if plan is None or tp is None:
+            return
+        on = not tp.accept_rejects
+        choices = self.state.choices
+        accepted = choices.accept_rejects | {tp.target} if on else choices.accept_rejects - {tp.target}
+        self.state.choices = replace(choices, accept_rejects=accepted)
+        self.state.plan = replace(
+            plan,
+            tables=tuple(
+                replace(t, accept_rejects=on) if t.target == tp.target else t for t in plan.tables
+            ),
+        )
+        # the dry run's numbers stay true (accepting changes what fails, not what loads)
+        self.entries = []
+        self.sync()
+        self.status(
+            f"{tp.target}: its rejected records are accepted on purpose (decided away in the proof)."
+            if on
+            else f"{tp.target}: a rejected record fails the run again."
         )
 
     def _highlighted_result(self) -> TableResult | None:
@@ -419,7 +465,9 @@ def _dry_cells(result: TableResult | None) -> list[Text]:
         return [Text("failed", style="red"), Text(""), Text(""), Text("")]
     conflicts = getattr(result, "conflicts", 0)
     # rows take-export overwrites share the Insert cell ("1+1u"): the row's cells add up to its records
-    inserted = fmt.count(result.inserted) + (f"+{fmt.count(result.updated)}u" if result.updated else "")
+    inserted = fmt.count(result.inserted) + (
+        f"+{fmt.count(result.updated)}u" if result.updated else ""
+    )
     return [
         Text(inserted, justify="right", style="yellow" if result.updated else "green"),
         Text(fmt.count(result.duplicates), justify="right", style="dim" if not result.duplicates else ""),

@@ -288,7 +288,9 @@ class RunScreen(StepScreen):
         if not self.state.running or self.cancel_requested:
             return
         current = self.current or "The table in progress"
-        chunked = [t for t in self.running if self.meters.get(t) is not None and self.meters[t].chunked]
+        chunked = [
+            t for t in self.running if self.meters.get(t) is not None and self.meters[t].chunked
+        ]
         rolls = f"{current} rolls back (nothing of it is written)"
         if chunked:
             # chunks commit one by one: a cancel keeps those already committed
