@@ -613,3 +613,67 @@ async def test_a_table_processed_again_under_a_new_decision_still_rejects_its_ba
         assert said == ("loaded", 0, 2, 1, None), (again, said)
     assert code == 0  # the rejects accepted on purpose
     assert query(empty_db, "SELECT id FROM app.notes ORDER BY id") == [(1,), (3,)]
+
+
+# -- a table decision on a table that became blocked ----------------------------------------------
+
+
+async def test_a_triggers_decision_on_a_table_blocked_again_does_not_stop_the_plan(
+    empty_db, tmp_path
+):
+    # g on the plan (triggers off for app.events), back, u undoes the drift decision that made
+    # app.events loadable (it stays ticked, blocked: it fails the run by name). The plan step
+    # then showed only "Cannot plan the load: --triggers-off names app.events, which this load
+    # does not load" and "No plan: go back and tick at least one loadable file", with a
+    # loadable app.notes ticked: a CLI flag the operator never typed, and no plan at all.
+    from aria_tui.ui.screens.diff import DiffScreen
+    from aria_tui.ui.screens.inventory import InventoryScreen
+    from aria_tui.ui.screens.plan import PlanScreen
+
+    sql(
+        empty_db,
+        "CREATE SCHEMA app",
+        *NOTES_DDL,
+        "CREATE TABLE app.events (id int PRIMARY KEY, note text, updated_at timestamptz)",
+        "CREATE FUNCTION app.stamp() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN NEW.updated_at = now(); RETURN NEW; END $$",
+        "CREATE TRIGGER events_stamp BEFORE INSERT OR UPDATE ON app.events "
+        "FOR EACH ROW EXECUTE FUNCTION app.stamp()",
+    )
+    export = write(tmp_path / "export", "app.notes.csv", NOTES_CSV).parent
+    write(export, "app.events.csv", "id,note,updated_at,source\n1,a,2020-01-01 10:00:00+00,web\n")
+    app = make_app(export, empty_db.conninfo)
+    async with app.run_test(size=SIZE) as pilot:
+        await to_inventory(app, pilot)
+        await highlight_file(app, "app.events")
+        await pilot.press("d")
+        await until(pilot, lambda: isinstance(app.screen, DiffScreen), "the diff")
+        assert [d.column for d in app.screen.differences] == ["source"]
+        await pilot.press("x")  # drop source: app.events is loadable
+        await pilot.pause()
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, InventoryScreen), "the inventory")
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, PlanScreen), "the plan")
+        targets = [tp.target for tp in app.state.plan.tables]
+        await pilot.press("home", *["down"] * targets.index("app.events"), "g")
+        await pilot.pause()
+        assert app.state.choices.triggers_off == {"app.events"}
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, InventoryScreen), "the inventory again")
+        await highlight_file(app, "app.events")
+        await pilot.press("d")
+        await until(pilot, lambda: isinstance(app.screen, DiffScreen), "the diff again")
+        await pilot.press("u")  # blocked again, still ticked
+        await pilot.pause()
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, InventoryScreen), "the inventory")
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, PlanScreen), "the plan")
+        await pilot.pause()
+        plan = app.state.plan
+        assert plan is not None, screen_text(app)
+        assert [tp.target for tp in plan.tables] == ["app.notes"]
+        assert [s.scan.target for s in plan.skipped] == ["app.events"]  # fails the run by name
+        assert "--triggers-off" not in screen_text(app)
+        assert app.state.choices.triggers_off == {"app.events"}  # still recorded for later
