@@ -302,23 +302,18 @@ class PlanScreen(StepScreen):
         dry_running = self.wizard.busy("dryrun")
         if action == "dry_run":
             return None if dry_running or self.state.plan is None else True
-        if action in ("next", "back", "conflict_policy", "triggers", "accept_rejects") and dry_running:
-            return None
+        # a table decision is shown only where there is something to decide (most tables have
+        # no user trigger and no reject), and greyed out while a dry run holds its transaction
         if action == "triggers":
             tp = self._highlighted_plan()
-            # shown only where there is something to decide: most tables have no user trigger
-            return bool(tp is not None and (tp.table.load_triggers or tp.triggers_off))  # a dry run holds its own transaction: let it finish (seconds)
-        if action == "accept_rejects":
-            # shown where there is something to decide: a dry run's rejects, or an acceptance
-            tp = self._highlighted_plan()
-            if tp is None:
-                return None
-            # (after a load, back here: its rejects count as well as a dry run's)
-            results = [self._highlighted_result()]
-            if self.state.run is not None:
-                results.append(self.state.run.table(tp.target))
-            rejects = any(r is not None and (r.rejected or r.previously_rejected) for r in results)
-            return True if tp.accept_rejects or rejects else False
+            if not (tp is not None and (tp.table.load_triggers or tp.triggers_off)):
+                return False
+        if action == "accept_rejects" and not self._rejects_to_decide():
+            return False
+        if action in ("next", "back", "conflict_policy", "triggers", "accept_rejects") and dry_running:
+            return None
+        if action in ("triggers", "accept_rejects"):
+            return True
         if action == "view_conflicts":
             result = self._highlighted_result()
             return True if result is not None and result.conflict_records else None
@@ -377,6 +372,18 @@ class PlanScreen(StepScreen):
             if off
             else f"{tp.target}: its user triggers run on every loaded row."
         )
+
+    def _rejects_to_decide(self) -> bool:
+        """The highlighted table has rejects (of the dry run, or of a load, back here after it)
+        or has them accepted already."""
+        tp = self._highlighted_plan()
+        if tp is None:
+            return False
+        results = [self._highlighted_result()]
+        if self.state.run is not None:
+            results.append(self.state.run.table(tp.target))
+        rejects = any(r is not None and (r.rejected or r.previously_rejected) for r in results)
+        return tp.accept_rejects or rejects
 
     def action_accept_rejects(self) -> None:
         """a: the highlighted table's rejected records are accepted on purpose (the plan's
