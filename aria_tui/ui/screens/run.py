@@ -320,7 +320,18 @@ def table_summary(result: TableResult) -> str:
     if result.error:
         return f"{result.status}: {result.error}"
     if result.status == "resumed":
-        return f"already loaded (resumed) · {fmt.count(result.csv_rows)} records"
+        # what the earlier run(s) committed, its rejects and conflicts included: a resumed table
+        # is not ✓ when a record of it is still not in the target
+        earlier = [f"resumed · {fmt.count(result.previously_inserted)} new"]
+        for n, word in (
+            (result.previously_updated, "upd"),
+            (result.previously_duplicates, "dup"),
+            (result.previously_conflicts, "conf"),
+            (result.previously_rejected, "rej"),
+        ):
+            if n:
+                earlier.append(f"{fmt.count(n)} {word}")
+        return " · ".join(earlier)
     # every term of csv_rows = inserted + updated + duplicates + conflicts + rejected that is not 0
     parts = [f"{fmt.count(result.inserted)} new"]
     if result.updated:
