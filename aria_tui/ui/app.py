@@ -222,8 +222,15 @@ class AriaApp(StepWorkers):
     def on_target_connected(self, message: msg.TargetConnected) -> None:
         previous = self.state.connection
         self.state.connection = message.connection
-        if previous is not None and previous.target.key != message.connection.target.key:
+        target = message.connection.target
+        # an inventory read on another target (Connect's t sets the connection aside before the
+        # new one arrives): its verdicts and catalog are that target's, so it is read again
+        scanned_elsewhere = (
+            self.state.inventory is not None and self.state.inventory.target_display != target.display
+        )
+        if scanned_elsewhere or (previous is not None and previous.target.key != target.key):
             self.state.inventory = None
+            self.state.scanned = None
             self.state.invalidate_plan()
         self.sync_screens()
 

@@ -707,3 +707,42 @@ async def test_a_resumed_table_that_rejected_records_is_not_ticked(empty_db, tmp
         )
         assert app.screen.meters["app.notes"].state != "done", line
         assert "1 rej" in line, line
+
+
+# -- another target chosen after the inventory ---------------------------------------------------------
+
+
+async def test_a_new_target_gets_a_new_inventory(templates, tmp_path):
+    # Inventory against target A, esc back to Connect, t, another DSN, enter, n: the wizard kept
+    # A's scan. On B, app.notes has a NOT NULL column the export lacks (blocked until a fill is
+    # decided), but the inventory said "match" and planned it with A's catalog.
+    from aria_tui.ui.screens.connect import ConnectScreen
+    from aria_tui.ui.screens.inventory import InventoryScreen
+
+    a, b = templates.fresh(None), templates.fresh(None)
+    sql(a, "CREATE SCHEMA app", *NOTES_DDL)
+    sql(
+        b,
+        "CREATE SCHEMA app",
+        "CREATE TABLE app.notes (id int PRIMARY KEY, body text, owner text NOT NULL)",
+    )
+    export = write(tmp_path / "export", "app.notes.csv", NOTES_CSV).parent
+    app = make_app(export, a.conninfo)
+    async with app.run_test(size=SIZE) as pilot:
+        await to_inventory(app, pilot)
+        (notes,) = app.state.tables()
+        assert notes.diff.status == "match"
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, ConnectScreen), "the connect step")
+        await pilot.press("t")
+        await pilot.pause()
+        await pilot.press(*b.conninfo, "enter")
+        await settle(app, pilot)
+        await until(pilot, lambda: app.state.connection is not None, "the new target")
+        assert app.state.connection.target.conninfo == b.conninfo
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, InventoryScreen), "the inventory")
+        await settle(app, pilot)
+        (notes,) = app.state.tables()
+        assert notes.diff.status == "blocked", notes.diff.status  # B's catalog, not A's
+        assert app.state.inventory.catalog.get("app.notes").column("owner") is not None
