@@ -164,7 +164,7 @@ def _kill_load_on(app, db, index: int) -> list:
     return seen
 
 
-async def test_a_load_that_loses_the_target_midway_is_said_and_not_exit_0(empty_db, tmp_path):
+async def test_a_load_that_loses_the_target_midway_is_said_and_validated_red(empty_db, tmp_path):
     # Guard (passes today): the target's connection dies while the second table loads: the
     # operator reads one sentence naming what happened, n still validates (red, the second
     # table's records counted), and quitting does not tell the shell 0.
