@@ -26,15 +26,20 @@ from aria_tui.csvio import Header, exact, read_header
 CORPUS = Path(__file__).resolve().parent / "data" / "corpus"
 
 
-def copy_rows(conn: psycopg.Connection, data: bytes, ncols: int, header: bool = True):
+def copy_rows(
+    conn: psycopg.Connection, data: bytes, ncols: int, header: bool = True, first: str = "text"
+):
     """Rows COPY ... (FORMAT csv, HEADER true) reads from `data` into `ncols` text columns (in
-    order), or 'error: ...'."""
+    order; the first of type `first`), as text, or 'error: ...'."""
     cols = [sql.Identifier(f"c{i}") for i in range(ncols)]
+    types = [first] + ["text"] * (ncols - 1)
     with conn.transaction():
         conn.execute("DROP TABLE IF EXISTS copy_t")
         conn.execute(
             sql.SQL("CREATE TABLE copy_t (n bigserial, {})").format(
-                sql.SQL(", ").join(sql.SQL("{} text").format(c) for c in cols)
+                sql.SQL(", ").join(
+                    sql.SQL("{} {}").format(c, sql.SQL(t)) for c, t in zip(cols, types)
+                )
             )
         )
     opts = "FORMAT csv, HEADER true" if header else "FORMAT csv"
@@ -50,8 +55,9 @@ def copy_rows(conn: psycopg.Connection, data: bytes, ncols: int, header: bool = 
             cp.write(data)
     except psycopg.Error as exc:
         return f"error: {exc.diag.message_primary} ({exc.diag.context})"
-    rows = conn.execute("SELECT * FROM copy_t ORDER BY n", prepare=False).fetchall()
-    return [tuple(r[1:]) for r in rows]
+    out = sql.SQL(", ").join(sql.SQL("{}::text").format(c) for c in cols)
+    q = sql.SQL("SELECT {} FROM copy_t ORDER BY n").format(out)
+    return [tuple(r) for r in conn.execute(q, prepare=False).fetchall()]
 
 
 @dataclass
@@ -66,6 +72,7 @@ class Case:
     clean: bytes | None = None
     poison_lines: tuple[int, ...] = ()
     reference: list[tuple] | str | None = None  # COPY's rows of the clean file
+    first: str = "text"  # the type of the first column (a vector: aria-tui's binary paths)
 
 
 def cases_from(paths: list[Path]) -> list[Case]:
@@ -113,6 +120,45 @@ def poisoned(files: dict[str, bytes]) -> list[Case]:
     return cases
 
 
+VECTOR = b'"[1,2]",'
+
+
+def record_starts(body: bytes, term: bytes) -> list[int]:
+    """Offsets where the records of `body` begin, PostgreSQL's way: after each terminator
+    preceded by an even number of quotes."""
+    starts, inside = [0], False
+    for i, b in enumerate(body):
+        if b == 0x22:
+            inside = not inside
+        elif not inside and body[i : i + 1] == term and i + 1 < len(body):
+            starts.append(i + 1)
+    return starts
+
+
+def with_vector(data: bytes) -> bytes | None:
+    """`data` with a first column `emb` holding a vector in every record (header included)."""
+    bom = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    found = exact.first_terminator(data[bom:], True)
+    if found is None:
+        return None
+    term = exact.line_char(found[1])
+    body = data[bom:]
+    out = bytearray(data[:bom])
+    starts = record_starts(body, term)
+    for k, (a, b) in enumerate(zip(starts, [*starts[1:], len(body)])):
+        out += (b"emb," if k == 0 else VECTOR) + body[a:b]
+    return bytes(out)
+
+
+def vectored(files: dict[str, bytes]) -> dict[str, bytes]:
+    out = {}
+    for name, data in files.items():
+        got = with_vector(data)
+        if got is not None:
+            out[f"{name} (vector)"] = got
+    return out
+
+
 def prepare(cases: list[Case], copy_conn, aria_conn, folder: Path) -> None:
     """Write the export folder, COPY each file into the reference database, create its table
     (text columns named by the header) in aria-tui's."""
@@ -132,15 +178,19 @@ def prepare(cases: list[Case], copy_conn, aria_conn, folder: Path) -> None:
         if h.has_bom:
             first[0] = first[0][1:] if first[0] and first[0].startswith("\ufeff") else first[0]
         assert tuple(first) == h.columns, (case.source, first, h.columns)
-        case.copy = copy_rows(copy_conn, case.data, len(h.columns))
+        case.copy = copy_rows(copy_conn, case.data, len(h.columns), first=case.first)
         if case.clean is not None:
-            clean = copy_rows(copy_conn, case.clean, len(h.columns))
+            clean = copy_rows(copy_conn, case.clean, len(h.columns), first=case.first)
             case.clean = None if isinstance(clean, str) else case.clean
             case.reference = clean
+        types = [case.first] + ["text"] * (len(h.columns) - 1)
         aria_conn.execute(
             sql.SQL("CREATE TABLE public.{} ({})").format(
                 sql.Identifier(case.table),
-                sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(c)) for c in h.columns),
+                sql.SQL(", ").join(
+                    sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(t))
+                    for c, t in zip(h.columns, types)
+                ),
             )
         )
 
@@ -174,7 +224,7 @@ def cut_lines(data: bytes, spans: list[tuple[int, int]], eol: bytes) -> bytes:
 
 def target_rows(aria_conn, case: Case) -> list[tuple]:
     assert case.header is not None
-    cols = sql.SQL(", ").join(sql.Identifier(c) for c in case.header.columns)
+    cols = sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(c)) for c in case.header.columns)
     q = sql.SQL("SELECT {} FROM public.{}").format(cols, sql.Identifier(case.table))
     return [tuple(r) for r in aria_conn.execute(q, prepare=False).fetchall()]
 
@@ -261,12 +311,13 @@ def divergences(
                     lines = case.data.split(term)
                     head = case.data[: case.header.bytes]
                     for r, (a, b) in zip(rej, rejected_lines(rej)):
-                        alone = head + term.join(lines[a - 1 : b]) + eol
-                        got = copy_rows(copy_conn, alone, len(case.header.columns))
+                        # its own bytes, its own terminator (a wrong one is its fault)
+                        alone = head + term.join(lines[a - 1 : b]) + term
+                        got = copy_rows(copy_conn, alone, len(case.header.columns), first=case.first)
                         if not isinstance(got, str):
                             why.append(f"line {r[0]} rejected ({r[1]}) but COPY takes it: {got}")
                     rest = cut_lines(case.data, rejected_lines(rej), eol)
-                    want = copy_rows(copy_conn, rest, len(case.header.columns))
+                    want = copy_rows(copy_conn, rest, len(case.header.columns), first=case.first)
                     if isinstance(want, str):
                         why.append(f"COPY still refuses the rest after the rejected lines "
                                    f"{[r[0] for r in rej]}: {want}")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import psycopg
 import pytest
-from corpuskit import Case, cases_of, corpus, divergences, poisoned, prepare, run_cli
+from corpuskit import Case, cases_of, corpus, divergences, poisoned, prepare, run_cli, vectored
 
 from aria_tui.csvio import native
 
@@ -116,6 +116,13 @@ BODIES: dict[str, bytes] = {
     "pg-force-not-null": b"2,'a',,\"\"",
     "pg-default-marker": b'1,\\D,2022-07-04\n2,\\\\D,2022-07-04\n3,"\\D",2022-07-04',
     "pg-header-junk": b"1,a,1\n2,b,2",
+    # UTF-8 edge cases: a surrogate, noncharacters, the last code point, past it, overlong forms
+    "utf8-surrogate": b"a\n\xed\xa0\x80\nb",
+    "utf8-nonchar": b'a\n\xef\xbf\xbe\n"\xef\xbf\xbf"',
+    "utf8-max": b"\xf4\x8f\xbf\xbf\n\xf4\x90\x80\x80",
+    "utf8-overlong": b"\xc0\x80\n\xe0\x80\x80\n\xf0\x80\x80\x80\nok",
+    "utf8-truncated": b'a\n"\xc3"\n\xe2\x82\nb',
+    "utf8-nbsp-bom-inside": b"\xc2\xa0,\xef\xbb\xbf\n\xe2\x80\xa8,x",
 }
 
 
@@ -175,4 +182,71 @@ def test_inline_cases_same_as_copy(cli, two_dbs, tmp_path, eol, reader):
 @EOLS
 def test_inline_cases_poisoned_read_by_csvio(cli, two_dbs, tmp_path, eol, reader):
     diff = differential(cli, two_dbs, tmp_path, poisoned(inline_files(eol)), True)
+    assert diff == {}, show(diff)
+
+
+@pytest.mark.parametrize("block", [1, 7, 64])
+@pytest.mark.parametrize("source", ["csvkit", "agate", "frictionless", "inline"])
+def test_poisoned_in_small_blocks(cli, two_dbs, tmp_path, source, block, reader, monkeypatch):
+    """The same with record-aligned blocks of a few bytes: the poison sits in a block of its
+    own, so the records around it are read by the fast readers (C or polars), not the exact
+    one, and cut into blocks at every record boundary the cutter finds."""
+    from aria_tui.csvio import cutter
+
+    monkeypatch.setattr(cutter.iter_blocks, "__defaults__", (block,))
+    monkeypatch.setattr(cutter, "BLOCK_BYTES", block)
+    if source == "inline":
+        files = {**inline_files(b"\n"), **inline_files(b"\r\n"), **inline_files(b"\r")}
+    else:
+        files = {k: v for k, v in corpus(source).items() if k not in LONG_NAME}
+    diff = differential(cli, two_dbs, tmp_path, poisoned(files), True)
+    assert diff == {}, show(diff)
+
+
+def _sources(source: str) -> dict[str, bytes]:
+    if source == "inline":
+        return {**inline_files(b"\n"), **inline_files(b"\r\n"), **inline_files(b"\r")}
+    return {k: v for k, v in corpus(source).items() if k not in LONG_NAME}
+
+
+def _typed(cases: list[Case], first: str) -> list[Case]:
+    for c in cases:
+        c.first = first
+    return cases
+
+
+@pytest.mark.parametrize("poison", [False, True], ids=["clean", "poisoned"])
+@pytest.mark.parametrize("source", ["csvkit", "agate", "frictionless", "inline"])
+def test_vector_table_same_as_copy(cli, two_dbs, tmp_path, source, poison, reader):
+    """Each file with a vector column in front (`"[1,2]",` before every record): aria-tui's
+    binary paths read the records on the client (C reader, polars or the exact one), not COPY."""
+    files = vectored(_sources(source))
+    cases = poisoned(files) if poison else cases_of(files)
+    diff = differential(cli, two_dbs, tmp_path, _typed(cases, "vector(2)"), poison)
+    assert diff == {}, show(diff)
+
+
+# An operator whose one-column file holds the value \. on a line of its own (a file another
+# tool wrote: PostgreSQL's COPY TO quotes it) sees it rejected and the proof red, on a
+# PostgreSQL 18 target whose COPY takes it as the value \. (18 no longer reads \. as the end of
+# CSV data): a record the target would hold is lost unless the operator accepts the reject.
+@pytest.mark.xfail(
+    strict=True,
+    reason="csvio rejects a lone \\. line whatever the server (exact.MARKER_REASON, the C "
+    "reader's decline, fastpath.EndMarker, validate's server_copy): PostgreSQL 18 reads it "
+    "as data in CSV mode, 16 and 17 as the end of data. The fix needs the target's "
+    "server_version_num carried down to csvio's readers and the raw-COPY guards (a marker "
+    "rule per target), not a local change",
+)
+def test_lone_end_marker_is_data_on_postgresql_18(cli, two_dbs, tmp_path):
+    copy_db, _ = two_dbs
+    with psycopg.connect(copy_db.conninfo) as conn:
+        if conn.info.server_version < 180000:
+            pytest.skip("PostgreSQL before 18 ends CSV data at a lone \\.")
+    files = {
+        "marker-lf": b"v\na\n\\.\nb\n",
+        "marker-crlf": b"v\r\na\r\n\\.\r\nb\r\n",
+        "marker-last": b"v\na\n\\.",
+    }
+    diff = differential(cli, two_dbs, tmp_path, cases_of(files))
     assert diff == {}, show(diff)
