@@ -12,10 +12,11 @@ one sentence; `validate` must then not prove it.
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
@@ -26,38 +27,46 @@ from aria_tui.csvio import Header, exact, read_header
 CORPUS = Path(__file__).resolve().parent / "data" / "corpus"
 
 
+_MADE: dict[tuple[str, int, str], str] = {}  # (database, columns, first type) -> table
+
+
 def copy_rows(
     conn: psycopg.Connection, data: bytes, ncols: int, header: bool = True, first: str = "text"
 ):
     """Rows COPY ... (FORMAT csv, HEADER true) reads from `data` into `ncols` text columns (in
-    order; the first of type `first`), as text, or 'error: ...'."""
+    order; the first of type `first`), as text, or 'error: ...'. Each COPY is rolled back, so
+    one table per shape serves every file."""
     cols = [sql.Identifier(f"c{i}") for i in range(ncols)]
-    types = [first] + ["text"] * (ncols - 1)
-    with conn.transaction():
-        conn.execute("DROP TABLE IF EXISTS copy_t")
+    key = (conn.info.dbname, ncols, first)
+    if key not in _MADE:
+        name = f"copy_t{len(_MADE)}"
+        types = [first] + ["text"] * (ncols - 1)
         conn.execute(
-            sql.SQL("CREATE TABLE copy_t (n bigserial, {})").format(
+            sql.SQL("CREATE TABLE {} (n bigserial, {})").format(
+                sql.Identifier(name),
                 sql.SQL(", ").join(
-                    sql.SQL("{} {}").format(c, sql.SQL(t)) for c, t in zip(cols, types)
-                )
+                    sql.SQL("{} {}").format(c, sql.SQL(t)) for c, t in zip(cols, types, strict=True)
+                ),
             )
         )
+        _MADE[key] = name
+    table = sql.Identifier(_MADE[key])
     opts = "FORMAT csv, HEADER true" if header else "FORMAT csv"
+    out = sql.SQL(", ").join(sql.SQL("{}::text").format(c) for c in cols)
     try:
-        with (
-            conn.transaction(),
-            conn.cursor().copy(
-                sql.SQL("COPY copy_t ({}) FROM STDIN ({})").format(
-                    sql.SQL(", ").join(cols), sql.SQL(opts)
+        with conn.transaction() as tx:
+            with conn.cursor().copy(
+                sql.SQL("COPY {} ({}) FROM STDIN ({})").format(
+                    table, sql.SQL(", ").join(cols), sql.SQL(opts)
                 )
-            ) as cp,
-        ):
-            cp.write(data)
+            ) as cp:
+                cp.write(data)
+            q = sql.SQL("SELECT {} FROM {} ORDER BY n").format(out, table)
+            rows = [tuple(r) for r in conn.execute(q, prepare=False).fetchall()]
+            raise psycopg.Rollback(tx)
     except psycopg.Error as exc:
         return f"error: {exc.diag.message_primary} ({exc.diag.context})"
-    out = sql.SQL(", ").join(sql.SQL("{}::text").format(c) for c in cols)
-    q = sql.SQL("SELECT {} FROM copy_t ORDER BY n").format(out)
-    return [tuple(r) for r in conn.execute(q, prepare=False).fetchall()]
+    return rows
 
 
 @dataclass
@@ -73,6 +82,11 @@ class Case:
     poison_lines: tuple[int, ...] = ()
     reference: list[tuple] | str | None = None  # COPY's rows of the clean file
     first: str = "text"  # the type of the first column (a vector: aria-tui's binary paths)
+    gz: bool = False  # written as public.<table>.csv.gz
+
+    @property
+    def file(self) -> str:
+        return f"public.{self.table}.csv" + (".gz" if self.gz else "")
 
 
 def cases_from(paths: list[Path]) -> list[Case]:
@@ -145,7 +159,7 @@ def with_vector(data: bytes) -> bytes | None:
     body = data[bom:]
     out = bytearray(data[:bom])
     starts = record_starts(body, term)
-    for k, (a, b) in enumerate(zip(starts, [*starts[1:], len(body)])):
+    for k, (a, b) in enumerate(zip(starts, [*starts[1:], len(body)], strict=True)):
         out += (b"emb," if k == 0 else VECTOR) + body[a:b]
     return bytes(out)
 
@@ -164,8 +178,8 @@ def prepare(cases: list[Case], copy_conn, aria_conn, folder: Path) -> None:
     (text columns named by the header) in aria-tui's."""
     folder.mkdir(parents=True, exist_ok=True)
     for case in cases:
-        path = folder / f"public.{case.table}.csv"
-        path.write_bytes(case.data)
+        path = folder / case.file
+        path.write_bytes(gzip.compress(case.data, mtime=0) if case.gz else case.data)
         h = read_header(path)
         if not isinstance(h, Header):
             case.header_problem = h.sentence()
@@ -189,7 +203,7 @@ def prepare(cases: list[Case], copy_conn, aria_conn, folder: Path) -> None:
                 sql.Identifier(case.table),
                 sql.SQL(", ").join(
                     sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(t))
-                    for c, t in zip(h.columns, types)
+                    for c, t in zip(h.columns, types, strict=True)
                 ),
             )
         )
@@ -224,7 +238,9 @@ def cut_lines(data: bytes, spans: list[tuple[int, int]], eol: bytes) -> bytes:
 
 def target_rows(aria_conn, case: Case) -> list[tuple]:
     assert case.header is not None
-    cols = sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(c)) for c in case.header.columns)
+    cols = sql.SQL(", ").join(
+        sql.SQL("{}::text").format(sql.Identifier(c)) for c in case.header.columns
+    )
     q = sql.SQL("SELECT {} FROM public.{}").format(cols, sql.Identifier(case.table))
     return [tuple(r) for r in aria_conn.execute(q, prepare=False).fetchall()]
 
@@ -245,13 +261,15 @@ def divergences(
     by_file_val = {t["file"]: t for t in validated["tables"]}
     out: dict[str, list[str]] = {}
     for case in cases:
-        name = f"public.{case.table}.csv"
+        name = case.file
         lt, vt = by_file_load.get(name), by_file_val.get(name)
         why: list[str] = []
         if case.header is None:
             # refused whole: one sentence, and never proven
             if lt is None or lt["status"] == "loaded":
-                why.append(f"header refused ({case.header_problem}) but load says {lt and lt['status']}")
+                why.append(
+                    f"header refused ({case.header_problem}) but load says {lt and lt['status']}"
+                )
             if vt is not None and vt["ok"]:
                 why.append("validate proves a file whose header was refused")
             if why:
@@ -279,14 +297,18 @@ def divergences(
                         f"(COPY: {len(case.copy)} records) {rejects_of(lt['reject_file'])[:3]}"
                     )
             if vt is None or not vt["ok"]:
-                why.append(f"validate does not prove it: {vt and vt['status']} "
-                           f"{vt and [c for c in vt['checks'] if not c['ok']]}")
+                why.append(
+                    f"validate does not prove it: {vt and vt['status']} "
+                    f"{vt and [c for c in vt['checks'] if not c['ok']]}"
+                )
         else:
             # COPY refused the file
             if accepted:
                 if case.clean is not None and (vt is None or not vt["ok"]):
-                    why.append(f"poisoned, its rejects accepted, validate does not prove it: "
-                               f"{vt and vt['status']} {vt and [c for c in vt['checks'] if not c['ok']]}")
+                    why.append(
+                        f"poisoned, its rejects accepted, validate does not prove it: "
+                        f"{vt and vt['status']} {vt and [c for c in vt['checks'] if not c['ok']]}"
+                    )
             elif vt is not None and vt["ok"]:
                 why.append(f"validate PASS on a file COPY refuses ({case.copy})")
             if status == "loaded":
@@ -301,26 +323,32 @@ def divergences(
                     rows = target_rows(aria_conn, case)
                     missing = list((Counter(case.reference) - Counter(rows)).elements())[:3]
                     extra = list((Counter(rows) - Counter(case.reference)).elements())[:3]
-                    why.append(f"poisoned: rejected lines {got} (the poison: {case.poison_lines}); "
-                               f"COPY of the clean file has {missing}, aria-tui has {extra} "
-                               f"{[r[:2] for r in rej if int(r[0]) not in case.poison_lines][:3]}")
+                    why.append(
+                        f"poisoned: rejected lines {got} (the poison: {case.poison_lines}); "
+                        f"COPY of the clean file has {missing}, aria-tui has {extra} "
+                        f"{[r[:2] for r in rej if int(r[0]) not in case.poison_lines][:3]}"
+                    )
                 else:
                     eol = case.header.eol.encode()
                     # each rejected record, alone under the header, COPY refuses too
                     term = eol[-1:]
                     lines = case.data.split(term)
                     head = case.data[: case.header.bytes]
-                    for r, (a, b) in zip(rej, rejected_lines(rej)):
+                    for r, (a, b) in zip(rej, rejected_lines(rej), strict=True):
                         # its own bytes, its own terminator (a wrong one is its fault)
                         alone = head + term.join(lines[a - 1 : b]) + term
-                        got = copy_rows(copy_conn, alone, len(case.header.columns), first=case.first)
+                        got = copy_rows(
+                            copy_conn, alone, len(case.header.columns), first=case.first
+                        )
                         if not isinstance(got, str):
                             why.append(f"line {r[0]} rejected ({r[1]}) but COPY takes it: {got}")
                     rest = cut_lines(case.data, rejected_lines(rej), eol)
                     want = copy_rows(copy_conn, rest, len(case.header.columns), first=case.first)
                     if isinstance(want, str):
-                        why.append(f"COPY still refuses the rest after the rejected lines "
-                                   f"{[r[0] for r in rej]}: {want}")
+                        why.append(
+                            f"COPY still refuses the rest after the rejected lines "
+                            f"{[r[0] for r in rej]}: {want}"
+                        )
                     elif Counter(target_rows(aria_conn, case)) != Counter(want):
                         why.append("the rows loaded are not the rest of the file as COPY reads it")
             elif not lt["error"]:

@@ -4,6 +4,8 @@ and compared record by record (see corpuskit)."""
 
 from __future__ import annotations
 
+import os
+
 import psycopg
 import pytest
 from corpuskit import Case, cases_of, corpus, divergences, poisoned, prepare, run_cli, vectored
@@ -16,14 +18,22 @@ def two_dbs(templates):
     return templates.fresh(None), templates.fresh(None)
 
 
-@pytest.fixture(params=["native", "python"])
-def reader(request, monkeypatch):
-    """csvio with its C extension, and without it (the pure polars / Python readers)."""
-    if request.param == "python":
+# Each differential loads a few hundred small files (5-20 s): by default each variant runs with
+# one of the two readers; ARIA_TUI_CORPUS_FULL=1 runs every variant with both, and the
+# small-block variant with blocks of 1, 7 and 64 bytes.
+FULL = os.environ.get("ARIA_TUI_CORPUS_FULL") == "1"
+
+
+def readers(default: str) -> list[str]:
+    return ["native", "python"] if FULL else [default]
+
+
+def use_reader(name: str, monkeypatch) -> None:
+    """csvio with its C extension, or without it (the pure polars / Python readers)."""
+    if name == "python":
         monkeypatch.setattr(native, "_MODULE", None)
     elif native.module() is None:
         pytest.skip("the C extension is not built")
-    return request.param
 
 
 def differential(cli, two_dbs, tmp_path, cases: list[Case], accept: bool = False, *extra):
@@ -53,23 +63,6 @@ def show(diff: dict) -> str:
 
 # a column name longer than PostgreSQL's 63 bytes cannot name a column (the server cuts it)
 LONG_NAME = {"frictionless/issue-1232.csv"}
-
-
-@pytest.mark.parametrize("source", ["csvkit", "agate", "frictionless"])
-def test_corpus_same_as_copy(cli, two_dbs, tmp_path, source):
-    files = {k: v for k, v in corpus(source).items() if k not in LONG_NAME}
-    diff = differential(cli, two_dbs, tmp_path, cases_of(files))
-    assert diff == {}, show(diff)
-
-
-@pytest.mark.parametrize("source", ["csvkit", "agate", "frictionless"])
-def test_poisoned_corpus_read_by_csvio(cli, two_dbs, tmp_path, source, reader):
-    """Each file with a bad record on line 2 and after its end: COPY refuses it, so aria-tui
-    reads every record itself (csvio), and must reject the two poisons alone and load the rest
-    exactly as COPY reads the clean file; validate, told to accept the rejects, proves it."""
-    files = {k: v for k, v in corpus(source).items() if k not in LONG_NAME}
-    diff = differential(cli, two_dbs, tmp_path, poisoned(files), True)
-    assert diff == {}, show(diff)
 
 
 # Records from CPython's Lib/test/test_csv.py (its excel-dialect reader and writer cases) and
@@ -156,73 +149,113 @@ def width(body: bytes) -> int:
     return max(1, len(first))
 
 
+# bodies that would swallow (an open quote) or condemn (3 records not UTF-8: the file is
+# refused whole) the bodies after them: a file of their own
+ALONE = ("py-open-quote", "utf8-")
+
+
 def inline_files(eol: bytes) -> dict[str, bytes]:
+    """The bodies under headers of 1 to 6 columns, all in one file per width (what does not fit
+    a width is rejected record by record, each reject checked against COPY), with and without
+    a final terminator; the bodies in ALONE each in a file of their own."""
     files: dict[str, bytes] = {}
     e = eol.decode()
+    together = [b.replace(b"\n", eol) for n, b in BODIES.items() if not n.startswith(ALONE)]
+    for w in range(1, 7):
+        head = ",".join(f"h{i}" for i in range(w)).encode() + eol
+        data = head + eol.join(together)
+        files[f"inline w{w} {e!r}"] = data + eol
+        files[f"inline w{w} {e!r} no final eol"] = data
     for name, body in BODIES.items():
-        data = body.replace(b"\n", eol)
-        for w in sorted({1, width(body)}):
+        if name.startswith(ALONE):
+            w = width(body)
             head = ",".join(f"h{i}" for i in range(w)).encode() + eol
-            files[f"{name} w{w} {e!r}"] = head + data + eol
-            files[f"{name} w{w} {e!r} no final eol"] = head + data
+            files[f"{name} w{w} {e!r}"] = head + body.replace(b"\n", eol) + eol
+            files[f"{name} w{w} {e!r} no final eol"] = head + body.replace(b"\n", eol)
     files[f"python csv.writer {e!r}"] = python_written(e)
     files[f"python csv.writer {e!r} bom"] = b"\xef\xbb\xbf" + python_written(e)
     return files
 
 
-EOLS = pytest.mark.parametrize("eol", [b"\n", b"\r\n", b"\r"], ids=["lf", "crlf", "cr"])
+def all_files() -> dict[str, bytes]:
+    """The three corpora, and the inline cases in the three line-ending styles."""
+    files: dict[str, bytes] = {}
+    for source in ("csvkit", "agate", "frictionless"):
+        files.update((k, v) for k, v in corpus(source).items() if k not in LONG_NAME)
+    for eol in (b"\n", b"\r\n", b"\r"):
+        files.update(inline_files(eol))
+    return files
 
 
-@EOLS
-def test_inline_cases_same_as_copy(cli, two_dbs, tmp_path, eol, reader):
-    diff = differential(cli, two_dbs, tmp_path, cases_of(inline_files(eol)))
-    assert diff == {}, show(diff)
-
-
-@EOLS
-def test_inline_cases_poisoned_read_by_csvio(cli, two_dbs, tmp_path, eol, reader):
-    diff = differential(cli, two_dbs, tmp_path, poisoned(inline_files(eol)), True)
-    assert diff == {}, show(diff)
-
-
-@pytest.mark.parametrize("block", [1, 7, 64])
-@pytest.mark.parametrize("source", ["csvkit", "agate", "frictionless", "inline"])
-def test_poisoned_in_small_blocks(cli, two_dbs, tmp_path, source, block, reader, monkeypatch):
-    """The same with record-aligned blocks of a few bytes: the poison sits in a block of its
-    own, so the records around it are read by the fast readers (C or polars), not the exact
-    one, and cut into blocks at every record boundary the cutter finds."""
-    from aria_tui.csvio import cutter
-
-    monkeypatch.setattr(cutter.iter_blocks, "__defaults__", (block,))
-    monkeypatch.setattr(cutter, "BLOCK_BYTES", block)
-    if source == "inline":
-        files = {**inline_files(b"\n"), **inline_files(b"\r\n"), **inline_files(b"\r")}
-    else:
-        files = {k: v for k, v in corpus(source).items() if k not in LONG_NAME}
-    diff = differential(cli, two_dbs, tmp_path, poisoned(files), True)
-    assert diff == {}, show(diff)
-
-
-def _sources(source: str) -> dict[str, bytes]:
-    if source == "inline":
-        return {**inline_files(b"\n"), **inline_files(b"\r\n"), **inline_files(b"\r")}
-    return {k: v for k, v in corpus(source).items() if k not in LONG_NAME}
-
-
-def _typed(cases: list[Case], first: str) -> list[Case]:
+def typed(cases: list[Case], first: str) -> list[Case]:
     for c in cases:
         c.first = first
     return cases
 
 
-@pytest.mark.parametrize("poison", [False, True], ids=["clean", "poisoned"])
-@pytest.mark.parametrize("source", ["csvkit", "agate", "frictionless", "inline"])
-def test_vector_table_same_as_copy(cli, two_dbs, tmp_path, source, poison, reader):
+@pytest.mark.parametrize(
+    "extra",
+    [(), ("--force-staging",)] if FULL else [()],
+    ids=["paths", "staging"][: 2 if FULL else 1],
+)
+@pytest.mark.parametrize("name", readers("native"))
+def test_same_as_copy(cli, two_dbs, tmp_path, monkeypatch, name, extra):
+    """Every file as it is: what COPY accepts loads to the same records and is proven; what it
+    refuses has its bad records rejected alone (each of them refused by COPY too) and the rest
+    loaded as COPY reads the file without them, or is refused whole in a sentence."""
+    use_reader(name, monkeypatch)
+    diff = differential(cli, two_dbs, tmp_path, cases_of(all_files()), False, *extra)
+    assert diff == {}, show(diff)
+
+
+@pytest.mark.skipif(not FULL, reason="ARIA_TUI_CORPUS_FULL=1 runs it")
+@pytest.mark.parametrize("name", readers("python"))
+def test_gzipped_same_as_copy(cli, two_dbs, tmp_path, monkeypatch, name):
+    use_reader(name, monkeypatch)
+    cases = cases_of(all_files())
+    for c in cases:
+        c.gz = True
+    diff = differential(cli, two_dbs, tmp_path, cases)
+    assert diff == {}, show(diff)
+
+
+@pytest.mark.parametrize("name", readers("python"))
+def test_poisoned_read_by_csvio(cli, two_dbs, tmp_path, monkeypatch, name):
+    """Each file with a bad record right after its header and another after its last record:
+    COPY refuses it, so aria-tui reads every record itself (csvio), and must reject the two
+    poisons alone (by their physical lines) and load the rest exactly as COPY reads the clean
+    file; validate, told to accept the rejects, proves it."""
+    use_reader(name, monkeypatch)
+    diff = differential(cli, two_dbs, tmp_path, poisoned(all_files()), True)
+    assert diff == {}, show(diff)
+
+
+@pytest.mark.parametrize("block", [1, 7, 64] if FULL else [7])
+@pytest.mark.parametrize("name", readers("native"))
+def test_poisoned_in_small_blocks(cli, two_dbs, tmp_path, monkeypatch, name, block):
+    """The same with record-aligned blocks of a few bytes: a poison sits in a block of its own,
+    so the records around it are read by the fast readers (C or polars), not the exact one, and
+    the cutter cuts at every record boundary it finds."""
+    from aria_tui.csvio import cutter
+
+    use_reader(name, monkeypatch)
+    monkeypatch.setattr(cutter.iter_blocks, "__defaults__", (block,))
+    monkeypatch.setattr(cutter, "BLOCK_BYTES", block)
+    diff = differential(cli, two_dbs, tmp_path, poisoned(all_files()), True)
+    assert diff == {}, show(diff)
+
+
+@pytest.mark.parametrize(
+    ("poison", "name"),
+    [(p, n) for p in (False, True) for n in readers("python" if p else "native")],
+)
+def test_vector_table_same_as_copy(cli, two_dbs, tmp_path, monkeypatch, poison, name):
     """Each file with a vector column in front (`"[1,2]",` before every record): aria-tui's
-    binary paths read the records on the client (C reader, polars or the exact one), not COPY."""
-    files = vectored(_sources(source))
+    binary paths read the records on the client (C reader, polars or the exact one)."""
+    use_reader(name, monkeypatch)
+    files = vectored(all_files())
     cases = poisoned(files) if poison else cases_of(files)
-    diff = differential(cli, two_dbs, tmp_path, _typed(cases, "vector(2)"), poison)
+    diff = differential(cli, two_dbs, tmp_path, typed(cases, "vector(2)"), poison)
     assert diff == {}, show(diff)
 
 
