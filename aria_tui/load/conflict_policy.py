@@ -198,41 +198,47 @@ def _take_export(
             ).format(cls=stage.cls),
         )
     )
+
+    def refuse_differing(
+        why: str, changed: sql.Composable, also: sql.Composable | None = None
+    ) -> None:
+        """Refuse each record whose target row differs from it where `changed` says (and `also`
+        holds of that row): the row stays as it is, the record goes to the reject file."""
+        cond = sql.SQL(
+            "EXISTS (SELECT 1 FROM {stage} s JOIN {table} t "
+            "ON t.tableoid = c.toid AND t.ctid = c.tctid "
+            "WHERE s.rec = c.rec AND ({changed}){also})"
+        ).format(
+            stage=stage.ident,
+            table=table.own_rows,
+            changed=changed,
+            also=sql.SQL("") if also is None else sql.SQL(" AND ") + also,
+        )
+        conn.execute(refuse.format(cls=stage.cls, rej=stage.rej, why=sql.Literal(why), cond=cond))
+
+    def differs(columns: list[str], values: list[sql.Composable]) -> sql.Composable:
+        return sql.SQL(" OR ").join(
+            sql.SQL("t.{} IS DISTINCT FROM {}").format(sql.Identifier(c), v)
+            for c, v in zip(columns, values, strict=True)
+        )
+
     # another table's foreign key holds the old key and does not follow it (no ON UPDATE CASCADE)
     by_target = {c.target.name: c for c in stage.loaded if c.target}
     for name, child, cols, ref_cols in _referencing(conn, table.oid):
         if not all(r in by_target for r in ref_cols):
             continue
-        changed = sql.SQL(" OR ").join(
-            sql.SQL("t.{} IS DISTINCT FROM {}").format(sql.Identifier(r), stage.value(by_target[r]))
-            for r in ref_cols
-        )
         held = sql.SQL(" AND ").join(
             sql.SQL("k.{} = t.{}").format(sql.Identifier(c), sql.Identifier(r))
             for c, r in zip(cols, ref_cols, strict=True)
         )
         schema, _, rel = child.partition(".")
-        conn.execute(
-            refuse.format(
-                cls=stage.cls,
-                rej=stage.rej,
-                why=sql.Literal(
-                    f"; take-export refused: {child} ({name}) still references the target row's "
-                    f"old {', '.join(ref_cols)} and does not cascade"
-                ),
-                cond=sql.SQL(
-                    "EXISTS (SELECT 1 FROM {stage} s JOIN {table} t "
-                    "ON t.tableoid = c.toid AND t.ctid = c.tctid "
-                    "WHERE s.rec = c.rec AND ({changed}) "
-                    "AND EXISTS (SELECT 1 FROM {child} k WHERE {held}))"
-                ).format(
-                    stage=stage.ident,
-                    table=table.own_rows,
-                    changed=changed,
-                    child=sql.Identifier(schema, rel),
-                    held=held,
-                ),
-            )
+        refuse_differing(
+            f"; take-export refused: {child} ({name}) still references the target row's "
+            f"old {', '.join(ref_cols)} and does not cascade",
+            differs(list(ref_cols), [stage.value(by_target[r]) for r in ref_cols]),
+            sql.SQL("EXISTS (SELECT 1 FROM {child} k WHERE {held})").format(
+                child=sql.Identifier(schema, rel), held=held
+            ),
         )
     # an identity column GENERATED ALWAYS takes no value from an UPDATE (the server refuses the
     # statement, whatever the value): it is left out of the SET, and a record whose value there
@@ -240,29 +246,10 @@ def _take_export(
     always = [c for c in stage.loaded if c.target is not None and c.target.identity == "always"]
     if always:
         names = ", ".join(column_name(c) for c in always)
-        conn.execute(
-            refuse.format(
-                cls=stage.cls,
-                rej=stage.rej,
-                why=sql.Literal(
-                    f"; take-export refused: the target row's {names} differs, and {names} is an "
-                    "identity column GENERATED ALWAYS, which an UPDATE cannot change"
-                ),
-                cond=sql.SQL(
-                    "EXISTS (SELECT 1 FROM {stage} s JOIN {table} t "
-                    "ON t.tableoid = c.toid AND t.ctid = c.tctid "
-                    "WHERE s.rec = c.rec AND ({changed}))"
-                ).format(
-                    stage=stage.ident,
-                    table=table.own_rows,
-                    changed=sql.SQL(" OR ").join(
-                        sql.SQL("t.{} IS DISTINCT FROM {}").format(
-                            sql.Identifier(column_name(c)), stage.value(c)
-                        )
-                        for c in always
-                    ),
-                ),
-            )
+        refuse_differing(
+            f"; take-export refused: the target row's {names} differs, and {names} is an "
+            "identity column GENERATED ALWAYS, which an UPDATE cannot change",
+            differs([column_name(c) for c in always], [stage.value(c) for c in always]),
         )
     todo = conn.execute(
         sql.SQL(

@@ -278,3 +278,32 @@ def test_a_rerun_after_rejected_conflicts_stays_not_ok_and_counts_them(empty_db,
     code, out, err = cli(*args, "--json")
     (table,) = json.loads(out)["tables"]
     assert table["previously_conflicts"] == 1 and json.loads(out)["ok"] is False
+
+
+def test_take_export_refuses_a_record_whose_new_key_would_orphan_a_child(empty_db, cli, tmp_path):
+    # take-export on a conflict found by a secondary key (code) would change the target row's
+    # primary key (id) under a child that references the old id without ON UPDATE CASCADE: that
+    # record is refused with the reason, its line in the reject file; the row and its child stay
+    sql(
+        empty_db,
+        "CREATE TABLE public.teams (id int PRIMARY KEY, code text UNIQUE NOT NULL, name text)",
+        "CREATE TABLE public.members (id int PRIMARY KEY, team_id int REFERENCES public.teams (id))",
+        "INSERT INTO public.teams VALUES (1, 'red', 'seed red'), (2, 'blue', 'seed blue')",
+        "INSERT INTO public.members VALUES (10, 1)",
+    )
+    folder = tmp_path / "export"
+    # red: same code, another id (a child holds id 1); blue: same code and id, another name
+    write(folder, "teams.csv", "id,code,name\n7,red,export red\n2,blue,export blue\n")
+    code, out, err = cli("load", folder, "--dsn", empty_db.conninfo, "--profile", "none",
+                         "--tables", "teams", "--on-conflict", "take-export", "--yes", "--json")  # fmt: skip
+    assert code == 1, err
+    (t,) = json.loads(out)["tables"]
+    assert t["updated"] == 1 and t["conflicts_rejected"] == 1, t
+    assert t["csv_rows"] == t["inserted"] + t["updated"] + t["duplicates"] + t["conflicts"] + t["rejected"]
+    rows = _rows(t["reject_file"])
+    rec = dict(zip(rows[0], rows[1], strict=True))
+    assert rec["code"] == "red" and "still references the target row's old id" in rec["reason"], rec
+    assert query(empty_db, "SELECT id, code, name FROM public.teams ORDER BY id") == [
+        (1, "red", "seed red"),
+        (2, "blue", "export blue"),
+    ]
