@@ -142,7 +142,11 @@ _GUARDS = (
     "set_config('client_encoding', 'UTF8', false), "
     "set_config('array_nulls', 'on', false), "
     "set_config('xmloption', 'content', false), "
-    "set_config('default_transaction_read_only', 'off', false)"
+    "set_config('default_transaction_read_only', 'off', false); "
+    # PostgreSQL 17's transaction_timeout would end a table's transaction, COPY and all; older
+    # servers have no such setting (naming it there is an error)
+    "SELECT set_config('transaction_timeout', '0', false) FROM pg_settings "
+    "WHERE name = 'transaction_timeout'"
 )
 
 

@@ -292,7 +292,8 @@ def test_a_role_setting_neither_changes_the_rows_nor_stops_the_load(
     assert code == 0 and out["ok"], (out, err)
 
 
-def test_a_role_statement_timeout_does_not_cut_the_load(empty_db, cli, tmp_path):
+@pytest.mark.parametrize("setting", ["statement_timeout", "transaction_timeout"])
+def test_a_role_statement_timeout_does_not_cut_the_load(empty_db, cli, tmp_path, setting):
     # The operator lost the load: an application role's statement_timeout (Supabase gives its
     # roles 3-8 s) cancelled the COPY of any file that takes longer ("canceling statement due
     # to statement timeout"). pg_dump's scripts set it to 0; so does the loader now.
@@ -304,7 +305,7 @@ def test_a_role_statement_timeout_does_not_cut_the_load(empty_db, cli, tmp_path)
         "'BEGIN PERFORM pg_sleep(0.003); RETURN true; END'",
         "CREATE TABLE public.items (id int PRIMARY KEY CHECK (public.slow(id)), name text)",
     )
-    role_setting(empty_db, name, "statement_timeout = '50ms'")
+    role_setting(empty_db, name, f"{setting} = '50ms'")
     folder = export(
         tmp_path, {"items.csv": "id,name\n" + "".join(f"{i},n{i}\n" for i in range(60))}
     )
