@@ -696,7 +696,12 @@ class ChunkedTable:
                 self.r.stopped_at = tp.target
                 self.r.stop_reason = why
         result = work.result(status, why)
-        return replace(result, chunks=len(done), chunk_connections=sh.connections)
+        return replace(
+            result,
+            chunks=len(done),
+            chunk_connections=sh.connections,
+            committed_rows=sum(r.inserted for r in done),
+        )
 
 
 class Unaccounted(TableFailed):

@@ -242,6 +242,10 @@ class TableResult:
     # committed, each with its own commit record, and the connections that loaded them
     chunks: int = 0
     chunk_connections: int = 0
+    # rows those chunks committed when the file did not finish (cancelled, failed): they stay in
+    # the target, recorded, and a re-run counts them as previously inserted (`inserted` counts
+    # only a table loaded whole)
+    committed_rows: int = 0
     # keys dropped and built again, foreign keys checked in one query, after the rows
     constraints: tuple[ConstraintBuild, ...] = ()
     # the first CONFLICT_DETAILS conflicting records with both sides' values (not in --json:
@@ -277,6 +281,7 @@ class TableResult:
             "notes": list(self.notes),
             "chunks": self.chunks,
             "chunk_connections": self.chunk_connections,
+            "committed_rows": self.committed_rows,
             "previously_inserted": self.previously_inserted,
             "previously_duplicates": self.previously_duplicates,
             "previously_rejected": self.previously_rejected,

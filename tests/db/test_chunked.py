@@ -232,6 +232,9 @@ def test_cancel_between_chunks_keeps_what_committed_and_rebuilds_the_indexes(
     recs = _records(empty_db)
     assert 2 <= len(recs) < 30  # of ~45
     assert query(empty_db, "SELECT count(*) FROM docs") == [(sum(r[6] for r in recs),)]
+    # what stayed is said by number too (inserted counts only a table loaded whole)
+    assert t.inserted == 0 and t.committed_rows == sum(r[6] for r in recs) > 0
+    assert t.to_json()["committed_rows"] == t.committed_rows
     assert _indexdefs(empty_db) == before and _pending(empty_db) == []
 
     done = run_plan(empty_db, plan_for(empty_db, tmp_path), jobs=2)
