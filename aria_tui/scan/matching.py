@@ -7,6 +7,7 @@ than guessed. A profile can say where a file goes (or that it goes nowhere, like
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 from aria_tui.pg.catalog import Catalog, Table
@@ -26,7 +27,7 @@ def match_target(
 ) -> TargetMatch:
     """The target table of the file with this stem, or why there is none."""
     if "." in stem:
-        table = catalog.get(stem)
+        table = catalog.get(stem) or _composed(catalog, stem)
         if table is not None:
             return TargetMatch(table)
         return TargetMatch(None, f"The target has no table {stem}.")
@@ -57,8 +58,12 @@ def match_target(
 def _by_name(name: str, catalog: Catalog) -> TargetMatch:
     hits = catalog.find(name)
     if not hits:
+        # a file name decomposed on its way here (macOS and many zip tools write "café" as
+        # e + U+0301): the same name as the table's, spelt with other code points
+        hits = [t for t in catalog.tables.values() if _nfc(t.name) == _nfc(name)]
+    if not hits:
         # exports written by tools that fold case (LiteLLM's "LiteLLM_DataTable") still match
-        folded = [t for t in catalog.tables.values() if t.name.lower() == name.lower()]
+        folded = [t for t in catalog.tables.values() if _nfc(t.name).lower() == _nfc(name).lower()]
         hits = folded
     if len(hits) == 1:
         return TargetMatch(hits[0])
@@ -72,3 +77,13 @@ def _by_name(name: str, catalog: Catalog) -> TargetMatch:
         f"(or choose a profile) to say which one.",
         ambiguous=True,
     )
+
+
+def _nfc(name: str) -> str:
+    return unicodedata.normalize("NFC", name)
+
+
+def _composed(catalog: Catalog, qualified: str) -> Table | None:
+    """The table whose 'schema.table' is `qualified` once both are composed alike (NFC)."""
+    want = _nfc(qualified)
+    return next((t for q, t in catalog.tables.items() if _nfc(q) == want), None)

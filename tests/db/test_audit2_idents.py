@@ -281,3 +281,26 @@ def test_a_seeded_vector_table_loads_when_pgvector_lives_outside_the_search_path
     assert (t["inserted"], t["duplicates"]) == (1, 1), t
     vcode, validated = validate(cli, empty_db, folder, tmp_path)
     assert vcode == 0 and validated["ok"], validated["headline"]
+
+
+def test_a_file_name_decomposed_on_its_way_matches_its_table(empty_db, cli, tmp_path):
+    # The operator lost the table: an export zipped on macOS names café.csv with "e" + U+0301
+    # (NFD); the target's table is "café" (NFC). The scan said "the target has no table named
+    # café" and nothing loaded; now the file matches, loads and is proven, bare or qualified.
+    import unicodedata
+
+    sql(empty_db, 'CREATE TABLE public."café" (id int PRIMARY KEY, name text)')
+    for stem in ("café", "public.café"):
+        folder = tmp_path / stem
+        folder.mkdir()
+        (folder / (unicodedata.normalize("NFD", stem) + ".csv")).write_text("id,name\n1,a\n2,b\n")
+        assert unicodedata.normalize("NFD", stem) != stem
+        code, out, err = cli("load", folder, "--dsn", empty_db.conninfo, "--profile", "none",
+                             "--yes", "--json")  # fmt: skip
+        assert code == 0, (out, err)
+        (t,) = json.loads(out)["tables"]
+        assert t["target"] == "public.café" and t["csv_rows"] == 2, t
+        code, out, err = cli("validate", folder, "--dsn", empty_db.conninfo, "--profile", "none",
+                             "--json", "--report-dir", tmp_path / "r")  # fmt: skip
+        assert code == 0 and json.loads(out)["ok"], (out, err)
+    assert query(empty_db, 'SELECT count(*) FROM public."café"') == [(2,)]
