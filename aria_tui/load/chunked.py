@@ -358,7 +358,7 @@ class ChunkedTable:
                 )
             # the chunk's transaction id, as its rows' xmin holds it: what tells its rows from
             # rows others wrote, should the chunks ever have to be undone (`_unaccounted`)
-            xid = int(conn.execute("SELECT txid_current() % 4294967296").fetchone()[0])  # type: ignore[index]
+            xid = int(one(conn.execute("SELECT txid_current() % 4294967296"))[0])
             record = self._record(c, sh.sha256, xid)
             commits.write(conn, record)
         with sh.lock:
@@ -793,12 +793,14 @@ def _unaccounted(conn: psycopg.Connection, tp: m.TablePlan) -> str | None:
     xids = [journal_mod.decided(x).get("xid") for x in chunks]
     if chunks and all(isinstance(x, int) for x in xids):
         strangers = int(
-            conn.execute(
-                sql.SQL("SELECT count(*) FROM {} WHERE xmin::text::bigint <> ALL(%s)").format(
-                    tp.table.own_rows
-                ),
-                (xids,),
-            ).fetchone()[0]  # type: ignore[index]
+            one(
+                conn.execute(
+                    sql.SQL("SELECT count(*) FROM {} WHERE xmin::text::bigint <> ALL(%s)").format(
+                        tp.table.own_rows
+                    ),
+                    (xids,),
+                )
+            )[0]
         )
         if not strangers and not before:
             return None

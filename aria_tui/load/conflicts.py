@@ -33,6 +33,7 @@ import psycopg
 from psycopg import sql
 
 from aria_tui.load.model import ConflictRecord
+from aria_tui.pg.catalog import key_column_equal
 from aria_tui.status import CONFLICT_POLICIES
 
 if TYPE_CHECKING:
@@ -114,25 +115,16 @@ def _usable(stage: Stage) -> list[tuple[str, tuple[StageColumn, ...], bool]]:
     out = []
     for key in stage.plan.table.unique_keys:
         if all(k in by_target for k in key.columns):
-            out.append(
-                (key.name, tuple(by_target[k] for k in key.columns), key.nulls_not_distinct)
-            )
+            out.append((key.name, tuple(by_target[k] for k in key.columns), key.nulls_not_distinct))
     return out
 
 
 def _target_match(stage: Stage, cols: tuple[StageColumn, ...], nulls_equal: bool) -> sql.Composable:
-    """The target row `t` holding the staged record's key: `=` per column, and for a NULLS NOT
-    DISTINCT key a NULL matches a NULL too (the one row that may hold it)."""
-    parts = []
-    for c in cols:
-        target, value = sql.Identifier("t", column_name(c)), key_value(stage, c)
-        if nulls_equal:
-            parts.append(
-                sql.SQL("({0} = {1} OR ({0} IS NULL AND {1} IS NULL))").format(target, value)
-            )
-        else:
-            parts.append(sql.SQL("{} = {}").format(target, value))
-    return sql.SQL(" AND ").join(parts)
+    """The target row `t` holding the staged record's key."""
+    return sql.SQL(" AND ").join(
+        key_column_equal(sql.Identifier("t", column_name(c)), key_value(stage, c), nulls_equal)
+        for c in cols
+    )
 
 
 def export_text(stage: Stage, c: StageColumn, alias: str) -> sql.Composable:

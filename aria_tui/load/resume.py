@@ -229,9 +229,8 @@ def keys_may_be_null(tp: m.TablePlan) -> bool:
     """Every usable key has a nullable column: a record with a NULL there matches nothing. (A
     NULLS NOT DISTINCT key matches a NULL as a value: the one row that may hold it.)"""
     cols = {c.name: c for c in tp.table.columns}
-    nulls_equal = {uk.columns for uk in tp.table.unique_keys if uk.nulls_not_distinct}
     return all(
-        k not in nulls_equal and any(not cols[c].not_null for c in k if c in cols)
+        k not in tp.table.nulls_equal_keys and any(not cols[c].not_null for c in k if c in cols)
         for k in usable_keys(tp)
     )
 

@@ -168,12 +168,12 @@ class Runner:
                                 self._load(current, tuple(m for m in members if m != tp.target))
                         else:
                             self._load(current, ())
-                if len(todo) > 1:
-                    self.conn.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the cycle's FKs, now
-                if any(w.switched for w in works):
-                    # the rows' deferred checks first (a DEFERRABLE foreign key): ALTER TABLE
-                    # refuses a table with pending trigger events
+                switched_off = any(w.switched for w in works)
+                if len(todo) > 1 or switched_off:
+                    # the cycle's FKs, now; and the rows' deferred checks before triggers go
+                    # back on (ALTER TABLE refuses a table with pending trigger events)
                     self.conn.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                if switched_off:
                     for switched in works:
                         triggers_mod.switch_on(self.conn, switched.plan, switched.switched)
                 current = None

@@ -78,6 +78,14 @@ class UniqueKey:
     nulls_not_distinct: bool = False
 
 
+def key_column_equal(left: sql.Composable, right: sql.Composable, nulls_equal: bool) -> sql.Composable:
+    """`left = right` for one column of a unique key; for a NULLS NOT DISTINCT key a NULL matches a
+    NULL too (spelt with OR, not IS NOT DISTINCT FROM, which no index serves)."""
+    if nulls_equal:
+        return sql.SQL("({0} = {1} OR ({0} IS NULL AND {1} IS NULL))").format(left, right)
+    return sql.SQL("{} = {}").format(left, right)
+
+
 @dataclass(frozen=True)
 class ForeignKey:
     name: str
@@ -187,6 +195,11 @@ class Table:
     @property
     def vector_columns(self) -> tuple[Column, ...]:
         return tuple(c for c in self.columns if c.is_vector)
+
+    @property
+    def nulls_equal_keys(self) -> frozenset[tuple[str, ...]]:
+        """The columns of each UNIQUE NULLS NOT DISTINCT key (its NULL is a value it matches)."""
+        return frozenset(uk.columns for uk in self.unique_keys if uk.nulls_not_distinct)
 
 
 @dataclass(frozen=True)

@@ -56,7 +56,6 @@ def explain_absent(
         sql.SQL("s.{}::text AS {}").format(sql.Identifier(c), sql.Identifier(f"k{i}"))
         for i, c in enumerate(key)
     ]
-    nulls_equal = {tuple(uk.columns) for uk in table.unique_keys if uk.nulls_not_distinct}
     other = [
         sql.SQL(
             "(SELECT concat({ul}, ' matches the target row ', {tl}) FROM {t} AS t WHERE {m} LIMIT 1)"
@@ -64,7 +63,7 @@ def explain_absent(
             ul=_sql_label(u, "s"),
             tl=_sql_label(key, "t"),
             t=target,
-            m=key_match(u, "t", "s", nulls_equal=u in nulls_equal),
+            m=key_match(u, "t", "s", nulls_equal=u in table.nulls_equal_keys),
         )
         for u in lay.uniques
     ] if key else []

@@ -6,20 +6,23 @@ from __future__ import annotations
 
 from psycopg import sql
 
+from aria_tui.pg.catalog import key_column_equal
+
 
 def key_match(
     cols: tuple[str, ...], left: str, right: str, nulls_equal: bool = False
 ) -> sql.Composable:
     """`left.k1 = right.k1 AND ...`; with `nulls_equal` (a UNIQUE NULLS NOT DISTINCT key, whose
     NULL is a value one row may hold) a NULL matches a NULL too."""
-    template = "({0}.{1} = {2}.{1} OR ({0}.{1} IS NULL AND {2}.{1} IS NULL))" if nulls_equal else "{0}.{1} = {2}.{1}"
     return sql.SQL(" AND ").join(
-        sql.SQL(template).format(sql.Identifier(left), sql.Identifier(c), sql.Identifier(right))
+        key_column_equal(sql.Identifier(left, c), sql.Identifier(right, c), nulls_equal)
         for c in cols
     )
 
 
-def fk_match(cols: tuple[str, ...], ref_cols: tuple[str, ...], left: str, right: str) -> sql.Composable:
+def fk_match(
+    cols: tuple[str, ...], ref_cols: tuple[str, ...], left: str, right: str
+) -> sql.Composable:
     return sql.SQL(" AND ").join(
         sql.SQL("{}.{} = {}.{}").format(
             sql.Identifier(right), sql.Identifier(rc), sql.Identifier(left), sql.Identifier(c)
