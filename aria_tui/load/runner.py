@@ -619,8 +619,7 @@ class Runner:
     def _lock_sentence(self, tp: m.TablePlan) -> str:
         held_by, parent = "", None
         try:
-            parents = [fk.ref_table for fk in tp.table.foreign_keys]
-            parent, held_by = locks.holders_around(self.conn, tp.table.oid, parents)
+            parent, held_by = locks.holders_around(self.conn, tp.table.oid)
             if not self.dry_run:  # in a dry run this would end the outer transaction
                 self.conn.rollback()
         except psycopg.Error:

@@ -35,22 +35,26 @@ def holders(conn: psycopg.Connection, table_oid: int) -> str:
     )
 
 
-def holders_around(
-    conn: psycopg.Connection, table_oid: int, parents: list[str]
-) -> tuple[str | None, str]:
+# the tables the table's foreign keys reference, named as the sentence names a table (the names
+# are read from the server by oid: a name joined as 'schema.table' cannot be read back safely)
+_PARENTS = (
+    "SELECT DISTINCT c.confrelid, n.nspname || '.' || r.relname FROM pg_constraint c "
+    "JOIN pg_class r ON r.oid = c.confrelid JOIN pg_namespace n ON n.oid = r.relnamespace "
+    "WHERE c.conrelid = %s::oid AND c.contype = 'f' AND c.confrelid <> c.conrelid ORDER BY 2"
+)
+
+
+def holders_around(conn: psycopg.Connection, table_oid: int) -> tuple[str | None, str]:
     """Who holds the table, or else (the wait was on a row or the whole of a table its foreign
     keys reference: each row loaded locks its parent row FOR KEY SHARE) who holds one of its
     parents: (the parent's name or None for the table itself, ' (held by ...)' or '')."""
     held_by = holders(conn, table_oid)
     if held_by:
         return None, held_by
-    for parent in parents:
-        oid = conn.execute("SELECT to_regclass(%s)::oid", (parent,)).fetchone()
-        if oid is None or oid[0] is None or oid[0] == table_oid:
-            continue
-        held_by = holders(conn, int(oid[0]))
+    for parent_oid, parent in conn.execute(_PARENTS, (table_oid,)).fetchall():
+        held_by = holders(conn, int(parent_oid))
         if held_by:
-            return parent, held_by
+            return str(parent), held_by
     return None, ""
 
 

@@ -392,3 +392,23 @@ def test_a_target_that_accepts_no_writes_is_one_sentence(empty_db):
         conn.execute("SET TRANSACTION READ ONLY")
         with pytest.raises(AriaError, match="accepts no writes.*load into the primary server"):
             commits.ensure(conn)
+
+
+def test_a_locked_parent_whose_name_needs_quotes_is_named(empty_db):
+    # the parent is found by the child's foreign keys on the server, not by reading back a name
+    # joined as 'schema.table' (to_regclass('Sales.Parent') folds it to sales.parent: unnamed)
+    from aria_tui.pg import locks
+
+    sql(
+        empty_db,
+        'CREATE SCHEMA "Sales"',
+        'CREATE TABLE "Sales"."Parent" (id int PRIMARY KEY)',
+        'CREATE TABLE "Sales".child (id int PRIMARY KEY, p int REFERENCES "Sales"."Parent")',
+    )
+    with psycopg.connect(empty_db.conninfo, application_name="the-locker") as other:
+        other.execute('SELECT * FROM "Sales"."Parent" FOR UPDATE')
+        with psycopg.connect(empty_db.conninfo, autocommit=True) as conn:
+            oid = conn.execute("""SELECT '"Sales".child'::regclass::oid""").fetchone()[0]
+            parent, held_by = locks.holders_around(conn, int(oid))
+        other.rollback()
+    assert parent == "Sales.Parent" and "the-locker" in held_by, (parent, held_by)
