@@ -79,6 +79,10 @@ IMPORTANT = (Priority.HIGH, Priority.MEDIUM)
 REJECT, KEEP_TARGET, TAKE_EXPORT = "reject", "keep-target", "take-export"
 CONFLICT_POLICIES = (REJECT, KEEP_TARGET, TAKE_EXPORT)
 
+# the words of a fill decision's note on the load's record (load/decisions.py): validation lists
+# a filled column with the values the target's rows hold instead, and leaves that note out
+FILLED_WITH = " filled with "
+
 
 class BlockerKind(StrEnum):
     """Why a file cannot be loaded, as a kind a program can compare."""

@@ -39,6 +39,7 @@ from aria_tui import spelling
 from aria_tui.errors import AriaError
 from aria_tui.load.export_values import infer_type, non_empty
 from aria_tui.pg.catalog import Column, Table
+from aria_tui.status import FILLED_WITH
 
 if TYPE_CHECKING:
     from aria_tui.load.model import LoadPlan
@@ -299,7 +300,7 @@ def _apply(
             col = table.column(d.column)
             old = f"its default {col.default} back" if col is not None and col.default else "no default again"
             notes.append(
-                f"{where} filled with {d.arg!r} in every loaded record (fill decision: the export "
+                f"{where}{FILLED_WITH}{d.arg!r} in every loaded record (fill decision: the export "
                 f"has no such column; its default for the load only, then {old}; a row the target "
                 "held already keeps its own value)."
             )

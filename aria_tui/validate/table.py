@@ -20,7 +20,7 @@ from aria_tui.errors import AriaError, Cancelled
 from aria_tui.pg import access, locks
 from aria_tui.pg.catalog import Table, exact_row_count
 from aria_tui.pg.rows import one
-from aria_tui.status import CheckStatus, ScanStatus
+from aria_tui.status import FILLED_WITH, CheckStatus, ScanStatus
 from aria_tui.validate import journal as journal_mod
 from aria_tui.validate.checks.content import content, kept_conflicts
 from aria_tui.validate.checks.foreign_keys import foreign_keys
@@ -330,7 +330,7 @@ def _decisions(
     # the notes are sentences; the certificate lists them as items (joined with '; '). A fill
     # is listed as the target holds it (`filled`), not as the load's note said it
     notes = entry.notes if entry is not None else ()
-    out: list[str] = [n.rstrip(".") for n in notes if " filled with " not in n]
+    out: list[str] = [n.rstrip(".") for n in notes if FILLED_WITH not in n]
     out += [f"{f} (not in the export)" for f in filled]
     if entry is not None and entry.on_conflict != "reject":
         out.append(f"conflict policy {entry.on_conflict}")
