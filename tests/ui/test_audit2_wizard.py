@@ -25,6 +25,12 @@ NOTES_DDL = ("CREATE TABLE app.notes (id int PRIMARY KEY, body text)",)
 NOTES_CSV = "id,body\n1,one\n2,two\n3,three\n"
 
 
+def bad_id_export(db, folder: Path) -> Path:
+    """app.notes, empty, and its export with one record (line 3) whose id is no integer."""
+    sql(db, "CREATE SCHEMA app", *NOTES_DDL)
+    return write(folder, "app.notes.csv", "id,body\n1,one\nx,bad id\n3,three\n").parent
+
+
 def conflicted_export(db, folder: Path) -> Path:
     sql(db, *SETTINGS_DDL, *NOTES_DDL)
     write(folder, "app.settings.csv", SETTINGS_CSV)
@@ -531,10 +537,7 @@ async def test_a_reject_can_be_accepted_by_keyboard_as_validate_accept_rejects_d
     # line's "fix, re-run the load" was the only way on (a dead end for a record meant to go).
     from aria_tui.ui.screens.plan import PlanScreen
 
-    sql(empty_db, "CREATE SCHEMA app", *NOTES_DDL)
-    export = write(
-        tmp_path / "export", "app.notes.csv", "id,body\n1,one\nx,bad id\n3,three\n"
-    ).parent
+    export = bad_id_export(empty_db, tmp_path / "export")
     app = make_app(export, empty_db.conninfo)
     async with app.run_test(size=SIZE) as pilot:
         await to_inventory(app, pilot)
@@ -564,10 +567,7 @@ async def test_a_reject_seen_on_the_proof_is_accepted_after_the_load(empty_db, t
     # n: green, the record decided away. Before, no key on any screen took that decision.
     from aria_tui.ui.screens.plan import PlanScreen
 
-    sql(empty_db, "CREATE SCHEMA app", *NOTES_DDL)
-    export = write(
-        tmp_path / "export", "app.notes.csv", "id,body\n1,one\nx,bad id\n3,three\n"
-    ).parent
+    export = bad_id_export(empty_db, tmp_path / "export")
     app = make_app(export, empty_db.conninfo)
     async with app.run_test(size=SIZE) as pilot:
         await to_inventory(app, pilot)
@@ -597,10 +597,7 @@ async def test_a_table_processed_again_under_a_new_decision_still_rejects_its_ba
     # committed table again and failed it whole ("invalid input syntax for type integer") —
     # the planner joined the staged records to the table's rows, casting every key, before
     # leaving out the rejected ones. The decision could never be applied by a re-run.
-    sql(empty_db, "CREATE SCHEMA app", *NOTES_DDL)
-    export = write(
-        tmp_path / "export", "app.notes.csv", "id,body\n1,one\nx,bad id\n3,three\n"
-    ).parent
+    export = bad_id_export(empty_db, tmp_path / "export")
     code, out, err = cli("load", export, "--dsn", empty_db.conninfo, "--yes", "--json")
     first = json.loads(out)["tables"][0]
     assert (code, first["status"], first["inserted"], first["rejected"]) == (1, "loaded", 2, 1)
@@ -689,10 +686,7 @@ async def test_a_resumed_table_that_rejected_records_is_not_ticked(empty_db, tmp
     # missing from the target (`load --json`: previously_rejected 1, and the run is not ok).
     from aria_tui.ui.screens.plan import PlanScreen
 
-    sql(empty_db, "CREATE SCHEMA app", *NOTES_DDL)
-    export = write(
-        tmp_path / "export", "app.notes.csv", "id,body\n1,one\nx,bad id\n3,three\n"
-    ).parent
+    export = bad_id_export(empty_db, tmp_path / "export")
     app = make_app(export, empty_db.conninfo)
     async with app.run_test(size=SIZE) as pilot:
         await to_inventory(app, pilot)
